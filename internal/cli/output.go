@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/jmespath/go-jmespath"
+	"github.com/spf13/cobra"
+)
+
+// output is the -o/--output and --query pair every command that prints a
+// result takes, with az's meanings: JSON by default, tsv for scripts
+// (values only, tab-separated, one line per list item), table for people;
+// --query is a JMESPath expression applied first.
+type output struct {
+	format string
+	query  string
+}
+
+func (o *output) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&o.format, "output", "o", "json", "output format: json, jsonc, tsv, table, none")
+	cmd.Flags().StringVar(&o.query, "query", "", "JMESPath query string, e.g. accessToken (see https://jmespath.org)")
+}
+
+// print writes v (any value encoding/json can marshal) to w.
+func (o *output) print(w io.Writer, v any) error {
+	// Round-trip through JSON so that the query and the formats see the
+	// same field names as the JSON output, and numbers stay numbers.
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return err
+	}
+	if o.query != "" {
+		q, err := jmespath.Compile(o.query)
+		if err != nil {
+			return withExit(ExitUsage, fmt.Errorf("--query %q is not a valid JMESPath expression: %v", o.query, err))
+		}
+		doc, err = q.Search(doc)
+		if err != nil {
+			return withExit(ExitUsage, fmt.Errorf("--query %q: %v", o.query, err))
+		}
+	}
+	switch o.format {
+	case "json", "jsonc", "":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(doc)
+	case "tsv":
+		return writeTSV(w, doc)
+	case "table":
+		return writeTable(w, doc)
+	case "none":
+		return nil
+	default:
+		return withExit(ExitUsage, fmt.Errorf("--output %q is not one of json, jsonc, tsv, table, none", o.format))
+	}
+}
+
+// scalar renders a JSON scalar the way az's tsv does: strings bare, null
+// empty, booleans and numbers as written.
+func scalar(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	default:
+		raw, _ := json.Marshal(x)
+		return string(raw)
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// tsvLine renders one item: an object as its scalar values (nested objects
+// and lists are left out, as az does), anything else as itself.
+func tsvLine(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return scalar(v)
+	}
+	var cols []string
+	for _, k := range sortedKeys(m) {
+		switch m[k].(type) {
+		case map[string]any, []any:
+			continue
+		}
+		cols = append(cols, scalar(m[k]))
+	}
+	return strings.Join(cols, "\t")
+}
+
+func writeTSV(w io.Writer, doc any) error {
+	if list, ok := doc.([]any); ok {
+		for _, item := range list {
+			if _, err := fmt.Fprintln(w, tsvLine(item)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if doc == nil {
+		return nil
+	}
+	_, err := fmt.Fprintln(w, tsvLine(doc))
+	return err
+}
+
+func writeTable(w io.Writer, doc any) error {
+	rows, ok := doc.([]any)
+	if !ok {
+		rows = []any{doc}
+	}
+	var cols []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		m, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		for _, k := range sortedKeys(m) {
+			switch m[k].(type) {
+			case map[string]any, []any:
+				continue
+			}
+			if !seen[k] {
+				seen[k] = true
+				cols = append(cols, k)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(cols) == 0 {
+		// A list of scalars: one column, headed "Result" as in az.
+		fmt.Fprintln(tw, "Result")
+		fmt.Fprintln(tw, "------")
+		for _, r := range rows {
+			fmt.Fprintln(tw, scalar(r))
+		}
+		return tw.Flush()
+	}
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	dashes := make([]string, len(cols))
+	for i, c := range cols {
+		dashes[i] = strings.Repeat("-", len(c))
+	}
+	fmt.Fprintln(tw, strings.Join(dashes, "\t"))
+	for _, r := range rows {
+		m, _ := r.(map[string]any)
+		vals := make([]string, len(cols))
+		for i, c := range cols {
+			vals[i] = scalar(m[c])
+		}
+		fmt.Fprintln(tw, strings.Join(vals, "\t"))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,78 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a Repository returns, wrapped with detail. Callers test them with
+// errors.Is.
+var (
+	// ErrNotFound: no such object in this tenant.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a uniqueness rule would be broken (a second tenant with
+	// the same domain, a second service principal for one application, an
+	// identifier URI already taken in the tenant, a duplicate assignment).
+	ErrConflict = errors.New("conflict")
+	// ErrReplay: a single-use value was presented again.
+	ErrReplay = errors.New("already used")
+)
+
+// Repository is what the directory needs from storage.
+//
+// Every call about objects inside a tenant takes the tenant id as a required
+// argument and must never read or write another tenant's rows: a single
+// missed seam would leak data between tenants, so the seam is in every
+// signature and the conformance suite checks it with two tenants.
+//
+// Lists are ordered by creation time, then by id.
+type Repository interface {
+	// Tenants are the only objects outside any tenant.
+	CreateTenant(ctx context.Context, t Tenant) error
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// GetTenantByDomain matches the domain case-insensitively.
+	GetTenantByDomain(ctx context.Context, domain string) (Tenant, error)
+	ListTenants(ctx context.Context) ([]Tenant, error)
+
+	// CreateApplication fails with ErrConflict when the appId or any of the
+	// identifier URIs is already used in the tenant.
+	CreateApplication(ctx context.Context, tenantID string, app Application) error
+	// UpdateApplication replaces the application with the same AppID,
+	// with the same identifier URI uniqueness rule.
+	UpdateApplication(ctx context.Context, tenantID string, app Application) error
+	GetApplication(ctx context.Context, tenantID, appID string) (Application, error)
+	GetApplicationByIdentifierURI(ctx context.Context, tenantID, uri string) (Application, error)
+	ListApplications(ctx context.Context, tenantID string) ([]Application, error)
+	// DeleteApplication removes the application with its service principal,
+	// its credentials, and every role assignment naming that service
+	// principal as principal or as resource, in one transaction.
+	DeleteApplication(ctx context.Context, tenantID, appID string) error
+
+	// CreateServicePrincipal fails with ErrConflict when the application
+	// already has one in the tenant.
+	CreateServicePrincipal(ctx context.Context, tenantID string, sp ServicePrincipal) error
+	UpdateServicePrincipal(ctx context.Context, tenantID string, sp ServicePrincipal) error
+	GetServicePrincipal(ctx context.Context, tenantID, objectID string) (ServicePrincipal, error)
+	GetServicePrincipalByAppID(ctx context.Context, tenantID, appID string) (ServicePrincipal, error)
+	ListServicePrincipals(ctx context.Context, tenantID string) ([]ServicePrincipal, error)
+	// DeleteServicePrincipal also removes the role assignments naming it.
+	DeleteServicePrincipal(ctx context.Context, tenantID, objectID string) error
+
+	AddCredential(ctx context.Context, tenantID string, c Credential) error
+	ListCredentials(ctx context.Context, tenantID, appID string) ([]Credential, error)
+	DeleteCredential(ctx context.Context, tenantID, appID, keyID string) error
+
+	// CreateRoleAssignment fails with ErrConflict when the same principal
+	// already holds the same role of the same resource.
+	CreateRoleAssignment(ctx context.Context, tenantID string, a RoleAssignment) error
+	ListRoleAssignmentsByPrincipal(ctx context.Context, tenantID, principalID string) ([]RoleAssignment, error)
+	ListRoleAssignmentsByResource(ctx context.Context, tenantID, resourceID string) ([]RoleAssignment, error)
+	DeleteRoleAssignment(ctx context.Context, tenantID, id string) error
+
+	// ConsumeOnce records key (e.g. a client assertion's jti) as used until
+	// expiresAt. It returns ErrReplay if key is already recorded in the
+	// tenant and not yet expired. Exactly one of any number of concurrent
+	// calls with the same key succeeds.
+	ConsumeOnce(ctx context.Context, tenantID, key string, expiresAt time.Time) error
+}

@@ -1,0 +1,21 @@
+// Package store is the storage contract of tessera: everything the domain
+// persists, behind one interface with an implementation per engine
+// (store/sqlite; PostgreSQL to come) and one conformance suite
+// (store/storetest) that every engine must pass.
+package store
+
+import (
+	"context"
+
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/token"
+)
+
+// Store is a whole storage engine.
+type Store interface {
+	directory.Repository
+	token.KeyRepository
+	// Ping reports whether the store can serve requests (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
