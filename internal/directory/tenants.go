@@ -1,0 +1,80 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+)
+
+// Reserved tenant names: path segments that mean something else in URLs
+// (Entra's multi-tenant aliases, and tessera's own top-level paths).
+var reservedDomains = map[string]bool{
+	"common": true, "organizations": true, "consumers": true, "adfs": true,
+	"admin": true, "healthz": true, "readyz": true, "metrics": true,
+	"discovery": true, "oauth2": true, "v2.0": true, ".well-known": true,
+}
+
+// A domain is one or more DNS labels: it stands in URLs in place of the
+// tenant id, so it must be a single path segment a person can type.
+var domainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+
+// TenantSpec is what a caller chooses about a new tenant.
+type TenantSpec struct {
+	Domain      string `json:"domain"`
+	DisplayName string `json:"displayName"`
+	// ID may be set to a GUID to choose the tenant id (for migrations);
+	// empty means a new random one.
+	ID string `json:"id,omitempty"`
+}
+
+// CreateTenant creates a tenant.
+func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, error) {
+	domain := strings.ToLower(strings.TrimSpace(spec.Domain))
+	switch {
+	case domain == "":
+		return Tenant{}, invalid("a tenant needs a domain name")
+	case len(domain) > 253 || !domainRE.MatchString(domain):
+		return Tenant{}, invalid("tenant domain %q must be DNS labels of a-z, 0-9 and -", spec.Domain)
+	case reservedDomains[domain]:
+		return Tenant{}, invalid("tenant domain %q is reserved", domain)
+	case IsGUID(domain):
+		return Tenant{}, invalid("tenant domain must not be a GUID")
+	}
+	id := strings.ToLower(spec.ID)
+	if id == "" {
+		id = s.newID()
+	} else if !IsGUID(id) {
+		return Tenant{}, invalid("tenant id %q is not a GUID", spec.ID)
+	}
+	name := strings.TrimSpace(spec.DisplayName)
+	if name == "" {
+		name = domain
+	}
+	t := Tenant{ID: id, Domain: domain, DisplayName: name, CreatedAt: s.clock()}
+	if err := s.repo.CreateTenant(ctx, t); err != nil {
+		return Tenant{}, err
+	}
+	return t, nil
+}
+
+// ResolveTenant finds a tenant by its id (a GUID) or its domain name, the
+// two forms a {tenant} URL segment may take.
+func (s *Service) ResolveTenant(ctx context.Context, idOrDomain string) (Tenant, error) {
+	if IsGUID(idOrDomain) {
+		return s.repo.GetTenant(ctx, strings.ToLower(idOrDomain))
+	}
+	if idOrDomain == "" {
+		return Tenant{}, ErrNotFound
+	}
+	t, err := s.repo.GetTenantByDomain(ctx, strings.ToLower(idOrDomain))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Tenant{}, err
+	}
+	return t, err
+}
+
+// ListTenants lists every tenant.
+func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
+	return s.repo.ListTenants(ctx)
+}
