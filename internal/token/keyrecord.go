@@ -52,3 +52,23 @@ type KeyRepository interface {
 	// is before now.
 	RotateSigningKeys(ctx context.Context, activeID string, publishUntil time.Time, newNext KeyRecord, now time.Time) error
 }
+
+// KeyInfo is what an operator sees of a signing key: never the key itself.
+type KeyInfo struct {
+	ID           string    `json:"kid"`
+	Alg          string    `json:"alg"`
+	State        string    `json:"state"`
+	CreatedAt    time.Time `json:"createdAt"`
+	ActivatedAt  time.Time `json:"activatedAt,omitzero"`
+	PublishUntil time.Time `json:"publishUntil,omitzero"`
+	// Thumbprint is the base64url SHA-1 of the key's certificate (x5t).
+	Thumbprint string `json:"x5t,omitempty"`
+}
+
+// KeyAdmin is the operator's view of the key ring.
+type KeyAdmin interface {
+	ListKeys(ctx context.Context) ([]KeyInfo, error)
+	// RotateKeys activates the next key, retires the active one (kept in
+	// JWKS until its tokens expire) and publishes a new next key.
+	RotateKeys(ctx context.Context) ([]KeyInfo, error)
+}
