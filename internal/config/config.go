@@ -1,0 +1,216 @@
+// Package config is the server's configuration: one struct, loaded from
+// flags, TESSERA_* environment variables and an optional YAML file, in that
+// order of precedence, and validated as a whole.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything `tessera serve` can be told. Each field's flag name
+// is its `flag` tag; its environment variable is TESSERA_ plus the flag
+// name in upper case with - as _; its key in the config file is the flag
+// name.
+type Config struct {
+	Addr       string `flag:"addr" usage:"address to listen on"`
+	DataDir    string `flag:"data" usage:"data folder: SQLite database, master key, local CA"`
+	DB         string `flag:"db" usage:"database: a SQLite file path (default {data}/tessera.db)"`
+	TLSCert    string `flag:"tls-cert" usage:"TLS certificate (PEM) instead of the local CA's"`
+	TLSKey     string `flag:"tls-key" usage:"TLS private key (PEM) for --tls-cert"`
+	HTTP       bool   `flag:"http" usage:"serve plain HTTP, for use behind a TLS-terminating proxy (then set --public-url)"`
+	PublicURL  string `flag:"public-url" usage:"base URL clients use, the base of every issuer (default https://{addr})"`
+	SigningAlg string `flag:"signing-alg" usage:"algorithm of new signing keys: RS256 or ES256"`
+	HomeTenant string `flag:"home-tenant" usage:"domain of the tenant created on first start"`
+	// KeyReload is how often the key ring is re-read from the store, so a
+	// rotation made by the admin CLI or another instance is picked up.
+	KeyReload       time.Duration `flag:"key-reload" usage:"how often to re-read signing keys from the store"`
+	ShutdownTimeout time.Duration `flag:"shutdown-timeout" usage:"how long to let requests finish on SIGTERM"`
+	LogLevel        string        `flag:"log-level" usage:"debug, info, warn or error"`
+	LogFormat       string        `flag:"log-format" usage:"text or json"`
+	// MasterKey is read from the environment only (TESSERA_MASTER_KEY):
+	// a key on a command line ends up in ps and shell history.
+	MasterKey string `flag:"-"`
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8443",
+		DataDir:         "./tessera-data",
+		SigningAlg:      "RS256",
+		HomeTenant:      "default",
+		KeyReload:       10 * time.Second,
+		ShutdownTimeout: 15 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "text",
+	}
+}
+
+// RegisterFlags adds a flag for every field, with defaults from c.
+func RegisterFlags(fs *pflag.FlagSet, c *Config) {
+	fs.String("config", "", "YAML config file (keys are flag names); env TESSERA_CONFIG")
+	forEachField(c, func(name, usage string, v reflect.Value) {
+		usage = fmt.Sprintf("%s (env %s)", usage, EnvName(name))
+		switch p := v.Addr().Interface().(type) {
+		case *string:
+			fs.StringVar(p, name, *p, usage)
+		case *bool:
+			fs.BoolVar(p, name, *p, usage)
+		case *time.Duration:
+			fs.DurationVar(p, name, *p, usage)
+		}
+	})
+}
+
+// EnvName is the environment variable of a flag.
+func EnvName(flag string) string {
+	return "TESSERA_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// Load fills c (already holding defaults and parsed flags) from the config
+// file and the environment, for every field whose flag was not set, then
+// validates it. getenv is os.Getenv outside tests.
+func Load(fs *pflag.FlagSet, c *Config, getenv func(string) string) error {
+	file := getenv("TESSERA_CONFIG")
+	if f := fs.Lookup("config"); f != nil && f.Changed {
+		file = f.Value.String()
+	}
+	var fromFile map[string]any
+	if file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("config file: %w", err)
+		}
+		if err := yaml.Unmarshal(raw, &fromFile); err != nil {
+			return fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	var problems []error
+	known := map[string]bool{}
+	forEachField(c, func(name, _ string, v reflect.Value) {
+		known[name] = true
+		if f := fs.Lookup(name); f != nil && f.Changed {
+			return
+		}
+		if env := getenv(EnvName(name)); env != "" {
+			if err := setString(v, env); err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", EnvName(name), err))
+			}
+			return
+		}
+		if val, ok := fromFile[name]; ok {
+			if err := setString(v, fmt.Sprint(val)); err != nil {
+				problems = append(problems, fmt.Errorf("%s: %s: %w", file, name, err))
+			}
+		}
+	})
+	for k := range fromFile {
+		if !known[k] {
+			problems = append(problems, fmt.Errorf("%s: unknown key %q", file, k))
+		}
+	}
+	c.MasterKey = getenv("TESSERA_MASTER_KEY")
+	if err := c.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	return errors.Join(problems...)
+}
+
+// Validate reports every problem at once, not the first.
+func (c *Config) Validate() error {
+	var problems []error
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Errorf(format, a...)) }
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("--addr %q: want host:port", c.Addr)
+	}
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		bad("--db: PostgreSQL is not supported by this version; use a SQLite path")
+	}
+	if c.DataDir == "" {
+		bad("--data must name a folder")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("--tls-cert and --tls-key go together")
+	}
+	if c.HTTP && c.TLSCert != "" {
+		bad("--http and --tls-cert exclude each other")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("--public-url %q: want an absolute http(s) URL", c.PublicURL)
+		case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
+			bad("--public-url %q: want scheme and host only, no path", c.PublicURL)
+		}
+	}
+	if c.SigningAlg != "RS256" && c.SigningAlg != "ES256" {
+		bad("--signing-alg %q: want RS256 or ES256", c.SigningAlg)
+	}
+	if c.KeyReload < time.Second {
+		bad("--key-reload %v: want at least 1s", c.KeyReload)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("--log-format %q: want text or json", c.LogFormat)
+	}
+	return errors.Join(problems...)
+}
+
+// DatabasePath is the SQLite file the server uses.
+func (c *Config) DatabasePath() string {
+	if c.DB != "" {
+		return strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite://"), "sqlite:")
+	}
+	return filepath.Join(c.DataDir, "tessera.db")
+}
+
+func forEachField(c *Config, fn func(name, usage string, v reflect.Value)) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		name := t.Field(i).Tag.Get("flag")
+		if name == "" || name == "-" {
+			continue
+		}
+		fn(name, t.Field(i).Tag.Get("usage"), v.Field(i))
+	}
+}
+
+func setString(v reflect.Value, s string) error {
+	switch p := v.Addr().Interface().(type) {
+	case *string:
+		*p = s
+	case *bool:
+		switch strings.ToLower(s) {
+		case "1", "true", "yes", "on":
+			*p = true
+		case "0", "false", "no", "off":
+			*p = false
+		default:
+			return fmt.Errorf("%q is not a boolean", s)
+		}
+	case *time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*p = d
+	}
+	return nil
+}

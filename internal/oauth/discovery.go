@@ -1,0 +1,87 @@
+package oauth
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/tessera-id/tessera/internal/token"
+)
+
+// multiTenantAliases are the {tenant} values that stand for "any tenant"
+// in discovery, as in Entra; their documents carry the {tenantid} template.
+var multiTenantAliases = map[string]bool{"common": true, "organizations": true}
+
+// discoveryDoc is the OpenID Provider Metadata (OpenID Connect Discovery
+// 1.0 §3; RFC 8414 §2) in Entra's shape. Endpoints that tessera does not
+// serve yet are left out rather than advertised.
+type discoveryDoc struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
+	TenantRegionScope                 *string  `json:"tenant_region_scope"`
+	CloudInstanceName                 string   `json:"cloud_instance_name"`
+}
+
+func (h *Handler) discovery(version int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref := r.PathValue("tenant")
+		tid := "{tenantid}"
+		if !multiTenantAliases[ref] {
+			t, oerr := h.resolveTenant(r.Context(), ref)
+			if oerr != nil {
+				writeError(w, r, h.log, oerr)
+				return
+			}
+			tid = t.ID
+		}
+		base := h.publicURL + "/" + tid
+		doc := discoveryDoc{
+			Issuer:                            token.Issuer(h.publicURL, tid, version),
+			TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+			TokenEndpointAuthSigningAlgs:      []string{"RS256", "PS256", "ES256"},
+			GrantTypesSupported:               []string{"client_credentials"},
+			ResponseModesSupported:            []string{"query", "form_post"},
+			SubjectTypesSupported:             []string{"pairwise"},
+			IDTokenSigningAlgValuesSupported:  []string{token.RS256, token.ES256},
+			ResponseTypesSupported:            []string{"code"},
+			ScopesSupported:                   []string{"openid", "profile", "email", "offline_access"},
+			ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "azp", "appid", "roles", "scp", "ver", "uti", "jti"},
+			CloudInstanceName:                 hostOf(h.publicURL),
+		}
+		if version == 2 {
+			doc.TokenEndpoint = base + "/oauth2/v2.0/token"
+			doc.JWKSURI = base + "/discovery/v2.0/keys"
+		} else {
+			doc.TokenEndpoint = base + "/oauth2/token"
+			doc.JWKSURI = base + "/discovery/keys"
+		}
+		writeCacheable(w, doc, 3600)
+	}
+}
+
+// jwks serves the JSON Web Key Set (RFC 7517 §5). It may be cached briefly:
+// a next key is published a whole rotation before it signs.
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("tenant")
+	if !multiTenantAliases[ref] {
+		if _, oerr := h.resolveTenant(r.Context(), ref); oerr != nil {
+			writeError(w, r, h.log, oerr)
+			return
+		}
+	}
+	body := h.keys.JWKS()
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}

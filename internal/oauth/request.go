@@ -1,0 +1,109 @@
+package oauth
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxFormBytes bounds a token request body. Real requests are well under
+// 8 KiB (a client assertion is the largest part).
+const maxFormBytes = 64 << 10
+
+// Client assertion type of RFC 7523 §2.2.
+const assertionTypeJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// tokenRequest is a token request parsed once, before any grant sees it.
+type tokenRequest struct {
+	// Version is the endpoint: 1 for /oauth2/token, 2 for /oauth2/v2.0/token.
+	Version int
+	// TenantRef is the {tenant} path segment as the client sent it.
+	TenantRef string
+	TenantID  string
+	// Endpoint is the URL the request was addressed to, for checking the
+	// audience of client assertions.
+	Endpoint string
+
+	GrantType string
+	ClientID  string
+	// Client authentication, at most one method (RFC 6749 §2.3).
+	ClientSecret        string
+	BasicAuth           bool
+	ClientAssertionType string
+	ClientAssertion     string
+
+	Scope    string
+	Resource string
+
+	form url.Values
+}
+
+// parseTokenRequest reads and checks the parts common to every grant.
+// It never reflects a secret into an error.
+func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *Error) {
+	if r.Method != http.MethodPost {
+		return nil, errInvalidRequest("The token endpoint accepts only POST.")
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/x-www-form-urlencoded" {
+		// RFC 6749 §4.4.2 / §3.2: parameters are form-encoded in the body.
+		return nil, errInvalidRequest("The request body must be application/x-www-form-urlencoded.")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errInvalidRequest("The request body is too large.")
+		}
+		return nil, errInvalidRequest("The request body is not a valid form.")
+	}
+	form := r.PostForm
+	// RFC 6749 §3.2: parameters MUST NOT be included more than once.
+	for k, v := range form {
+		if len(v) > 1 {
+			return nil, errInvalidRequest("The parameter '" + k + "' is included more than once.")
+		}
+	}
+	// Secrets and assertions must not travel in the query string, where
+	// they end up in logs (RFC 6749 §2.3.1).
+	for _, k := range []string{"client_secret", "client_assertion", "refresh_token", "code", "password"} {
+		if r.URL.Query().Has(k) {
+			return nil, errInvalidRequest("The parameter '" + k + "' must be sent in the request body, not the URL.")
+		}
+	}
+	req := &tokenRequest{
+		GrantType:           form.Get("grant_type"),
+		ClientID:            form.Get("client_id"),
+		ClientSecret:        form.Get("client_secret"),
+		ClientAssertionType: form.Get("client_assertion_type"),
+		ClientAssertion:     form.Get("client_assertion"),
+		Scope:               form.Get("scope"),
+		Resource:            form.Get("resource"),
+		form:                form,
+	}
+	if user, pass, ok := r.BasicAuth(); ok {
+		// RFC 6749 §2.3.1: both halves are form-urlencoded before Basic
+		// encoding; clients do percent-encode characters such as '-'.
+		id, err1 := url.QueryUnescape(user)
+		secret, err2 := url.QueryUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return nil, errInvalidClient(errors.New("basic credentials are not form-urlencoded"))
+		}
+		if req.ClientSecret != "" || req.ClientAssertion != "" {
+			return nil, errInvalidRequest("The client used more than one authentication method.")
+		}
+		if req.ClientID != "" && !strings.EqualFold(req.ClientID, id) {
+			return nil, errInvalidRequest("The client_id parameter does not match the client authenticated by HTTP Basic.")
+		}
+		req.ClientID, req.ClientSecret, req.BasicAuth = id, secret, true
+	}
+	if req.ClientSecret != "" && req.ClientAssertion != "" {
+		return nil, errInvalidRequest("The client used more than one authentication method.")
+	}
+	if req.GrantType == "" {
+		return nil, errMissingParameter("grant_type")
+	}
+	return req, nil
+}

@@ -1,0 +1,64 @@
+package token
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// Sign signs claims as a compact JWS with the active key; the header
+// carries kid, x5t and typ "JWT".
+func (r *Ring) Sign(claims any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	jws, err := r.set.Load().signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	return jws.CompactSerialize()
+}
+
+// Verification errors.
+var (
+	ErrMalformed = errors.New("token: malformed")
+	ErrSignature = errors.New("token: bad signature or unknown key")
+	ErrExpired   = errors.New("token: expired or not yet valid")
+)
+
+// allowedAlgs are the only algorithms Verify accepts: never none, never
+// HMAC (RFC 8725 §3.1, §3.2).
+var allowedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
+
+// Verify checks a token this ring signed: signature by a published key and
+// the time window with skew. Issuer and audience are the caller's to check.
+func (r *Ring) Verify(raw string, now time.Time, skew time.Duration) (AccessClaims, error) {
+	var c AccessClaims
+	jws, err := jose.ParseSigned(raw, allowedAlgs)
+	if err != nil || len(jws.Signatures) != 1 {
+		return c, ErrMalformed
+	}
+	sig := jws.Signatures[0]
+	k, ok := r.set.Load().byKid[sig.Header.KeyID]
+	if !ok || sig.Header.Algorithm != k.record.Alg || !slices.Contains(allowedAlgs, jose.SignatureAlgorithm(sig.Header.Algorithm)) {
+		return c, ErrSignature
+	}
+	payload, err := jws.Verify(k.public.Key)
+	if err != nil {
+		return c, ErrSignature
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return c, ErrMalformed
+	}
+	t := now.Unix()
+	s := int64(skew / time.Second)
+	if t > c.Expiry+s || t < c.NotBefore-s {
+		return c, ErrExpired
+	}
+	return c, nil
+}
