@@ -1,0 +1,252 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/directory"
+)
+
+// The JSON columns of applications are written from these types, not from
+// the directory types, so that the stored format is owned here: renaming a
+// JSON tag of the API cannot make stored rows unreadable. Each has the same
+// fields as its directory twin, so the conversions below are plain Go
+// conversions, and a field added to the directory type stops the build
+// until it is added here too.
+type (
+	scopeDoc struct {
+		ID          string `json:"id"`
+		Value       string `json:"value"`
+		DisplayName string `json:"displayName"`
+		Description string `json:"description"`
+		Enabled     bool   `json:"enabled"`
+	}
+	appRoleDoc struct {
+		ID                 string   `json:"id"`
+		Value              string   `json:"value"`
+		DisplayName        string   `json:"displayName"`
+		Description        string   `json:"description"`
+		AllowedMemberTypes []string `json:"allowedMemberTypes"`
+		Enabled            bool     `json:"enabled"`
+	}
+	preAuthorizedDoc struct {
+		AppID  string   `json:"appId"`
+		Scopes []string `json:"scopes"`
+	}
+)
+
+// normalizeApplication replaces every nil slice of a, nested ones included,
+// with an empty one (see nonNil). The nested slices are copied, so the
+// caller's value is never modified.
+func normalizeApplication(a directory.Application) directory.Application {
+	a.IdentifierURIs = nonNil(a.IdentifierURIs)
+	a.RedirectURIs = nonNil(a.RedirectURIs)
+	a.Scopes = nonNil(a.Scopes)
+	a.AppRoles = mapSlice(a.AppRoles, func(r directory.AppRole) directory.AppRole {
+		r.AllowedMemberTypes = nonNil(r.AllowedMemberTypes)
+		return r
+	})
+	a.PreAuthorized = mapSlice(a.PreAuthorized, func(p directory.PreAuthorizedApplication) directory.PreAuthorizedApplication {
+		p.Scopes = nonNil(p.Scopes)
+		return p
+	})
+	return a
+}
+
+// applicationRow is an application in the form of its row.
+type applicationRow struct {
+	identifierURIs, scopes, appRoles, redirectURIs, preAuthorized string
+}
+
+func encodeApplication(a directory.Application) (applicationRow, error) {
+	var row applicationRow
+	var err error
+	enc := func(dst *string, v any) {
+		if err == nil {
+			*dst, err = encJSON(v)
+		}
+	}
+	enc(&row.identifierURIs, a.IdentifierURIs)
+	enc(&row.redirectURIs, a.RedirectURIs)
+	enc(&row.scopes, mapSlice(a.Scopes, func(s directory.Scope) scopeDoc { return scopeDoc(s) }))
+	enc(&row.appRoles, mapSlice(a.AppRoles, func(r directory.AppRole) appRoleDoc { return appRoleDoc(r) }))
+	enc(&row.preAuthorized, mapSlice(a.PreAuthorized, func(p directory.PreAuthorizedApplication) preAuthorizedDoc {
+		return preAuthorizedDoc(p)
+	}))
+	return row, err
+}
+
+const applicationColumns = `tenant_id, app_id, object_id, display_name, identifier_uris, scopes, app_roles,
+	access_token_accepted_version, access_token_lifetime, redirect_uris, public_client, pre_authorized,
+	created_at, updated_at`
+
+func scanApplication(sc scanner) (directory.Application, error) {
+	var a directory.Application
+	var row applicationRow
+	var lifetime, created, updated int64
+	if err := sc.Scan(&a.TenantID, &a.AppID, &a.ObjectID, &a.DisplayName, &row.identifierURIs, &row.scopes,
+		&row.appRoles, &a.AccessTokenAcceptedVersion, &lifetime, &row.redirectURIs, &a.PublicClient,
+		&row.preAuthorized, &created, &updated); err != nil {
+		return directory.Application{}, err
+	}
+	a.AccessTokenLifetime = time.Duration(lifetime)
+	a.CreatedAt, a.UpdatedAt = decTime(created), decTime(updated)
+
+	var scopes []scopeDoc
+	var roles []appRoleDoc
+	var pre []preAuthorizedDoc
+	for _, c := range []struct {
+		text string
+		dst  any
+	}{
+		{row.identifierURIs, &a.IdentifierURIs},
+		{row.redirectURIs, &a.RedirectURIs},
+		{row.scopes, &scopes},
+		{row.appRoles, &roles},
+		{row.preAuthorized, &pre},
+	} {
+		if err := decJSON(c.text, c.dst); err != nil {
+			return directory.Application{}, fmt.Errorf("application %s: decode column: %w", a.AppID, err)
+		}
+	}
+	a.Scopes = mapSlice(scopes, func(s scopeDoc) directory.Scope { return directory.Scope(s) })
+	a.AppRoles = mapSlice(roles, func(r appRoleDoc) directory.AppRole { return directory.AppRole(r) })
+	a.PreAuthorized = mapSlice(pre, func(p preAuthorizedDoc) directory.PreAuthorizedApplication {
+		return directory.PreAuthorizedApplication(p)
+	})
+	return normalizeApplication(a), nil
+}
+
+// CreateApplication stores a new application and claims its identifier
+// URIs in the tenant, in one transaction: on directory.ErrConflict nothing
+// is stored.
+func (s *Store) CreateApplication(ctx context.Context, tenantID string, app directory.Application) error {
+	op := fmt.Sprintf("create application %s in tenant %s", app.AppID, tenantID)
+	if err := checkTenant(tenantID, app.TenantID); err != nil {
+		return wrap(op, err)
+	}
+	app = normalizeApplication(app)
+	row, err := encodeApplication(app)
+	if err != nil {
+		return wrap(op, err)
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO applications (`+applicationColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			tenantID, app.AppID, app.ObjectID, app.DisplayName, row.identifierURIs, row.scopes, row.appRoles,
+			app.AccessTokenAcceptedVersion, int64(app.AccessTokenLifetime), row.redirectURIs,
+			encBool(app.PublicClient), row.preAuthorized, encTime(app.CreatedAt), encTime(app.UpdatedAt)); err != nil {
+			return err
+		}
+		return claimIdentifierURIs(ctx, tx, tenantID, app.AppID, app.IdentifierURIs)
+	})
+}
+
+// claimIdentifierURIs records that uris belong to appID. The primary key
+// (tenant_id, uri) turns a URI held by another application, or listed
+// twice, into a uniqueness error.
+func claimIdentifierURIs(ctx context.Context, tx *sql.Tx, tenantID, appID string, uris []string) error {
+	for _, u := range uris {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO application_identifier_uris (tenant_id, uri, app_id) VALUES (?, ?, ?)`,
+			tenantID, u, appID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateApplication replaces every stored field of the application with
+// app.AppID, CreatedAt included: the caller reads, changes and writes back.
+func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app directory.Application) error {
+	op := fmt.Sprintf("update application %s in tenant %s", app.AppID, tenantID)
+	if err := checkTenant(tenantID, app.TenantID); err != nil {
+		return wrap(op, err)
+	}
+	app = normalizeApplication(app)
+	row, err := encodeApplication(app)
+	if err != nil {
+		return wrap(op, err)
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE applications SET object_id = ?, display_name = ?,
+			identifier_uris = ?, scopes = ?, app_roles = ?, access_token_accepted_version = ?,
+			access_token_lifetime = ?, redirect_uris = ?, public_client = ?, pre_authorized = ?,
+			created_at = ?, updated_at = ?
+			WHERE tenant_id = ? AND app_id = ?`,
+			app.ObjectID, app.DisplayName, row.identifierURIs, row.scopes, row.appRoles,
+			app.AccessTokenAcceptedVersion, int64(app.AccessTokenLifetime), row.redirectURIs,
+			encBool(app.PublicClient), row.preAuthorized, encTime(app.CreatedAt), encTime(app.UpdatedAt),
+			tenantID, app.AppID)
+		if err != nil {
+			return err
+		}
+		if err := affected(res); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`DELETE FROM application_identifier_uris WHERE tenant_id = ? AND app_id = ?`,
+			tenantID, app.AppID); err != nil {
+			return err
+		}
+		return claimIdentifierURIs(ctx, tx, tenantID, app.AppID, app.IdentifierURIs)
+	})
+}
+
+func (s *Store) GetApplication(ctx context.Context, tenantID, appID string) (directory.Application, error) {
+	a, err := scanApplication(s.r.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+` FROM applications WHERE tenant_id = ? AND app_id = ?`,
+		tenantID, appID))
+	return a, wrap(fmt.Sprintf("get application %s in tenant %s", appID, tenantID), err)
+}
+
+func (s *Store) GetApplicationByIdentifierURI(ctx context.Context, tenantID, uri string) (directory.Application, error) {
+	a, err := scanApplication(s.r.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+` FROM applications WHERE tenant_id = ? AND app_id = (
+			SELECT app_id FROM application_identifier_uris WHERE tenant_id = ? AND uri = ?)`,
+		tenantID, tenantID, uri))
+	return a, wrap(fmt.Sprintf("get application by identifier URI %s in tenant %s", uri, tenantID), err)
+}
+
+func (s *Store) ListApplications(ctx context.Context, tenantID string) ([]directory.Application, error) {
+	return queryList(ctx, s, "list applications in tenant "+tenantID, scanApplication,
+		`SELECT `+applicationColumns+` FROM applications WHERE tenant_id = ? ORDER BY created_at, app_id`,
+		tenantID)
+}
+
+// DeleteApplication removes the application, its identifier URIs, its
+// credentials, its service principal and every role assignment naming that
+// service principal, in one transaction.
+func (s *Store) DeleteApplication(ctx context.Context, tenantID, appID string) error {
+	op := fmt.Sprintf("delete application %s in tenant %s", appID, tenantID)
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		var spID string
+		err := tx.QueryRowContext(ctx,
+			`SELECT object_id FROM service_principals WHERE tenant_id = ? AND app_id = ?`,
+			tenantID, appID).Scan(&spID)
+		switch {
+		case err == nil:
+			if err := deleteServicePrincipal(ctx, tx, tenantID, spID); err != nil {
+				return err
+			}
+		case err != sql.ErrNoRows:
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM credentials WHERE tenant_id = ? AND app_id = ?`,
+			`DELETE FROM application_identifier_uris WHERE tenant_id = ? AND app_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, tenantID, appID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx,
+			`DELETE FROM applications WHERE tenant_id = ? AND app_id = ?`, tenantID, appID)
+		if err != nil {
+			return err
+		}
+		return affected(res)
+	})
+}

@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/token"
+)
+
+const keyColumns = `id, alg, state, sealed, cert_der, created_at, activated_at, publish_until`
+
+func scanKey(sc scanner) (token.KeyRecord, error) {
+	var k token.KeyRecord
+	var created, activated, publishUntil int64
+	if err := sc.Scan(&k.ID, &k.Alg, &k.State, &k.Sealed, &k.CertDER, &created, &activated, &publishUntil); err != nil {
+		return token.KeyRecord{}, err
+	}
+	k.Sealed, k.CertDER = nonNil(k.Sealed), nonNil(k.CertDER)
+	k.CreatedAt, k.ActivatedAt, k.PublishUntil = decTime(created), decTime(activated), decTime(publishUntil)
+	return k, nil
+}
+
+func insertKey(ctx context.Context, tx *sql.Tx, k token.KeyRecord) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Alg, k.State, nonNil(k.Sealed), nonNil(k.CertDER),
+		encTime(k.CreatedAt), encTime(k.ActivatedAt), encTime(k.PublishUntil))
+	return err
+}
+
+// ListSigningKeys returns every key, newest (by CreatedAt, then id) first.
+func (s *Store) ListSigningKeys(ctx context.Context) ([]token.KeyRecord, error) {
+	return queryList(ctx, s, "list signing keys", scanKey,
+		`SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at DESC, id DESC`)
+}
+
+// InitSigningKeys stores keys if the store holds no key yet. The check and
+// the inserts are one transaction on the single write connection, so of
+// concurrent callers exactly one stores its keys. The schema allows at
+// most one active and one next key; a set breaking that is refused.
+func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bool, error) {
+	if len(keys) == 0 {
+		return false, errors.New("sqlite: init signing keys: no keys given")
+	}
+	stored := false
+	err := s.write(ctx, "init signing keys", func(tx *sql.Tx) error {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys)`).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return nil
+		}
+		for _, k := range keys {
+			if err := insertKey(ctx, tx, k); err != nil {
+				return fmt.Errorf("key %s: %w", k.ID, err)
+			}
+		}
+		stored = true
+		return nil
+	})
+	return stored && err == nil, err
+}
+
+// RotateSigningKeys retires activeID, activates the next key and stores
+// newNext, in one transaction that first checks, by a conditional update,
+// that activeID is still the active key: token.ErrKeysChanged if another
+// rotation got there first. It also deletes retired keys whose
+// PublishUntil is before now.
+func (s *Store) RotateSigningKeys(ctx context.Context, activeID string, publishUntil time.Time, newNext token.KeyRecord, now time.Time) error {
+	op := "rotate signing keys from " + activeID
+	if newNext.State != token.KeyNext {
+		return wrap(op, fmt.Errorf("new key %s has state %q, want %q", newNext.ID, newNext.State, token.KeyNext))
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE signing_keys SET state = ?, publish_until = ?
+			WHERE id = ? AND state = ?`,
+			token.KeyRetired, encTime(publishUntil), activeID, token.KeyActive)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return token.ErrKeysChanged
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE signing_keys SET state = ?, activated_at = ? WHERE state = ?`,
+			token.KeyActive, encTime(now), token.KeyNext)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			// Retiring the active key with nothing to replace it would
+			// leave the server unable to sign.
+			return errors.New("no next key to activate")
+		}
+		if err := insertKey(ctx, tx, newNext); err != nil {
+			return fmt.Errorf("new key %s: %w", newNext.ID, err)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE state = ? AND publish_until < ?`,
+			token.KeyRetired, encTime(now))
+		return err
+	})
+}

@@ -1,0 +1,104 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// migrationFiles are the schema changes, one file per version, named
+// NNNN_what.sql. They are forward-only: a released file is never edited,
+// a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one numbered schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations reads the embedded migrations in version order and checks
+// that the versions run 1, 2, 3… without gaps or duplicates, so that a
+// misnamed file fails every test instead of silently being skipped.
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names {
+		base := path.Base(name)
+		prefix, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version number and an underscore", base)
+		}
+		text, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(text)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// latestVersion is the newest schema version this binary knows.
+func latestVersion() int {
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// migrate brings the schema up to the newest version in one transaction, so
+// that a failure leaves the database as it was. It refuses a database whose
+// schema is newer than this binary: an older binary writing to it could
+// violate rules it does not know about.
+func migrate(ctx context.Context, db *sql.DB, now time.Time) error {
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return inTx(ctx, db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER NOT NULL PRIMARY KEY,
+			applied_at INTEGER NOT NULL
+		)`); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("sqlite: migrate: read schema version: %w", err)
+		}
+		if current > len(ms) {
+			return fmt.Errorf("sqlite: database schema version %d is newer than this binary supports (%d): run a newer tessera", current, len(ms))
+		}
+		for _, m := range ms[current:] {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("sqlite: migrate: apply %s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+				m.version, encTime(now)); err != nil {
+				return fmt.Errorf("sqlite: migrate: record %s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+}

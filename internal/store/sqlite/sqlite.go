@@ -1,0 +1,230 @@
+// Package sqlite is the SQLite storage engine of tessera: a store.Store in
+// one database file, for single-node deployments, with no cgo.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store backed by one SQLite database file.
+//
+// It holds two pools on the same file. SQLite allows one writer at a time;
+// if several connections competed for the write lock, the loser of a race
+// would get SQLITE_BUSY (busy_timeout does not help a deferred transaction
+// that tries to upgrade from reading to writing). So every write goes
+// through w, a pool of exactly one connection whose transactions start with
+// BEGIN IMMEDIATE: writers queue in database/sql, in Go, instead of
+// fighting over the file lock, and an atomic operation (ConsumeOnce, key
+// rotation) is simply a transaction on that connection. Reads go through r,
+// a pool of query-only connections: in WAL mode readers neither block the
+// writer nor wait for it, so the hot paths (client lookup, key listing)
+// scale with cores while writes stay serial, which is what SQLite does
+// anyway.
+type Store struct {
+	w *sql.DB // the single write connection
+	r *sql.DB // read-only connections
+	// now is the clock ConsumeOnce judges expiry by; the contract passes
+	// it no time.
+	now func() time.Time
+}
+
+// Open opens (creating it if needed) the database file at path and brings
+// its schema up to date. It fails if the file's schema is newer than this
+// binary knows. path must name a file: an in-memory database cannot be
+// shared by the two pools.
+//
+// Every connection runs in WAL mode with synchronous=FULL, so a commit is
+// on disk before the call returns: a token or code handed to a client is
+// durable before the response is written.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: need the path of a database file", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+
+	w, err := sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The first connection switches the file to WAL; migrate before any
+	// reader exists, so readers never see a half-built schema.
+	if err := migrate(ctx, w, time.Now()); err != nil {
+		w.Close()
+		return nil, err
+	}
+
+	r, err := sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s := &Store{w: w, r: r, now: time.Now}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dsn is the modernc.org/sqlite data source name for the file at abs. It is
+// a file: URI so that any character in the path is escaped rather than read
+// as the start of the parameters.
+func dsn(abs string, readOnly bool) string {
+	q := url.Values{}
+	// busy_timeout covers the locks we do not serialise ourselves: another
+	// process on the file (a CLI, a backup), a checkpoint, WAL recovery.
+	q.Set("_busy_timeout", "10000")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "on")
+	if readOnly {
+		// query_only rather than mode=ro: a read-only open of a WAL file
+		// fails when the -shm file has to be created.
+		q.Set("_query_only", "on")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_txlock", "immediate")
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Ping checks that both pools can reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping writer: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping readers: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools. Calls in progress finish first.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// inTx runs fn in a transaction on db and commits if fn returns nil. On the
+// write pool the transaction is BEGIN IMMEDIATE (see dsn).
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback() // fn's error is the one worth reporting
+		return err
+	}
+	return tx.Commit()
+}
+
+// write runs fn in a write transaction and wraps its error for op.
+func (s *Store) write(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	return wrap(op, inTx(ctx, s.w, fn))
+}
+
+// wrap turns a database error into the contract's errors, with op as
+// context: a missing row becomes directory.ErrNotFound, a broken
+// uniqueness rule directory.ErrConflict, a missing parent row (a foreign
+// key) directory.ErrNotFound. The driver's message is kept for the log.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: %s: %w", op, directory.ErrNotFound)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return fmt.Errorf("sqlite: %s: %w (%v)", op, directory.ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("sqlite: %s: %w (%v)", op, directory.ErrNotFound, err)
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// affected returns directory.ErrNotFound if res changed no row.
+func affected(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return directory.ErrNotFound
+	}
+	return nil
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// queryList runs a query on the read pool and scans every row with scan.
+// The result is never nil, so an empty list compares equal however it was
+// made.
+func queryList[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return out, nil
+}
+
+// checkTenant refuses an object whose TenantID names another tenant than
+// the call: storing it under either would hide a bug in the caller at a
+// tenant boundary. An empty TenantID is filled from the call.
+func checkTenant(tenantID, objectTenantID string) error {
+	if tenantID == "" {
+		return errors.New("empty tenant id")
+	}
+	if objectTenantID != "" && objectTenantID != tenantID {
+		return fmt.Errorf("object belongs to tenant %q, not %q", objectTenantID, tenantID)
+	}
+	return nil
+}
