@@ -1,0 +1,32 @@
+// Package guard is resource-server middleware for net/http: it admits
+// requests bearing access tokens of a tessera (or Entra ID) authority and
+// puts the caller, a *Principal, in the request context.
+//
+// A Guard is built once per authority with New, which reads the
+// authority's discovery document and key set:
+//
+//	g, err := guard.New(ctx, guard.Config{
+//		Authority: "https://idp.example/contoso.example/v2.0",
+//		Audiences: []string{"api://6d0c2b6a-…"},
+//	})
+//	mux.Handle("GET /studies", g.Middleware(
+//		guard.AnyOf(guard.RequireRoles("Reader"), guard.RequireScopes("Studies.Read")),
+//	)(studies))
+//
+// Tokens are compact JWS (RFC 7515) JWTs (RFC 7519) of either Entra
+// shape: v2 (iss https://host/{tid}/v2.0, aud the app id, azp) or v1 (iss
+// https://host/{tid}/, aud usually api://{appId}, appid). Validation
+// follows the JWT BCP (RFC 8725): an allowlist of asymmetric algorithms,
+// each only with a key of its own type; no "none", no HMAC. Keys are
+// cached and refetched for an unknown kid through one single flight at
+// most once per MinRefreshInterval.
+//
+// Refusals follow RFC 6750 §3: 401 with a Bearer challenge for a missing
+// or invalid token, 403 insufficient_scope for a valid token lacking a
+// role, a scope or the tenant named by the tenant header, 400
+// invalid_request for a malformed Authorization header. Descriptions are
+// fixed strings; the cause goes to the log, never to the client.
+//
+// NewProxy puts the same checks in front of any HTTP service. Package
+// guardtest provides a token authority for tests.
+package guard

@@ -1,0 +1,174 @@
+package guard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// maxTokenBytes bounds the tokens the guard will parse. Entra access
+// tokens with many roles stay well under 16 KiB.
+const maxTokenBytes = 64 << 10
+
+// Guard validates bearer access tokens of one authority. It is safe for
+// concurrent use; build one per authority and share it.
+type Guard struct {
+	s       *settings
+	issuers []string
+	keys    *keyCache
+	tenants *tenantResolver // nil unless a tenant header is configured
+}
+
+// New checks cfg, fetches the authority's discovery document and its key
+// set, and returns a Guard. It fails, saying which URL, if either cannot
+// be fetched: a resource server that cannot verify tokens should not start.
+func New(ctx context.Context, cfg Config) (*Guard, error) {
+	s, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := getJSON(ctx, s.client, s.discoveryURL, &doc); err != nil {
+		return nil, fmt.Errorf("guard: fetch discovery document: %w", err)
+	}
+	if doc.Issuer == "" || doc.JWKSURI == "" {
+		return nil, fmt.Errorf("guard: discovery document %s lacks issuer or jwks_uri", s.discoveryURL)
+	}
+	ju, err := url.Parse(doc.JWKSURI)
+	if err != nil || ju.Host == "" || (ju.Scheme != "https" && !(ju.Scheme == "http" && isLoopback(ju.Hostname()))) {
+		return nil, fmt.Errorf("guard: discovery document %s has jwks_uri %q, which is not an https URL", s.discoveryURL, doc.JWKSURI)
+	}
+
+	g := &Guard{
+		s:       s,
+		issuers: s.issuers,
+		keys: &keyCache{
+			uri: doc.JWKSURI, client: s.client, now: s.now, log: s.log,
+			minInterval: s.minRefresh, maxAge: s.refresh,
+		},
+	}
+	if len(g.issuers) == 0 {
+		g.issuers = issuerSiblings(doc.Issuer)
+	}
+	if err := g.keys.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("guard: fetch key set: %w", err)
+	}
+	if s.tenantHeader != "" {
+		g.tenants = &tenantResolver{
+			base:   &url.URL{Scheme: s.authority.Scheme, Host: s.authority.Host},
+			client: s.client, now: s.now, log: s.log,
+		}
+	}
+	return g, nil
+}
+
+// Issuers returns the iss values the guard accepts.
+func (g *Guard) Issuers() []string { return slices.Clone(g.issuers) }
+
+// Validate checks a compact JWS access token as RFC 8725 §3 asks of a JWT
+// consumer (allowlisted algorithm that fits the key, signature, issuer,
+// audience, lifetime) and returns the principal it describes. Errors are
+// *Error values.
+func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, error) {
+	if rawToken == "" || len(rawToken) > maxTokenBytes {
+		return nil, newError(ReasonMalformed, fmt.Errorf("token length %d", len(rawToken)))
+	}
+	// The allowlist is applied while parsing, so "none" and HS* never get
+	// as far as a key (RFC 8725 §3.1).
+	jws, err := jose.ParseSignedCompact(rawToken, g.s.algorithms)
+	if err != nil {
+		var alg *jose.ErrUnexpectedSignatureAlgorithm
+		if errors.As(err, &alg) {
+			return nil, newError(ReasonAlgorithm, fmt.Errorf("alg %q", alg.Got))
+		}
+		return nil, newError(ReasonMalformed, err)
+	}
+	h := jws.Signatures[0].Header
+	// Every token tessera and Entra issue names its key; trying every key
+	// for a token that does not would only help someone probing.
+	if h.KeyID == "" {
+		return nil, newError(ReasonUnknownKey, errors.New("token header has no kid"))
+	}
+	key, err := g.keys.key(ctx, h.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if !fits(key, h.Algorithm) {
+		return nil, newError(ReasonAlgorithm, fmt.Errorf("alg %s does not fit key %s", h.Algorithm, h.KeyID))
+	}
+	payload, err := jws.Verify(key.Key)
+	if err != nil {
+		return nil, newError(ReasonSignature, err)
+	}
+
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
+		return nil, newError(ReasonMalformed, errors.New("payload is not a JSON object"))
+	}
+	p, err := principalFromClaims(claims)
+	if err != nil {
+		return nil, newError(ReasonMalformed, err)
+	}
+	if err := g.checkClaims(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkClaims applies the lifetime, issuer, audience and tenant rules to a
+// token whose signature holds.
+func (g *Guard) checkClaims(p *Principal) *Error {
+	now := g.s.now()
+	// RFC 9068 §2.2 makes exp mandatory in access tokens; one without it
+	// would never expire.
+	if p.ExpiresAt.IsZero() {
+		return newError(ReasonMalformed, errors.New("token has no exp"))
+	}
+	// RFC 7519 §4.1.4: reject on or after exp, allowing for skew.
+	if !now.Before(p.ExpiresAt.Add(g.s.skew)) {
+		return newError(ReasonExpired, fmt.Errorf("expired at %s", p.ExpiresAt))
+	}
+	// RFC 7519 §4.1.5: reject before nbf, allowing for skew.
+	if !p.NotBefore.IsZero() && now.Add(g.s.skew).Before(p.NotBefore) {
+		return newError(ReasonNotYetValid, fmt.Errorf("not before %s", p.NotBefore))
+	}
+	// The tenant comes before the issuer: a {tenantid} issuer template is
+	// filled in with it.
+	if p.TenantID == "" {
+		return newError(ReasonNoTenant, errors.New("token has no tid"))
+	}
+	if !g.trustedIssuer(p.Issuer, p.TenantID) {
+		return newError(ReasonIssuer, fmt.Errorf("iss %q", p.Issuer))
+	}
+	// RFC 7519 §4.1.3: the token must name us among its audiences.
+	if !slices.ContainsFunc(p.Audience, func(a string) bool { return g.s.audiences[a] }) {
+		return newError(ReasonAudience, fmt.Errorf("aud %q", p.Audience))
+	}
+	return nil
+}
+
+// trustedIssuer compares iss exactly (OpenID Connect Core §3.1.3.7) with
+// the accepted issuers, filling Entra's "{tenantid}" template with tid.
+func (g *Guard) trustedIssuer(iss, tid string) bool {
+	for _, want := range g.issuers {
+		if strings.Contains(want, "{tenantid}") {
+			if !isGUID(tid) {
+				continue
+			}
+			want = strings.ReplaceAll(want, "{tenantid}", tid)
+		}
+		if iss == want {
+			return true
+		}
+	}
+	return false
+}
