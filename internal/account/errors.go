@@ -73,7 +73,7 @@ func transportError(url string, err error) error {
 	case errors.As(err, &invalid):
 		return fmt.Errorf("the TLS certificate of %s is not valid (%v): check the server's certificate and the machine's clock: %w", url, invalid.Reason, err)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("cannot connect to %s: is the server running there? %w", url, err)
+		return fmt.Errorf("cannot connect to %s: start the server (tessera serve) or check --authority: %w", url, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s did not answer in time: check the address and the network: %w", url, err)
 	}

@@ -1,8 +1,319 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
 
-// TODO: being built.
+	"github.com/spf13/cobra"
+
+	"github.com/tessera-id/tessera/internal/account"
+)
+
+// accountClock is the client commands' clock; tests replace it.
+var accountClock = time.Now
+
+// loginHint is the one sentence every "not logged in" error ends with.
+const loginHint = "run `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT`"
+
+// azTimeLayout is az's expiresOn: local time, microseconds, no zone
+// (Python's "%Y-%m-%d %H:%M:%S.%f"). AzureCliCredential parses it.
+const azTimeLayout = "2006-01-02 15:04:05.000000"
+
+// clientSession is what the commands that use a login need: the config
+// directory, the profile to act as, and a client that trusts its CA.
+type clientSession struct {
+	store   *account.Store
+	profile account.Profile
+	client  *account.Client
+}
+
+func openAccountStore() (*account.Store, error) {
+	dir, err := account.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	return account.Open(dir)
+}
+
+// newAccountClient trusts the system CAs plus caFile.
+func newAccountClient(caFile string) (*account.Client, error) {
+	hc, err := account.NewHTTPClient(caFile)
+	if err != nil {
+		return nil, withExit(ExitUsage, fmt.Errorf("%v: fix --ca-file or TESSERA_CA_FILE", err))
+	}
+	return &account.Client{HTTP: hc, Now: accountClock}, nil
+}
+
+// loadClientSession picks the profile to act as. With no tenant it is the
+// default one. With a tenant it is a profile of that tenant (the default
+// if several); failing that, as `az account get-access-token --tenant`
+// does, the default profile's credentials are used in that tenant, which
+// works for a client registered in more than one.
+func loadClientSession(ctx context.Context, tenant string) (*clientSession, error) {
+	store, err := openAccountStore()
+	if err != nil {
+		return nil, err
+	}
+	cur, err := store.Current()
+	if errors.Is(err, account.ErrNotLoggedIn) {
+		return nil, withExit(ExitAuth, fmt.Errorf("not logged in: %s", loginHint))
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, found := cur, tenant == "" || sameTenant(cur, tenant)
+	if !found {
+		ps, err := store.Profiles()
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range ps {
+			if sameTenant(q, tenant) {
+				p, found = q, true
+				break
+			}
+		}
+	}
+	if !found {
+		p.Tenant, p.TenantID = tenant, ""
+	}
+	s := &clientSession{store: store}
+	// TESSERA_CA_FILE, when set, replaces the CA file the profile remembers.
+	caFile := os.Getenv("TESSERA_CA_FILE")
+	if caFile == "" {
+		caFile = p.CAFile
+	}
+	if s.client, err = newAccountClient(caFile); err != nil {
+		return nil, err
+	}
+	if p.TenantID == "" {
+		if account.IsGUID(tenant) {
+			p.TenantID = strings.ToLower(tenant)
+		} else {
+			d, err := s.client.Discover(ctx, p.Authority, tenant)
+			if err != nil {
+				return nil, accountError(err, "check --tenant")
+			}
+			p.TenantID = d.TenantID
+		}
+	}
+	s.profile = p
+	return s, nil
+}
+
+func sameTenant(p account.Profile, tenant string) bool {
+	return strings.EqualFold(p.Tenant, tenant) || strings.EqualFold(p.TenantID, tenant)
+}
+
+// token serves a token for t from the cache or the server.
+func (s *clientSession) token(ctx context.Context, t account.Target) (account.Token, error) {
+	tok, err := s.client.Token(ctx, s.store, s.profile, t)
+	if err != nil {
+		return account.Token{}, accountError(err, "log in again if the credentials changed: "+loginHint)
+	}
+	return tok, nil
+}
+
+// accountError gives a failure from the identity provider its exit code:
+// 4 when the server refused the client's credentials, 1 otherwise. The
+// server's error_description is kept; it is written for people. hint says
+// what to do about a refusal.
+func accountError(err error, hint string) error {
+	var se *account.ServerError
+	if errors.As(err, &se) {
+		if se.CredentialsRejected() {
+			return withExit(ExitAuth, fmt.Errorf("the server refused the credentials: %v: %s", err, hint))
+		}
+		return fmt.Errorf("the server refused the request: %w", err)
+	}
+	return err
+}
+
+// clientUsageErrors makes cobra's flag and argument errors exit 2, as az's
+// do, and say where help is.
+func clientUsageErrors(cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withExit(ExitUsage, fmt.Errorf("%v: see `%s --help`", err, c.CommandPath()))
+	})
+	if cmd.Args == nil {
+		cmd.Args = cobra.NoArgs
+	}
+	args := cmd.Args
+	cmd.Args = func(c *cobra.Command, a []string) error {
+		if err := args(c, a); err != nil {
+			return withExit(ExitUsage, fmt.Errorf("%v: see `%s --help`", err, c.CommandPath()))
+		}
+		return nil
+	}
+}
+
+// usageErrorf is a bad-flags error: exit 2.
+func usageErrorf(format string, a ...any) error {
+	return withExit(ExitUsage, fmt.Errorf(format, a...))
+}
+
+// azAccount is az's account object for a tenant-level service principal
+// account (az login --allow-no-subscriptions): the tenant stands in for a
+// subscription. login names the cloud cloudName, account show and list
+// name it environmentName, as az does.
+type azAccount struct {
+	CloudName        string   `json:"cloudName,omitempty"`
+	EnvironmentName  string   `json:"environmentName,omitempty"`
+	HomeTenantID     string   `json:"homeTenantId"`
+	ID               string   `json:"id"`
+	IsDefault        bool     `json:"isDefault"`
+	ManagedByTenants []string `json:"managedByTenants"`
+	Name             string   `json:"name"`
+	State            string   `json:"state"`
+	TenantID         string   `json:"tenantId"`
+	User             azUser   `json:"user"`
+}
+
+type azUser struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+const cloudName = "Tessera"
+
+func accountView(p account.Profile) azAccount {
+	return azAccount{
+		EnvironmentName:  cloudName,
+		HomeTenantID:     p.TenantID,
+		ID:               p.TenantID,
+		IsDefault:        p.IsDefault,
+		ManagedByTenants: []string{},
+		Name:             "N/A(tenant level account)",
+		State:            "Enabled",
+		TenantID:         p.TenantID,
+		User:             azUser{Name: p.ClientID, Type: p.Type},
+	}
+}
+
 func newAccountCmd() *cobra.Command {
-	return &cobra.Command{Use: "account", Hidden: true}
+	cmd := &cobra.Command{
+		Use:   "account",
+		Short: "Show the signed-in account and get access tokens for it",
+		Long: "Show the account `tessera login` stored and get access tokens for it, as `az account` does.\n" +
+			"A service principal login is a tenant-level account: its subscription is its tenant.",
+	}
+	cmd.AddCommand(newAccountShowCmd(), newAccountListCmd(), newGetAccessTokenCmd())
+	return cmd
+}
+
+func newAccountShowCmd() *cobra.Command {
+	var o output
+	cmd := &cobra.Command{
+		Use:     "show",
+		Short:   "Show the default account",
+		Example: "  tessera account show\n  tessera account show --query tenantId -o tsv",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := openAccountStore()
+			if err != nil {
+				return err
+			}
+			p, err := store.Current()
+			if errors.Is(err, account.ErrNotLoggedIn) {
+				return withExit(ExitAuth, fmt.Errorf("not logged in: %s", loginHint))
+			}
+			if err != nil {
+				return err
+			}
+			return o.print(cmd.OutOrStdout(), accountView(p))
+		},
+	}
+	o.addFlags(cmd)
+	clientUsageErrors(cmd)
+	return cmd
+}
+
+func newAccountListCmd() *cobra.Command {
+	var o output
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List the accounts logged in to",
+		Long:    "List the accounts logged in to. An empty list, not an error, when there are none, as in az.",
+		Example: "  tessera account list -o table\n  tessera account list --query \"[?isDefault].user.name\" -o tsv",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := openAccountStore()
+			if err != nil {
+				return err
+			}
+			ps, err := store.Profiles()
+			if err != nil {
+				return err
+			}
+			views := make([]azAccount, 0, len(ps))
+			for _, p := range ps {
+				views = append(views, accountView(p))
+			}
+			return o.print(cmd.OutOrStdout(), views)
+		},
+	}
+	o.addFlags(cmd)
+	clientUsageErrors(cmd)
+	return cmd
+}
+
+// azAccessToken is az's get-access-token output, field for field: the
+// Azure SDKs' AzureCliCredential parses it (expires_on first, expiresOn
+// for older az), so neither names nor formats may drift.
+type azAccessToken struct {
+	AccessToken  string `json:"accessToken"`
+	ExpiresOn    string `json:"expiresOn"`
+	ExpiresOnSec int64  `json:"expires_on"`
+	Subscription string `json:"subscription"`
+	Tenant       string `json:"tenant"`
+	TokenType    string `json:"tokenType"`
+}
+
+func newGetAccessTokenCmd() *cobra.Command {
+	var (
+		o        output
+		scopes   []string
+		resource string
+		tenant   string
+	)
+	cmd := &cobra.Command{
+		Use:   "get-access-token",
+		Short: "Get an access token for the signed-in account",
+		Long: "Get an access token for the signed-in account, in az's output shape.\n\n" +
+			"--scope asks the v2 endpoint (scope=…); --resource asks the v1 endpoint (resource=…).\n" +
+			"A cached token is served while it has more than five minutes left.",
+		Example: "  tessera account get-access-token --scope api://orders/.default\n" +
+			"  TOKEN=$(tessera account get-access-token --scope api://orders/.default --query accessToken -o tsv)\n" +
+			"  tessera account get-access-token --resource api://orders --tenant contoso",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			target := account.Target{Scope: strings.Join(scopes, " "), Resource: resource}
+			if target.Validate() != nil {
+				return usageErrorf("give one of --scope (e.g. --scope api://orders/.default) and --resource (e.g. --resource api://orders)")
+			}
+			s, err := loadClientSession(cmd.Context(), tenant)
+			if err != nil {
+				return err
+			}
+			tok, err := s.token(cmd.Context(), target)
+			if err != nil {
+				return err
+			}
+			return o.print(cmd.OutOrStdout(), azAccessToken{
+				AccessToken:  tok.AccessToken,
+				ExpiresOn:    tok.ExpiresOn.Local().Format(azTimeLayout),
+				ExpiresOnSec: tok.ExpiresOn.Unix(),
+				Subscription: s.profile.TenantID,
+				Tenant:       s.profile.TenantID,
+				TokenType:    tok.TokenType,
+			})
+		},
+	}
+	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "v2 scope(s) to get a token for, e.g. api://orders/.default (repeat or space-separate for several)")
+	cmd.Flags().StringVar(&resource, "resource", "", "v1 resource to get a token for, e.g. api://orders")
+	cmd.Flags().StringVarP(&tenant, "tenant", "t", "", "tenant to get the token in (GUID or domain); default: the account's")
+	o.addFlags(cmd)
+	clientUsageErrors(cmd)
+	return cmd
 }
