@@ -96,7 +96,7 @@ func (h *Handler) authenticateAssertion(ctx context.Context, req *tokenRequest) 
 	if req.ClientAssertion == "" {
 		return directory.Client{}, errMissingParameter("client_assertion")
 	}
-	jws, err := jose.ParseSigned(req.ClientAssertion, assertionAlgs)
+	jws, err := jose.ParseSignedCompact(req.ClientAssertion, assertionAlgs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return fail("not a compact JWS with an allowed algorithm")
 	}

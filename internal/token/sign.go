@@ -39,7 +39,7 @@ var allowedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 // the time window with skew. Issuer and audience are the caller's to check.
 func (r *Ring) Verify(raw string, now time.Time, skew time.Duration) (AccessClaims, error) {
 	var c AccessClaims
-	jws, err := jose.ParseSigned(raw, allowedAlgs)
+	jws, err := jose.ParseSignedCompact(raw, allowedAlgs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return c, ErrMalformed
 	}
