@@ -27,9 +27,12 @@ const identityHeaderPrefix = "X-Tessera-"
 // X-Tessera-* identity headers; every X-Tessera-* header the caller sent
 // is removed first, so they cannot be forged. The Authorization header is
 // passed on unchanged: an upstream may validate the token itself or use it
-// for on-behalf-of calls.
+// for on-behalf-of calls. The upstream is reached with the transport of
+// Config.HTTPClient (so a CA trusted for the authority is trusted for the
+// upstream too), or http.DefaultTransport.
 func NewProxy(g *Guard, upstream *url.URL, reqs ...Requirement) http.Handler {
 	rp := &httputil.ReverseProxy{
+		Transport: g.s.client.Transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
