@@ -200,6 +200,16 @@ func newAccountCmd() *cobra.Command {
 		Short: "Show the signed-in account and get access tokens for it",
 		Long: "Show the account `tessera login` stored and get access tokens for it, as `az account` does.\n" +
 			"A service principal login is a tenant-level account: its subscription is its tenant.",
+		Example: "  tessera account show\n  tessera account get-access-token --scope api://orders/.default",
+		// A group has no action of its own, but a mistyped subcommand must
+		// fail (exit 2) rather than print help and exit 0.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("%q is not a command of `tessera account`: see `tessera account --help`", args[0])
+			}
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(newAccountShowCmd(), newAccountListCmd(), newGetAccessTokenCmd())
 	return cmd

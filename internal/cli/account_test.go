@@ -153,3 +153,13 @@ func TestAccountShowAndList(t *testing.T) {
 		t.Errorf("list: %q, %v", stdout, err)
 	}
 }
+
+func TestAccountUnknownSubcommandExits2(t *testing.T) {
+	clientEnv(t)
+	if _, _, err := runClient(t, "account", "shwo"); ExitCode(err) != ExitUsage {
+		t.Errorf("account shwo: %v, want exit %d", err, ExitUsage)
+	}
+	if stdout, _, err := runClient(t, "account"); err != nil || !strings.Contains(stdout, "get-access-token") {
+		t.Errorf("account alone: %v, want its help", err)
+	}
+}

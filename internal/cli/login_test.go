@@ -308,7 +308,7 @@ func TestLogoutRemovesProfileAndTokens(t *testing.T) {
 // Every client command shows an example in its help.
 func TestClientCommandsHaveExamples(t *testing.T) {
 	root := NewRoot()
-	for _, path := range [][]string{{"login"}, {"logout"}, {"account", "show"}, {"account", "list"}, {"account", "get-access-token"}, {"rest"}} {
+	for _, path := range [][]string{{"login"}, {"logout"}, {"account"}, {"account", "show"}, {"account", "list"}, {"account", "get-access-token"}, {"rest"}} {
 		cmd, _, err := root.Find(path)
 		if err != nil {
 			t.Fatal(err)
