@@ -21,6 +21,9 @@ import (
 // is a few kilobytes, and a misdirected URL must not fill memory.
 const maxBody = 1 << 20
 
+// maxLifetime bounds expires_in to a year, far beyond any real token.
+const maxLifetime = 365 * 24 * 3600
+
 // Client talks to the identity provider. Both fields may be nil; tests set
 // them to a fake server's client and a fixed clock.
 type Client struct {
@@ -283,6 +286,11 @@ func parseTokenResponse(body []byte, now time.Time) (Token, error) {
 	}
 	// expires_in is relative, so a client whose clock is off still caches
 	// for the right length of time; expires_on is the fallback.
+	// Bounds keep the arithmetic below from overflowing into a nonsense
+	// expiry; real lifetimes are minutes to hours.
+	if r.ExpiresIn.v < 0 || r.ExpiresIn.v > maxLifetime || r.ExpiresOn.v < 0 || r.ExpiresOn.v > 1<<40 {
+		return Token{}, errors.New("the token endpoint answered with an impossible token lifetime")
+	}
 	switch {
 	case r.ExpiresIn.set:
 		tok.ExpiresOn = now.Add(time.Duration(r.ExpiresIn.v) * time.Second)

@@ -134,6 +134,8 @@ func TestParseTokenResponse(t *testing.T) {
 		{"no lifetime is never cached", `{"access_token":"a"}`, fixedNow, false},
 		{"no token", `{"expires_in":60}`, time.Time{}, true},
 		{"garbage lifetime", `{"access_token":"a","expires_in":"soon"}`, time.Time{}, true},
+		{"negative lifetime", `{"access_token":"a","expires_in":-5}`, time.Time{}, true},
+		{"overflowing lifetime", `{"access_token":"a","expires_in":9223372036854775807}`, time.Time{}, true},
 		{"not JSON", `<html>`, time.Time{}, true},
 	} {
 		tok, err := parseTokenResponse([]byte(tc.body), fixedNow)
