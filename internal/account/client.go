@@ -91,12 +91,12 @@ func (c *Client) Discover(ctx context.Context, authority, tenant string) (Discov
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return Discovery{}, transportError(u, err)
+		return Discovery{}, TransportError(u, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return Discovery{}, transportError(u, err)
+		return Discovery{}, TransportError(u, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		if se := parseServerError(resp.StatusCode, body, ""); se != nil {
@@ -216,12 +216,12 @@ func (c *Client) Acquire(ctx context.Context, p Profile, t Target) (Token, error
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return Token{}, transportError(endpoint, err)
+		return Token{}, TransportError(endpoint, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return Token{}, transportError(endpoint, err)
+		return Token{}, TransportError(endpoint, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		if se := parseServerError(resp.StatusCode, body, p.ClientSecret); se != nil {

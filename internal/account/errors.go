@@ -58,10 +58,10 @@ func scrub(text string, secret Secret) string {
 	return strings.ReplaceAll(text, string(secret), "***")
 }
 
-// transportError turns a failure to talk to url into a sentence that says
+// TransportError turns a failure to talk to url into a sentence that says
 // what to do. TLS trust is the common one: tessera serves with its own CA
 // by default, and the user has to be told where that CA goes.
-func transportError(url string, err error) error {
+func TransportError(url string, err error) error {
 	var unknownCA x509.UnknownAuthorityError
 	var badHost x509.HostnameError
 	var invalid x509.CertificateInvalidError
@@ -73,7 +73,7 @@ func transportError(url string, err error) error {
 	case errors.As(err, &invalid):
 		return fmt.Errorf("the TLS certificate of %s is not valid (%v): check the server's certificate and the machine's clock: %w", url, invalid.Reason, err)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("cannot connect to %s: start the server (tessera serve) or check --authority: %w", url, err)
+		return fmt.Errorf("cannot connect to %s: check that the server is running and the URL (or --authority) is right: %w", url, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s did not answer in time: check the address and the network: %w", url, err)
 	}

@@ -141,7 +141,7 @@ func (o *restOptions) run(cmd *cobra.Command) error {
 
 	resp, err := s.client.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s failed: %v", o.restMethod, target, err)
+		return account.TransportError(target, err)
 	}
 	defer resp.Body.Close()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxRestBody))
