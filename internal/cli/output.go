@@ -1,11 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -35,10 +35,11 @@ func (o *output) print(w io.Writer, v any) error {
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
+	// Numbers decode as float64, the only number type go-jmespath
+	// compares and sorts; every integer up to 2^53 (epoch seconds among
+	// them) stays exact.
 	var doc any
-	if err := dec.Decode(&doc); err != nil {
+	if err := json.Unmarshal(raw, &doc); err != nil {
 		return err
 	}
 	if o.query != "" {
@@ -76,8 +77,8 @@ func scalar(v any) string {
 		return ""
 	case string:
 		return x
-	case json.Number:
-		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	case bool:
 		if x {
 			return "True"
@@ -98,38 +99,53 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// tsvLine renders one item: an object as its scalar values (nested objects
-// and lists are left out, as az does), anything else as itself.
-func tsvLine(v any) string {
-	m, ok := v.(map[string]any)
-	if !ok {
+// tsvCell renders a value inside a row as knack (az's output library)
+// does: an object as empty and a list as its length, so that every row has
+// one column per key whatever the values.
+func tsvCell(v any) string {
+	switch x := v.(type) {
+	case map[string]any:
+		return ""
+	case []any:
+		return strconv.Itoa(len(x))
+	default:
 		return scalar(v)
 	}
+}
+
+// tsvLine renders one row: an object as its values in key order, a list
+// (what `--query "[].[name,id]"` makes) as its items, a scalar as itself.
+func tsvLine(v any) string {
 	var cols []string
-	for _, k := range sortedKeys(m) {
-		switch m[k].(type) {
-		case map[string]any, []any:
-			continue
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			cols = append(cols, tsvCell(x[k]))
 		}
-		cols = append(cols, scalar(m[k]))
+	case []any:
+		for _, item := range x {
+			cols = append(cols, tsvCell(item))
+		}
+	default:
+		return scalar(v)
 	}
 	return strings.Join(cols, "\t")
 }
 
 func writeTSV(w io.Writer, doc any) error {
-	if list, ok := doc.([]any); ok {
-		for _, item := range list {
-			if _, err := fmt.Fprintln(w, tsvLine(item)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	if doc == nil {
 		return nil
 	}
-	_, err := fmt.Fprintln(w, tsvLine(doc))
-	return err
+	rows, ok := doc.([]any)
+	if !ok {
+		rows = []any{doc}
+	}
+	for _, r := range rows {
+		if _, err := fmt.Fprintln(w, tsvLine(r)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeTable(w io.Writer, doc any) error {

@@ -21,6 +21,8 @@ func NewRoot() *cobra.Command {
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	// Bad flags are usage errors (exit 2), on every command.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withExit(ExitUsage, err) })
 	root.AddCommand(
 		newServeCmd(),
 		newProxyCmd(),
