@@ -196,14 +196,14 @@ func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app dire
 }
 
 func (s *Store) GetApplication(ctx context.Context, tenantID, appID string) (directory.Application, error) {
-	a, err := scanApplication(s.r.QueryRowContext(ctx,
+	a, err := scanApplication(s.readRow(ctx,
 		`SELECT `+applicationColumns+` FROM applications WHERE tenant_id = ? AND app_id = ?`,
 		tenantID, appID))
 	return a, wrap(fmt.Sprintf("get application %s in tenant %s", appID, tenantID), err)
 }
 
 func (s *Store) GetApplicationByIdentifierURI(ctx context.Context, tenantID, uri string) (directory.Application, error) {
-	a, err := scanApplication(s.r.QueryRowContext(ctx,
+	a, err := scanApplication(s.readRow(ctx,
 		`SELECT `+applicationColumns+` FROM applications WHERE tenant_id = ? AND app_id = (
 			SELECT app_id FROM application_identifier_uris WHERE tenant_id = ? AND uri = ?)`,
 		tenantID, tenantID, uri))

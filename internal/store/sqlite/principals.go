@@ -57,14 +57,14 @@ func (s *Store) UpdateServicePrincipal(ctx context.Context, tenantID string, sp 
 }
 
 func (s *Store) GetServicePrincipal(ctx context.Context, tenantID, objectID string) (directory.ServicePrincipal, error) {
-	sp, err := scanServicePrincipal(s.r.QueryRowContext(ctx,
+	sp, err := scanServicePrincipal(s.readRow(ctx,
 		`SELECT `+servicePrincipalColumns+` FROM service_principals WHERE tenant_id = ? AND object_id = ?`,
 		tenantID, objectID))
 	return sp, wrap(fmt.Sprintf("get service principal %s in tenant %s", objectID, tenantID), err)
 }
 
 func (s *Store) GetServicePrincipalByAppID(ctx context.Context, tenantID, appID string) (directory.ServicePrincipal, error) {
-	sp, err := scanServicePrincipal(s.r.QueryRowContext(ctx,
+	sp, err := scanServicePrincipal(s.readRow(ctx,
 		`SELECT `+servicePrincipalColumns+` FROM service_principals WHERE tenant_id = ? AND app_id = ?`,
 		tenantID, appID))
 	return sp, wrap(fmt.Sprintf("get service principal of app %s in tenant %s", appID, tenantID), err)

@@ -224,3 +224,32 @@ func TestOneActiveKey(t *testing.T) {
 		t.Fatalf("after a refused init: %d keys, %v", len(keys), err)
 	}
 }
+
+// Cached read statements are reset after each use: none of them keeps a
+// read transaction open, which would stop checkpoints and let the WAL grow
+// without bound.
+func TestReadsDoNotPinTheWAL(t *testing.T) {
+	ctx := t.Context()
+	s := openTemp(t, filepath.Join(t.TempDir(), "tessera.db"))
+	if err := s.CreateTenant(ctx, directory.Tenant{ID: "t", Domain: "t.example"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.GetTenant(ctx, "t"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetTenant(ctx, "missing"); !errors.Is(err, directory.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if _, err := s.ListTenants(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var busy, logPages, checkpointed int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &checkpointed); err != nil {
+		t.Fatal(err)
+	}
+	if busy != 0 {
+		t.Fatal("a checkpoint was blocked by an open read")
+	}
+}

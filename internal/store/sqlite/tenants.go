@@ -39,14 +39,14 @@ func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 }
 
 func (s *Store) GetTenant(ctx context.Context, id string) (directory.Tenant, error) {
-	t, err := scanTenant(s.r.QueryRowContext(ctx,
+	t, err := scanTenant(s.readRow(ctx,
 		`SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
 	return t, wrap("get tenant "+id, err)
 }
 
 // GetTenantByDomain matches the domain case-insensitively.
 func (s *Store) GetTenantByDomain(ctx context.Context, domain string) (directory.Tenant, error) {
-	t, err := scanTenant(s.r.QueryRowContext(ctx,
+	t, err := scanTenant(s.readRow(ctx,
 		`SELECT `+tenantColumns+` FROM tenants WHERE domain_key = ?`, domainKey(domain)))
 	return t, wrap("get tenant by domain "+domain, err)
 }
