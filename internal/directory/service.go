@@ -93,3 +93,12 @@ func IsGUID(s string) bool {
 	_, err := uuid.Parse(s)
 	return err == nil
 }
+
+// WithClock returns a Service over the same storage that reads time from
+// now: for tools and tests that must act at another time (an expired
+// credential, a back-dated import).
+func (s *Service) WithClock(now func() time.Time) *Service {
+	c := *s
+	c.now = now
+	return &c
+}
