@@ -1,0 +1,86 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/directory"
+)
+
+// Bootstrap is what the first start creates and shows once: the home
+// tenant and a client that holds the admin role there.
+type Bootstrap struct {
+	TenantID     string
+	TenantDomain string
+	ClientID     string
+	ClientSecret string
+	SecretExpiry time.Time
+}
+
+// BootstrapClientName is the display name of the first admin client.
+const BootstrapClientName = "tessera bootstrap admin"
+
+// bootstrap creates the home tenant, its admin API application and an
+// admin client with a secret, if the directory has no tenant yet. Two
+// instances starting at once on an empty database: one creates the
+// tenant, the other sees ErrConflict and does nothing.
+func bootstrap(ctx context.Context, dir *directory.Service, domain string) (*Bootstrap, directory.Tenant, error) {
+	tenants, err := dir.ListTenants(ctx)
+	if err != nil {
+		return nil, directory.Tenant{}, err
+	}
+	if len(tenants) > 0 {
+		home, err := dir.ResolveTenant(ctx, domain)
+		if errors.Is(err, directory.ErrNotFound) {
+			// The home tenant is the oldest one when its domain changed.
+			home, err = tenants[0], nil
+		}
+		return nil, home, err
+	}
+	t, err := dir.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: domain, DisplayName: "Home tenant"})
+	if errors.Is(err, directory.ErrConflict) {
+		home, err := dir.ResolveTenant(ctx, domain)
+		return nil, home, err
+	}
+	if err != nil {
+		return nil, directory.Tenant{}, fmt.Errorf("bootstrap: %w", err)
+	}
+	app, err := dir.CreateApplication(ctx, t.ID, directory.ApplicationSpec{DisplayName: BootstrapClientName})
+	if err != nil {
+		return nil, t, fmt.Errorf("bootstrap: %w", err)
+	}
+	if _, err := dir.CreateServicePrincipal(ctx, t.ID, directory.ServicePrincipalSpec{AppID: app.AppID}); err != nil {
+		return nil, t, fmt.Errorf("bootstrap: %w", err)
+	}
+	cred, secret, err := dir.AddSecret(ctx, t.ID, app.AppID, directory.SecretSpec{DisplayName: "bootstrap"})
+	if err != nil {
+		return nil, t, fmt.Errorf("bootstrap: %w", err)
+	}
+	if _, err := dir.AssignRole(ctx, t.ID, directory.AssignmentSpec{
+		Principal: app.AppID, Resource: directory.AdminAPIIdentifierURI, Role: directory.AdminRole,
+	}); err != nil {
+		return nil, t, fmt.Errorf("bootstrap: %w", err)
+	}
+	return &Bootstrap{TenantID: t.ID, TenantDomain: t.Domain, ClientID: app.AppID, ClientSecret: secret, SecretExpiry: cred.ExpiresAt}, t, nil
+}
+
+// Print shows the one-time credentials with what to do with them.
+func (b *Bootstrap) Print(w io.Writer, publicURL string) {
+	fmt.Fprintf(w, `
+First start: created the home tenant and an admin client.
+  tenant:        %s (%s)
+  client id:     %s
+  client secret: %s
+  (expires %s)
+
+The secret is shown this once and stored only as a keyed hash. To use it:
+  export TESSERA_CLIENT_SECRET='%s'
+  tessera login --service-principal -u %s --tenant %s --authority %s
+  tessera admin app list --server %s
+
+`, b.TenantDomain, b.TenantID, b.ClientID, b.ClientSecret, b.SecretExpiry.Format(time.RFC3339),
+		b.ClientSecret, b.ClientID, b.TenantDomain, publicURL, publicURL)
+}

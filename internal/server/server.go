@@ -1,0 +1,243 @@
+// Package server is tessera's HTTP house: it opens the store and the key
+// ring, bootstraps an empty directory, listens with TLS (a local CA by
+// default), routes to the protocol and admin handlers, and shuts down
+// gracefully.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/adminapi"
+	"github.com/tessera-id/tessera/internal/config"
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/oauth"
+	"github.com/tessera-id/tessera/internal/secrets"
+	"github.com/tessera-id/tessera/internal/store"
+	"github.com/tessera-id/tessera/internal/store/sqlite"
+	"github.com/tessera-id/tessera/internal/token"
+)
+
+// Server is a running tessera.
+type Server struct {
+	// URL is the public base URL, the base of every issuer.
+	URL string
+	// CAFile is the local CA's certificate, when the server uses it.
+	CAFile string
+	// Bootstrap holds the one-time credentials of a first start, else nil.
+	Bootstrap *Bootstrap
+	// HomeTenant is the tenant created on first start.
+	HomeTenant directory.Tenant
+
+	Directory *directory.Service
+	Keys      *token.Ring
+
+	cfg     config.Config
+	log     *slog.Logger
+	store   store.Store
+	http    *http.Server
+	ln      net.Listener
+	stop    context.CancelFunc
+	done    chan struct{}
+	serveMu sync.Mutex
+	err     error
+}
+
+// Open prepares a server from cfg: data folder, master key, store, key ring,
+// bootstrap, listener and TLS. Run starts serving.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	master, created, err := secrets.LoadOrCreateMasterKey(cfg.MasterKey, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("created a master key in the data folder; back it up, or set TESSERA_MASTER_KEY", "file", secrets.MasterKeyFile)
+	}
+	keys, err := secrets.New(master)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(ctx, cfg.DatabasePath())
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	s := &Server{cfg: cfg, log: log, store: st, done: make(chan struct{})}
+	s.Directory = directory.NewService(st, keys, directory.Options{})
+	s.Keys, err = token.NewRing(ctx, st, keys, token.RingOptions{Alg: cfg.SigningAlg, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+
+	s.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.ln.Close()
+		}
+	}()
+	scheme := "https"
+	if cfg.HTTP {
+		scheme = "http"
+	}
+	s.URL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if s.URL == "" {
+		s.URL = scheme + "://" + s.ln.Addr().String()
+	}
+	if !cfg.HTTP {
+		tlsCfg, err := s.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		s.ln = tls.NewListener(s.ln, tlsCfg)
+	}
+
+	s.Bootstrap, s.HomeTenant, err = bootstrap(ctx, s.Directory, cfg.HomeTenant)
+	if err != nil {
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// tlsConfig uses --tls-cert/--tls-key when given, else the local CA's
+// certificate for localhost, the loopback addresses and the public host.
+func (s *Server) tlsConfig() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.cfg.TLSCert != "" {
+		c, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{c}
+		return cfg, nil
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if u, err := url.Parse(s.URL); err == nil && !contains(hosts, u.Hostname()) {
+		hosts = append(hosts, u.Hostname())
+	}
+	if h, _, err := net.SplitHostPort(s.cfg.Addr); err == nil && h != "" && !contains(hosts, h) && !net.ParseIP(h).IsUnspecified() {
+		hosts = append(hosts, h)
+	}
+	c, caPath, created, err := localCA(s.cfg.DataDir, hosts, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.log.Info("created a local CA in the data folder", "file", caPath)
+	}
+	s.CAFile = caPath
+	cfg.Certificates = []tls.Certificate{c}
+	return cfg, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	oauth.New(oauth.Config{Directory: s.Directory, Keys: s.Keys, PublicURL: s.URL, Logger: s.log}).Register(mux)
+	mux.Handle("/admin/v1/", adminapi.New(adminapi.Config{
+		Directory: s.Directory,
+		Keys:      s.Keys,
+		Auth:      &adminAuth{dir: s.Directory, keys: s.Keys, publicURL: s.URL, homeTenant: s.HomeTenant.ID},
+		Logger:    s.log,
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return withCommon(mux, s.log)
+}
+
+// readyz says whether this instance can serve tokens now: the store
+// answers and the key ring has an active key.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Error("readyz: store", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"status":"unavailable","checks":{"store":"failing"}}`+"\n")
+		return
+	}
+	io.WriteString(w, `{"status":"ok","checks":{"store":"ok","signingKey":"`+s.Keys.ActiveKeyID()+`"}}`+"\n")
+}
+
+// Run serves until ctx is cancelled or Shutdown is called, then lets
+// in-flight requests finish within the shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, s.stop = context.WithCancel(ctx)
+	defer close(s.done)
+	defer s.store.Close()
+	go s.Keys.Watch(ctx, s.cfg.KeyReload)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.log.Info("serving", "url", s.URL, "addr", s.ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.http.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops a server started with Run and waits for it to finish.
+func (s *Server) Shutdown() {
+	if s.stop != nil {
+		s.stop()
+	}
+	<-s.done
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
