@@ -69,7 +69,7 @@ func (g clientCredentials) issue(ctx context.Context, req *tokenRequest, client 
 	if err != nil {
 		return nil, errServer(err)
 	}
-	h.log.InfoContext(ctx, "issued token", "grant", "client_credentials", "tenant", req.TenantID,
+	h.log.DebugContext(ctx, "issued token", "grant", "client_credentials", "tenant", req.TenantID,
 		"client", client.App.AppID, "resource", res.App.AppID, "roles", decision.Roles, "uti", claims.UTI, "endpoint_version", req.Version)
 	secs := int64(lifetime.Seconds())
 	if req.Version == 1 {

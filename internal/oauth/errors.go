@@ -5,7 +5,6 @@
 package oauth
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -157,12 +156,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
-func newTraceID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	u, _ := uuid.FromBytes(b[:])
-	return u.String()
-}
+func newTraceID() string { return uuid.NewString() }
 
 // correlationID echoes the client-request-id MSAL and the Azure SDKs send,
 // so that a client's log and ours can be matched; otherwise a new one.

@@ -84,6 +84,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // resolveTenant maps the {tenant} path segment to a tenant id.
 func (h *Handler) resolveTenant(ctx context.Context, ref string) (directory.Tenant, *Error) {
+	if multiTenantAliases[ref] {
+		// Entra answers the same: an app-only token must name its tenant.
+		return directory.Tenant{}, &Error{Code: "invalid_request", Status: 400, AADSTS: 90099,
+			Description: "The tenant '" + ref + "' cannot issue tokens here: use a tenant-specific endpoint, /{tenant id or domain}/oauth2/…"}
+	}
 	t, err := h.dir.ResolveTenant(ctx, ref)
 	if errors.Is(err, directory.ErrNotFound) {
 		return t, errTenantNotFound(ref)

@@ -1,0 +1,67 @@
+package oauth_test
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/oauth"
+	"github.com/tessera-id/tessera/internal/secrets"
+	"github.com/tessera-id/tessera/internal/store/sqlite"
+	"github.com/tessera-id/tessera/internal/token"
+)
+
+// BenchmarkClientCredentials measures the whole token endpoint in process:
+// form parsing, tenant resolution, client authentication against SQLite,
+// the role lookup, claims and the signature.
+func BenchmarkClientCredentials(b *testing.B) {
+	for _, alg := range []string{token.RS256, token.ES256} {
+		b.Run(alg, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			master := make([]byte, 32)
+			rand.Read(master)
+			keys, _ := secrets.New(master)
+			dir := directory.NewService(st, keys, directory.Options{})
+			ring, err := token.NewRing(ctx, st, keys, token.RingOptions{Alg: alg, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tenant, _ := dir.CreateTenant(ctx, directory.TenantSpec{Domain: "bench"})
+			api, _ := dir.CreateApplication(ctx, tenant.ID, directory.ApplicationSpec{DisplayName: "api", AppRoles: []directory.AppRole{{Value: "Reader", Enabled: true}}})
+			dir.CreateServicePrincipal(ctx, tenant.ID, directory.ServicePrincipalSpec{AppID: api.AppID})
+			client, _ := dir.CreateApplication(ctx, tenant.ID, directory.ApplicationSpec{DisplayName: "client"})
+			dir.CreateServicePrincipal(ctx, tenant.ID, directory.ServicePrincipalSpec{AppID: client.AppID})
+			_, secret, _ := dir.AddSecret(ctx, tenant.ID, client.AppID, directory.SecretSpec{})
+			dir.AssignRole(ctx, tenant.ID, directory.AssignmentSpec{Principal: client.AppID, Resource: api.AppID, Role: "Reader"})
+
+			mux := http.NewServeMux()
+			oauth.New(oauth.Config{Directory: dir, Keys: ring, PublicURL: "https://id.bench", Logger: slog.New(slog.DiscardHandler)}).Register(mux)
+			body := url.Values{"grant_type": {"client_credentials"}, "client_id": {client.AppID}, "client_secret": {secret},
+				"scope": {"api://" + api.AppID + "/.default"}}.Encode()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("POST", "/bench/oauth2/v2.0/token", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					rec := httptest.NewRecorder()
+					mux.ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Fatalf("status %d: %s", rec.Code, rec.Body)
+					}
+				}
+			})
+		})
+	}
+}
