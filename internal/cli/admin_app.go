@@ -1,0 +1,305 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tessera-id/tessera/internal/adminapi"
+	"github.com/tessera-id/tessera/internal/directory"
+)
+
+// appFlags are the settings `app create` and `app update` share.
+type appFlags struct {
+	displayName    string
+	identifierURIs []string
+	scopes         []string
+	appRoles       []string
+	redirectURIs   []string
+	publicClient   bool
+	tokenVersion   int
+	tokenLifetime  time.Duration
+	preAuthorize   []string
+}
+
+func (f *appFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.displayName, "display-name", "", "display name")
+	fs.StringArrayVar(&f.identifierURIs, "identifier-uri", nil, "identifier URI, e.g. api://orders (repeatable; default api://{appId})")
+	fs.StringArrayVar(&f.scopes, "scope", nil, "expose a delegated scope, e.g. Orders.Read (repeatable)")
+	fs.StringArrayVar(&f.appRoles, "app-role", nil, "define an app role VALUE[:MemberTypes], e.g. Reader or Writer:Application (repeatable; member types Application,User, default both)")
+	fs.StringArrayVar(&f.redirectURIs, "redirect-uri", nil, "redirect URI (repeatable)")
+	fs.BoolVar(&f.publicClient, "public-client", false, "a public client (no secret; native and device-code apps)")
+	fs.IntVar(&f.tokenVersion, "token-version", 0, "access token version for this API: 1 or 2 (default 2)")
+	fs.DurationVar(&f.tokenLifetime, "token-lifetime", 0, "access token lifetime for this API, 10m to 24h (default 1h)")
+	fs.StringArrayVar(&f.preAuthorize, "pre-authorize", nil, "let a client use scopes without consent: APPID=scope1,scope2 (repeatable)")
+}
+
+// nonEmpty drops empty values, so that `--redirect-uri ""` on update
+// clears a list.
+func nonEmpty(v []string) []string {
+	out := []string{}
+	for _, s := range v {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (f *appFlags) checkTokenSettings(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("token-version") && f.tokenVersion != 1 && f.tokenVersion != 2 {
+		return usageErrorf("--token-version must be 1 or 2")
+	}
+	if cmd.Flags().Changed("token-lifetime") && f.tokenLifetime%time.Second != 0 {
+		return usageErrorf("--token-lifetime must be whole seconds, e.g. 90m")
+	}
+	return nil
+}
+
+// parseAppRole reads VALUE[:MemberTypes]. A role value may itself hold a
+// colon, so the suffix counts as member types only if it is made of them.
+func parseAppRole(s string) (value string, memberTypes []string) {
+	i := strings.LastIndex(s, ":")
+	if i < 0 {
+		return s, nil
+	}
+	var types []string
+	for _, t := range strings.Split(s[i+1:], ",") {
+		switch strings.ToLower(strings.TrimSpace(t)) {
+		case "application":
+			types = append(types, directory.MemberTypeApplication)
+		case "user":
+			types = append(types, directory.MemberTypeUser)
+		default:
+			return s, nil
+		}
+	}
+	return s[:i], types
+}
+
+func parsePreAuthorize(v []string) ([]directory.PreAuthorizedApplication, error) {
+	out := []directory.PreAuthorizedApplication{}
+	for _, s := range nonEmpty(v) {
+		appID, scopes, ok := strings.Cut(s, "=")
+		if !ok || appID == "" || scopes == "" {
+			return nil, usageErrorf("--pre-authorize %q must be APPID=scope1,scope2", s)
+		}
+		out = append(out, directory.PreAuthorizedApplication{AppID: appID, Scopes: nonEmpty(strings.Split(scopes, ","))})
+	}
+	return out, nil
+}
+
+// scopesFrom builds the scope list from values, keeping the id and texts
+// of a scope the application already has under that value.
+func scopesFrom(values []string, have []adminapi.Scope) []adminapi.Scope {
+	out := []adminapi.Scope{}
+	for _, v := range nonEmpty(values) {
+		s := adminapi.Scope{Value: v, AdminConsentDisplayName: v}
+		for _, h := range have {
+			if h.Value == v {
+				s = h
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// rolesFrom builds the app role list from VALUE[:MemberTypes] flags,
+// keeping the id of a role the application already has under that value:
+// the assignments naming it stay valid.
+func rolesFrom(flags []string, have []adminapi.AppRole) []adminapi.AppRole {
+	out := []adminapi.AppRole{}
+	for _, f := range nonEmpty(flags) {
+		value, types := parseAppRole(f)
+		r := adminapi.AppRole{Value: value}
+		for _, h := range have {
+			if h.Value == value {
+				r = h
+			}
+		}
+		if types != nil {
+			r.AllowedMemberTypes = types
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func newAdminAppCmd(o *adminOptions) *cobra.Command {
+	return group("app", "Manage app registrations",
+		`  tessera admin app create --display-name orders-api --identifier-uri api://orders --app-role Reader
+  tessera admin app show --id api://orders`,
+		newAppCreateCmd(o), newAppShowCmd(o), newAppListCmd(o), newAppUpdateCmd(o), newAppDeleteCmd(o))
+}
+
+func newAppCreateCmd(o *adminOptions) *cobra.Command {
+	var f appFlags
+	var tenant string
+	var out output
+	cmd := leaf("create", "Register an application", `  # an API with two app roles, one for applications only
+  tessera admin app create --display-name orders-api --identifier-uri api://orders \
+      --app-role Reader --app-role Writer:Application --scope Orders.Read
+
+  # a client; print only its appId
+  tessera admin app create --display-name orders-worker --query appId -o tsv`)
+	f.add(cmd)
+	addTenantFlag(cmd, &tenant)
+	out.addFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := required(cmd, "display-name"); err != nil {
+			return err
+		}
+		if err := f.checkTokenSettings(cmd); err != nil {
+			return err
+		}
+		pre, err := parsePreAuthorize(f.preAuthorize)
+		if err != nil {
+			return err
+		}
+		body := adminapi.ApplicationCreate{
+			DisplayName:                f.displayName,
+			Scopes:                     scopesFrom(f.scopes, nil),
+			AppRoles:                   rolesFrom(f.appRoles, nil),
+			AccessTokenAcceptedVersion: f.tokenVersion,
+			AccessTokenLifetimeSeconds: int64(f.tokenLifetime / time.Second),
+			RedirectURIs:               nonEmpty(f.redirectURIs),
+			PublicClient:               f.publicClient,
+			PreAuthorized:              pre,
+		}
+		if cmd.Flags().Changed("identifier-uri") {
+			body.IdentifierURIs = nonEmpty(f.identifierURIs)
+		}
+		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+			return b.CreateApplication(ctx, tenant, body)
+		})
+	}
+	return cmd
+}
+
+func newAppShowCmd(o *adminOptions) *cobra.Command {
+	var id, tenant string
+	var out output
+	cmd := leaf("show", "Show an application", `  tessera admin app show --id api://orders
+  tessera admin app show --id 6a1f…  --query appRoles[].value -o tsv`)
+	cmd.Flags().StringVar(&id, "id", "", "appId, identifier URI or object id (required)")
+	addTenantFlag(cmd, &tenant)
+	out.addFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := required(cmd, "id"); err != nil {
+			return err
+		}
+		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+			return b.GetApplication(ctx, tenant, id)
+		})
+	}
+	return cmd
+}
+
+func newAppListCmd(o *adminOptions) *cobra.Command {
+	var tenant string
+	var out output
+	cmd := leaf("list", "List applications", `  tessera admin app list --query "[].{name:displayName, appId:appId}" -o table`)
+	addTenantFlag(cmd, &tenant)
+	out.addFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+			return b.ListApplications(ctx, tenant)
+		})
+	}
+	return cmd
+}
+
+func newAppUpdateCmd(o *adminOptions) *cobra.Command {
+	var f appFlags
+	var id, tenant string
+	var out output
+	cmd := leaf("update", "Change an application", `  tessera admin app update --id api://orders --token-lifetime 30m
+  # list flags replace the whole list; an empty value clears it
+  tessera admin app update --id api://orders --app-role Reader --app-role Auditor:Application
+  tessera admin app update --id api://orders --redirect-uri ""`)
+	cmd.Long = `Change an application. Only the flags given change. A repeatable flag
+replaces the whole list; pass it once with an empty value to clear the list.
+Scopes and app roles named again keep their ids, so role assignments stay
+valid; an app role that is still assigned cannot be dropped.`
+	cmd.Flags().StringVar(&id, "id", "", "appId, identifier URI or object id (required)")
+	f.add(cmd)
+	addTenantFlag(cmd, &tenant)
+	out.addFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := required(cmd, "id"); err != nil {
+			return err
+		}
+		if err := f.checkTokenSettings(cmd); err != nil {
+			return err
+		}
+		changed := cmd.Flags().Changed
+		var p adminapi.ApplicationPatch
+		if changed("display-name") {
+			p.DisplayName = &f.displayName
+		}
+		if changed("identifier-uri") {
+			v := nonEmpty(f.identifierURIs)
+			p.IdentifierURIs = &v
+		}
+		if changed("redirect-uri") {
+			v := nonEmpty(f.redirectURIs)
+			p.RedirectURIs = &v
+		}
+		if changed("public-client") {
+			p.PublicClient = &f.publicClient
+		}
+		if changed("token-version") {
+			p.AccessTokenAcceptedVersion = &f.tokenVersion
+		}
+		if changed("token-lifetime") {
+			s := int64(f.tokenLifetime / time.Second)
+			p.AccessTokenLifetimeSeconds = &s
+		}
+		if changed("pre-authorize") {
+			pre, err := parsePreAuthorize(f.preAuthorize)
+			if err != nil {
+				return err
+			}
+			p.PreAuthorized = &pre
+		}
+		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+			if changed("scope") || changed("app-role") {
+				cur, err := b.GetApplication(ctx, tenant, id)
+				if err != nil {
+					return nil, err
+				}
+				if changed("scope") {
+					s := scopesFrom(f.scopes, cur.Scopes)
+					p.Scopes = &s
+				}
+				if changed("app-role") {
+					r := rolesFrom(f.appRoles, cur.AppRoles)
+					p.AppRoles = &r
+				}
+			}
+			return b.UpdateApplication(ctx, tenant, id, p)
+		})
+	}
+	return cmd
+}
+
+func newAppDeleteCmd(o *adminOptions) *cobra.Command {
+	var id, tenant string
+	cmd := leaf("delete", "Delete an application with its service principal, credentials and role assignments",
+		`  tessera admin app delete --id api://orders`)
+	cmd.Flags().StringVar(&id, "id", "", "appId, identifier URI or object id (required)")
+	addTenantFlag(cmd, &tenant)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := required(cmd, "id"); err != nil {
+			return err
+		}
+		return adminRun(cmd, o, tenant, nil, func(ctx context.Context, b adminBackend) (any, error) {
+			return nil, b.DeleteApplication(ctx, tenant, id)
+		})
+	}
+	return cmd
+}

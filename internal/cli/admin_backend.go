@@ -1,0 +1,369 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/adminapi"
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/token"
+)
+
+// adminBackend is what `tessera admin` does, whichever way the calls
+// travel. Both backends speak the admin API's wire types, so a command
+// prints the same thing from either:
+//   - remote: HTTP to --server with a bearer token;
+//   - local: the same admin API handler, run in-process over the store of
+//     --data/--db as a system administrator (whoever can read the database
+//     and master key is one anyway). Going through the handler rather
+//     than around it keeps one set of rules, messages and exit codes.
+type adminBackend interface {
+	CreateTenant(ctx context.Context, spec directory.TenantSpec) (directory.Tenant, error)
+	ListTenants(ctx context.Context) ([]directory.Tenant, error)
+	GetTenant(ctx context.Context, tenant string) (directory.Tenant, error)
+
+	CreateApplication(ctx context.Context, tenant string, app adminapi.ApplicationCreate) (adminapi.Application, error)
+	GetApplication(ctx context.Context, tenant, ref string) (adminapi.Application, error)
+	ListApplications(ctx context.Context, tenant string) ([]adminapi.Application, error)
+	UpdateApplication(ctx context.Context, tenant, ref string, p adminapi.ApplicationPatch) (adminapi.Application, error)
+	DeleteApplication(ctx context.Context, tenant, ref string) error
+
+	CreateServicePrincipal(ctx context.Context, tenant string, spec directory.ServicePrincipalSpec) (directory.ServicePrincipal, error)
+	GetServicePrincipal(ctx context.Context, tenant, ref string) (directory.ServicePrincipal, error)
+	ListServicePrincipals(ctx context.Context, tenant string) ([]directory.ServicePrincipal, error)
+	UpdateServicePrincipal(ctx context.Context, tenant, ref string, p directory.ServicePrincipalPatch) (directory.ServicePrincipal, error)
+	DeleteServicePrincipal(ctx context.Context, tenant, ref string) error
+
+	AddSecret(ctx context.Context, tenant, app, displayName string, end *time.Time) (adminapi.SecretCredential, error)
+	AddCertificate(ctx context.Context, tenant, app, displayName, pem string) (directory.Credential, error)
+	ListCredentials(ctx context.Context, tenant, app string) ([]directory.Credential, error)
+	RemoveCredential(ctx context.Context, tenant, app, keyID string) error
+
+	AssignRole(ctx context.Context, tenant string, spec directory.AssignmentSpec) (directory.RoleAssignment, error)
+	ListRoleAssignments(ctx context.Context, tenant string, f directory.AssignmentFilter) ([]directory.RoleAssignment, error)
+	RemoveRoleAssignment(ctx context.Context, tenant, id string) error
+
+	ListKeys(ctx context.Context) ([]token.KeyInfo, error)
+	RotateKeys(ctx context.Context) ([]token.KeyInfo, error)
+
+	Close() error
+}
+
+// adminTokenSource finds a bearer token for the admin API of server when
+// neither --token nor TESSERA_ADMIN_TOKEN gives one. tenant is the tenant
+// the command manages ("" for server-wide commands); a token of the home
+// tenant serves every tenant. The login cache wiring replaces it.
+var adminTokenSource = func(ctx context.Context, server, tenant string) (string, error) {
+	return "", withExit(ExitAuth, errors.New("no admin token: log in first with `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT`, or pass --token (or set TESSERA_ADMIN_TOKEN)"))
+}
+
+// apiClient calls the admin API over any http.RoundTripper.
+type apiClient struct {
+	base   string // e.g. https://id.example.com/admin/v1
+	http   *http.Client
+	token  func(ctx context.Context) (string, error)
+	closer func() error
+	remote bool
+}
+
+var _ adminBackend = (*apiClient)(nil)
+
+// newLocalBackend opens the store of a data folder (or DSN) and serves the
+// admin API to itself in memory.
+func newLocalBackend(ctx context.Context, dataDir, dsn string, stderr io.Writer) (*apiClient, error) {
+	dir, keys, closeStore, err := openLocalAdmin(ctx, dataDir, dsn)
+	if err != nil {
+		return nil, err
+	}
+	// Only internal errors are logged, with their cause: the local
+	// operator is the one the trace id would be given to.
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	h := adminapi.New(adminapi.Config{Directory: dir, Keys: keys, Auth: localOperator{}, Logger: log})
+	return &apiClient{
+		base:   "http://local/admin/v1",
+		http:   &http.Client{Transport: handlerTransport{h}},
+		token:  func(context.Context) (string, error) { return "local", nil },
+		closer: closeStore,
+	}, nil
+}
+
+// localOperator is the caller of the in-process API: a system admin.
+type localOperator struct{}
+
+func (localOperator) Authenticate(*http.Request) (adminapi.Caller, error) {
+	name := "local"
+	if u, err := user.Current(); err == nil {
+		name = "local:" + u.Username
+	}
+	return adminapi.Caller{Subject: name, Roles: []string{directory.AdminRole}, SystemAdmin: true}, nil
+}
+
+// handlerTransport answers requests with a handler, in memory.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := &memResponse{header: http.Header{}, code: http.StatusOK}
+	t.h.ServeHTTP(w, r)
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", w.code, http.StatusText(w.code)), StatusCode: w.code,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: w.header, Body: io.NopCloser(&w.body), ContentLength: int64(w.body.Len()), Request: r,
+	}, nil
+}
+
+type memResponse struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (m *memResponse) Header() http.Header { return m.header }
+func (m *memResponse) WriteHeader(code int) {
+	if !m.wrote {
+		m.code, m.wrote = code, true
+	}
+}
+func (m *memResponse) Write(b []byte) (int, error) {
+	m.WriteHeader(http.StatusOK)
+	return m.body.Write(b)
+}
+
+// newRemoteBackend calls the admin API of server. A bearer token must not
+// travel in clear, so plain http is allowed only to a loopback address.
+func newRemoteBackend(server, caFile string, tok func(context.Context) (string, error)) (*apiClient, error) {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, usageErrorf("--server %q must be a URL such as https://id.example.com", server)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, usageErrorf("--server %s: use https; plain http is allowed only to localhost, as the token would travel in clear", server)
+	}
+	hc, err := newAccountClient(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return &apiClient{
+		base:   strings.TrimRight(server, "/") + "/admin/v1",
+		http:   hc.HTTP,
+		token:  tok,
+		closer: func() error { return nil },
+		remote: true,
+	}, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
+}
+
+func (c *apiClient) Close() error { return c.closer() }
+
+// apiError is an error answer of the admin API.
+type apiError struct {
+	status int
+	body   adminapi.ErrorBody
+}
+
+func (e *apiError) Error() string {
+	if e.body.Code == "InternalError" {
+		return fmt.Sprintf("%s (trace id %s)", e.body.Message, e.body.TraceID)
+	}
+	return e.body.Message
+}
+
+// exitFor gives an API error the exit code scripts test for.
+func exitFor(e *apiError) int {
+	switch e.status {
+	case http.StatusNotFound:
+		return ExitNotFound
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		return ExitUsage
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return ExitAuth
+	}
+	return ExitError
+}
+
+// do sends one call. in, if not nil, is the JSON body; out, if not nil,
+// receives the JSON answer.
+func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	tok, err := c.token(ctx)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the admin API at %s: %w", strings.TrimSuffix(c.base, "/admin/v1"), err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading the admin API's answer: %w", err)
+	}
+	if res.StatusCode >= 300 {
+		return c.failure(res, raw)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("the admin API answered %s with something that is not the expected JSON: %w", res.Status, err)
+	}
+	return nil
+}
+
+func (c *apiClient) failure(res *http.Response, raw []byte) error {
+	var er adminapi.ErrorResponse
+	if err := json.Unmarshal(raw, &er); err != nil || er.Error.Code == "" {
+		// Not the API's own error: a proxy in the way, or not tessera.
+		return withExit(ExitError, fmt.Errorf("the server answered %s at %s; is --server a tessera server?", res.Status, res.Request.URL.Redacted()))
+	}
+	e := &apiError{status: res.StatusCode, body: er.Error}
+	if res.StatusCode == http.StatusUnauthorized && c.remote {
+		return withExit(ExitAuth, fmt.Errorf("%s: log in again (`tessera login --service-principal …`) or pass a fresh --token", strings.TrimSuffix(e.Error(), ".")))
+	}
+	return withExit(exitFor(e), e)
+}
+
+// seg escapes one path segment: refs may be identifier URIs (api://x).
+func seg(s string) string { return "/" + url.PathEscape(s) }
+
+func tenantPath(tenant string) string { return "/tenants" + seg(tenant) }
+
+// call sends one call and decodes its answer into a T. (A separate
+// variable, not `return v, c.do(…, &v)`: Go leaves the order of evaluating
+// v and the call unspecified.)
+func call[T any](ctx context.Context, c *apiClient, method, path string, in any) (T, error) {
+	var out T
+	err := c.do(ctx, method, path, in, &out)
+	return out, err
+}
+
+func listOf[T any](ctx context.Context, c *apiClient, method, path string) ([]T, error) {
+	l, err := call[adminapi.List[T]](ctx, c, method, path, nil)
+	return l.Value, err
+}
+
+func (c *apiClient) CreateTenant(ctx context.Context, spec directory.TenantSpec) (directory.Tenant, error) {
+	return call[directory.Tenant](ctx, c, "POST", "/tenants", spec)
+}
+
+func (c *apiClient) ListTenants(ctx context.Context) ([]directory.Tenant, error) {
+	return listOf[directory.Tenant](ctx, c, "GET", "/tenants")
+}
+
+func (c *apiClient) GetTenant(ctx context.Context, tenant string) (directory.Tenant, error) {
+	return call[directory.Tenant](ctx, c, "GET", tenantPath(tenant), nil)
+}
+
+func (c *apiClient) CreateApplication(ctx context.Context, tenant string, app adminapi.ApplicationCreate) (adminapi.Application, error) {
+	return call[adminapi.Application](ctx, c, "POST", tenantPath(tenant)+"/applications", app)
+}
+
+func (c *apiClient) GetApplication(ctx context.Context, tenant, ref string) (adminapi.Application, error) {
+	return call[adminapi.Application](ctx, c, "GET", tenantPath(tenant)+"/applications"+seg(ref), nil)
+}
+
+func (c *apiClient) ListApplications(ctx context.Context, tenant string) ([]adminapi.Application, error) {
+	return listOf[adminapi.Application](ctx, c, "GET", tenantPath(tenant)+"/applications")
+}
+
+func (c *apiClient) UpdateApplication(ctx context.Context, tenant, ref string, p adminapi.ApplicationPatch) (adminapi.Application, error) {
+	return call[adminapi.Application](ctx, c, "PATCH", tenantPath(tenant)+"/applications"+seg(ref), p)
+}
+
+func (c *apiClient) DeleteApplication(ctx context.Context, tenant, ref string) error {
+	return c.do(ctx, "DELETE", tenantPath(tenant)+"/applications"+seg(ref), nil, nil)
+}
+
+func (c *apiClient) CreateServicePrincipal(ctx context.Context, tenant string, spec directory.ServicePrincipalSpec) (directory.ServicePrincipal, error) {
+	return call[directory.ServicePrincipal](ctx, c, "POST", tenantPath(tenant)+"/servicePrincipals", spec)
+}
+
+func (c *apiClient) GetServicePrincipal(ctx context.Context, tenant, ref string) (directory.ServicePrincipal, error) {
+	return call[directory.ServicePrincipal](ctx, c, "GET", tenantPath(tenant)+"/servicePrincipals"+seg(ref), nil)
+}
+
+func (c *apiClient) ListServicePrincipals(ctx context.Context, tenant string) ([]directory.ServicePrincipal, error) {
+	return listOf[directory.ServicePrincipal](ctx, c, "GET", tenantPath(tenant)+"/servicePrincipals")
+}
+
+func (c *apiClient) UpdateServicePrincipal(ctx context.Context, tenant, ref string, p directory.ServicePrincipalPatch) (directory.ServicePrincipal, error) {
+	return call[directory.ServicePrincipal](ctx, c, "PATCH", tenantPath(tenant)+"/servicePrincipals"+seg(ref), p)
+}
+
+func (c *apiClient) DeleteServicePrincipal(ctx context.Context, tenant, ref string) error {
+	return c.do(ctx, "DELETE", tenantPath(tenant)+"/servicePrincipals"+seg(ref), nil, nil)
+}
+
+func (c *apiClient) AddSecret(ctx context.Context, tenant, app, displayName string, end *time.Time) (adminapi.SecretCredential, error) {
+	body := adminapi.CredentialCreate{Type: directory.CredentialSecret, DisplayName: displayName, EndDateTime: end}
+	return call[adminapi.SecretCredential](ctx, c, "POST", tenantPath(tenant)+"/applications"+seg(app)+"/credentials", body)
+}
+
+func (c *apiClient) AddCertificate(ctx context.Context, tenant, app, displayName, pem string) (directory.Credential, error) {
+	body := adminapi.CredentialCreate{Type: directory.CredentialCertificate, DisplayName: displayName, Certificate: pem}
+	return call[directory.Credential](ctx, c, "POST", tenantPath(tenant)+"/applications"+seg(app)+"/credentials", body)
+}
+
+func (c *apiClient) ListCredentials(ctx context.Context, tenant, app string) ([]directory.Credential, error) {
+	return listOf[directory.Credential](ctx, c, "GET", tenantPath(tenant)+"/applications"+seg(app)+"/credentials")
+}
+
+func (c *apiClient) RemoveCredential(ctx context.Context, tenant, app, keyID string) error {
+	return c.do(ctx, "DELETE", tenantPath(tenant)+"/applications"+seg(app)+"/credentials"+seg(keyID), nil, nil)
+}
+
+func (c *apiClient) AssignRole(ctx context.Context, tenant string, spec directory.AssignmentSpec) (directory.RoleAssignment, error) {
+	return call[directory.RoleAssignment](ctx, c, "POST", tenantPath(tenant)+"/roleAssignments", spec)
+}
+
+func (c *apiClient) ListRoleAssignments(ctx context.Context, tenant string, f directory.AssignmentFilter) ([]directory.RoleAssignment, error) {
+	q := url.Values{}
+	if f.Principal != "" {
+		q.Set("principal", f.Principal)
+	}
+	if f.Resource != "" {
+		q.Set("resource", f.Resource)
+	}
+	return listOf[directory.RoleAssignment](ctx, c, "GET", tenantPath(tenant)+"/roleAssignments?"+q.Encode())
+}
+
+func (c *apiClient) RemoveRoleAssignment(ctx context.Context, tenant, id string) error {
+	return c.do(ctx, "DELETE", tenantPath(tenant)+"/roleAssignments"+seg(id), nil, nil)
+}
+
+func (c *apiClient) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {
+	return listOf[token.KeyInfo](ctx, c, "GET", "/keys")
+}
+
+func (c *apiClient) RotateKeys(ctx context.Context) ([]token.KeyInfo, error) {
+	return listOf[token.KeyInfo](ctx, c, "POST", "/keys/rotate")
+}
