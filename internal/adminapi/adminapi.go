@@ -132,6 +132,8 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.writeError(w, r, internalf("panic: %v", v))
 		}
 	}()
+	// Ask the mux first only to tell "no route" apart; serving goes
+	// through mux.ServeHTTP, which is what sets r.PathValue.
 	h, pattern := a.mux.Handler(r)
 	if pattern == "" {
 		a.noRoute(w, r, h)

@@ -21,7 +21,7 @@ type adminOptions struct {
 	caFile  string
 }
 
-const homeTenant = "default"
+const adminHomeTenant = "default"
 
 func newAdminCmd() *cobra.Command {
 	o := &adminOptions{}
@@ -143,13 +143,13 @@ func adminRun(cmd *cobra.Command, o *adminOptions, tenant string, out *output, f
 	return out.print(cmd.OutOrStdout(), v)
 }
 
-// leaf is a command that takes no arguments and prints a result.
-func leaf(use, short, example string) *cobra.Command {
+// adminLeaf is a command that takes no arguments and prints a result.
+func adminLeaf(use, short, example string) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.NoArgs}
 }
 
-// group is a noun of `tessera admin` (app, sp, …).
-func group(use, short, example string, children ...*cobra.Command) *cobra.Command {
+// adminGroup is a noun of `tessera admin` (app, sp, …).
+func adminGroup(use, short, example string, children ...*cobra.Command) *cobra.Command {
 	g := &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	g.AddCommand(children...)
@@ -157,11 +157,11 @@ func group(use, short, example string, children ...*cobra.Command) *cobra.Comman
 }
 
 func addTenantFlag(cmd *cobra.Command, tenant *string) {
-	cmd.Flags().StringVar(tenant, "tenant", homeTenant, "tenant id or domain name")
+	cmd.Flags().StringVar(tenant, "tenant", adminHomeTenant, "tenant id or domain name")
 }
 
-// required reports the first of names that was not given, as a usage error.
-func required(cmd *cobra.Command, names ...string) error {
+// requireFlags reports the first of names that was not given, as a usage error.
+func requireFlags(cmd *cobra.Command, names ...string) error {
 	for _, n := range names {
 		if f := cmd.Flags().Lookup(n); f == nil || strings.TrimSpace(f.Value.String()) == "" || f.Value.String() == "[]" {
 			return usageErrorf("--%s is required: see `%s --help`", n, cmd.CommandPath())
@@ -173,14 +173,14 @@ func required(cmd *cobra.Command, names ...string) error {
 func newAdminTenantCmd(o *adminOptions) *cobra.Command {
 	var spec directory.TenantSpec
 	var createOut, listOut, showOut output
-	create := leaf("create", "Create a tenant with its admin API (home tenant administrators)",
+	create := adminLeaf("create", "Create a tenant with its admin API (home tenant administrators)",
 		`  tessera admin tenant create --domain contoso.example --display-name Contoso`)
 	create.Flags().StringVar(&spec.Domain, "domain", "", "the tenant's domain name, used in URLs in place of its id (required)")
 	create.Flags().StringVar(&spec.DisplayName, "display-name", "", "display name (default the domain)")
 	create.Flags().StringVar(&spec.ID, "id", "", "choose the tenant id (a GUID), e.g. when moving a tenant")
 	createOut.addFlags(create)
 	create.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "domain"); err != nil {
+		if err := requireFlags(cmd, "domain"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, "", &createOut, func(ctx context.Context, b adminBackend) (any, error) {
@@ -188,7 +188,7 @@ func newAdminTenantCmd(o *adminOptions) *cobra.Command {
 		})
 	}
 
-	list := leaf("list", "List every tenant (home tenant administrators)", `  tessera admin tenant list -o table`)
+	list := adminLeaf("list", "List every tenant (home tenant administrators)", `  tessera admin tenant list -o table`)
 	listOut.addFlags(list)
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
 		return adminRun(cmd, o, "", &listOut, func(ctx context.Context, b adminBackend) (any, error) {
@@ -197,7 +197,7 @@ func newAdminTenantCmd(o *adminOptions) *cobra.Command {
 	}
 
 	var tenant string
-	show := leaf("show", "Show a tenant", `  tessera admin tenant show --tenant contoso.example --query id -o tsv`)
+	show := adminLeaf("show", "Show a tenant", `  tessera admin tenant show --tenant contoso.example --query id -o tsv`)
 	addTenantFlag(show, &tenant)
 	showOut.addFlags(show)
 	show.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -205,20 +205,20 @@ func newAdminTenantCmd(o *adminOptions) *cobra.Command {
 			return b.GetTenant(ctx, tenant)
 		})
 	}
-	return group("tenant", "Manage tenants", `  tessera admin tenant create --domain contoso.example
+	return adminGroup("tenant", "Manage tenants", `  tessera admin tenant create --domain contoso.example
   tessera admin tenant list`, create, list, show)
 }
 
 func newAdminKeysCmd(o *adminOptions) *cobra.Command {
 	var listOut, rotateOut output
-	list := leaf("list", "List the signing keys (never a private key)", `  tessera admin keys list -o table`)
+	list := adminLeaf("list", "List the signing keys (never a private key)", `  tessera admin keys list -o table`)
 	listOut.addFlags(list)
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
 		return adminRun(cmd, o, "", &listOut, func(ctx context.Context, b adminBackend) (any, error) {
 			return b.ListKeys(ctx)
 		})
 	}
-	rotate := leaf("rotate", "Rotate the signing keys", `  tessera admin keys rotate --query "[?state=='active'].kid" -o tsv`)
+	rotate := adminLeaf("rotate", "Rotate the signing keys", `  tessera admin keys rotate --query "[?state=='active'].kid" -o tsv`)
 	rotate.Long = `Rotate the signing keys: the next key, published in JWKS since the last
 rotation, starts signing; the active key is retired and stays published until
 its tokens have expired; a new next key is published. Prints the key ring.`
@@ -228,6 +228,6 @@ its tokens have expired; a new next key is published. Prints the key ring.`
 			return b.RotateKeys(ctx)
 		})
 	}
-	return group("keys", "Manage the signing keys (home tenant administrators)", `  tessera admin keys list
+	return adminGroup("keys", "Manage the signing keys (home tenant administrators)", `  tessera admin keys list
   tessera admin keys rotate`, list, rotate)
 }

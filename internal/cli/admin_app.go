@@ -39,7 +39,7 @@ func (f *appFlags) add(cmd *cobra.Command) {
 
 // nonEmpty drops empty values, so that `--redirect-uri ""` on update
 // clears a list.
-func nonEmpty(v []string) []string {
+func nonEmptyValues(v []string) []string {
 	out := []string{}
 	for _, s := range v {
 		if s = strings.TrimSpace(s); s != "" {
@@ -82,12 +82,12 @@ func parseAppRole(s string) (value string, memberTypes []string) {
 
 func parsePreAuthorize(v []string) ([]directory.PreAuthorizedApplication, error) {
 	out := []directory.PreAuthorizedApplication{}
-	for _, s := range nonEmpty(v) {
+	for _, s := range nonEmptyValues(v) {
 		appID, scopes, ok := strings.Cut(s, "=")
 		if !ok || appID == "" || scopes == "" {
 			return nil, usageErrorf("--pre-authorize %q must be APPID=scope1,scope2", s)
 		}
-		out = append(out, directory.PreAuthorizedApplication{AppID: appID, Scopes: nonEmpty(strings.Split(scopes, ","))})
+		out = append(out, directory.PreAuthorizedApplication{AppID: appID, Scopes: nonEmptyValues(strings.Split(scopes, ","))})
 	}
 	return out, nil
 }
@@ -96,7 +96,7 @@ func parsePreAuthorize(v []string) ([]directory.PreAuthorizedApplication, error)
 // of a scope the application already has under that value.
 func scopesFrom(values []string, have []adminapi.Scope) []adminapi.Scope {
 	out := []adminapi.Scope{}
-	for _, v := range nonEmpty(values) {
+	for _, v := range nonEmptyValues(values) {
 		s := adminapi.Scope{Value: v, AdminConsentDisplayName: v}
 		for _, h := range have {
 			if h.Value == v {
@@ -113,7 +113,7 @@ func scopesFrom(values []string, have []adminapi.Scope) []adminapi.Scope {
 // the assignments naming it stay valid.
 func rolesFrom(flags []string, have []adminapi.AppRole) []adminapi.AppRole {
 	out := []adminapi.AppRole{}
-	for _, f := range nonEmpty(flags) {
+	for _, f := range nonEmptyValues(flags) {
 		value, types := parseAppRole(f)
 		r := adminapi.AppRole{Value: value}
 		for _, h := range have {
@@ -130,7 +130,7 @@ func rolesFrom(flags []string, have []adminapi.AppRole) []adminapi.AppRole {
 }
 
 func newAdminAppCmd(o *adminOptions) *cobra.Command {
-	return group("app", "Manage app registrations",
+	return adminGroup("app", "Manage app registrations",
 		`  tessera admin app create --display-name orders-api --identifier-uri api://orders --app-role Reader
   tessera admin app show --id api://orders`,
 		newAppCreateCmd(o), newAppShowCmd(o), newAppListCmd(o), newAppUpdateCmd(o), newAppDeleteCmd(o))
@@ -140,7 +140,7 @@ func newAppCreateCmd(o *adminOptions) *cobra.Command {
 	var f appFlags
 	var tenant string
 	var out output
-	cmd := leaf("create", "Register an application", `  # an API with two app roles, one for applications only
+	cmd := adminLeaf("create", "Register an application", `  # an API with two app roles, one for applications only
   tessera admin app create --display-name orders-api --identifier-uri api://orders \
       --app-role Reader --app-role Writer:Application --scope Orders.Read
 
@@ -150,7 +150,7 @@ func newAppCreateCmd(o *adminOptions) *cobra.Command {
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "display-name"); err != nil {
+		if err := requireFlags(cmd, "display-name"); err != nil {
 			return err
 		}
 		if err := f.checkTokenSettings(cmd); err != nil {
@@ -166,12 +166,12 @@ func newAppCreateCmd(o *adminOptions) *cobra.Command {
 			AppRoles:                   rolesFrom(f.appRoles, nil),
 			AccessTokenAcceptedVersion: f.tokenVersion,
 			AccessTokenLifetimeSeconds: int64(f.tokenLifetime / time.Second),
-			RedirectURIs:               nonEmpty(f.redirectURIs),
+			RedirectURIs:               nonEmptyValues(f.redirectURIs),
 			PublicClient:               f.publicClient,
 			PreAuthorized:              pre,
 		}
 		if cmd.Flags().Changed("identifier-uri") {
-			body.IdentifierURIs = nonEmpty(f.identifierURIs)
+			body.IdentifierURIs = nonEmptyValues(f.identifierURIs)
 		}
 		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
 			return b.CreateApplication(ctx, tenant, body)
@@ -183,13 +183,13 @@ func newAppCreateCmd(o *adminOptions) *cobra.Command {
 func newAppShowCmd(o *adminOptions) *cobra.Command {
 	var id, tenant string
 	var out output
-	cmd := leaf("show", "Show an application", `  tessera admin app show --id api://orders
+	cmd := adminLeaf("show", "Show an application", `  tessera admin app show --id api://orders
   tessera admin app show --id 6a1f…  --query appRoles[].value -o tsv`)
 	cmd.Flags().StringVar(&id, "id", "", "appId, identifier URI or object id (required)")
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
@@ -202,7 +202,7 @@ func newAppShowCmd(o *adminOptions) *cobra.Command {
 func newAppListCmd(o *adminOptions) *cobra.Command {
 	var tenant string
 	var out output
-	cmd := leaf("list", "List applications", `  tessera admin app list --query "[].{name:displayName, appId:appId}" -o table`)
+	cmd := adminLeaf("list", "List applications", `  tessera admin app list --query "[].{name:displayName, appId:appId}" -o table`)
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -217,7 +217,7 @@ func newAppUpdateCmd(o *adminOptions) *cobra.Command {
 	var f appFlags
 	var id, tenant string
 	var out output
-	cmd := leaf("update", "Change an application", `  tessera admin app update --id api://orders --token-lifetime 30m
+	cmd := adminLeaf("update", "Change an application", `  tessera admin app update --id api://orders --token-lifetime 30m
   # list flags replace the whole list; an empty value clears it
   tessera admin app update --id api://orders --app-role Reader --app-role Auditor:Application
   tessera admin app update --id api://orders --redirect-uri ""`)
@@ -230,7 +230,7 @@ valid; an app role that is still assigned cannot be dropped.`
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		if err := f.checkTokenSettings(cmd); err != nil {
@@ -242,11 +242,11 @@ valid; an app role that is still assigned cannot be dropped.`
 			p.DisplayName = &f.displayName
 		}
 		if changed("identifier-uri") {
-			v := nonEmpty(f.identifierURIs)
+			v := nonEmptyValues(f.identifierURIs)
 			p.IdentifierURIs = &v
 		}
 		if changed("redirect-uri") {
-			v := nonEmpty(f.redirectURIs)
+			v := nonEmptyValues(f.redirectURIs)
 			p.RedirectURIs = &v
 		}
 		if changed("public-client") {
@@ -289,12 +289,12 @@ valid; an app role that is still assigned cannot be dropped.`
 
 func newAppDeleteCmd(o *adminOptions) *cobra.Command {
 	var id, tenant string
-	cmd := leaf("delete", "Delete an application with its service principal, credentials and role assignments",
+	cmd := adminLeaf("delete", "Delete an application with its service principal, credentials and role assignments",
 		`  tessera admin app delete --id api://orders`)
 	cmd.Flags().StringVar(&id, "id", "", "appId, identifier URI or object id (required)")
 	addTenantFlag(cmd, &tenant)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, tenant, nil, func(ctx context.Context, b adminBackend) (any, error) {

@@ -146,7 +146,7 @@ func newRemoteBackend(server, caFile string, tok func(context.Context) (string, 
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, usageErrorf("--server %q must be a URL such as https://id.example.com", server)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
 		return nil, usageErrorf("--server %s: use https; plain http is allowed only to localhost, as the token would travel in clear", server)
 	}
 	hc, err := newAccountClient(caFile)
@@ -162,27 +162,27 @@ func newRemoteBackend(server, caFile string, tok func(context.Context) (string, 
 	}, nil
 }
 
-func isLoopback(host string) bool {
+func isLoopbackHost(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
 }
 
 func (c *apiClient) Close() error { return c.closer() }
 
-// apiError is an error answer of the admin API.
-type apiError struct {
+// adminAPIError is an error answer of the admin API.
+type adminAPIError struct {
 	status int
 	body   adminapi.ErrorBody
 }
 
-func (e *apiError) Error() string {
+func (e *adminAPIError) Error() string {
 	if e.body.Code == "InternalError" {
 		return fmt.Sprintf("%s (trace id %s)", e.body.Message, e.body.TraceID)
 	}
 	return e.body.Message
 }
 
-// exitFor gives an API error the exit code scripts test for.
-func exitFor(e *apiError) int {
+// adminExitCode gives an API error the exit code scripts test for.
+func adminExitCode(e *adminAPIError) int {
 	switch e.status {
 	case http.StatusNotFound:
 		return ExitNotFound
@@ -245,104 +245,104 @@ func (c *apiClient) failure(res *http.Response, raw []byte) error {
 		// Not the API's own error: a proxy in the way, or not tessera.
 		return withExit(ExitError, fmt.Errorf("the server answered %s at %s; is --server a tessera server?", res.Status, res.Request.URL.Redacted()))
 	}
-	e := &apiError{status: res.StatusCode, body: er.Error}
+	e := &adminAPIError{status: res.StatusCode, body: er.Error}
 	if res.StatusCode == http.StatusUnauthorized && c.remote {
 		return withExit(ExitAuth, fmt.Errorf("%s: log in again (`tessera login --service-principal …`) or pass a fresh --token", strings.TrimSuffix(e.Error(), ".")))
 	}
-	return withExit(exitFor(e), e)
+	return withExit(adminExitCode(e), e)
 }
 
-// seg escapes one path segment: refs may be identifier URIs (api://x).
-func seg(s string) string { return "/" + url.PathEscape(s) }
+// pathSeg escapes one path segment: refs may be identifier URIs (api://x).
+func pathSeg(s string) string { return "/" + url.PathEscape(s) }
 
-func tenantPath(tenant string) string { return "/tenants" + seg(tenant) }
+func adminTenantPath(tenant string) string { return "/tenants" + pathSeg(tenant) }
 
-// call sends one call and decodes its answer into a T. (A separate
+// apiCall sends one call and decodes its answer into a T. (A separate
 // variable, not `return v, c.do(…, &v)`: Go leaves the order of evaluating
 // v and the call unspecified.)
-func call[T any](ctx context.Context, c *apiClient, method, path string, in any) (T, error) {
+func apiCall[T any](ctx context.Context, c *apiClient, method, path string, in any) (T, error) {
 	var out T
 	err := c.do(ctx, method, path, in, &out)
 	return out, err
 }
 
-func listOf[T any](ctx context.Context, c *apiClient, method, path string) ([]T, error) {
-	l, err := call[adminapi.List[T]](ctx, c, method, path, nil)
+func apiList[T any](ctx context.Context, c *apiClient, method, path string) ([]T, error) {
+	l, err := apiCall[adminapi.List[T]](ctx, c, method, path, nil)
 	return l.Value, err
 }
 
 func (c *apiClient) CreateTenant(ctx context.Context, spec directory.TenantSpec) (directory.Tenant, error) {
-	return call[directory.Tenant](ctx, c, "POST", "/tenants", spec)
+	return apiCall[directory.Tenant](ctx, c, "POST", "/tenants", spec)
 }
 
 func (c *apiClient) ListTenants(ctx context.Context) ([]directory.Tenant, error) {
-	return listOf[directory.Tenant](ctx, c, "GET", "/tenants")
+	return apiList[directory.Tenant](ctx, c, "GET", "/tenants")
 }
 
 func (c *apiClient) GetTenant(ctx context.Context, tenant string) (directory.Tenant, error) {
-	return call[directory.Tenant](ctx, c, "GET", tenantPath(tenant), nil)
+	return apiCall[directory.Tenant](ctx, c, "GET", adminTenantPath(tenant), nil)
 }
 
 func (c *apiClient) CreateApplication(ctx context.Context, tenant string, app adminapi.ApplicationCreate) (adminapi.Application, error) {
-	return call[adminapi.Application](ctx, c, "POST", tenantPath(tenant)+"/applications", app)
+	return apiCall[adminapi.Application](ctx, c, "POST", adminTenantPath(tenant)+"/applications", app)
 }
 
 func (c *apiClient) GetApplication(ctx context.Context, tenant, ref string) (adminapi.Application, error) {
-	return call[adminapi.Application](ctx, c, "GET", tenantPath(tenant)+"/applications"+seg(ref), nil)
+	return apiCall[adminapi.Application](ctx, c, "GET", adminTenantPath(tenant)+"/applications"+pathSeg(ref), nil)
 }
 
 func (c *apiClient) ListApplications(ctx context.Context, tenant string) ([]adminapi.Application, error) {
-	return listOf[adminapi.Application](ctx, c, "GET", tenantPath(tenant)+"/applications")
+	return apiList[adminapi.Application](ctx, c, "GET", adminTenantPath(tenant)+"/applications")
 }
 
 func (c *apiClient) UpdateApplication(ctx context.Context, tenant, ref string, p adminapi.ApplicationPatch) (adminapi.Application, error) {
-	return call[adminapi.Application](ctx, c, "PATCH", tenantPath(tenant)+"/applications"+seg(ref), p)
+	return apiCall[adminapi.Application](ctx, c, "PATCH", adminTenantPath(tenant)+"/applications"+pathSeg(ref), p)
 }
 
 func (c *apiClient) DeleteApplication(ctx context.Context, tenant, ref string) error {
-	return c.do(ctx, "DELETE", tenantPath(tenant)+"/applications"+seg(ref), nil, nil)
+	return c.do(ctx, "DELETE", adminTenantPath(tenant)+"/applications"+pathSeg(ref), nil, nil)
 }
 
 func (c *apiClient) CreateServicePrincipal(ctx context.Context, tenant string, spec directory.ServicePrincipalSpec) (directory.ServicePrincipal, error) {
-	return call[directory.ServicePrincipal](ctx, c, "POST", tenantPath(tenant)+"/servicePrincipals", spec)
+	return apiCall[directory.ServicePrincipal](ctx, c, "POST", adminTenantPath(tenant)+"/servicePrincipals", spec)
 }
 
 func (c *apiClient) GetServicePrincipal(ctx context.Context, tenant, ref string) (directory.ServicePrincipal, error) {
-	return call[directory.ServicePrincipal](ctx, c, "GET", tenantPath(tenant)+"/servicePrincipals"+seg(ref), nil)
+	return apiCall[directory.ServicePrincipal](ctx, c, "GET", adminTenantPath(tenant)+"/servicePrincipals"+pathSeg(ref), nil)
 }
 
 func (c *apiClient) ListServicePrincipals(ctx context.Context, tenant string) ([]directory.ServicePrincipal, error) {
-	return listOf[directory.ServicePrincipal](ctx, c, "GET", tenantPath(tenant)+"/servicePrincipals")
+	return apiList[directory.ServicePrincipal](ctx, c, "GET", adminTenantPath(tenant)+"/servicePrincipals")
 }
 
 func (c *apiClient) UpdateServicePrincipal(ctx context.Context, tenant, ref string, p directory.ServicePrincipalPatch) (directory.ServicePrincipal, error) {
-	return call[directory.ServicePrincipal](ctx, c, "PATCH", tenantPath(tenant)+"/servicePrincipals"+seg(ref), p)
+	return apiCall[directory.ServicePrincipal](ctx, c, "PATCH", adminTenantPath(tenant)+"/servicePrincipals"+pathSeg(ref), p)
 }
 
 func (c *apiClient) DeleteServicePrincipal(ctx context.Context, tenant, ref string) error {
-	return c.do(ctx, "DELETE", tenantPath(tenant)+"/servicePrincipals"+seg(ref), nil, nil)
+	return c.do(ctx, "DELETE", adminTenantPath(tenant)+"/servicePrincipals"+pathSeg(ref), nil, nil)
 }
 
 func (c *apiClient) AddSecret(ctx context.Context, tenant, app, displayName string, end *time.Time) (adminapi.SecretCredential, error) {
 	body := adminapi.CredentialCreate{Type: directory.CredentialSecret, DisplayName: displayName, EndDateTime: end}
-	return call[adminapi.SecretCredential](ctx, c, "POST", tenantPath(tenant)+"/applications"+seg(app)+"/credentials", body)
+	return apiCall[adminapi.SecretCredential](ctx, c, "POST", adminTenantPath(tenant)+"/applications"+pathSeg(app)+"/credentials", body)
 }
 
 func (c *apiClient) AddCertificate(ctx context.Context, tenant, app, displayName, pem string) (directory.Credential, error) {
 	body := adminapi.CredentialCreate{Type: directory.CredentialCertificate, DisplayName: displayName, Certificate: pem}
-	return call[directory.Credential](ctx, c, "POST", tenantPath(tenant)+"/applications"+seg(app)+"/credentials", body)
+	return apiCall[directory.Credential](ctx, c, "POST", adminTenantPath(tenant)+"/applications"+pathSeg(app)+"/credentials", body)
 }
 
 func (c *apiClient) ListCredentials(ctx context.Context, tenant, app string) ([]directory.Credential, error) {
-	return listOf[directory.Credential](ctx, c, "GET", tenantPath(tenant)+"/applications"+seg(app)+"/credentials")
+	return apiList[directory.Credential](ctx, c, "GET", adminTenantPath(tenant)+"/applications"+pathSeg(app)+"/credentials")
 }
 
 func (c *apiClient) RemoveCredential(ctx context.Context, tenant, app, keyID string) error {
-	return c.do(ctx, "DELETE", tenantPath(tenant)+"/applications"+seg(app)+"/credentials"+seg(keyID), nil, nil)
+	return c.do(ctx, "DELETE", adminTenantPath(tenant)+"/applications"+pathSeg(app)+"/credentials"+pathSeg(keyID), nil, nil)
 }
 
 func (c *apiClient) AssignRole(ctx context.Context, tenant string, spec directory.AssignmentSpec) (directory.RoleAssignment, error) {
-	return call[directory.RoleAssignment](ctx, c, "POST", tenantPath(tenant)+"/roleAssignments", spec)
+	return apiCall[directory.RoleAssignment](ctx, c, "POST", adminTenantPath(tenant)+"/roleAssignments", spec)
 }
 
 func (c *apiClient) ListRoleAssignments(ctx context.Context, tenant string, f directory.AssignmentFilter) ([]directory.RoleAssignment, error) {
@@ -353,17 +353,17 @@ func (c *apiClient) ListRoleAssignments(ctx context.Context, tenant string, f di
 	if f.Resource != "" {
 		q.Set("resource", f.Resource)
 	}
-	return listOf[directory.RoleAssignment](ctx, c, "GET", tenantPath(tenant)+"/roleAssignments?"+q.Encode())
+	return apiList[directory.RoleAssignment](ctx, c, "GET", adminTenantPath(tenant)+"/roleAssignments?"+q.Encode())
 }
 
 func (c *apiClient) RemoveRoleAssignment(ctx context.Context, tenant, id string) error {
-	return c.do(ctx, "DELETE", tenantPath(tenant)+"/roleAssignments"+seg(id), nil, nil)
+	return c.do(ctx, "DELETE", adminTenantPath(tenant)+"/roleAssignments"+pathSeg(id), nil, nil)
 }
 
 func (c *apiClient) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {
-	return listOf[token.KeyInfo](ctx, c, "GET", "/keys")
+	return apiList[token.KeyInfo](ctx, c, "GET", "/keys")
 }
 
 func (c *apiClient) RotateKeys(ctx context.Context) ([]token.KeyInfo, error) {
-	return listOf[token.KeyInfo](ctx, c, "POST", "/keys/rotate")
+	return apiList[token.KeyInfo](ctx, c, "POST", "/keys/rotate")
 }

@@ -39,7 +39,7 @@ func newAdminSecretCmd(o *adminOptions) *cobra.Command {
 
 	var appID, name, endDate string
 	var years int
-	add := leaf("add", "Create a client secret and print it, once",
+	add := adminLeaf("add", "Create a client secret and print it, once",
 		`  tessera admin secret add --id 6a1f2c3d-0000-4000-8000-000000000001 --display-name ci --years 1
   # only the secret, for a script
   tessera admin secret add --id api://orders-worker --end-date 2027-01-31 --query secretText -o tsv`)
@@ -55,7 +55,7 @@ az ad app credential reset uses. The secret lives 180 days unless --years or
 	addTenantFlag(add, &addTenant)
 	addOut.addFlags(add)
 	add.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		var end *time.Time
@@ -87,13 +87,13 @@ az ad app credential reset uses. The secret lives 180 days unless --years or
 	}
 
 	var listApp string
-	list := leaf("list", "List an application's credentials, secrets and certificates (never a secret's text)",
+	list := adminLeaf("list", "List an application's credentials, secrets and certificates (never a secret's text)",
 		`  tessera admin secret list --id api://orders-worker -o table`)
 	list.Flags().StringVar(&listApp, "id", "", "the application's appId, identifier URI or object id (required)")
 	addTenantFlag(list, &listTenant)
 	listOut.addFlags(list)
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, listTenant, &listOut, func(ctx context.Context, b adminBackend) (any, error) {
@@ -102,20 +102,20 @@ az ad app credential reset uses. The secret lives 180 days unless --years or
 	}
 
 	var removeApp, keyID string
-	remove := leaf("remove", "Remove a secret or certificate; it stops working at once",
+	remove := adminLeaf("remove", "Remove a secret or certificate; it stops working at once",
 		`  tessera admin secret remove --id api://orders-worker --key-id 3c1d…  # a keyId from secret list`)
 	remove.Flags().StringVar(&removeApp, "id", "", "the application's appId, identifier URI or object id (required)")
 	remove.Flags().StringVar(&keyID, "key-id", "", "the credential's keyId (required)")
 	addTenantFlag(remove, &removeTenant)
 	remove.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id", "key-id"); err != nil {
+		if err := requireFlags(cmd, "id", "key-id"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, removeTenant, nil, func(ctx context.Context, b adminBackend) (any, error) {
 			return nil, b.RemoveCredential(ctx, removeTenant, removeApp, keyID)
 		})
 	}
-	return group("secret", "Manage client secrets",
+	return adminGroup("secret", "Manage client secrets",
 		`  tessera admin secret add --id CLIENT_APPID --years 1
   tessera admin secret list --id CLIENT_APPID`, add, list, remove)
 }
@@ -144,7 +144,7 @@ func certificatePEM(raw []byte) (string, error) {
 func newAdminCertCmd(o *adminOptions) *cobra.Command {
 	var appID, file, name, tenant string
 	var out output
-	add := leaf("add", "Register a certificate the application signs client assertions with",
+	add := adminLeaf("add", "Register a certificate the application signs client assertions with",
 		`  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout worker.key \
       -out worker.pem -days 365 -subj /CN=orders-worker
   tessera admin cert add --id CLIENT_APPID --cert worker.pem`)
@@ -159,7 +159,7 @@ as the certificate.`
 	addTenantFlag(add, &tenant)
 	out.addFlags(add)
 	add.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id", "cert"); err != nil {
+		if err := requireFlags(cmd, "id", "cert"); err != nil {
 			return err
 		}
 		raw, err := os.ReadFile(file)
@@ -174,6 +174,6 @@ as the certificate.`
 			return b.AddCertificate(ctx, tenant, appID, name, certPEM)
 		})
 	}
-	return group("cert", "Manage client certificates", `  tessera admin cert add --id CLIENT_APPID --cert worker.pem
+	return adminGroup("cert", "Manage client certificates", `  tessera admin cert add --id CLIENT_APPID --cert worker.pem
   tessera admin secret list --id CLIENT_APPID   # lists certificates too`, add)
 }

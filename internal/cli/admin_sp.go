@@ -9,7 +9,7 @@ import (
 )
 
 func newAdminSPCmd(o *adminOptions) *cobra.Command {
-	return group("sp", "Manage service principals, an application's identity in a tenant",
+	return adminGroup("sp", "Manage service principals, an application's identity in a tenant",
 		`  tessera admin sp create --id 6a1f2c3d-0000-4000-8000-000000000001
   tessera admin sp update --id api://orders --enabled=false`,
 		newSPCreateCmd(o), newSPShowCmd(o), newSPListCmd(o), newSPUpdateCmd(o), newSPDeleteCmd(o))
@@ -19,7 +19,7 @@ func newSPCreateCmd(o *adminOptions) *cobra.Command {
 	var spec directory.ServicePrincipalSpec
 	var tenant string
 	var out output
-	cmd := leaf("create", "Create an application's service principal: it can then get tokens, and be a resource",
+	cmd := adminLeaf("create", "Create an application's service principal: it can then get tokens, and be a resource",
 		`  tessera admin sp create --id 6a1f2c3d-0000-4000-8000-000000000001
   # a resource only clients holding one of its app roles get tokens for
   tessera admin sp create --id api://orders --assignment-required`)
@@ -28,7 +28,7 @@ func newSPCreateCmd(o *adminOptions) *cobra.Command {
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
@@ -41,12 +41,12 @@ func newSPCreateCmd(o *adminOptions) *cobra.Command {
 func newSPShowCmd(o *adminOptions) *cobra.Command {
 	var id, tenant string
 	var out output
-	cmd := leaf("show", "Show a service principal", `  tessera admin sp show --id api://orders --query objectId -o tsv`)
+	cmd := adminLeaf("show", "Show a service principal", `  tessera admin sp show --id api://orders --query objectId -o tsv`)
 	cmd.Flags().StringVar(&id, "id", "", "object id, the application's appId, or an identifier URI (required)")
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
@@ -59,7 +59,7 @@ func newSPShowCmd(o *adminOptions) *cobra.Command {
 func newSPListCmd(o *adminOptions) *cobra.Command {
 	var tenant string
 	var out output
-	cmd := leaf("list", "List service principals", `  tessera admin sp list --tenant contoso.example -o table`)
+	cmd := adminLeaf("list", "List service principals", `  tessera admin sp list --tenant contoso.example -o table`)
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -74,7 +74,7 @@ func newSPUpdateCmd(o *adminOptions) *cobra.Command {
 	var id, tenant string
 	var enabled, assignReq bool
 	var out output
-	cmd := leaf("update", "Enable or disable a service principal, or require role assignment",
+	cmd := adminLeaf("update", "Enable or disable a service principal, or require role assignment",
 		`  # stop a client from getting tokens, without deleting anything
   tessera admin sp update --id 6a1f2c3d-0000-4000-8000-000000000001 --enabled=false
   tessera admin sp update --id api://orders --assignment-required`)
@@ -84,7 +84,7 @@ func newSPUpdateCmd(o *adminOptions) *cobra.Command {
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		var p directory.ServicePrincipalPatch
@@ -106,12 +106,12 @@ func newSPUpdateCmd(o *adminOptions) *cobra.Command {
 
 func newSPDeleteCmd(o *adminOptions) *cobra.Command {
 	var id, tenant string
-	cmd := leaf("delete", "Delete a service principal and its role assignments; the application stays",
+	cmd := adminLeaf("delete", "Delete a service principal and its role assignments; the application stays",
 		`  tessera admin sp delete --id api://orders`)
 	cmd.Flags().StringVar(&id, "id", "", "object id, the application's appId, or an identifier URI (required)")
 	addTenantFlag(cmd, &tenant)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, tenant, nil, func(ctx context.Context, b adminBackend) (any, error) {
@@ -126,7 +126,7 @@ func newAdminRoleCmd(o *adminOptions) *cobra.Command {
 	var assignTenant, listTenant, removeTenant string
 	var assignOut, listOut output
 
-	assign := leaf("assign", "Grant a service principal an app role of a resource",
+	assign := adminLeaf("assign", "Grant a service principal an app role of a resource",
 		`  tessera admin role assign --assignee 6a1f2c3d-0000-4000-8000-000000000001 --resource api://orders --role Reader`)
 	assign.Flags().StringVar(&spec.Principal, "assignee", "", "the client: its service principal's object id or its appId (required)")
 	assign.Flags().StringVar(&spec.Resource, "resource", "", "the resource: its appId, identifier URI or service principal object id (required)")
@@ -134,7 +134,7 @@ func newAdminRoleCmd(o *adminOptions) *cobra.Command {
 	addTenantFlag(assign, &assignTenant)
 	assignOut.addFlags(assign)
 	assign.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "assignee", "resource", "role"); err != nil {
+		if err := requireFlags(cmd, "assignee", "resource", "role"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, assignTenant, &assignOut, func(ctx context.Context, b adminBackend) (any, error) {
@@ -143,7 +143,7 @@ func newAdminRoleCmd(o *adminOptions) *cobra.Command {
 	}
 
 	var filter directory.AssignmentFilter
-	list := leaf("list", "List app role assignments of a client, of a resource, or both",
+	list := adminLeaf("list", "List app role assignments of a client, of a resource, or both",
 		`  tessera admin role list --resource api://orders -o table
   tessera admin role list --assignee 6a1f2c3d-0000-4000-8000-000000000001 --query "[].id" -o tsv`)
 	list.Flags().StringVar(&filter.Principal, "assignee", "", "the client: its service principal's object id or its appId")
@@ -160,19 +160,19 @@ func newAdminRoleCmd(o *adminOptions) *cobra.Command {
 	}
 
 	var id string
-	remove := leaf("remove", "Remove an app role assignment",
+	remove := adminLeaf("remove", "Remove an app role assignment",
 		`  tessera admin role remove --id 0d2c…  # an id from tessera admin role list`)
 	remove.Flags().StringVar(&id, "id", "", "the assignment's id (required)")
 	addTenantFlag(remove, &removeTenant)
 	remove.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := required(cmd, "id"); err != nil {
+		if err := requireFlags(cmd, "id"); err != nil {
 			return err
 		}
 		return adminRun(cmd, o, removeTenant, nil, func(ctx context.Context, b adminBackend) (any, error) {
 			return nil, b.RemoveRoleAssignment(ctx, removeTenant, id)
 		})
 	}
-	return group("role", "Manage app role assignments",
+	return adminGroup("role", "Manage app role assignments",
 		`  tessera admin role assign --assignee CLIENT_APPID --resource api://orders --role Reader
   tessera admin role list --resource api://orders`, assign, list, remove)
 }

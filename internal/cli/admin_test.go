@@ -128,7 +128,7 @@ func (f *adminFixture) both(args ...string) string {
 	return l
 }
 
-func decodeJSON[T any](t *testing.T, s string) T {
+func decodeAdminJSON[T any](t *testing.T, s string) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
@@ -142,7 +142,7 @@ func TestAdminBackendsAgree(t *testing.T) {
 
 	created := f.run(0, append(f.local(), "app", "create", "--display-name", "orders-api", "--identifier-uri", "api://orders",
 		"--app-role", "Reader", "--app-role", "Writer:Application", "--scope", "Orders.Read", "--token-lifetime", "30m")...)
-	api := decodeJSON[adminapi.Application](t, created)
+	api := decodeAdminJSON[adminapi.Application](t, created)
 	if api.AccessTokenLifetimeSeconds != 1800 || len(api.AppRoles) != 2 || api.AppRoles[1].AllowedMemberTypes[0] != "Application" ||
 		api.Scopes[0].Value != "Orders.Read" || api.IdentifierURIs[0] != "api://orders" {
 		t.Fatalf("created %+v", api)
@@ -152,11 +152,11 @@ func TestAdminBackendsAgree(t *testing.T) {
 	}
 
 	created = f.run(0, append(f.remote(), "app", "create", "--display-name", "orders-worker")...)
-	worker := decodeJSON[adminapi.Application](t, created)
+	worker := decodeAdminJSON[adminapi.Application](t, created)
 	if got := f.both("app", "show", "--id", worker.AppID); got != created {
 		t.Errorf("show differs from create:\n%s\n%s", got, created)
 	}
-	apps := decodeJSON[[]adminapi.Application](t, f.both("app", "list"))
+	apps := decodeAdminJSON[[]adminapi.Application](t, f.both("app", "list"))
 	if len(apps) != 3 { // the admin API's own, and ours
 		t.Errorf("list has %d applications", len(apps))
 	}
@@ -168,25 +168,25 @@ func TestAdminBackendsAgree(t *testing.T) {
 
 	f.run(0, append(f.local(), "sp", "create", "--id", api.AppID, "--assignment-required")...)
 	f.run(0, append(f.remote(), "sp", "create", "--id", worker.AppID)...)
-	sps := decodeJSON[[]directory.ServicePrincipal](t, f.both("sp", "list"))
+	sps := decodeAdminJSON[[]directory.ServicePrincipal](t, f.both("sp", "list"))
 	if len(sps) != 3 || !sps[1].AppRoleAssignmentRequired {
 		t.Errorf("sp list %+v", sps)
 	}
-	ra := decodeJSON[directory.RoleAssignment](t, f.run(0, append(f.remote(), "role", "assign", "--assignee", worker.AppID, "--resource", "api://orders", "--role", "Reader")...))
-	listed := decodeJSON[[]directory.RoleAssignment](t, f.both("role", "list", "--resource", "api://orders"))
+	ra := decodeAdminJSON[directory.RoleAssignment](t, f.run(0, append(f.remote(), "role", "assign", "--assignee", worker.AppID, "--resource", "api://orders", "--role", "Reader")...))
+	listed := decodeAdminJSON[[]directory.RoleAssignment](t, f.both("role", "list", "--resource", "api://orders"))
 	if len(listed) != 1 || listed[0] != ra {
 		t.Errorf("role list %+v, want %+v", listed, ra)
 	}
 
 	// Update keeps the ids of roles named again, so the assignment stays.
-	upd := decodeJSON[adminapi.Application](t, f.run(0, append(f.remote(), "app", "update", "--id", "api://orders", "--app-role", "Reader", "--app-role", "Auditor:Application", "--token-version", "1", "--pre-authorize", worker.AppID+"=Orders.Read")...))
+	upd := decodeAdminJSON[adminapi.Application](t, f.run(0, append(f.remote(), "app", "update", "--id", "api://orders", "--app-role", "Reader", "--app-role", "Auditor:Application", "--token-version", "1", "--pre-authorize", worker.AppID+"=Orders.Read")...))
 	if len(upd.AppRoles) != 2 || upd.AppRoles[0].ID != api.AppRoles[0].ID || upd.AppRoles[1].Value != "Auditor" || upd.AccessTokenAcceptedVersion != 1 ||
 		len(upd.PreAuthorized) != 1 || upd.PreAuthorized[0].AppID != worker.AppID || upd.Scopes[0].ID != api.Scopes[0].ID {
 		t.Errorf("updated %+v", upd)
 	}
 	f.both("role", "list", "--assignee", worker.AppID, "--query", "[0].id", "-o", "tsv")
 
-	sp := decodeJSON[directory.ServicePrincipal](t, f.run(0, append(f.local(), "sp", "update", "--id", worker.AppID, "--enabled=false")...))
+	sp := decodeAdminJSON[directory.ServicePrincipal](t, f.run(0, append(f.local(), "sp", "update", "--id", worker.AppID, "--enabled=false")...))
 	if sp.Enabled {
 		t.Error("sp update --enabled=false left it enabled")
 	}
@@ -202,7 +202,7 @@ func TestAdminBackendsAgree(t *testing.T) {
 
 func TestAdminSecretPrintedOnce(t *testing.T) {
 	f := newAdminFixture(t)
-	app := decodeJSON[adminapi.Application](t, f.run(0, append(f.local(), "app", "create", "--display-name", "ci")...))
+	app := decodeAdminJSON[adminapi.Application](t, f.run(0, append(f.local(), "app", "create", "--display-name", "ci")...))
 
 	out := f.run(0, append(f.remote(), "secret", "add", "--id", app.AppID, "--display-name", "pipeline", "--years", "1")...)
 	// az's `ad app credential reset` names: password and tenant.
@@ -215,7 +215,7 @@ func TestAdminSecretPrintedOnce(t *testing.T) {
 		TenantID    string    `json:"tenantId"`
 		EndDateTime time.Time `json:"endDateTime"`
 	}
-	s := decodeJSON[printed](t, out)
+	s := decodeAdminJSON[printed](t, out)
 	if !strings.HasPrefix(s.SecretText, directory.SecretPrefix) || s.Password != s.SecretText || s.Tenant != s.TenantID || s.AppID != app.AppID {
 		t.Fatalf("secret add printed %s", out)
 	}
@@ -233,14 +233,14 @@ func TestAdminSecretPrintedOnce(t *testing.T) {
 	}
 
 	f.run(0, append(f.local(), "secret", "remove", "--id", app.AppID, "--key-id", s.KeyID)...)
-	if n := len(decodeJSON[[]directory.Credential](t, f.both("secret", "list", "--id", app.AppID))); n != 1 {
+	if n := len(decodeAdminJSON[[]directory.Credential](t, f.both("secret", "list", "--id", app.AppID))); n != 1 {
 		t.Errorf("%d credentials after remove, want 1", n)
 	}
 }
 
 func TestAdminCertificate(t *testing.T) {
 	f := newAdminFixture(t)
-	app := decodeJSON[adminapi.Application](t, f.run(0, append(f.local(), "app", "create", "--display-name", "signer")...))
+	app := decodeAdminJSON[adminapi.Application](t, f.run(0, append(f.local(), "app", "create", "--display-name", "signer")...))
 	// A file holding the private key too: only the certificate is sent.
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -258,7 +258,7 @@ func TestAdminCertificate(t *testing.T) {
 	if err := os.WriteFile(file, combined, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := decodeJSON[directory.Credential](t, f.run(0, append(f.remote(), "cert", "add", "--id", app.AppID, "--cert", file)...))
+	c := decodeAdminJSON[directory.Credential](t, f.run(0, append(f.remote(), "cert", "add", "--id", app.AppID, "--cert", file)...))
 	if c.Type != "certificate" || c.DisplayName != "CN=signer" || c.Thumbprint == "" {
 		t.Fatalf("cert add printed %+v", c)
 	}
