@@ -66,3 +66,31 @@ func TestCLILoginAndGetAccessToken(t *testing.T) {
 		t.Error("get-access-token works after logout")
 	}
 }
+
+// `tessera admin --server` uses the token of the profile `tessera login`
+// stored for that server: the bootstrap flow the server prints.
+func TestAdminThroughLogin(t *testing.T) {
+	h := start(t)
+	b := h.srv.Bootstrap
+	if _, errOut, err := h.cli("login", "--service-principal", "-u", b.ClientID, "-p", b.ClientSecret, "--tenant", "default",
+		"--authority", h.srv.URL, "--ca-file", h.srv.CAFile); err != nil {
+		t.Fatalf("login: %v %s", err, errOut)
+	}
+	out, errOut, err := h.cli("admin", "app", "create", "--display-name", "Via login", "--server", h.srv.URL, "--ca-file", h.srv.CAFile, "--query", "appId", "-o", "tsv")
+	if err != nil {
+		t.Fatalf("admin app create through the login profile: %v %s", err, errOut)
+	}
+	appID := strings.TrimSpace(out)
+	out, _, err = h.cli("admin", "app", "list", "--server", h.srv.URL, "--ca-file", h.srv.CAFile, "--query", "[].appId", "-o", "tsv")
+	if err != nil || !strings.Contains(out, appID) {
+		t.Errorf("app list %q, %v: want it to contain %s", out, err, appID)
+	}
+	// Server-wide commands work for the home tenant's admin.
+	if out, errOut, err := h.cli("admin", "tenant", "create", "--domain", "fabrikam", "--server", h.srv.URL, "--ca-file", h.srv.CAFile); err != nil {
+		t.Errorf("tenant create: %v %s %s", err, out, errOut)
+	}
+	h.cli("logout")
+	if _, _, err := h.cli("admin", "app", "list", "--server", h.srv.URL, "--ca-file", h.srv.CAFile); err == nil {
+		t.Error("admin works after logout without a token")
+	}
+}

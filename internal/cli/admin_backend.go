@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"os/user"
 	"strings"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/account"
 	"github.com/tessera-id/tessera/internal/adminapi"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/token"
@@ -60,11 +61,51 @@ type adminBackend interface {
 }
 
 // adminTokenSource finds a bearer token for the admin API of server when
-// neither --token nor TESSERA_ADMIN_TOKEN gives one. tenant is the tenant
-// the command manages ("" for server-wide commands); a token of the home
-// tenant serves every tenant. The login cache wiring replaces it.
+// neither --token nor TESSERA_ADMIN_TOKEN gives one: from the profile that
+// `tessera login` stored for this server, preferring one of the tenant the
+// command manages (tenant is "" for server-wide commands; a token of the
+// home tenant serves every tenant). Tokens come from the login cache.
 var adminTokenSource = func(ctx context.Context, server, tenant string) (string, error) {
-	return "", withExit(ExitAuth, errors.New("no admin token: log in first with `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT`, or pass --token (or set TESSERA_ADMIN_TOKEN)"))
+	store, err := openAccountStore()
+	if err != nil {
+		return "", err
+	}
+	profiles, err := store.Profiles()
+	if err != nil {
+		return "", err
+	}
+	cur, _ := store.Current()
+	server = account.NormalizeAuthority(server)
+	var chosen *account.Profile
+	for i, p := range profiles {
+		if account.NormalizeAuthority(p.Authority) != server {
+			continue
+		}
+		if tenant != "" && sameTenant(p, tenant) {
+			chosen = &profiles[i]
+			break
+		}
+		if chosen == nil || p.Key() == cur.Key() {
+			chosen = &profiles[i]
+		}
+	}
+	if chosen == nil {
+		return "", withExit(ExitAuth, fmt.Errorf("no admin token for %s: log in first with `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT --authority %s`, or pass --token (or set TESSERA_ADMIN_TOKEN)", server, server))
+	}
+	caFile := os.Getenv("TESSERA_CA_FILE")
+	if caFile == "" {
+		caFile = chosen.CAFile
+	}
+	client, err := newAccountClient(caFile)
+	if err != nil {
+		return "", err
+	}
+	s := &clientSession{store: store, client: client, profile: *chosen}
+	tok, err := s.token(ctx, account.Target{Scope: directory.AdminAPIIdentifierURI + "/.default"})
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
 }
 
 // apiClient calls the admin API over any http.RoundTripper.

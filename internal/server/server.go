@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/adminapi"
@@ -43,15 +42,13 @@ type Server struct {
 	Directory *directory.Service
 	Keys      *token.Ring
 
-	cfg     config.Config
-	log     *slog.Logger
-	store   store.Store
-	http    *http.Server
-	ln      net.Listener
-	stop    context.CancelFunc
-	done    chan struct{}
-	serveMu sync.Mutex
-	err     error
+	cfg   config.Config
+	log   *slog.Logger
+	store store.Store
+	http  *http.Server
+	ln    net.Listener
+	stop  context.CancelFunc
+	done  chan struct{}
 }
 
 // Open prepares a server from cfg: data folder, master key, store, key ring,
