@@ -40,7 +40,8 @@ local CA it creates in the data folder and prints how to make clients trust it.`
 			out := cmd.OutOrStdout()
 			if srv.CAFile != "" {
 				fmt.Fprintf(out, `tessera serves HTTPS with its local CA. To make clients trust it:
-  export SSL_CERT_FILE=%[1]s        # Go, curl, OpenSSL
+  export SSL_CERT_FILE=%[1]s        # Go, OpenSSL (replaces the system roots)
+  export CURL_CA_BUNDLE=%[1]s       # curl
   export REQUESTS_CA_BUNDLE=%[1]s   # Python (requests, MSAL, Azure CLI)
   export NODE_EXTRA_CA_CERTS=%[1]s  # Node.js
 `, srv.CAFile)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -153,6 +154,10 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 	}
 	if created {
 		s.log.Info("created a local CA in the data folder", "file", caPath)
+	}
+	// Absolute, so that the printed export lines work from any folder.
+	if abs, err := filepath.Abs(caPath); err == nil {
+		caPath = abs
 	}
 	s.CAFile = caPath
 	cfg.Certificates = []tls.Certificate{c}
