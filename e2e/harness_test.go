@@ -98,10 +98,17 @@ func start(t *testing.T) *harness {
 
 func startAt(t *testing.T, dataDir, addr string) *harness {
 	t.Helper()
+	return startWith(t, dataDir, addr, func(*config.Config) {})
+}
+
+// startWith starts a server with a configuration changed by edit.
+func startWith(t *testing.T, dataDir, addr string, edit func(*config.Config)) *harness {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir, cfg.Addr = dataDir, addr
 	cfg.KeyReload = time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
+	edit(&cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/tessera once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tessera-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tessera")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/tessera").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v", buildErr)
+	}
+	return binPath
+}
+
+// process is `tessera serve` running as its own process.
+type process struct {
+	cmd    *exec.Cmd
+	stdout *bufio.Scanner
+	mu     sync.Mutex
+	lines  []string
+	exited chan error
+}
+
+func serve(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"serve"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, stdout: bufio.NewScanner(out), exited: make(chan error, 1)}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.exited
+	})
+	// Read until the server says it serves; the rest of stdout drains in
+	// the background so the process never blocks on a full pipe.
+	ready := make(chan struct{})
+	go func() {
+		signalled := false
+		for p.stdout.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, p.stdout.Text())
+			p.mu.Unlock()
+			if !signalled && strings.HasPrefix(p.stdout.Text(), "Serving ") {
+				close(ready)
+				signalled = true
+			}
+		}
+		if !signalled {
+			close(ready)
+		}
+		p.exited <- cmd.Wait()
+	}()
+	select {
+	case <-ready:
+	case <-time.After(60 * time.Second):
+		t.Fatal("tessera serve did not start")
+	}
+	return p
+}
+
+func (p *process) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.lines, "\n")
+}
+
+// stop sends SIGTERM and returns the exit error.
+func (p *process) stop(t *testing.T) error {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err // for the cleanup
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("tessera serve did not stop on SIGTERM")
+		return nil
+	}
+}
+
+func httpsClient(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+func get(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeProcessFirstStartHealthAndSIGTERM(t *testing.T) {
+	data, addr := t.TempDir(), freeAddr(t)
+	p := serve(t, nil, "--data", data, "--addr", addr)
+	out := p.output()
+	caFile := filepath.Join(data, "ca.pem")
+	for _, want := range []string{"export SSL_CERT_FILE=" + caFile, "export REQUESTS_CA_BUNDLE=" + caFile, "export NODE_EXTRA_CA_CERTS=" + caFile, "client secret: tss_", "Serving https://" + addr} {
+		if !strings.Contains(out, want) {
+			t.Errorf("first-start output lacks %q:\n%s", want, out)
+		}
+	}
+	c := httpsClient(t, caFile)
+	if status, body := get(t, c, "https://"+addr+"/healthz"); status != 200 || body != "ok\n" {
+		t.Errorf("/healthz: %d %q", status, body)
+	}
+	if status, body := get(t, c, "https://"+addr+"/readyz"); status != 200 || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("/readyz: %d %q", status, body)
+	}
+	if fi, err := os.Stat(filepath.Join(data, "master.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("master.key: %v", err)
+	}
+	if err := p.stop(t); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want 0", err)
+	}
+
+	// A second start prints no credentials.
+	p = serve(t, nil, "--data", data, "--addr", addr)
+	if strings.Contains(p.output(), "client secret") {
+		t.Error("a second start printed credentials again")
+	}
+	p.stop(t)
+}
+
+func TestServeProcessBehindProxyWithMasterKeyFromEnv(t *testing.T) {
+	data, addr := t.TempDir(), freeAddr(t)
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes, base64
+	p := serve(t, []string{"TESSERA_MASTER_KEY=" + key, "TESSERA_HTTP=true"}, "--data", data, "--addr", addr, "--public-url", "https://id.example.test")
+	if _, err := os.Stat(filepath.Join(data, "master.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a master key file was written although TESSERA_MASTER_KEY is set: %v", err)
+	}
+	status, body := get(t, http.DefaultClient, "http://"+addr+"/default/v2.0/.well-known/openid-configuration")
+	var doc map[string]any
+	json.Unmarshal([]byte(body), &doc)
+	if status != 200 || !strings.HasPrefix(doc["issuer"].(string), "https://id.example.test/") || !strings.HasPrefix(doc["token_endpoint"].(string), "https://id.example.test/") {
+		t.Errorf("discovery behind a proxy: %d %v", status, doc)
+	}
+	p.stop(t)
+
+	// The signing keys are sealed with that master key: another refuses.
+	cmd := exec.Command(binary(t), "serve", "--data", data, "--addr", addr, "--http")
+	cmd.Env = append(os.Environ(), "TESSERA_MASTER_KEY=ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "wrong master key") {
+		t.Errorf("start with another master key: %v\n%s", err, out)
+	}
+}
+
+func TestServeProcessWithOwnCertificate(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: "own"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	addr := freeAddr(t)
+	p := serve(t, nil, "--data", filepath.Join(dir, "data"), "--addr", addr, "--tls-cert", certFile, "--tls-key", keyFile)
+	if strings.Contains(p.output(), "SSL_CERT_FILE") {
+		t.Error("with its own certificate the server still talks of the local CA")
+	}
+	if status, _ := get(t, httpsClient(t, certFile), "https://"+addr+"/healthz"); status != 200 {
+		t.Errorf("/healthz over the given certificate: %d", status)
+	}
+	p.stop(t)
+}
+
+func TestServeRejectsBadConfigurationAllAtOnce(t *testing.T) {
+	out, err := exec.Command(binary(t), "serve", "--addr", "nope", "--signing-alg", "HS256", "--data", t.TempDir()).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("exit %v, want 2\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--addr") || !strings.Contains(string(out), "--signing-alg") {
+		t.Errorf("not every problem reported:\n%s", out)
+	}
+}
