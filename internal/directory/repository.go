@@ -26,7 +26,12 @@ var (
 // missed seam would leak data between tenants, so the seam is in every
 // signature and the conformance suite checks it with two tenants.
 //
-// Lists are ordered by creation time, then by id.
+// Lists are ordered by creation time, then by id, and are never nil.
+// Creating an object in a tenant that does not exist, or a credential of an
+// application that does not exist, fails with ErrNotFound; an object whose
+// TenantID names another tenant than the call's argument is refused. Update
+// calls replace the whole object (callers read, modify, write back). Times
+// are stored in UTC with microsecond precision.
 type Repository interface {
 	// Tenants are the only objects outside any tenant.
 	CreateTenant(ctx context.Context, t Tenant) error
