@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,6 +49,9 @@ func (f *fixture) ring(t testing.TB, opts token.RingOptions) *token.Ring {
 	k, err := secrets.New(f.master)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r, err := token.NewRing(context.Background(), f.store, k, opts)
 	if err != nil {
