@@ -39,6 +39,8 @@ type Repository interface {
 	// GetTenantByDomain matches the domain case-insensitively.
 	GetTenantByDomain(ctx context.Context, domain string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
+	// UpdateTenant replaces the display name and policy of a tenant.
+	UpdateTenant(ctx context.Context, t Tenant) error
 
 	// CreateApplication fails with ErrConflict when the appId or any of the
 	// identifier URIs is already used in the tenant.
@@ -74,6 +76,34 @@ type Repository interface {
 	ListRoleAssignmentsByPrincipal(ctx context.Context, tenantID, principalID string) ([]RoleAssignment, error)
 	ListRoleAssignmentsByResource(ctx context.Context, tenantID, resourceID string) ([]RoleAssignment, error)
 	DeleteRoleAssignment(ctx context.Context, tenantID, id string) error
+
+	// CreateUser fails with ErrConflict when the user principal name
+	// (case-insensitively) or the object id is taken in the tenant.
+	CreateUser(ctx context.Context, tenantID string, u User) error
+	GetUser(ctx context.Context, tenantID, objectID string) (User, error)
+	// GetUserByUPN matches the user principal name case-insensitively.
+	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
+	ListUsers(ctx context.Context, tenantID string) ([]User, error)
+	// UpdateUser replaces the user (same uniqueness rule as CreateUser).
+	UpdateUser(ctx context.Context, tenantID string, u User) error
+	// DeleteUser also removes the user's role assignments and consents.
+	DeleteUser(ctx context.Context, tenantID, objectID string) error
+	// RecordSignInFailure atomically increments the user's failure count,
+	// sets LastFailureAt to at, and sets LockedUntil to lockUntil when the
+	// new count reaches threshold; it returns the updated user. Concurrent
+	// failures from several instances all count.
+	RecordSignInFailure(ctx context.Context, tenantID, objectID string, at time.Time, threshold int, lockUntil time.Time) (User, error)
+	// ResetSignInFailures clears the failure count and lock.
+	ResetSignInFailures(ctx context.Context, tenantID, objectID string) error
+
+	// PutConsent stores a consent grant, merging its scopes into an
+	// existing grant of the same client, resource and principal.
+	PutConsent(ctx context.Context, tenantID string, g ConsentGrant) error
+	// ListConsents returns the grants of a client: those of the principal
+	// and those of AllPrincipals (principalID "" returns every grant of
+	// the client).
+	ListConsents(ctx context.Context, tenantID, clientID, principalID string) ([]ConsentGrant, error)
+	DeleteConsent(ctx context.Context, tenantID, clientID, resourceAppID, principalID string) error
 
 	// ConsumeOnce records key (e.g. a client assertion's jti) as used until
 	// expiresAt. It returns ErrReplay if key is already recorded in the

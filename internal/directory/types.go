@@ -11,10 +11,12 @@ import (
 // unique, human name (e.g. "default", "contoso.example") that may stand for
 // the ID in every URL.
 type Tenant struct {
-	ID          string    `json:"id"`
-	Domain      string    `json:"domain"`
-	DisplayName string    `json:"displayName"`
-	CreatedAt   time.Time `json:"createdAt"`
+	ID          string `json:"id"`
+	Domain      string `json:"domain"`
+	DisplayName string `json:"displayName"`
+	// Policy is the tenant's sign-in and token policy.
+	Policy    TenantPolicy `json:"policy"`
+	CreatedAt time.Time    `json:"createdAt"`
 }
 
 // Member types an app role may be assigned to, as in Entra's

@@ -8,12 +8,14 @@ import (
 	"context"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
 // Store is a whole storage engine.
 type Store interface {
 	directory.Repository
+	session.Repository
 	token.KeyRepository
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error

@@ -1,0 +1,147 @@
+// Package session is the state of signed-in users: browser sessions,
+// grants (a sign-in of a user to a client, the unit of revocation, whose id
+// is the tokens' sid), authorization codes, refresh tokens with rotation and
+// reuse detection, device codes, and the revocation feed resource servers
+// follow. It knows neither HTTP nor SQL; opaque values are stored only as
+// keyed hashes.
+package session
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors of the repository, wrapped with detail.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrUsed: a single-use value (code, refresh token) was already used.
+	ErrUsed = errors.New("already used")
+	// ErrRevoked: the grant the value belongs to was revoked.
+	ErrRevoked = errors.New("revoked")
+	// ErrExpired: the value is past its lifetime.
+	ErrExpired = errors.New("expired")
+)
+
+// BrowserSession is a sign-in in a browser: the cookie that gives single
+// sign-on to later authorize requests.
+type BrowserSession struct {
+	TenantID  string
+	ID        string // random, the cookie carries it (hashed in the store)
+	IDHash    []byte
+	UserID    string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time // zero while active
+}
+
+// Grant is one sign-in of a user to one client: everything issued from it
+// (codes, refresh tokens, access tokens through their sid claim) lives and
+// dies with it. Revoking a grant puts its id on the revocation feed.
+type Grant struct {
+	TenantID string
+	ID       string // the sid of every access token issued from it
+	UserID   string
+	ClientID string
+	// BrowserSessionID links a grant made in a browser to the session
+	// whose logout ends it ("" for device code, password, product login).
+	BrowserSessionID string
+	// Scopes are every scope the user granted: OIDC scopes and full
+	// resource scopes (api://x/read). A refresh token may be redeemed for
+	// any resource among them.
+	Scopes    []string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	// ExpiresAt is absolute: no refresh token of the grant outlives it.
+	ExpiresAt time.Time
+	RevokedAt time.Time
+}
+
+// Code is an authorization code (RFC 6749 §4.1.2), stored by hash.
+type Code struct {
+	TenantID            string
+	Hash                []byte
+	GrantID             string
+	ClientID            string
+	RedirectURI         string
+	Scopes              []string // as requested and consented
+	Resource            string   // the v1 resource parameter, if any
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	RedeemedAt          time.Time
+}
+
+// RefreshToken is one link of a grant's rotation chain, stored by hash.
+type RefreshToken struct {
+	TenantID  string
+	Hash      []byte
+	GrantID   string
+	ClientID  string
+	CreatedAt time.Time
+	// ExpiresAt is the end of the inactivity window (capped by the
+	// grant's absolute expiry).
+	ExpiresAt time.Time
+	UsedAt    time.Time
+	// SuccessorHash is the hash of the token that replaced this one;
+	// SuccessorSealed the sealed response that carried it, kept only for
+	// the grace window so a retry gets the very same pair.
+	SuccessorHash   []byte
+	SuccessorSealed []byte
+}
+
+// Device code states.
+const (
+	DevicePending  = "pending"
+	DeviceApproved = "approved"
+	DeviceDenied   = "denied"
+	DeviceRedeemed = "redeemed"
+)
+
+// DeviceCode is a device authorization (RFC 8628 §3.2), stored by the
+// hashes of its device code and of its normalized user code.
+type DeviceCode struct {
+	TenantID     string
+	Hash         []byte // of the device_code
+	UserCodeHash []byte // of the normalized user_code
+	ClientID     string
+	Scopes       []string
+	Resource     string
+	Interval     time.Duration
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	LastPolledAt time.Time
+	Status       string
+	// Set at approval: the user and the grant made for the device.
+	UserID  string
+	GrantID string
+}
+
+// Revocation kinds.
+const (
+	// RevokeGrant: every token whose sid is Value.
+	RevokeGrant = "sid"
+	// RevokeSubject: every token of the user (oid) Value issued at or
+	// before RevokedAt.
+	RevokeSubject = "oid"
+	// RevokeClient: every token issued to the client (azp/appid) Value at
+	// or before RevokedAt.
+	RevokeClient = "client"
+	// RevokeToken: the one token whose jti is Value.
+	RevokeToken = "jti"
+)
+
+// Revocation is an entry of a tenant's revocation feed.
+type Revocation struct {
+	TenantID string `json:"-"`
+	// Seq orders the feed; the store assigns it, increasing.
+	Seq       int64     `json:"seq"`
+	Kind      string    `json:"kind"`
+	Value     string    `json:"value"`
+	RevokedAt time.Time `json:"revokedAt"`
+	// ExpiresAt: no token the entry concerns is valid after it anyway, so
+	// the feed drops the entry then.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
