@@ -213,5 +213,8 @@ func (s *Service) DeleteApplication(ctx context.Context, tenantID, ref string) e
 	if err != nil {
 		return err
 	}
-	return s.repo.DeleteApplication(ctx, tenantID, app.AppID)
+	if err := s.repo.DeleteApplication(ctx, tenantID, app.AppID); err != nil {
+		return err
+	}
+	return s.revokeClient(ctx, tenantID, app.AppID)
 }

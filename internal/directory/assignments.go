@@ -2,12 +2,15 @@ package directory
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 )
 
 // AssignmentSpec grants a principal an app role of a resource.
 type AssignmentSpec struct {
-	// Principal is a service principal's object id or its appId.
+	// Principal is a service principal (object id or appId) or a user
+	// (object id or user principal name).
 	Principal string `json:"principal"`
 	// Resource is the resource's appId, an identifier URI, or its service
 	// principal's object id.
@@ -20,7 +23,7 @@ type AssignmentSpec struct {
 // in the tenant, and the role must exist, be enabled, and allow the
 // principal's member type.
 func (s *Service) AssignRole(ctx context.Context, tenantID string, spec AssignmentSpec) (RoleAssignment, error) {
-	principal, err := s.GetServicePrincipal(ctx, tenantID, spec.Principal)
+	principalID, principalType, memberType, err := s.resolvePrincipal(ctx, tenantID, spec.Principal)
 	if err != nil {
 		return RoleAssignment{}, err
 	}
@@ -39,14 +42,14 @@ func (s *Service) AssignRole(ctx context.Context, tenantID string, spec Assignme
 	if !role.Enabled {
 		return RoleAssignment{}, invalid("app role %q is disabled", role.Value)
 	}
-	if !role.AllowsMemberType(MemberTypeApplication) {
-		return RoleAssignment{}, invalid("app role %q cannot be assigned to applications", role.Value)
+	if !role.AllowsMemberType(memberType) {
+		return RoleAssignment{}, invalid("app role %q cannot be assigned to a %s", role.Value, strings.ToLower(memberType))
 	}
 	a := RoleAssignment{
 		TenantID:      tenantID,
 		ID:            s.newID(),
-		PrincipalID:   principal.ObjectID,
-		PrincipalType: PrincipalServicePrincipal,
+		PrincipalID:   principalID,
+		PrincipalType: principalType,
 		ResourceID:    resourceSP.ObjectID,
 		ResourceAppID: resourceSP.AppID,
 		AppRoleID:     role.ID,
@@ -69,11 +72,11 @@ type AssignmentFilter struct {
 func (s *Service) ListRoleAssignments(ctx context.Context, tenantID string, f AssignmentFilter) ([]RoleAssignment, error) {
 	var principalID, resourceID string
 	if f.Principal != "" {
-		sp, err := s.GetServicePrincipal(ctx, tenantID, f.Principal)
+		id, _, _, err := s.resolvePrincipal(ctx, tenantID, f.Principal)
 		if err != nil {
 			return nil, err
 		}
-		principalID = sp.ObjectID
+		principalID = id
 	}
 	if f.Resource != "" {
 		sp, err := s.GetServicePrincipal(ctx, tenantID, f.Resource)
@@ -105,4 +108,24 @@ func (s *Service) ListRoleAssignments(ctx context.Context, tenantID string, f As
 // RemoveRoleAssignment deletes an assignment by id.
 func (s *Service) RemoveRoleAssignment(ctx context.Context, tenantID, id string) error {
 	return s.repo.DeleteRoleAssignment(ctx, tenantID, strings.ToLower(id))
+}
+
+// resolvePrincipal finds the principal of an assignment: a service
+// principal first, else a user.
+func (s *Service) resolvePrincipal(ctx context.Context, tenantID, ref string) (id, principalType, memberType string, err error) {
+	sp, err := s.GetServicePrincipal(ctx, tenantID, ref)
+	if err == nil {
+		return sp.ObjectID, PrincipalServicePrincipal, MemberTypeApplication, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return "", "", "", err
+	}
+	u, uerr := s.GetUser(ctx, tenantID, ref)
+	if uerr == nil {
+		return u.ObjectID, PrincipalUser, MemberTypeUser, nil
+	}
+	if !errors.Is(uerr, ErrNotFound) {
+		return "", "", "", uerr
+	}
+	return "", "", "", fmt.Errorf("%w: no service principal or user %q", ErrNotFound, ref)
 }

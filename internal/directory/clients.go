@@ -159,6 +159,10 @@ func (s *Service) ResolveResource(ctx context.Context, tenantID, ref string) (Re
 // ApplicationRoles returns the values of the enabled app roles of resource
 // that principal holds, in the order the resource defines them.
 func (s *Service) ApplicationRoles(ctx context.Context, tenantID, principalID string, resource Resource) ([]string, error) {
+	return s.rolesOf(ctx, tenantID, principalID, resource, MemberTypeApplication)
+}
+
+func (s *Service) rolesOf(ctx context.Context, tenantID, principalID string, resource Resource, memberType string) ([]string, error) {
 	assignments, err := s.repo.ListRoleAssignmentsByPrincipal(ctx, tenantID, principalID)
 	if err != nil {
 		return nil, err
@@ -171,7 +175,7 @@ func (s *Service) ApplicationRoles(ctx context.Context, tenantID, principalID st
 	}
 	var roles []string
 	for _, r := range resource.App.AppRoles {
-		if held[r.ID] && r.Enabled && r.AllowsMemberType(MemberTypeApplication) {
+		if held[r.ID] && r.Enabled && r.AllowsMemberType(memberType) {
 			roles = append(roles, r.Value)
 		}
 	}

@@ -154,5 +154,11 @@ func (s *Service) RemoveCredential(ctx context.Context, tenantID, appRef, keyID 
 	if err != nil {
 		return err
 	}
-	return s.repo.DeleteCredential(ctx, tenantID, app.AppID, strings.ToLower(keyID))
+	if err := s.repo.DeleteCredential(ctx, tenantID, app.AppID, strings.ToLower(keyID)); err != nil {
+		return err
+	}
+	// Tokens are not tied to the credential that obtained them, so every
+	// token of the client goes: it will fetch new ones with the credentials
+	// it still holds.
+	return s.revokeClient(ctx, tenantID, app.AppID)
 }

@@ -79,6 +79,11 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, ref stri
 	if err := s.repo.UpdateServicePrincipal(ctx, tenantID, sp); err != nil {
 		return ServicePrincipal{}, err
 	}
+	if p.Enabled != nil && !*p.Enabled {
+		if err := s.revokeClient(ctx, tenantID, sp.AppID); err != nil {
+			return ServicePrincipal{}, err
+		}
+	}
 	return sp, nil
 }
 
@@ -89,5 +94,8 @@ func (s *Service) DeleteServicePrincipal(ctx context.Context, tenantID, ref stri
 	if err != nil {
 		return err
 	}
-	return s.repo.DeleteServicePrincipal(ctx, tenantID, sp.ObjectID)
+	if err := s.repo.DeleteServicePrincipal(ctx, tenantID, sp.ObjectID); err != nil {
+		return err
+	}
+	return s.revokeClient(ctx, tenantID, sp.AppID)
 }

@@ -42,10 +42,12 @@ type SecretHasher interface {
 
 // Service applies the directory's rules on top of a Repository.
 type Service struct {
-	repo   Repository
-	hasher SecretHasher
-	now    func() time.Time
-	rand   io.Reader
+	repo           Repository
+	hasher         SecretHasher
+	now            func() time.Time
+	rand           io.Reader
+	passwordParams PasswordParams
+	revoker        Revoker
 }
 
 // Options are the Service's injectable sources of time and randomness;
@@ -53,11 +55,16 @@ type Service struct {
 type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
+	// PasswordParams default to DefaultPasswordParams.
+	PasswordParams PasswordParams
 }
 
 // NewService returns a Service over repo.
 func NewService(repo Repository, hasher SecretHasher, opts Options) *Service {
-	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand}
+	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams}
+	if s.passwordParams == (PasswordParams{}) {
+		s.passwordParams = DefaultPasswordParams
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -78,3 +78,30 @@ func (s *Service) ResolveTenant(ctx context.Context, idOrDomain string) (Tenant,
 func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
 	return s.repo.ListTenants(ctx)
 }
+
+// SetTenantPolicy replaces a tenant's sign-in and token policy.
+func (s *Service) SetTenantPolicy(ctx context.Context, tenantID string, p TenantPolicy) (Tenant, error) {
+	t, err := s.repo.GetTenant(ctx, tenantID)
+	if err != nil {
+		return Tenant{}, err
+	}
+	switch {
+	case p.RefreshGrace > MaxRefreshGrace:
+		return Tenant{}, invalid("the refresh grace window may be at most %v (negative turns it off)", MaxRefreshGrace)
+	case p.RefreshTokenInactivity < 0 || p.RefreshTokenLifetime < 0 || p.SessionLifetime < 0 || p.ProductLoginLifetime < 0 || p.LockoutDuration < 0 || p.LockoutThreshold < 0:
+		return Tenant{}, invalid("policy durations and thresholds must not be negative")
+	case p.ProductLoginLifetime > MaxAccessTokenLifetime:
+		return Tenant{}, invalid("product-login tokens may live at most %v", MaxAccessTokenLifetime)
+	case p.ProductLoginLifetime != 0 && p.ProductLoginLifetime < MinAccessTokenLifetime:
+		return Tenant{}, invalid("product-login tokens must live at least %v", MinAccessTokenLifetime)
+	}
+	e := p.Effective()
+	if e.RefreshTokenInactivity > e.RefreshTokenLifetime {
+		return Tenant{}, invalid("the refresh inactivity window (%v) exceeds the absolute lifetime (%v)", e.RefreshTokenInactivity, e.RefreshTokenLifetime)
+	}
+	t.Policy = p
+	if err := s.repo.UpdateTenant(ctx, t); err != nil {
+		return Tenant{}, err
+	}
+	return t, nil
+}

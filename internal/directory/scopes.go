@@ -1,0 +1,231 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ErrInvalidScope: a requested scope is malformed, unknown, or not exposed
+// by its resource.
+var ErrInvalidScope = errors.New("invalid scope")
+
+// OpenID Connect scopes (OIDC Core §5.4, §11). They name no resource: their
+// consent is stored under the pseudo resource OIDCResource.
+var oidcScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// OIDCResource is the ResourceAppID of consent to the OIDC scopes.
+const OIDCResource = "openid"
+
+// IsOIDCScope reports whether s is one of the OpenID Connect scopes.
+func IsOIDCScope(s string) bool { return slices.Contains(oidcScopes, s) }
+
+// ResourceScopes are the delegated scopes requested of one resource.
+type ResourceScopes struct {
+	Resource Resource
+	// Prefix is the resource as the request named it (the part of a scope
+	// before its last slash), used to render the scopes back.
+	Prefix string
+	// Values are scope values (never ".default").
+	Values []string
+	// Default: the request asked {resource}/.default.
+	Default bool
+}
+
+// Full renders the scopes as full scope strings, e.g. api://x/read.
+func (r ResourceScopes) Full() []string {
+	out := make([]string, 0, len(r.Values))
+	for _, v := range r.Values {
+		out = append(out, r.Prefix+"/"+v)
+	}
+	return out
+}
+
+// ScopeRequest is a parsed scope parameter.
+type ScopeRequest struct {
+	OIDC []string
+	// Resources in request order; the first is the audience of the access
+	// token (Entra issues one access token per request, for one resource).
+	Resources []ResourceScopes
+}
+
+// Strings renders the request as scope strings: OIDC scopes and full
+// resource scopes.
+func (q ScopeRequest) Strings() []string {
+	out := slices.Clone(q.OIDC)
+	for _, r := range q.Resources {
+		out = append(out, r.Full()...)
+	}
+	return out
+}
+
+// Has reports whether the request names the OIDC scope s.
+func (q ScopeRequest) Has(s string) bool { return slices.Contains(q.OIDC, s) }
+
+// ParseScopes resolves a scope parameter (RFC 6749 §3.3, space separated)
+// and, on the v1 endpoints, a resource parameter, against the tenant's
+// applications.
+func (s *Service) ParseScopes(ctx context.Context, tenantID, scope, resource string) (ScopeRequest, error) {
+	var q ScopeRequest
+	index := map[string]int{} // resource appId -> position in q.Resources
+	add := func(prefix, value string) error {
+		res, err := s.ResolveResource(ctx, tenantID, prefix)
+		if err != nil {
+			return err
+		}
+		i, ok := index[res.App.AppID]
+		if !ok {
+			i = len(q.Resources)
+			index[res.App.AppID] = i
+			q.Resources = append(q.Resources, ResourceScopes{Resource: res, Prefix: strings.TrimSuffix(prefix, "/")})
+		}
+		r := &q.Resources[i]
+		if value == ".default" {
+			r.Default = true
+			return nil
+		}
+		exposed := false
+		for _, sc := range res.App.Scopes {
+			if sc.Value == value && sc.Enabled {
+				exposed = true
+			}
+		}
+		if !exposed {
+			return fmt.Errorf("%w: %s does not expose the scope %q", ErrInvalidScope, res.App.DisplayName, value)
+		}
+		if !slices.Contains(r.Values, value) {
+			r.Values = append(r.Values, value)
+		}
+		return nil
+	}
+	for _, sc := range strings.Fields(scope) {
+		if IsOIDCScope(sc) {
+			if !slices.Contains(q.OIDC, sc) {
+				q.OIDC = append(q.OIDC, sc)
+			}
+			continue
+		}
+		i := strings.LastIndex(sc, "/")
+		if i <= 0 || i == len(sc)-1 {
+			return ScopeRequest{}, fmt.Errorf("%w: %q names no resource (write {resource}/{scope}, e.g. api://my-api/read)", ErrInvalidScope, sc)
+		}
+		if err := add(sc[:i], sc[i+1:]); err != nil {
+			return ScopeRequest{}, err
+		}
+	}
+	if resource != "" {
+		if err := add(resource, ".default"); err != nil {
+			return ScopeRequest{}, err
+		}
+	}
+	return q, nil
+}
+
+// Permissions splits a request into what the client may have for the user
+// (Granted, with .default expanded) and what the user must still consent
+// to (Missing). A scope needs no user consent when the client is
+// pre-authorized for it, when an admin consented for all users, or when
+// the user consented before.
+func (s *Service) Permissions(ctx context.Context, tenantID string, client Application, userID string, q ScopeRequest) (granted, missing ScopeRequest, err error) {
+	consents, err := s.repo.ListConsents(ctx, tenantID, client.AppID, userID)
+	if err != nil {
+		return ScopeRequest{}, ScopeRequest{}, err
+	}
+	allowed := func(resourceAppID string) []string {
+		var out []string
+		for _, c := range consents {
+			if c.ResourceAppID == resourceAppID && (c.PrincipalID == userID || c.PrincipalID == AllPrincipals) {
+				out = append(out, c.Scopes...)
+			}
+		}
+		return out
+	}
+	oidcOK := allowed(OIDCResource)
+	granted.OIDC = q.OIDC
+	for _, sc := range q.OIDC {
+		if !slices.Contains(oidcOK, sc) {
+			missing.OIDC = append(missing.OIDC, sc)
+		}
+	}
+	for _, r := range q.Resources {
+		ok := allowed(r.Resource.App.AppID)
+		for _, p := range r.Resource.App.PreAuthorized {
+			if p.AppID == client.AppID {
+				ok = append(ok, p.Scopes...)
+			}
+		}
+		want := slices.Clone(r.Values)
+		if r.Default {
+			// .default: every scope the client may already use; when it
+			// may use none, every scope the resource exposes, to consent.
+			for _, v := range ok {
+				if !slices.Contains(want, v) && r.Resource.exposes(v) {
+					want = append(want, v)
+				}
+			}
+			if len(want) == 0 {
+				for _, sc := range r.Resource.App.Scopes {
+					if sc.Enabled {
+						want = append(want, sc.Value)
+					}
+				}
+			}
+		}
+		g := r
+		g.Values, g.Default = want, false
+		granted.Resources = append(granted.Resources, g)
+		m := r
+		m.Values, m.Default = nil, false
+		for _, v := range want {
+			if !slices.Contains(ok, v) {
+				m.Values = append(m.Values, v)
+			}
+		}
+		if len(m.Values) > 0 {
+			missing.Resources = append(missing.Resources, m)
+		}
+	}
+	return granted, missing, nil
+}
+
+func (r Resource) exposes(value string) bool {
+	for _, sc := range r.App.Scopes {
+		if sc.Value == value && sc.Enabled {
+			return true
+		}
+	}
+	return false
+}
+
+// Empty reports whether the request names nothing.
+func (q ScopeRequest) Empty() bool { return len(q.OIDC) == 0 && len(q.Resources) == 0 }
+
+// Consent records that principalID (a user's object id, or AllPrincipals
+// for an admin) consents to q for the client.
+func (s *Service) Consent(ctx context.Context, tenantID, clientID, principalID string, q ScopeRequest) error {
+	now := s.clock()
+	if len(q.OIDC) > 0 {
+		if err := s.repo.PutConsent(ctx, tenantID, ConsentGrant{TenantID: tenantID, ClientID: clientID, ResourceAppID: OIDCResource,
+			PrincipalID: principalID, Scopes: q.OIDC, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+	}
+	for _, r := range q.Resources {
+		if len(r.Values) == 0 {
+			continue
+		}
+		if err := s.repo.PutConsent(ctx, tenantID, ConsentGrant{TenantID: tenantID, ClientID: clientID, ResourceAppID: r.Resource.App.AppID,
+			PrincipalID: principalID, Scopes: r.Values, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UserRoles returns the values of the app roles of resource assigned to the
+// user, in the order the resource defines them.
+func (s *Service) UserRoles(ctx context.Context, tenantID, userID string, resource Resource) ([]string, error) {
+	return s.rolesOf(ctx, tenantID, userID, resource, MemberTypeUser)
+}

@@ -1,0 +1,279 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Errors of user sign-in. ErrInvalidCredentials is one error for an
+// unknown user and a wrong password, so a caller cannot tell which names
+// exist.
+var (
+	ErrInvalidCredentials = errors.New("invalid username or password")
+	ErrUserDisabled       = errors.New("user disabled")
+)
+
+// LockedError says a sign-in was refused without checking the password:
+// the account is locked (Locked) or must wait before the next attempt.
+type LockedError struct {
+	Until  time.Time
+	Locked bool // true: locked out; false: slowed down
+}
+
+func (e *LockedError) Error() string {
+	if e.Locked {
+		return fmt.Sprintf("account locked until %s after repeated failed sign-ins", e.Until.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("too many failed sign-ins: wait until %s", e.Until.UTC().Format(time.RFC3339))
+}
+
+// Revoker ends what a principal holds when it loses access: the session
+// layer implements it, the directory calls it when a user is disabled or
+// deleted, or a client's service principal or credential goes away.
+type Revoker interface {
+	RevokeUser(ctx context.Context, tenantID, userID string) error
+	RevokeClient(ctx context.Context, tenantID, clientID string) error
+}
+
+// SetRevoker installs the revoker; until then nothing is revoked beyond
+// what the directory itself deletes.
+func (s *Service) SetRevoker(r Revoker) { s.revoker = r }
+
+// MinPasswordLength follows NIST SP 800-63B §5.1.1.2 (at least 8; we ask
+// for 12 since passwords here guard API access).
+const MinPasswordLength = 12
+
+// UserSpec describes a new user.
+type UserSpec struct {
+	// UserPrincipalName: name@domain; a bare name gets @{tenant domain}.
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+	Mail              string `json:"mail,omitempty"`
+	// Password may be empty: the user then cannot sign in with one.
+	Password string `json:"password,omitempty"`
+	Disabled bool   `json:"disabled,omitempty"`
+}
+
+func validatePassword(pw string) error {
+	if utf8.RuneCountInString(pw) < MinPasswordLength {
+		return invalid("a password needs at least %d characters", MinPasswordLength)
+	}
+	if len(pw) > 256 {
+		return invalid("a password may have at most 256 bytes")
+	}
+	return nil
+}
+
+// CreateUser creates a user.
+func (s *Service) CreateUser(ctx context.Context, tenantID string, spec UserSpec) (User, error) {
+	t, err := s.repo.GetTenant(ctx, tenantID)
+	if err != nil {
+		return User{}, err
+	}
+	upn := strings.ToLower(strings.TrimSpace(spec.UserPrincipalName))
+	if upn != "" && !strings.Contains(upn, "@") {
+		upn += "@" + t.Domain
+	}
+	local, domain, ok := strings.Cut(upn, "@")
+	if !ok || local == "" || domain == "" || strings.ContainsAny(upn, " \t\"<>()[],;:\\/") || len(upn) > 113 {
+		return User{}, invalid("user principal name %q must look like name@domain", spec.UserPrincipalName)
+	}
+	if spec.Mail != "" {
+		if _, err := mail.ParseAddress(spec.Mail); err != nil {
+			return User{}, invalid("mail %q is not an address", spec.Mail)
+		}
+	}
+	name := strings.TrimSpace(spec.DisplayName)
+	if name == "" {
+		name = local
+	}
+	now := s.clock()
+	u := User{TenantID: tenantID, ObjectID: s.newID(), UserPrincipalName: upn, DisplayName: name, Mail: spec.Mail,
+		Enabled: !spec.Disabled, CreatedAt: now, UpdatedAt: now}
+	if spec.Password != "" {
+		if err := validatePassword(spec.Password); err != nil {
+			return User{}, err
+		}
+		if u.PasswordHash, err = HashPassword(spec.Password, s.passwordParams); err != nil {
+			return User{}, err
+		}
+	}
+	if err := s.repo.CreateUser(ctx, tenantID, u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// GetUser finds a user by object id or user principal name.
+func (s *Service) GetUser(ctx context.Context, tenantID, ref string) (User, error) {
+	if IsGUID(ref) {
+		return s.repo.GetUser(ctx, tenantID, strings.ToLower(ref))
+	}
+	return s.repo.GetUserByUPN(ctx, tenantID, strings.ToLower(ref))
+}
+
+// ListUsers lists a tenant's users.
+func (s *Service) ListUsers(ctx context.Context, tenantID string) ([]User, error) {
+	return s.repo.ListUsers(ctx, tenantID)
+}
+
+// SetPassword replaces a user's password and clears any lockout.
+func (s *Service) SetPassword(ctx context.Context, tenantID, ref, password string) (User, error) {
+	if err := validatePassword(password); err != nil {
+		return User{}, err
+	}
+	u, err := s.GetUser(ctx, tenantID, ref)
+	if err != nil {
+		return User{}, err
+	}
+	if u.PasswordHash, err = HashPassword(password, s.passwordParams); err != nil {
+		return User{}, err
+	}
+	u.FailedSignIns, u.LockedUntil, u.UpdatedAt = 0, time.Time{}, s.clock()
+	if err := s.repo.UpdateUser(ctx, tenantID, u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// SetUserEnabled enables or disables a user. Disabling revokes everything
+// the user holds: refresh tokens at once, access tokens through the
+// revocation feed.
+func (s *Service) SetUserEnabled(ctx context.Context, tenantID, ref string, enabled bool) (User, error) {
+	u, err := s.GetUser(ctx, tenantID, ref)
+	if err != nil {
+		return User{}, err
+	}
+	u.Enabled, u.UpdatedAt = enabled, s.clock()
+	if enabled {
+		u.FailedSignIns, u.LockedUntil = 0, time.Time{}
+	}
+	if err := s.repo.UpdateUser(ctx, tenantID, u); err != nil {
+		return User{}, err
+	}
+	if !enabled {
+		if err := s.revokeUser(ctx, tenantID, u.ObjectID); err != nil {
+			return User{}, err
+		}
+	}
+	return u, nil
+}
+
+// DeleteUser deletes a user with its role assignments and consents, and
+// revokes what it holds.
+func (s *Service) DeleteUser(ctx context.Context, tenantID, ref string) error {
+	u, err := s.GetUser(ctx, tenantID, ref)
+	if err != nil {
+		return err
+	}
+	if err := s.revokeUser(ctx, tenantID, u.ObjectID); err != nil {
+		return err
+	}
+	return s.repo.DeleteUser(ctx, tenantID, u.ObjectID)
+}
+
+func (s *Service) revokeUser(ctx context.Context, tenantID, userID string) error {
+	if s.revoker == nil {
+		return nil
+	}
+	return s.revoker.RevokeUser(ctx, tenantID, userID)
+}
+
+func (s *Service) revokeClient(ctx context.Context, tenantID, clientID string) error {
+	if s.revoker == nil {
+		return nil
+	}
+	return s.revoker.RevokeClient(ctx, tenantID, clientID)
+}
+
+// dummyHash is verified against for unknown users, so that a sign-in costs
+// the same whether or not the name exists.
+var (
+	dummyOnce sync.Once
+	dummyHash string
+)
+
+func (s *Service) dummy() string {
+	dummyOnce.Do(func() { dummyHash, _ = HashPassword("tessera-dummy-password", s.passwordParams) })
+	return dummyHash
+}
+
+// slowdown is the wait imposed after n consecutive failures: none before
+// SlowdownAfter, then 1 s, 2 s, 4 s … capped at a minute.
+func slowdown(n int) time.Duration {
+	if n < SlowdownAfter {
+		return 0
+	}
+	d := time.Second << min(n-SlowdownAfter, 6)
+	return min(d, time.Minute)
+}
+
+// AuthenticateUser checks a user's password (sign-in page, password grant,
+// product login). Failures: ErrInvalidCredentials (unknown user or wrong
+// password), *LockedError, ErrUserDisabled (only after a right password).
+func (s *Service) AuthenticateUser(ctx context.Context, tenantID, upn, password string) (User, error) {
+	t, err := s.repo.GetTenant(ctx, tenantID)
+	if err != nil {
+		return User{}, err
+	}
+	policy := t.Policy.Effective()
+	upn = strings.ToLower(strings.TrimSpace(upn))
+	if upn != "" && !strings.Contains(upn, "@") {
+		upn += "@" + t.Domain
+	}
+	u, err := s.repo.GetUserByUPN(ctx, tenantID, upn)
+	if errors.Is(err, ErrNotFound) || (err == nil && u.PasswordHash == "") {
+		VerifyPassword(s.dummy(), password, s.passwordParams)
+		return User{}, fmt.Errorf("%w: no user %q with a password", ErrInvalidCredentials, upn)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	now := s.clock()
+	if now.Before(u.LockedUntil) {
+		return User{}, &LockedError{Until: u.LockedUntil, Locked: true}
+	}
+	if wait := slowdown(u.FailedSignIns); wait > 0 && now.Before(u.LastFailureAt.Add(wait)) {
+		return User{}, &LockedError{Until: u.LastFailureAt.Add(wait)}
+	}
+	ok, rehash, err := VerifyPassword(u.PasswordHash, password, s.passwordParams)
+	if err != nil {
+		return User{}, fmt.Errorf("user %s: stored password hash: %w", u.ObjectID, err)
+	}
+	if !ok {
+		updated, err := s.repo.RecordSignInFailure(ctx, tenantID, u.ObjectID, now, policy.LockoutThreshold, now.Add(policy.LockoutDuration))
+		if err != nil {
+			return User{}, err
+		}
+		if now.Before(updated.LockedUntil) {
+			return User{}, &LockedError{Until: updated.LockedUntil, Locked: true}
+		}
+		return User{}, fmt.Errorf("%w: wrong password for %s (%d consecutive failures)", ErrInvalidCredentials, u.ObjectID, updated.FailedSignIns)
+	}
+	if !u.Enabled {
+		return User{}, fmt.Errorf("%w: %s", ErrUserDisabled, u.ObjectID)
+	}
+	if u.FailedSignIns > 0 || !u.LockedUntil.IsZero() {
+		if err := s.repo.ResetSignInFailures(ctx, tenantID, u.ObjectID); err != nil {
+			return User{}, err
+		}
+		u.FailedSignIns, u.LockedUntil = 0, time.Time{}
+	}
+	if rehash {
+		// The parameters were raised since this hash was made: upgrade it
+		// now that the password is at hand.
+		if h, err := HashPassword(password, s.passwordParams); err == nil {
+			u.PasswordHash, u.UpdatedAt = h, now
+			if err := s.repo.UpdateUser(ctx, tenantID, u); err != nil {
+				return User{}, err
+			}
+		}
+	}
+	return u, nil
+}
