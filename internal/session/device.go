@@ -1,0 +1,136 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Device flow errors (RFC 8628 §3.5), mapped to the OAuth error codes of
+// the same names.
+var (
+	ErrAuthorizationPending = errors.New("authorization_pending")
+	ErrSlowDown             = errors.New("slow_down")
+	ErrExpiredToken         = errors.New("expired_token")
+	ErrAccessDenied         = errors.New("access_denied")
+)
+
+// Device flow parameters: 15 minutes to enter the code (as Entra), polling
+// every 5 seconds (RFC 8628 §3.2 default).
+const (
+	DeviceCodeLifetime = 15 * time.Minute
+	DeviceInterval     = 5 * time.Second
+)
+
+// userCodeAlphabet avoids vowels (no words) and look-alikes (RFC 8628
+// §6.1): 20 letters, 8 of them give 34 bits, enough with rate limiting and
+// a 15-minute life.
+const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+
+func newUserCode() string {
+	var b [8]byte
+	out := make([]byte, 0, 9)
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	for i, x := range b {
+		if i == 4 {
+			out = append(out, '-')
+		}
+		// 256 is not a multiple of 20; the bias (under 5%) is harmless
+		// here and keeps the code simple.
+		out = append(out, userCodeAlphabet[int(x)%len(userCodeAlphabet)])
+	}
+	return string(out)
+}
+
+// NormalizeUserCode makes what a person typed comparable: upper case,
+// without spaces or dashes (RFC 8628 §6.1).
+func NormalizeUserCode(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if r >= 'A' && r <= 'Z' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// StartDevice begins a device authorization (RFC 8628 §3.1-3.2) and returns
+// the device code, the user code, and the stored record.
+func (s *Service) StartDevice(ctx context.Context, tenantID, clientID string, scopes []string, resource string) (string, string, DeviceCode, error) {
+	v, h := s.opaque(DeviceCodePrefix)
+	user := newUserCode()
+	now := s.clock()
+	if scopes == nil {
+		scopes = []string{}
+	}
+	d := DeviceCode{TenantID: tenantID, Hash: h, UserCodeHash: s.hash.HashToken(NormalizeUserCode(user)), ClientID: clientID,
+		Scopes: scopes, Resource: resource, Interval: DeviceInterval, CreatedAt: now, ExpiresAt: now.Add(DeviceCodeLifetime), Status: DevicePending}
+	if err := s.repo.CreateDeviceCode(ctx, tenantID, d); err != nil {
+		return "", "", DeviceCode{}, err
+	}
+	return v, user, d, nil
+}
+
+// LookupUserCode finds the pending device authorization a person entered.
+func (s *Service) LookupUserCode(ctx context.Context, tenantID, userCode string) (DeviceCode, error) {
+	d, err := s.repo.GetDeviceCodeByUserCode(ctx, tenantID, s.hash.HashToken(NormalizeUserCode(userCode)))
+	if err != nil {
+		return DeviceCode{}, err
+	}
+	if !s.clock().Before(d.ExpiresAt) {
+		return DeviceCode{}, ErrExpired
+	}
+	if d.Status != DevicePending {
+		return DeviceCode{}, ErrUsed
+	}
+	return d, nil
+}
+
+// ApproveDevice records that the signed-in user approved the device
+// (grantID is the grant made for it); DenyDevice that they refused.
+func (s *Service) ApproveDevice(ctx context.Context, tenantID, userCode, userID, grantID string) (DeviceCode, error) {
+	return s.repo.ApproveDeviceCode(ctx, tenantID, s.hash.HashToken(NormalizeUserCode(userCode)), userID, grantID, s.clock())
+}
+
+// DenyDevice records a refusal.
+func (s *Service) DenyDevice(ctx context.Context, tenantID, userCode string) error {
+	_, err := s.repo.ApproveDeviceCode(ctx, tenantID, s.hash.HashToken(NormalizeUserCode(userCode)), "", "", s.clock())
+	return err
+}
+
+// PollDevice answers a device's token request (RFC 8628 §3.4-3.5): the
+// approved device code with its grant, once; otherwise one of the device
+// flow errors. A client polling faster than the interval gets ErrSlowDown.
+func (s *Service) PollDevice(ctx context.Context, tenantID, deviceCode, clientID string) (DeviceCode, Grant, error) {
+	if !strings.HasPrefix(deviceCode, DeviceCodePrefix) {
+		return DeviceCode{}, Grant{}, ErrNotFound
+	}
+	now := s.clock()
+	d, err := s.repo.PollDeviceCode(ctx, tenantID, s.hash.HashToken(deviceCode), now)
+	if err != nil {
+		return DeviceCode{}, Grant{}, err
+	}
+	if !strings.EqualFold(d.ClientID, clientID) {
+		return DeviceCode{}, Grant{}, ErrWrongClient
+	}
+	if !now.Before(d.ExpiresAt) {
+		return DeviceCode{}, Grant{}, ErrExpiredToken
+	}
+	switch d.Status {
+	case DeviceDenied:
+		return DeviceCode{}, Grant{}, ErrAccessDenied
+	case DeviceRedeemed:
+		return DeviceCode{}, Grant{}, ErrExpiredToken
+	case DeviceApproved:
+		g, err := s.ActiveGrant(ctx, tenantID, d.GrantID)
+		return d, g, err
+	}
+	if !d.LastPolledAt.IsZero() && now.Sub(d.LastPolledAt) < d.Interval {
+		return DeviceCode{}, Grant{}, ErrSlowDown
+	}
+	return DeviceCode{}, Grant{}, ErrAuthorizationPending
+}

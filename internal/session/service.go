@@ -1,0 +1,339 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Prefixes of the opaque values, so that secret scanners recognise a
+// leaked one and a value presented in the wrong place is refused at once.
+const (
+	CodePrefix           = "tac_"
+	RefreshTokenPrefix   = "trt_"
+	DeviceCodePrefix     = "tdc_"
+	BrowserSessionPrefix = "tbs_"
+)
+
+// MaxCodeLifetime is the longest an authorization code lives (RFC 6749
+// §4.1.2 recommends at most 10 minutes).
+const MaxCodeLifetime = 10 * time.Minute
+
+// Hasher keys the hash under which opaque values are stored.
+type Hasher interface {
+	HashToken(token string) []byte
+}
+
+// Sealer encrypts a refresh response kept for the grace window.
+type Sealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// Service runs the rules of sessions over a Repository.
+type Service struct {
+	repo   Repository
+	hash   Hasher
+	seal   Sealer
+	now    func() time.Time
+	feedTT time.Duration
+}
+
+// Options configure a Service.
+type Options struct {
+	Now func() time.Time
+	// FeedRetention is how long a revocation stays on the feed: at least
+	// the longest access-token lifetime plus clock skew, after which every
+	// token it concerns has expired anyway.
+	FeedRetention time.Duration
+}
+
+// NewService returns a Service.
+func NewService(repo Repository, h Hasher, s Sealer, opts Options) *Service {
+	svc := &Service{repo: repo, hash: h, seal: s, now: opts.Now, feedTT: opts.FeedRetention}
+	if svc.now == nil {
+		svc.now = time.Now
+	}
+	if svc.feedTT == 0 {
+		svc.feedTT = 24*time.Hour + 10*time.Minute
+	}
+	return svc
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// opaque returns a new opaque value with 256 bits of entropy and its hash.
+func (s *Service) opaque(prefix string) (string, []byte) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	v := prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return v, s.hash.HashToken(v)
+}
+
+func (s *Service) feedExpiry(now time.Time) time.Time { return now.Add(s.feedTT) }
+
+// StartBrowserSession records a sign-in in a browser and returns the
+// cookie value that stands for it.
+func (s *Service) StartBrowserSession(ctx context.Context, tenantID, userID string, authTime time.Time, lifetime time.Duration) (string, BrowserSession, error) {
+	v, h := s.opaque(BrowserSessionPrefix)
+	now := s.clock()
+	bs := BrowserSession{TenantID: tenantID, ID: uuid.NewString(), IDHash: h, UserID: userID, AuthTime: authTime.UTC().Truncate(time.Microsecond),
+		CreatedAt: now, ExpiresAt: now.Add(lifetime)}
+	if err := s.repo.CreateBrowserSession(ctx, tenantID, bs); err != nil {
+		return "", BrowserSession{}, err
+	}
+	return v, bs, nil
+}
+
+// BrowserSession returns the active session a cookie value stands for.
+func (s *Service) BrowserSession(ctx context.Context, tenantID, cookie string) (BrowserSession, error) {
+	if !strings.HasPrefix(cookie, BrowserSessionPrefix) {
+		return BrowserSession{}, ErrNotFound
+	}
+	bs, err := s.repo.GetBrowserSession(ctx, tenantID, s.hash.HashToken(cookie))
+	if err != nil {
+		return BrowserSession{}, err
+	}
+	if !bs.RevokedAt.IsZero() {
+		return BrowserSession{}, ErrRevoked
+	}
+	if !s.clock().Before(bs.ExpiresAt) {
+		return BrowserSession{}, ErrExpired
+	}
+	return bs, nil
+}
+
+// EndBrowserSession signs a browser out: the session and every grant made
+// in it are revoked, and the grants go on the revocation feed.
+func (s *Service) EndBrowserSession(ctx context.Context, tenantID, cookie string) ([]string, error) {
+	if !strings.HasPrefix(cookie, BrowserSessionPrefix) {
+		return nil, ErrNotFound
+	}
+	now := s.clock()
+	return s.repo.RevokeBrowserSession(ctx, tenantID, s.hash.HashToken(cookie), now, s.feedExpiry(now))
+}
+
+// GrantSpec describes a new grant.
+type GrantSpec struct {
+	UserID, ClientID, BrowserSessionID string
+	Scopes                             []string
+	AuthTime                           time.Time
+	Lifetime                           time.Duration // absolute
+}
+
+// NewGrant records a sign-in of a user to a client.
+func (s *Service) NewGrant(ctx context.Context, tenantID string, g GrantSpec) (Grant, error) {
+	now := s.clock()
+	gr := Grant{TenantID: tenantID, ID: uuid.NewString(), UserID: g.UserID, ClientID: g.ClientID, BrowserSessionID: g.BrowserSessionID,
+		Scopes: g.Scopes, AuthTime: g.AuthTime.UTC().Truncate(time.Microsecond), CreatedAt: now, ExpiresAt: now.Add(g.Lifetime)}
+	if gr.Scopes == nil {
+		gr.Scopes = []string{}
+	}
+	if err := s.repo.CreateGrant(ctx, tenantID, gr); err != nil {
+		return Grant{}, err
+	}
+	return gr, nil
+}
+
+// ActiveGrant returns a grant if it is neither revoked nor expired.
+func (s *Service) ActiveGrant(ctx context.Context, tenantID, id string) (Grant, error) {
+	g, err := s.repo.GetGrant(ctx, tenantID, id)
+	if err != nil {
+		return Grant{}, err
+	}
+	if !g.RevokedAt.IsZero() {
+		return g, ErrRevoked
+	}
+	if !s.clock().Before(g.ExpiresAt) {
+		return g, ErrExpired
+	}
+	return g, nil
+}
+
+// RevokeGrant revokes a grant with everything issued from it.
+func (s *Service) RevokeGrant(ctx context.Context, tenantID, id string) error {
+	now := s.clock()
+	return s.repo.RevokeGrant(ctx, tenantID, id, now, s.feedExpiry(now))
+}
+
+// RevokeUser implements directory.Revoker.
+func (s *Service) RevokeUser(ctx context.Context, tenantID, userID string) error {
+	now := s.clock()
+	return s.repo.RevokeGrantsOf(ctx, tenantID, userID, "", now, s.feedExpiry(now))
+}
+
+// RevokeClient implements directory.Revoker.
+func (s *Service) RevokeClient(ctx context.Context, tenantID, clientID string) error {
+	now := s.clock()
+	return s.repo.RevokeGrantsOf(ctx, tenantID, "", clientID, now, s.feedExpiry(now))
+}
+
+// RevokeToken puts one access token (by jti) on the feed until it expires.
+func (s *Service) RevokeToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error {
+	return s.repo.AppendRevocation(ctx, tenantID, Revocation{TenantID: tenantID, Kind: RevokeToken, Value: jti, RevokedAt: s.clock(), ExpiresAt: expiresAt})
+}
+
+// IssueCode stores an authorization code and returns it. c.Hash,
+// CreatedAt and ExpiresAt are set here.
+func (s *Service) IssueCode(ctx context.Context, tenantID string, c Code, lifetime time.Duration) (string, error) {
+	if lifetime <= 0 || lifetime > MaxCodeLifetime {
+		lifetime = MaxCodeLifetime
+	}
+	v, h := s.opaque(CodePrefix)
+	now := s.clock()
+	c.TenantID, c.Hash, c.CreatedAt, c.ExpiresAt = tenantID, h, now, now.Add(lifetime)
+	if err := s.repo.CreateCode(ctx, tenantID, c); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// RedeemCode redeems an authorization code once. A second redemption
+// revokes the grant, and so every token issued from the code (RFC 6749
+// §4.1.2, RFC 9700 §4.5), and fails with ErrUsed.
+func (s *Service) RedeemCode(ctx context.Context, tenantID, code string) (Code, Grant, error) {
+	if !strings.HasPrefix(code, CodePrefix) {
+		return Code{}, Grant{}, ErrNotFound
+	}
+	c, err := s.repo.RedeemCode(ctx, tenantID, s.hash.HashToken(code), s.clock())
+	if errors.Is(err, ErrUsed) {
+		if rerr := s.RevokeGrant(ctx, tenantID, c.GrantID); rerr != nil {
+			return Code{}, Grant{}, rerr
+		}
+		return c, Grant{}, err
+	}
+	if err != nil {
+		return Code{}, Grant{}, err
+	}
+	g, err := s.ActiveGrant(ctx, tenantID, c.GrantID)
+	if err != nil {
+		return Code{}, Grant{}, err
+	}
+	return c, g, nil
+}
+
+// IssueRefreshToken starts (or continues) a grant's rotation chain.
+func (s *Service) IssueRefreshToken(ctx context.Context, tenantID string, g Grant, inactivity time.Duration) (string, error) {
+	v, h := s.opaque(RefreshTokenPrefix)
+	now := s.clock()
+	t := RefreshToken{TenantID: tenantID, Hash: h, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt)}
+	if err := s.repo.CreateRefreshToken(ctx, tenantID, t); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// ErrWrongClient: a refresh token presented by another client than the one
+// it was issued to (RFC 6749 §6, §10.4).
+var ErrWrongClient = errors.New("refresh token was issued to another client")
+
+// ErrReuse: an already-rotated refresh token was presented outside the
+// grace window; its grant has been revoked (RFC 9700 §4.14.2).
+var ErrReuse = errors.New("refresh token reused: grant revoked")
+
+// Minter builds the response of a successful refresh for the grant and the
+// new refresh token; the response is what the client receives, byte for
+// byte, including on an idempotent retry.
+type Minter func(g Grant, newRefreshToken string) ([]byte, error)
+
+// Refresh rotates a refresh token: it checks the client binding, builds the
+// successor's response with mint, and records the rotation in one atomic
+// step. A retry of the same token by the same client within grace gets the
+// very same response; a reuse outside it revokes the grant.
+func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID string, inactivity, grace time.Duration, mint Minter) ([]byte, Grant, error) {
+	if !strings.HasPrefix(presented, RefreshTokenPrefix) {
+		return nil, Grant{}, ErrNotFound
+	}
+	h := s.hash.HashToken(presented)
+	cur, g, err := s.repo.GetRefreshToken(ctx, tenantID, h)
+	if err != nil {
+		return nil, Grant{}, err
+	}
+	// Binding first, and without any change: another client presenting a
+	// stolen token must not be able to revoke the owner's grant.
+	if !strings.EqualFold(cur.ClientID, clientID) {
+		return nil, Grant{}, ErrWrongClient
+	}
+	now := s.clock()
+	if !g.RevokedAt.IsZero() {
+		return nil, Grant{}, ErrRevoked
+	}
+	if !now.Before(g.ExpiresAt) {
+		return nil, Grant{}, ErrExpired
+	}
+	v, nh := s.opaque(RefreshTokenPrefix)
+	next := RefreshToken{TenantID: tenantID, Hash: nh, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt)}
+	var sealed []byte
+	var resp []byte
+	if cur.UsedAt.IsZero() {
+		// Mint only when this call may win; a loser's tokens are never
+		// returned to anyone.
+		if resp, err = mint(g, v); err != nil {
+			return nil, Grant{}, err
+		}
+		if sealed, err = s.seal.Seal(resp, h); err != nil {
+			return nil, Grant{}, err
+		}
+	}
+	old, err := s.repo.RotateRefreshToken(ctx, tenantID, h, next, sealed, now, grace, s.feedExpiry(now))
+	switch {
+	case err == nil:
+		if resp == nil {
+			return nil, Grant{}, fmt.Errorf("session: rotation succeeded without a response")
+		}
+		return resp, g, nil
+	case errors.Is(err, ErrUsed) && len(old.SuccessorSealed) > 0:
+		replay, oerr := s.seal.Open(old.SuccessorSealed, h)
+		if oerr != nil {
+			return nil, Grant{}, oerr
+		}
+		return replay, g, nil
+	case errors.Is(err, ErrUsed):
+		return nil, Grant{}, ErrReuse
+	default:
+		return nil, Grant{}, err
+	}
+}
+
+// RefreshTokenGrant returns the grant a refresh token belongs to, for
+// revocation (RFC 7009) and introspection (RFC 7662); the token must have
+// been issued to clientID.
+func (s *Service) RefreshTokenGrant(ctx context.Context, tenantID, token, clientID string) (RefreshToken, Grant, error) {
+	if !strings.HasPrefix(token, RefreshTokenPrefix) {
+		return RefreshToken{}, Grant{}, ErrNotFound
+	}
+	t, g, err := s.repo.GetRefreshToken(ctx, tenantID, s.hash.HashToken(token))
+	if err != nil {
+		return RefreshToken{}, Grant{}, err
+	}
+	if clientID != "" && !strings.EqualFold(t.ClientID, clientID) {
+		return RefreshToken{}, Grant{}, ErrWrongClient
+	}
+	return t, g, nil
+}
+
+// Feed returns revocations after the cursor.
+func (s *Service) Feed(ctx context.Context, tenantID string, after int64, limit int) ([]Revocation, error) {
+	return s.repo.ListRevocations(ctx, tenantID, after, s.clock(), limit)
+}
+
+// Housekeeping drops sealed refresh responses past the longest grace
+// window, so no usable token stays recoverable from the database.
+func (s *Service) Housekeeping(ctx context.Context, maxGrace time.Duration) error {
+	return s.repo.ForgetSealed(ctx, s.clock().Add(-maxGrace))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
