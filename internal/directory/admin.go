@@ -53,7 +53,8 @@ func (s *Service) EnsureAdminApplication(ctx context.Context, tenantID string) (
 }
 
 // CreateTenantWithAdmin creates a tenant together with its admin API
-// application, so that the tenant can be administered from the start.
+// application and the CLI's public client, so that the tenant can be
+// administered and signed in to from the start.
 func (s *Service) CreateTenantWithAdmin(ctx context.Context, spec TenantSpec) (Tenant, error) {
 	t, err := s.CreateTenant(ctx, spec)
 	if err != nil {
@@ -62,5 +63,47 @@ func (s *Service) CreateTenantWithAdmin(ctx context.Context, spec TenantSpec) (T
 	if _, err := s.EnsureAdminApplication(ctx, t.ID); err != nil {
 		return Tenant{}, err
 	}
+	if _, err := s.EnsureCLIApplication(ctx, t.ID); err != nil {
+		return Tenant{}, err
+	}
 	return t, nil
+}
+
+// The CLI's public client. It has the Azure CLI's well-known application id,
+// so that `tessera login` and `az login` both work against tessera with
+// their default client, as they do against Entra.
+const (
+	CLIClientID    = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+	CLIDisplayName = "tessera CLI"
+)
+
+// EnsureCLIApplication registers the CLI's public client in the tenant if
+// it is missing: loopback redirects on any port (RFC 8252 §7.3), and admin
+// consent to the OpenID Connect scopes so that signing in asks nothing.
+// Access to an API still needs consent or pre-authorization by the API.
+func (s *Service) EnsureCLIApplication(ctx context.Context, tenantID string) (Application, error) {
+	app, err := s.repo.GetApplication(ctx, tenantID, CLIClientID)
+	if errors.Is(err, ErrNotFound) {
+		app, err = s.CreateApplication(ctx, tenantID, ApplicationSpec{
+			AppID: CLIClientID, DisplayName: CLIDisplayName, PublicClient: true,
+			IdentifierURIs: []string{}, RedirectURIs: []string{"http://localhost", "http://127.0.0.1"},
+		})
+		if errors.Is(err, ErrConflict) {
+			app, err = s.repo.GetApplication(ctx, tenantID, CLIClientID)
+		}
+	}
+	if err != nil {
+		return Application{}, err
+	}
+	if _, err := s.repo.GetServicePrincipalByAppID(ctx, tenantID, app.AppID); errors.Is(err, ErrNotFound) {
+		if _, err := s.CreateServicePrincipal(ctx, tenantID, ServicePrincipalSpec{AppID: app.AppID}); err != nil && !errors.Is(err, ErrConflict) {
+			return Application{}, err
+		}
+	} else if err != nil {
+		return Application{}, err
+	}
+	if err := s.Consent(ctx, tenantID, app.AppID, AllPrincipals, ScopeRequest{OIDC: oidcScopes}); err != nil {
+		return Application{}, err
+	}
+	return app, nil
 }

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
 // Config is what the protocol layer needs, passed in at construction.
 type Config struct {
 	Directory *directory.Service
+	Sessions  *session.Service
 	Keys      *token.Ring
 	// PublicURL is the base of every issuer and endpoint URL, e.g.
 	// https://id.example.com (no trailing slash).
@@ -28,6 +30,7 @@ type Config struct {
 // Handler serves the protocol endpoints.
 type Handler struct {
 	dir       *directory.Service
+	sessions  *session.Service
 	keys      *token.Ring
 	publicURL string
 	log       *slog.Logger
@@ -49,6 +52,7 @@ type grant interface {
 func New(cfg Config) *Handler {
 	h := &Handler{
 		dir:       cfg.Directory,
+		sessions:  cfg.Sessions,
 		keys:      cfg.Keys,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		log:       cfg.Logger,

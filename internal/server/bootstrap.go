@@ -38,6 +38,10 @@ func bootstrap(ctx context.Context, dir *directory.Service, domain string) (*Boo
 			// The home tenant is the oldest one when its domain changed.
 			home, err = tenants[0], nil
 		}
+		if err == nil {
+			// Data folders from before the CLI client existed get it now.
+			_, err = dir.EnsureCLIApplication(ctx, home.ID)
+		}
 		return nil, home, err
 	}
 	t, err := dir.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: domain, DisplayName: "Home tenant"})

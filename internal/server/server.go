@@ -24,9 +24,11 @@ import (
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/oauth"
 	"github.com/tessera-id/tessera/internal/secrets"
+	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store"
 	"github.com/tessera-id/tessera/internal/store/sqlite"
 	"github.com/tessera-id/tessera/internal/token"
+	"github.com/tessera-id/tessera/internal/web"
 )
 
 // Server is a running tessera.
@@ -41,7 +43,9 @@ type Server struct {
 	HomeTenant directory.Tenant
 
 	Directory *directory.Service
+	Sessions  *session.Service
 	Keys      *token.Ring
+	Secrets   *secrets.Keys
 
 	cfg   config.Config
 	log   *slog.Logger
@@ -82,7 +86,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		}
 	}()
 	s := &Server{cfg: cfg, log: log, store: st, done: make(chan struct{})}
+	s.Secrets = keys
 	s.Directory = directory.NewService(st, keys, directory.Options{})
+	s.Sessions = session.NewService(st, keys, keys, session.Options{})
+	// Disabling a user or removing a client's credential revokes what
+	// they hold.
+	s.Directory.SetRevoker(s.Sessions)
 	s.Keys, err = token.NewRing(ctx, st, keys, token.RingOptions{Alg: cfg.SigningAlg, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -175,7 +184,9 @@ func contains(list []string, s string) bool {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	oauth.New(oauth.Config{Directory: s.Directory, Keys: s.Keys, PublicURL: s.URL, Logger: s.log}).Register(mux)
+	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, Logger: s.log}).Register(mux)
+	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL,
+		InsecureCookies: s.cfg.HTTP && strings.HasPrefix(s.URL, "http://"), Logger: s.log}).Register(mux)
 	mux.Handle("/admin/v1/", adminapi.New(adminapi.Config{
 		Directory: s.Directory,
 		Keys:      s.Keys,
