@@ -62,6 +62,9 @@ type TenantPolicy struct {
 	// ProductLoginLifetime is the lifetime of tokens from the product-login
 	// API (/api/v1/users/login).
 	ProductLoginLifetime time.Duration `json:"productLoginLifetime,omitempty"`
+	// ProductLoginResource is the resource (identifier URI or appId) that
+	// product-login tokens are for, when the request names none.
+	ProductLoginResource string `json:"productLoginResource,omitempty"`
 	// Lockout: after LockoutThreshold consecutive failures the account is
 	// locked for LockoutDuration; from SlowdownAfter failures on, each
 	// further attempt must wait an increasing delay.

@@ -61,7 +61,7 @@ func NormalizeUserCode(s string) string {
 // StartDevice begins a device authorization (RFC 8628 §3.1-3.2) and returns
 // the device code, the user code, and the stored record.
 func (s *Service) StartDevice(ctx context.Context, tenantID, clientID string, scopes []string, resource string) (string, string, DeviceCode, error) {
-	v, h := s.opaque(DeviceCodePrefix)
+	v, h := s.opaque(DeviceCodePrefix, tenantID)
 	user := newUserCode()
 	now := s.clock()
 	if scopes == nil {

@@ -68,14 +68,35 @@ func NewService(repo Repository, h Hasher, s Sealer, opts Options) *Service {
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// opaque returns a new opaque value with 256 bits of entropy and its hash.
-func (s *Service) opaque(prefix string) (string, []byte) {
+// opaque returns a new opaque value and its hash: prefix, the tenant id
+// (32 hex digits), a dot, and 256 bits of entropy. The tenant in the value
+// lets the multi-tenant endpoints (/organizations/, /common/) find the
+// tenant of a code or refresh token, as Entra's do; it is not trusted: the
+// value is looked up by its hash within that tenant.
+func (s *Service) opaque(prefix, tenantID string) (string, []byte) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
 	}
-	v := prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	v := prefix + strings.ReplaceAll(tenantID, "-", "") + "." + base64.RawURLEncoding.EncodeToString(b[:])
 	return v, s.hash.HashToken(v)
+}
+
+// TenantOf returns the tenant id an opaque value (code, refresh token,
+// device code) names, for requests to a multi-tenant endpoint.
+func TenantOf(v string) (string, bool) {
+	i := strings.IndexByte(v, '_')
+	j := strings.IndexByte(v, '.')
+	if i < 0 || j != i+33 {
+		return "", false
+	}
+	h := strings.ToLower(v[i+1 : j])
+	for _, c := range h {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", false
+		}
+	}
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32], true
 }
 
 func (s *Service) feedExpiry(now time.Time) time.Time { return now.Add(s.feedTT) }
@@ -83,7 +104,7 @@ func (s *Service) feedExpiry(now time.Time) time.Time { return now.Add(s.feedTT)
 // StartBrowserSession records a sign-in in a browser and returns the
 // cookie value that stands for it.
 func (s *Service) StartBrowserSession(ctx context.Context, tenantID, userID string, authTime time.Time, lifetime time.Duration) (string, BrowserSession, error) {
-	v, h := s.opaque(BrowserSessionPrefix)
+	v, h := s.opaque(BrowserSessionPrefix, tenantID)
 	now := s.clock()
 	bs := BrowserSession{TenantID: tenantID, ID: uuid.NewString(), IDHash: h, UserID: userID, AuthTime: authTime.UTC().Truncate(time.Microsecond),
 		CreatedAt: now, ExpiresAt: now.Add(lifetime)}
@@ -187,7 +208,7 @@ func (s *Service) IssueCode(ctx context.Context, tenantID string, c Code, lifeti
 	if lifetime <= 0 || lifetime > MaxCodeLifetime {
 		lifetime = MaxCodeLifetime
 	}
-	v, h := s.opaque(CodePrefix)
+	v, h := s.opaque(CodePrefix, tenantID)
 	now := s.clock()
 	c.TenantID, c.Hash, c.CreatedAt, c.ExpiresAt = tenantID, h, now, now.Add(lifetime)
 	if err := s.repo.CreateCode(ctx, tenantID, c); err != nil {
@@ -220,11 +241,14 @@ func (s *Service) RedeemCode(ctx context.Context, tenantID, code string) (Code, 
 	return c, g, nil
 }
 
-// IssueRefreshToken starts (or continues) a grant's rotation chain.
-func (s *Service) IssueRefreshToken(ctx context.Context, tenantID string, g Grant, inactivity time.Duration) (string, error) {
-	v, h := s.opaque(RefreshTokenPrefix)
+// IssueRefreshToken starts a grant's rotation chain. accessTokenID and
+// accessTokenExpiry name the access token issued with it, which the next
+// rotation revokes.
+func (s *Service) IssueRefreshToken(ctx context.Context, tenantID string, g Grant, inactivity time.Duration, accessTokenID string, accessTokenExpiry time.Time) (string, error) {
+	v, h := s.opaque(RefreshTokenPrefix, tenantID)
 	now := s.clock()
-	t := RefreshToken{TenantID: tenantID, Hash: h, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt)}
+	t := RefreshToken{TenantID: tenantID, Hash: h, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt),
+		AccessTokenID: accessTokenID, AccessTokenExpiresAt: accessTokenExpiry}
 	if err := s.repo.CreateRefreshToken(ctx, tenantID, t); err != nil {
 		return "", err
 	}
@@ -239,10 +263,17 @@ var ErrWrongClient = errors.New("refresh token was issued to another client")
 // grace window; its grant has been revoked (RFC 9700 §4.14.2).
 var ErrReuse = errors.New("refresh token reused: grant revoked")
 
+// Minted is what a Minter made: the response the client receives, byte for
+// byte (also on an idempotent retry), and the access token in it.
+type Minted struct {
+	Response             []byte
+	AccessTokenID        string // its jti
+	AccessTokenExpiresAt time.Time
+}
+
 // Minter builds the response of a successful refresh for the grant and the
-// new refresh token; the response is what the client receives, byte for
-// byte, including on an idempotent retry.
-type Minter func(g Grant, newRefreshToken string) ([]byte, error)
+// new refresh token.
+type Minter func(g Grant, newRefreshToken string) (Minted, error)
 
 // Refresh rotates a refresh token: it checks the client binding, builds the
 // successor's response with mint, and records the rotation in one atomic
@@ -269,16 +300,18 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 	if !now.Before(g.ExpiresAt) {
 		return nil, Grant{}, ErrExpired
 	}
-	v, nh := s.opaque(RefreshTokenPrefix)
+	v, nh := s.opaque(RefreshTokenPrefix, tenantID)
 	next := RefreshToken{TenantID: tenantID, Hash: nh, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt)}
 	var sealed []byte
 	var resp []byte
 	if cur.UsedAt.IsZero() {
 		// Mint only when this call may win; a loser's tokens are never
 		// returned to anyone.
-		if resp, err = mint(g, v); err != nil {
+		m, err := mint(g, v)
+		if err != nil {
 			return nil, Grant{}, err
 		}
+		resp, next.AccessTokenID, next.AccessTokenExpiresAt = m.Response, m.AccessTokenID, m.AccessTokenExpiresAt
 		if sealed, err = s.seal.Seal(resp, h); err != nil {
 			return nil, Grant{}, err
 		}
@@ -288,6 +321,13 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 	case err == nil:
 		if resp == nil {
 			return nil, Grant{}, fmt.Errorf("session: rotation succeeded without a response")
+		}
+		// The access token issued with the rotated refresh token goes
+		// with it: rotation invalidates the old pair, not only half.
+		if cur.AccessTokenID != "" && now.Before(cur.AccessTokenExpiresAt) {
+			if err := s.RevokeToken(ctx, tenantID, cur.AccessTokenID, cur.AccessTokenExpiresAt); err != nil {
+				return nil, Grant{}, err
+			}
 		}
 		return resp, g, nil
 	case errors.Is(err, ErrUsed) && len(old.SuccessorSealed) > 0:

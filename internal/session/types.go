@@ -90,6 +90,11 @@ type RefreshToken struct {
 	// the grace window so a retry gets the very same pair.
 	SuccessorHash   []byte
 	SuccessorSealed []byte
+	// AccessTokenID (jti) and AccessTokenExpiresAt name the access token
+	// issued together with this refresh token: rotating this token
+	// revokes that access token through the feed.
+	AccessTokenID        string
+	AccessTokenExpiresAt time.Time
 }
 
 // Device code states.
