@@ -224,6 +224,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer close(s.done)
 	defer s.store.Close()
 	go s.Keys.Watch(ctx, s.cfg.KeyReload)
+	go s.housekeeping(ctx, time.Minute)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	s.log.Info("serving", "url", s.URL, "addr", s.ln.Addr().String())
@@ -254,3 +255,21 @@ func (s *Server) Shutdown() {
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// housekeeping drops, every interval, the sealed refresh responses kept for
+// the grace window once the longest window allowed has passed, so that no
+// usable token stays recoverable from the database.
+func (s *Server) housekeeping(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Sessions.Housekeeping(ctx, directory.MaxRefreshGrace); err != nil && ctx.Err() == nil {
+				s.log.Error("housekeeping", "err", err)
+			}
+		}
+	}
+}
