@@ -16,6 +16,11 @@ func encTime(t time.Time) int64 { return t.UnixMicro() }
 
 func decTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
+// unset is encTime(time.Time{}) as SQL text: the value of a time that has
+// not happened yet (revoked_at, used_at, redeemed_at, …). Queries compare
+// with it as a literal, so that their text stays constant (see prepared).
+const unset = "-62135596800000000"
+
 func encBool(b bool) int64 {
 	if b {
 		return 1

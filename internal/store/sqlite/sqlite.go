@@ -23,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store"
 )
 
@@ -223,6 +224,32 @@ func wrap(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// wrapSession is wrap for the session.Repository methods: a missing row
+// or a missing parent row (a foreign key) becomes session.ErrNotFound.
+// session has no conflict error, so a broken uniqueness rule (a hash
+// stored twice, a user code still held by a live device code) is
+// directory.ErrConflict, which callers that must retry (with a new user
+// code) can test for.
+func wrapSession(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: %s: %w", op, session.ErrNotFound)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return fmt.Errorf("sqlite: %s: %w (%v)", op, session.ErrNotFound, err)
+	}
+	return wrap(op, err)
+}
+
+// writeSession runs fn in a write transaction and wraps its error for op
+// with wrapSession.
+func (s *Store) writeSession(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	return wrapSession(op, inTx(ctx, s.w, fn))
 }
 
 // affected returns directory.ErrNotFound if res changed no row.

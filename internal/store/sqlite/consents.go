@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/tessera-id/tessera/internal/directory"
+)
+
+const consentColumns = `tenant_id, client_id, resource_app_id, principal_id, scopes, created_at, updated_at`
+
+func scanConsent(sc scanner) (directory.ConsentGrant, error) {
+	var g directory.ConsentGrant
+	var scopes string
+	var created, updated int64
+	if err := sc.Scan(&g.TenantID, &g.ClientID, &g.ResourceAppID, &g.PrincipalID, &scopes,
+		&created, &updated); err != nil {
+		return directory.ConsentGrant{}, err
+	}
+	if err := decJSON(scopes, &g.Scopes); err != nil {
+		return directory.ConsentGrant{}, fmt.Errorf("consent of client %s: decode scopes: %w", g.ClientID, err)
+	}
+	g.Scopes = nonNil(g.Scopes)
+	g.CreatedAt, g.UpdatedAt = decTime(created), decTime(updated)
+	return g, nil
+}
+
+// mergeScopes returns the scopes of have followed by those of add it does
+// not hold yet, each once. Scope values compare case-sensitively (RFC 6749
+// §3.3). The result is never nil.
+func mergeScopes(have, add []string) []string {
+	out := make([]string, 0, len(have)+len(add))
+	seen := make(map[string]bool, len(have)+len(add))
+	for _, list := range [][]string{have, add} {
+		for _, sc := range list {
+			if !seen[sc] {
+				seen[sc] = true
+				out = append(out, sc)
+			}
+		}
+	}
+	return out
+}
+
+// PutConsent stores a consent grant. If the principal already consented
+// to scopes of the resource for the client, g's scopes are added to that
+// grant (those it holds keep their place, new ones follow in g's order,
+// none twice), its CreatedAt is kept and its UpdatedAt becomes g's: a
+// consent only ever grows here; DeleteConsent withdraws it. The read and
+// the write are one transaction, so concurrent consents all count.
+// directory.ErrNotFound if the tenant does not exist.
+func (s *Store) PutConsent(ctx context.Context, tenantID string, g directory.ConsentGrant) error {
+	op := fmt.Sprintf("put consent of %s to client %s for %s in tenant %s", g.PrincipalID, g.ClientID,
+		g.ResourceAppID, tenantID)
+	if err := checkTenant(tenantID, g.TenantID); err != nil {
+		return wrap(op, err)
+	}
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		old, err := scanConsent(tx.QueryRowContext(ctx, `SELECT `+consentColumns+` FROM consents
+			WHERE tenant_id = ? AND client_id = ? AND resource_app_id = ? AND principal_id = ?`,
+			tenantID, g.ClientID, g.ResourceAppID, g.PrincipalID))
+		switch {
+		case err == nil:
+			g.Scopes, g.CreatedAt = mergeScopes(old.Scopes, g.Scopes), old.CreatedAt
+		case errors.Is(err, sql.ErrNoRows):
+			g.Scopes = mergeScopes(nil, g.Scopes)
+		default:
+			return err
+		}
+		scopes, err := encJSON(g.Scopes)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, client_id, resource_app_id, principal_id)
+			DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`,
+			tenantID, g.ClientID, g.ResourceAppID, g.PrincipalID, scopes, encTime(g.CreatedAt), encTime(g.UpdatedAt))
+		return err
+	})
+}
+
+// ListConsents returns the consent grants of a client: with a principal,
+// that principal's and the admin consents (AllPrincipals); with
+// principalID "", every grant of the client. Ordered by creation time,
+// then resource and principal.
+func (s *Store) ListConsents(ctx context.Context, tenantID, clientID, principalID string) ([]directory.ConsentGrant, error) {
+	op := fmt.Sprintf("list consents of %q to client %s in tenant %s", principalID, clientID, tenantID)
+	if principalID == "" {
+		return queryList(ctx, s, op, scanConsent, `SELECT `+consentColumns+` FROM consents
+			WHERE tenant_id = ? AND client_id = ?
+			ORDER BY created_at, resource_app_id, principal_id`, tenantID, clientID)
+	}
+	return queryList(ctx, s, op, scanConsent, `SELECT `+consentColumns+` FROM consents
+		WHERE tenant_id = ? AND client_id = ? AND principal_id IN (?, ?)
+		ORDER BY created_at, resource_app_id, principal_id`, tenantID, clientID, principalID, directory.AllPrincipals)
+}
+
+// DeleteConsent withdraws the whole grant of the principal to the client
+// for the resource: directory.ErrNotFound if there is none.
+func (s *Store) DeleteConsent(ctx context.Context, tenantID, clientID, resourceAppID, principalID string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM consents
+		WHERE tenant_id = ? AND client_id = ? AND resource_app_id = ? AND principal_id = ?`,
+		tenantID, clientID, resourceAppID, principalID)
+	if err == nil {
+		err = affected(res)
+	}
+	return wrap(fmt.Sprintf("delete consent of %s to client %s for %s in tenant %s", principalID, clientID,
+		resourceAppID, tenantID), err)
+}
