@@ -109,3 +109,11 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 	c.now = now
 	return &c
 }
+
+// WithPasswordParams returns a Service over the same storage that hashes
+// passwords with p (and upgrades older hashes to it at sign-in).
+func (s *Service) WithPasswordParams(p PasswordParams) *Service {
+	c := *s
+	c.passwordParams = p
+	return &c
+}

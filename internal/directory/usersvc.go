@@ -110,12 +110,21 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, spec UserSpec
 	return u, nil
 }
 
-// GetUser finds a user by object id or user principal name.
+// GetUser finds a user by object id or user principal name; a bare name
+// stands for name@{tenant domain}.
 func (s *Service) GetUser(ctx context.Context, tenantID, ref string) (User, error) {
 	if IsGUID(ref) {
 		return s.repo.GetUser(ctx, tenantID, strings.ToLower(ref))
 	}
-	return s.repo.GetUserByUPN(ctx, tenantID, strings.ToLower(ref))
+	upn := strings.ToLower(strings.TrimSpace(ref))
+	if upn != "" && !strings.Contains(upn, "@") {
+		t, err := s.repo.GetTenant(ctx, tenantID)
+		if err != nil {
+			return User{}, err
+		}
+		upn += "@" + t.Domain
+	}
+	return s.repo.GetUserByUPN(ctx, tenantID, upn)
 }
 
 // ListUsers lists a tenant's users.
