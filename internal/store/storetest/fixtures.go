@@ -12,7 +12,23 @@ import (
 // store or to read back shows up as a difference.
 
 func newTenant(id string, created time.Time) directory.Tenant {
-	return directory.Tenant{ID: id, Domain: id + ".example", DisplayName: "Tenant " + id, CreatedAt: created}
+	return directory.Tenant{ID: id, Domain: id + ".example", DisplayName: "Tenant " + id, Policy: newPolicy(), CreatedAt: created}
+}
+
+// newPolicy sets every field of a tenant policy, with durations that are
+// odd on purpose: they must round-trip to the nanosecond.
+func newPolicy() directory.TenantPolicy {
+	return directory.TenantPolicy{
+		PasswordGrantDisabled:  true,
+		RefreshTokenInactivity: 30*24*time.Hour + 1,
+		RefreshTokenLifetime:   200*24*time.Hour + 2,
+		RefreshGrace:           -1,
+		SessionLifetime:        12*time.Hour + 3,
+		ProductLoginLifetime:   36*time.Hour + 4,
+		ProductLoginResource:   "api://product",
+		LockoutThreshold:       7,
+		LockoutDuration:        20*time.Minute + 5,
+	}
 }
 
 // addTenant stores a fixture tenant.

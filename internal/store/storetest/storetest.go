@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tenants/Errors", testTenantErrors},
 		{"Tenants/ListOrder", testTenantListOrder},
 		{"Tenants/TimesReadBackInUTC", testTimesReadBackInUTC},
+		{"Tenants/Update", testTenantUpdate},
 
 		{"Applications/RoundTrip", testApplicationRoundTrip},
 		{"Applications/NilSlicesReadBackEmpty", testNilSlicesReadBackEmpty},
@@ -47,11 +48,47 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RoleAssignments/RoundTrip", testRoleAssignmentRoundTrip},
 		{"RoleAssignments/Errors", testRoleAssignmentErrors},
 
+		{"Users/RoundTrip", testUserRoundTrip},
+		{"Users/Errors", testUserErrors},
+		{"Users/DeleteCascades", testDeleteUserCascades},
+		{"Users/SignInFailures", testSignInFailures},
+
+		{"Consents/RoundTrip", testConsentRoundTrip},
+		{"Consents/Errors", testConsentErrors},
+
+		{"BrowserSessions/RoundTrip", testBrowserSessionRoundTrip},
+		{"BrowserSessions/Revoke", testRevokeBrowserSession},
+
+		{"Grants/RoundTrip", testGrantRoundTrip},
+		{"Grants/Errors", testGrantErrors},
+		{"Grants/Revoke", testRevokeGrant},
+		{"Grants/RevokeGrantsOf", testRevokeGrantsOf},
+
+		{"Codes/Redeem", testRedeemCode},
+		{"Codes/Errors", testCodeErrors},
+
+		{"RefreshTokens/RoundTrip", testRefreshTokenRoundTrip},
+		{"RefreshTokens/Rotate", testRotateRefreshToken},
+		{"RefreshTokens/Reuse", testRotateReuse},
+		{"RefreshTokens/GraceZero", testRotateGraceZero},
+		{"RefreshTokens/Errors", testRotateErrors},
+		{"RefreshTokens/ForgetSealed", testForgetSealed},
+
+		{"DeviceCodes/RoundTrip", testDeviceCodeRoundTrip},
+		{"DeviceCodes/UserCodeReuse", testDeviceUserCodeReuse},
+		{"DeviceCodes/Approve", testApproveDeviceCode},
+		{"DeviceCodes/Poll", testPollDeviceCode},
+
+		{"Revocations/Feed", testRevocationFeed},
+
 		{"Tenancy/UnknownTenant", testUnknownTenant},
 		{"Tenancy/ObjectOfAnotherTenant", testObjectOfAnotherTenant},
 		{"Tenancy/Reads", testIsolationReads},
 		{"Tenancy/Writes", testIsolationWrites},
 		{"Tenancy/ConsumeOnce", testIsolationConsumeOnce},
+		{"Tenancy/SessionReads", testIsolationSessionReads},
+		{"Tenancy/SessionWrites", testIsolationSessionWrites},
+		{"Tenancy/SessionObjectsOfAnotherTenant", testSessionObjectsOfAnotherTenant},
 
 		{"ConsumeOnce/Replay", testConsumeOnceReplay},
 		{"ConsumeOnce/Expiry", testConsumeOnceExpiry},
@@ -64,6 +101,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency/RotateSigningKeys", testConcurrentRotateSigningKeys},
 		{"Concurrency/CreateServicePrincipal", testConcurrentCreateServicePrincipal},
 		{"Concurrency/ReadersAndWriters", testConcurrentReadersAndWriters},
+		{"Concurrency/RotateRefreshTokenNoGrace", testConcurrentRotateNoGrace},
+		{"Concurrency/RotateRefreshTokenInGrace", testConcurrentRotateInGrace},
+		{"Concurrency/RedeemCode", testConcurrentRedeemCode},
+		{"Concurrency/PollDeviceCode", testConcurrentPollDeviceCode},
+		{"Concurrency/ApproveDeviceCode", testConcurrentApproveDeviceCode},
+		{"Concurrency/RecordSignInFailure", testConcurrentSignInFailures},
+		{"Concurrency/RevokeGrant", testConcurrentRevokeGrant},
 
 		{"Ping", func(t *testing.T, s store.Store) { must(t, s.Ping(t.Context())) }},
 	}

@@ -84,3 +84,37 @@ func testTimesReadBackInUTC(t *testing.T, s store.Store) {
 	tn.CreatedAt = t0
 	wantEqual(t, got, tn)
 }
+
+// UpdateTenant replaces the display name and the policy, and nothing else.
+func testTenantUpdate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	wantErr(t, s.UpdateTenant(ctx, newTenant("a", t0)), directory.ErrNotFound)
+	a := addTenant(t, s, "a")
+	b := addTenant(t, s, "b")
+
+	upd := a
+	upd.DisplayName = "Renamed"
+	upd.Policy = directory.TenantPolicy{RefreshGrace: 90*time.Second + 7, LockoutThreshold: 1}
+	upd.Domain = "moved.example"
+	upd.CreatedAt = at(100)
+	must(t, s.UpdateTenant(ctx, upd))
+
+	want := a
+	want.DisplayName, want.Policy = upd.DisplayName, upd.Policy
+	got, err := s.GetTenant(ctx, "a")
+	must(t, err)
+	wantEqual(t, got, want)
+	got, err = s.GetTenantByDomain(ctx, a.Domain)
+	must(t, err)
+	wantEqual(t, got, want)
+	_, err = s.GetTenantByDomain(ctx, "moved.example")
+	wantErr(t, err, directory.ErrNotFound)
+
+	// The zero policy (every default) round-trips too, and the other
+	// tenant is untouched.
+	want.Policy = directory.TenantPolicy{}
+	must(t, s.UpdateTenant(ctx, want))
+	list, err := s.ListTenants(ctx)
+	must(t, err)
+	wantEqual(t, list, []directory.Tenant{want, b})
+}

@@ -1,0 +1,157 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store"
+)
+
+func testDeviceCodeRoundTrip(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	wantErr(t, s.CreateDeviceCode(ctx, "a", newDeviceCode("a", "1", t0)), session.ErrNotFound)
+	addTenant(t, s, "a")
+	d := newDeviceCode("a", "1", t0)
+	must(t, s.CreateDeviceCode(ctx, "a", d))
+	got, err := s.GetDeviceCodeByUserCode(ctx, "a", d.UserCodeHash)
+	must(t, err)
+	wantEqual(t, got, d)
+
+	bare := newDeviceCode("a", "2", t0)
+	bare.Scopes = nil
+	must(t, s.CreateDeviceCode(ctx, "a", bare))
+	got, err = s.GetDeviceCodeByUserCode(ctx, "a", bare.UserCodeHash)
+	must(t, err)
+	bare.Scopes = []string{}
+	wantEqual(t, got, bare)
+
+	_, err = s.GetDeviceCodeByUserCode(ctx, "a", hash("user-code-9"))
+	wantErr(t, err, session.ErrNotFound)
+	sameHash := newDeviceCode("a", "3", t0)
+	sameHash.Hash = d.Hash
+	wantErr(t, s.CreateDeviceCode(ctx, "a", sameHash), directory.ErrConflict)
+}
+
+// A user code is unique among live device codes only: once its device code
+// has expired it may be drawn again.
+func testDeviceUserCodeReuse(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addTenant(t, s, "a")
+	d1 := newDeviceCode("a", "1", t0)
+	must(t, s.CreateDeviceCode(ctx, "a", d1))
+	d2 := newDeviceCode("a", "2", d1.ExpiresAt.Add(-1e3))
+	d2.UserCodeHash = d1.UserCodeHash
+	wantErr(t, s.CreateDeviceCode(ctx, "a", d2), directory.ErrConflict)
+	d2 = newDeviceCode("a", "2", d1.ExpiresAt)
+	d2.UserCodeHash = d1.UserCodeHash
+	must(t, s.CreateDeviceCode(ctx, "a", d2))
+	got, err := s.GetDeviceCodeByUserCode(ctx, "a", d1.UserCodeHash)
+	must(t, err)
+	wantEqual(t, got, d2)
+}
+
+func testApproveDeviceCode(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addTenant(t, s, "a")
+	addGrant(t, s, "a", "grant-1", "", t0)
+	d := newDeviceCode("a", "1", t0)
+	must(t, s.CreateDeviceCode(ctx, "a", d))
+
+	_, err := s.ApproveDeviceCode(ctx, "a", hash("user-code-9"), "user-1", "grant-1", at(1))
+	wantErr(t, err, session.ErrNotFound)
+	// An approval names a grant of that user and client in the tenant.
+	_, err = s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "user-1", "grant-missing", at(1))
+	wantErr(t, err, session.ErrNotFound)
+	for _, bad := range [][2]string{{"user-1", ""}, {"user-2", "grant-1"}, {"", "grant-1"}} {
+		if _, err := s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, bad[0], bad[1], at(1)); err == nil {
+			t.Fatalf("approval by %q with grant %q succeeded", bad[0], bad[1])
+		}
+	}
+	// Past its expiry a device code cannot be decided.
+	_, err = s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "user-1", "grant-1", d.ExpiresAt)
+	wantErr(t, err, session.ErrExpired)
+	got, err := s.GetDeviceCodeByUserCode(ctx, "a", d.UserCodeHash)
+	must(t, err)
+	wantEqual(t, got, d)
+
+	approved, err := s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "user-1", "grant-1", at(1))
+	must(t, err)
+	d.Status, d.UserID, d.GrantID = session.DeviceApproved, "user-1", "grant-1"
+	wantEqual(t, approved, d)
+	got, err = s.GetDeviceCodeByUserCode(ctx, "a", d.UserCodeHash)
+	must(t, err)
+	wantEqual(t, got, d)
+
+	// The first decision stands.
+	_, err = s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "", "", at(2))
+	wantErr(t, err, session.ErrUsed)
+
+	denied := newDeviceCode("a", "2", t0)
+	must(t, s.CreateDeviceCode(ctx, "a", denied))
+	got, err = s.ApproveDeviceCode(ctx, "a", denied.UserCodeHash, "", "", at(1))
+	must(t, err)
+	denied.Status = session.DeviceDenied
+	wantEqual(t, got, denied)
+	_, err = s.ApproveDeviceCode(ctx, "a", denied.UserCodeHash, "user-1", "grant-1", at(2))
+	wantErr(t, err, session.ErrUsed)
+}
+
+// A poll returns the device code as it was before it; the first poll after
+// the approval redeems it.
+func testPollDeviceCode(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addTenant(t, s, "a")
+	addGrant(t, s, "a", "grant-1", "", t0)
+	_, err := s.PollDeviceCode(ctx, "a", hash("device-9"), at(1))
+	wantErr(t, err, session.ErrNotFound)
+	d := newDeviceCode("a", "1", t0)
+	must(t, s.CreateDeviceCode(ctx, "a", d))
+
+	poll := func(now time.Time, want session.DeviceCode) {
+		t.Helper()
+		got, err := s.PollDeviceCode(ctx, "a", d.Hash, now)
+		must(t, err)
+		wantEqual(t, got, want)
+	}
+	poll(at(1), d)
+	d.LastPolledAt = at(1)
+	poll(at(2), d)
+	d.LastPolledAt = at(2)
+
+	_, err = s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "user-1", "grant-1", at(3))
+	must(t, err)
+	d.Status, d.UserID, d.GrantID = session.DeviceApproved, "user-1", "grant-1"
+	poll(at(4), d) // this poll gets the tokens…
+	d.Status, d.LastPolledAt = session.DeviceRedeemed, at(4)
+	poll(at(5), d) // …and no later one
+	d.LastPolledAt = at(5)
+	got, err := s.GetDeviceCodeByUserCode(ctx, "a", d.UserCodeHash)
+	must(t, err)
+	wantEqual(t, got, d)
+
+	// Denied: every poll says so.
+	denied := newDeviceCode("a", "2", t0)
+	must(t, s.CreateDeviceCode(ctx, "a", denied))
+	_, err = s.ApproveDeviceCode(ctx, "a", denied.UserCodeHash, "", "", at(1))
+	must(t, err)
+	for i := range 2 {
+		got, err := s.PollDeviceCode(ctx, "a", denied.Hash, at(2+i))
+		must(t, err)
+		wantEqual(t, got.Status, session.DeviceDenied)
+	}
+
+	// Past its expiry a poll sees the code as it is and changes nothing:
+	// an approval that came too late is never redeemed.
+	late := newDeviceCode("a", "3", t0)
+	must(t, s.CreateDeviceCode(ctx, "a", late))
+	_, err = s.ApproveDeviceCode(ctx, "a", late.UserCodeHash, "user-1", "grant-1", at(1))
+	must(t, err)
+	late.Status, late.UserID, late.GrantID = session.DeviceApproved, "user-1", "grant-1"
+	for _, now := range []time.Time{late.ExpiresAt, late.ExpiresAt.Add(time.Hour)} {
+		got, err := s.PollDeviceCode(ctx, "a", late.Hash, now)
+		must(t, err)
+		wantEqual(t, got, late)
+	}
+}
