@@ -19,7 +19,10 @@ const (
 	DefaultMinRefreshInterval = 5 * time.Second
 	DefaultRefreshInterval    = 10 * time.Minute
 	DefaultRealm              = "tessera"
-	httpTimeout               = 10 * time.Second
+	// DefaultRevocationPollInterval is how often the revocation feed is
+	// polled: a revoked token is refused within about this long.
+	DefaultRevocationPollInterval = 10 * time.Second
+	httpTimeout                   = 10 * time.Second
 )
 
 // Config says which tokens a Guard accepts. Only Authority and Audiences
@@ -61,6 +64,17 @@ type Config struct {
 	RefreshInterval time.Duration
 	// Realm is the RFC 6750 §3 realm of challenges; default "tessera".
 	Realm string
+	// RevocationPollInterval is how often the authority's revocation feed
+	// is polled for revoked sessions, users, clients and tokens; default
+	// 10s (a little less, with jitter, so that many guards do not poll in
+	// step). Negative turns revocation checking off: revoked tokens are
+	// then accepted until they expire.
+	RevocationPollInterval time.Duration
+	// RevocationFeed is the revocation feed's URL; by default the
+	// discovery document's revocation_feed_endpoint. When there is
+	// neither, the guard cannot learn of revocations and says so once in
+	// the log. It must be https, except on a loopback host.
+	RevocationFeed string
 	// HTTPClient fetches discovery documents and key sets; default a
 	// client with a 10s timeout.
 	HTTPClient *http.Client
@@ -92,6 +106,8 @@ type settings struct {
 	minRefresh   time.Duration
 	refresh      time.Duration
 	realm        string
+	revPoll      time.Duration // <0: revocations are not followed
+	revFeed      string        // explicit feed URL, or ""
 	client       *http.Client
 	log          *slog.Logger
 	now          func() time.Time
@@ -108,6 +124,7 @@ func (c Config) check() (*settings, error) {
 		minRefresh:   orDefault(c.MinRefreshInterval, DefaultMinRefreshInterval),
 		refresh:      orDefault(c.RefreshInterval, DefaultRefreshInterval),
 		realm:        c.Realm,
+		revPoll:      c.RevocationPollInterval,
 		client:       c.HTTPClient,
 		log:          c.Logger,
 		now:          c.Now,
@@ -180,6 +197,15 @@ func (c Config) check() (*settings, error) {
 	if strings.ContainsAny(s.realm, "\"\\\r\n") {
 		errs = append(errs, errors.New(`realm must not contain '"', '\' or line breaks`))
 	}
+	if s.revPoll == 0 {
+		s.revPoll = DefaultRevocationPollInterval
+	}
+	if feed := strings.TrimSpace(c.RevocationFeed); feed != "" {
+		if !secureURL(feed) {
+			errs = append(errs, fmt.Errorf("revocation feed %q must be an absolute https URL (http is allowed on loopback only)", c.RevocationFeed))
+		}
+		s.revFeed = feed
+	}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: httpTimeout}
 	}
@@ -225,6 +251,14 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// secureURL reports whether raw is an absolute https URL, or http on a
+// loopback host: documents that decide which tokens are trusted must not be
+// replaceable on the way.
+func secureURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()))
 }
 
 func isLoopback(host string) bool {

@@ -21,6 +21,15 @@
 // cached and refetched for an unknown kid through one single flight at
 // most once per MinRefreshInterval.
 //
+// Access tokens are JWTs, valid until they expire; to refuse one revoked
+// before then, the guard follows the authority's revocation feed (tessera
+// names it revocation_feed_endpoint in discovery): New reads it whole, then
+// a goroutine polls it every RevocationPollInterval until Close. A token
+// whose sign-in (sid) or id (jti/uti) is on the feed is refused, and so is
+// one of a revoked user, service principal (oid) or client (azp/appid)
+// issued at or before the revocation. Lookups read an immutable set through
+// an atomic pointer; a failed poll keeps what was known.
+//
 // Refusals follow RFC 6750 §3: 401 with a Bearer challenge for a missing
 // or invalid token, 403 insufficient_scope for a valid token lacking a
 // role, a scope or the tenant named by the tenant header, 400

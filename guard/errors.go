@@ -20,6 +20,7 @@ const (
 	ReasonUnknownKey       Reason = "unknown_key"
 	ReasonSignature        Reason = "signature"
 	ReasonExpired          Reason = "expired"
+	ReasonRevoked          Reason = "revoked"
 	ReasonNotYetValid      Reason = "not_yet_valid"
 	ReasonIssuer           Reason = "issuer"
 	ReasonAudience         Reason = "audience"
@@ -54,6 +55,7 @@ var reasons = map[Reason]reasonInfo{
 	ReasonUnknownKey:       {http.StatusUnauthorized, "invalid_token", "the access token is signed with an unknown key"},
 	ReasonSignature:        {http.StatusUnauthorized, "invalid_token", "the access token signature is invalid"},
 	ReasonExpired:          {http.StatusUnauthorized, "invalid_token", "the access token has expired"},
+	ReasonRevoked:          {http.StatusUnauthorized, "invalid_token", "the access token has been revoked"},
 	ReasonNotYetValid:      {http.StatusUnauthorized, "invalid_token", "the access token is not yet valid"},
 	ReasonIssuer:           {http.StatusUnauthorized, "invalid_token", "the access token is from an untrusted issuer"},
 	ReasonAudience:         {http.StatusUnauthorized, "invalid_token", "the access token is not meant for this resource"},

@@ -30,6 +30,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
+	defer g.Close() // stops polling the revocation feed
 	readers := g.Middleware(guard.AnyOf(guard.RequireRoles("Reader"), guard.RequireScopes("user_impersonation")))
 	api := httptest.NewServer(readers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := guard.PrincipalFrom(r.Context())

@@ -23,11 +23,19 @@ type Guard struct {
 	issuers []string
 	keys    *keyCache
 	tenants *tenantResolver // nil unless a tenant header is configured
+	revs    *revocations    // nil when no revocation feed is followed
 }
 
-// New checks cfg, fetches the authority's discovery document and its key
-// set, and returns a Guard. It fails, saying which URL, if either cannot
-// be fetched: a resource server that cannot verify tokens should not start.
+// New checks cfg, fetches the authority's discovery document, its key set
+// and its revocation feed, and returns a Guard. It fails, saying which URL,
+// if one cannot be fetched: a resource server that cannot verify tokens
+// should not start, and one that has not read the feed would accept tokens
+// revoked long ago.
+//
+// The feed is then polled in the background until ctx ends or Close is
+// called, so ctx should live as long as the guard, not just New: a context
+// with a deadline for start-up would stop the guard learning of
+// revocations. Call Close when the guard is no longer used.
 func New(ctx context.Context, cfg Config) (*Guard, error) {
 	s, err := cfg.check()
 	if err != nil {
@@ -36,6 +44,9 @@ func New(ctx context.Context, cfg Config) (*Guard, error) {
 	var doc struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
+		// Not in OpenID Connect Discovery: tessera publishes its
+		// revocation feed here.
+		RevocationFeed string `json:"revocation_feed_endpoint"`
 	}
 	if err := getJSON(ctx, s.client, s.discoveryURL, &doc); err != nil {
 		return nil, fmt.Errorf("guard: fetch discovery document: %w", err)
@@ -43,8 +54,7 @@ func New(ctx context.Context, cfg Config) (*Guard, error) {
 	if doc.Issuer == "" || doc.JWKSURI == "" {
 		return nil, fmt.Errorf("guard: discovery document %s lacks issuer or jwks_uri", s.discoveryURL)
 	}
-	ju, err := url.Parse(doc.JWKSURI)
-	if err != nil || ju.Host == "" || (ju.Scheme != "https" && !(ju.Scheme == "http" && isLoopback(ju.Hostname()))) {
+	if !secureURL(doc.JWKSURI) {
 		return nil, fmt.Errorf("guard: discovery document %s has jwks_uri %q, which is not an https URL", s.discoveryURL, doc.JWKSURI)
 	}
 
@@ -68,7 +78,39 @@ func New(ctx context.Context, cfg Config) (*Guard, error) {
 			client: s.client, now: s.now, log: s.log,
 		}
 	}
+	if err := g.followRevocations(ctx, doc.RevocationFeed, doc.Issuer); err != nil {
+		return nil, err
+	}
 	return g, nil
+}
+
+// followRevocations reads the whole revocation feed once, so the guard
+// knows every live revocation before it admits a request, and starts the
+// background polling.
+func (g *Guard) followRevocations(ctx context.Context, discovered, issuer string) error {
+	s := g.s
+	if s.revPoll < 0 {
+		return nil
+	}
+	feed := s.revFeed
+	if feed == "" {
+		feed = strings.TrimSpace(discovered)
+		if feed != "" && !secureURL(feed) {
+			return fmt.Errorf("guard: discovery document %s has revocation_feed_endpoint %q, which is not an https URL", s.discoveryURL, feed)
+		}
+	}
+	if feed == "" {
+		s.log.Warn("guard: the authority publishes no revocation feed; revoked tokens are accepted until they expire",
+			"discovery", s.discoveryURL)
+		return nil
+	}
+	r := newRevocations(feed, tenantOfIssuer(issuer), s)
+	if err := r.poll(ctx); err != nil {
+		return fmt.Errorf("guard: read revocation feed: %w", err)
+	}
+	r.start(ctx)
+	g.revs = r
+	return nil
 }
 
 // Issuers returns the iss values the guard accepts.
@@ -120,6 +162,13 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 	}
 	if err := g.checkClaims(p); err != nil {
 		return nil, err
+	}
+	// Only a token that is otherwise valid is looked up, so that an
+	// expired one is reported as expired.
+	if g.revs != nil {
+		if kind := g.revs.revoked(p); kind != "" {
+			return nil, newError(ReasonRevoked, fmt.Errorf("revoked by %s", kind))
+		}
 	}
 	return p, nil
 }

@@ -61,6 +61,7 @@ func setup(tb testing.TB, mutate func(*guard.Config)) (*guardtest.Authority, *gu
 	if err != nil {
 		tb.Fatalf("guard.New: %v", err)
 	}
+	tb.Cleanup(g.Close)
 	return idp, g, clk
 }
 

@@ -27,6 +27,7 @@ func TestPeriodicRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer g.Close()
 	done := make(chan error, 1)
 	g.keys.afterBackground = func(err error) { done <- err }
 

@@ -25,6 +25,9 @@ type Principal struct {
 	NotBefore time.Time // zero if the token has no nbf
 	ExpiresAt time.Time
 	TokenID   string // uti, or jti when there is no uti
+	// SessionID is sid: the sign-in (tessera's grant) the token was issued
+	// from; every token of one sign-in shares it. Empty in app-only tokens.
+	SessionID string
 
 	// Claims is every claim of the token as encoding/json decodes it
 	// (numbers are float64).
@@ -81,6 +84,7 @@ func principalFromClaims(c map[string]any) (*Principal, error) {
 	if p.TokenID == "" {
 		p.TokenID = r.str(c, "jti")
 	}
+	p.SessionID = r.str(c, "sid")
 	p.IssuedAt = r.date(c, "iat")
 	p.NotBefore = r.date(c, "nbf")
 	p.ExpiresAt = r.date(c, "exp")

@@ -168,6 +168,7 @@ func TestIssuerTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer g.Close()
 	if _, err := g.Validate(context.Background(), idp.Mint(t, idp.V2Claims(resourceID))); err != nil {
 		t.Fatalf("home tenant: %v", err)
 	}

@@ -38,6 +38,7 @@ type Key struct {
 //	/{tenant}/.well-known/openid-configuration       issuer https://host/{tid}/
 //	/common/v2.0/.well-known/openid-configuration    issuer https://host/{tenantid}/v2.0
 //	/{tid}/discovery/v2.0/keys, /{tid}/discovery/keys the key set
+//	/{tenant}/oauth2/v2.0/revocations                 the revocation feed (see Revoke)
 type Authority struct {
 	// TenantID is the home tenant, created with the domain
 	// "contoso.example".
@@ -56,6 +57,7 @@ type Authority struct {
 	domains     map[string]string // domain or tid -> tid
 	fetches     atomic.Int64
 	discoveries atomic.Int64
+	feed        feed
 }
 
 // NewAuthority starts an authority; it is closed when tb ends.
@@ -183,9 +185,11 @@ func (a *Authority) serve(w http.ResponseWriter, r *http.Request) {
 		// Entra answers an unknown tenant with 400 AADSTS90002.
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."})
 	case rest == "v2.0/.well-known/openid-configuration":
-		writeJSON(w, http.StatusOK, a.discovery(a.Base()+"/"+tid+"/v2.0", a.Base()+"/"+tid+"/discovery/v2.0/keys"))
+		writeJSON(w, http.StatusOK, a.tenantDiscovery(tid, a.Base()+"/"+tid+"/v2.0", a.Base()+"/"+tid+"/discovery/v2.0/keys"))
 	case rest == ".well-known/openid-configuration":
-		writeJSON(w, http.StatusOK, a.discovery(a.Base()+"/"+tid+"/", a.Base()+"/"+tid+"/discovery/keys"))
+		writeJSON(w, http.StatusOK, a.tenantDiscovery(tid, a.Base()+"/"+tid+"/", a.Base()+"/"+tid+"/discovery/keys"))
+	case rest == "oauth2/v2.0/revocations" && r.Method == http.MethodGet:
+		a.serveFeed(w, r, tid)
 	default:
 		http.NotFound(w, r)
 	}
@@ -198,6 +202,16 @@ func (a *Authority) discovery(issuer, jwks string) map[string]any {
 		"token_endpoint":                        strings.TrimSuffix(issuer, "/v2.0") + "/oauth2/v2.0/token",
 		"id_token_signing_alg_values_supported": []string{"RS256", "ES256"},
 	}
+}
+
+// tenantDiscovery is a tenant's discovery document, which names the
+// tenant's revocation feed unless PublishFeed(false).
+func (a *Authority) tenantDiscovery(tid, issuer, jwks string) map[string]any {
+	d := a.discovery(issuer, jwks)
+	if !a.feed.hidden.Load() {
+		d["revocation_feed_endpoint"] = a.feedURL(tid)
+	}
+	return d
 }
 
 func (a *Authority) keySet() jose.JSONWebKeySet {

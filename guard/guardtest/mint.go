@@ -22,12 +22,14 @@ const (
 	UserOID   = "0e9c3cbc-0c14-4c66-8c6d-8f2f1a1c2b3d" // the signed-in user
 	AppOID    = "5b1c2c5e-7e10-4a8e-9f0e-0a1b2c3d4e5f" // the calling application's service principal
 	UserSub   = "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ"
+	SessionID = "9f3d6c1e-2b4a-4c8d-a1e7-5d0b3f9c7a21" // the user's sign-in (sid) in delegated tokens
 	Lifetime  = time.Hour
 	scopeUser = "user_impersonation"
 )
 
 // V2Claims are the claims of a v2 delegated access token of the home
-// tenant for the resource audience (its app id), as Entra issues them.
+// tenant for the resource audience (its app id), as tessera issues them:
+// Entra's claims and sid, the sign-in the token comes from.
 func (a *Authority) V2Claims(audience string) Claims {
 	now := a.Now().Truncate(time.Second)
 	return Claims{
@@ -35,7 +37,7 @@ func (a *Authority) V2Claims(audience string) Claims {
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(Lifetime).Unix(),
 		"azp": ClientID, "azpacr": "1", "oid": UserOID, "sub": UserSub,
 		"scp": scopeUser, "name": "Ada Lovelace", "preferred_username": "ada@contoso.example",
-		"ver": "2.0", "uti": NewGUID()[:22], "jti": NewGUID(),
+		"ver": "2.0", "uti": NewGUID()[:22], "jti": NewGUID(), "sid": SessionID,
 	}
 }
 
@@ -53,13 +55,14 @@ func (a *Authority) V1Claims(audience string) Claims {
 }
 
 // AppClaims are the claims of a v2 application (client credentials) token:
-// roles, no scp, and the application's own service principal as oid and
-// sub.
+// roles, no scp, no sid, and the application's own service principal as
+// oid and sub.
 func (a *Authority) AppClaims(audience string, roles ...string) Claims {
 	c := a.V2Claims(audience)
 	delete(c, "scp")
 	delete(c, "name")
 	delete(c, "preferred_username")
+	delete(c, "sid")
 	c["oid"], c["sub"] = AppOID, AppOID
 	c["idtyp"] = "app"
 	if roles != nil {
