@@ -1,6 +1,7 @@
 // Package adminapi is tessera's admin HTTP API: JSON over HTTP for managing
-// tenants, app registrations, service principals, credentials, app role
-// assignments and signing keys, described by an embedded OpenAPI document.
+// tenants and their policy, app registrations, service principals,
+// credentials, app role assignments, users, consents and signing keys,
+// described by an embedded OpenAPI document.
 package adminapi
 
 import (
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/token"
@@ -38,6 +40,9 @@ type Config struct {
 	Keys   token.KeyAdmin
 	Auth   Authenticator
 	Logger *slog.Logger
+	// Now is the clock that decides whether a user's lock still holds;
+	// nil means time.Now.
+	Now func() time.Time
 }
 
 // maxBody bounds every request body: the largest legitimate one (an
@@ -49,6 +54,7 @@ type api struct {
 	keys token.KeyAdmin
 	auth Authenticator
 	log  *slog.Logger
+	now  func() time.Time
 	mux  *http.ServeMux
 }
 
@@ -58,9 +64,12 @@ func New(cfg Config) http.Handler {
 	if cfg.Directory == nil || cfg.Auth == nil {
 		panic("adminapi: Config needs a Directory and an Authenticator")
 	}
-	a := &api{dir: cfg.Directory, keys: cfg.Keys, auth: cfg.Auth, log: cfg.Logger, mux: http.NewServeMux()}
+	a := &api{dir: cfg.Directory, keys: cfg.Keys, auth: cfg.Auth, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
 	}
 	a.routes()
 	return a
@@ -75,6 +84,7 @@ func (a *api) routes() {
 	a.handle("GET /admin/v1/tenants", a.system(a.listTenants))
 	a.handle("POST /admin/v1/tenants", a.system(a.createTenant))
 	a.handle("GET "+t, a.scoped(a.getTenant))
+	a.handle("PUT "+t+"/policy", a.scoped(a.setTenantPolicy))
 
 	a.handle("GET "+t+"/applications", a.scoped(a.listApplications))
 	a.handle("POST "+t+"/applications", a.scoped(a.createApplication))
@@ -95,6 +105,17 @@ func (a *api) routes() {
 	a.handle("GET "+t+"/roleAssignments", a.scoped(a.listRoleAssignments))
 	a.handle("POST "+t+"/roleAssignments", a.scoped(a.assignRole))
 	a.handle("DELETE "+t+"/roleAssignments/{id}", a.scoped(a.removeRoleAssignment))
+
+	a.handle("GET "+t+"/users", a.scoped(a.listUsers))
+	a.handle("POST "+t+"/users", a.scoped(a.createUser))
+	a.handle("GET "+t+"/users/{user}", a.scoped(a.getUser))
+	a.handle("PATCH "+t+"/users/{user}", a.scoped(a.updateUser))
+	a.handle("DELETE "+t+"/users/{user}", a.scoped(a.deleteUser))
+	a.handle("POST "+t+"/users/{user}/password", a.scoped(a.setPassword))
+
+	a.handle("GET "+t+"/consents", a.scoped(a.listConsents))
+	a.handle("POST "+t+"/consents", a.scoped(a.grantConsent))
+	a.handle("DELETE "+t+"/consents", a.scoped(a.revokeConsent))
 
 	a.handle("GET /admin/v1/keys", a.system(a.listKeys))
 	a.handle("POST /admin/v1/keys/rotate", a.system(a.rotateKeys))

@@ -117,6 +117,20 @@ func TestGoldenShapes(t *testing.T) {
 	res = e.do("POST", tp("/roleAssignments"), tokAdminA, directory.AssignmentSpec{Principal: app.AppID, Resource: "api://orders", Role: "Writer"}).must(t, 201)
 	golden(t, "role_assignment", res.body)
 
+	res = e.do("POST", tp("/users"), tokAdminA, UserCreate{UserPrincipalName: "alice", DisplayName: "Alice", Mail: "alice@contoso.example", Password: "correct horse battery staple"}).must(t, 201)
+	golden(t, "user", res.body)
+	var alice User
+	res.json(t, &alice)
+	golden(t, "user_list", e.do("GET", tp("/users"), tokAdminA, nil).must(t, 200).body)
+
+	golden(t, "consent", e.do("POST", tp("/consents"), tokAdminA, ConsentCreate{ClientID: app.AppID, Resource: "api://orders", Scopes: []string{"Orders.Read"}}).must(t, 200).body)
+	e.do("POST", tp("/consents"), tokAdminA, ConsentCreate{ClientID: app.AppID, Resource: "openid", Scopes: []string{"openid", "profile"}, Principal: alice.ID}).must(t, 200)
+	golden(t, "consent_list", e.do("GET", tp("/consents?client="+app.AppID), tokAdminA, nil).must(t, 200).body)
+
+	three, grace := 3, int64(-1)
+	golden(t, "tenant_policy", e.do("PUT", tp("/policy"), tokAdminA, TenantPolicyUpdate{RefreshGraceSeconds: &grace, PasswordGrantDisabled: true,
+		ProductLoginResource: "api://orders", LockoutThreshold: &three}).must(t, 200).body)
+
 	golden(t, "key_list", e.do("GET", "/admin/v1/keys", tokSystem, nil).must(t, 200).body)
 	golden(t, "error_not_found", e.do("GET", tp("/applications/api:%2F%2Fnope"), tokAdminA, nil).must(t, 404).body)
 

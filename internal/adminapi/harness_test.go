@@ -23,6 +23,7 @@ import (
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/secrets"
+	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store/sqlite"
 	"github.com/tessera-id/tessera/internal/token"
 )
@@ -107,14 +108,17 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	t       *testing.T
-	dir     *directory.Service
-	keys    *fakeKeys
-	handler http.Handler
-	log     *syncBuffer
-	home    directory.Tenant // "default", the home tenant
-	contoso directory.Tenant // tenant A
-	spec    routers.Router
+	t   *testing.T
+	dir *directory.Service
+	// sessions is the real session layer over the same store: disabling
+	// or deleting a user revokes through it, as in the server.
+	sessions *session.Service
+	keys     *fakeKeys
+	handler  http.Handler
+	log      *syncBuffer
+	home     directory.Tenant // "default", the home tenant
+	contoso  directory.Tenant // tenant A
+	spec     routers.Router
 }
 
 type envOption func(*envConfig)
@@ -154,7 +158,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Now:  func() time.Time { return testNow },
 		Rand: rand.NewChaCha8([32]byte{1}),
 	})
-	e := &env{t: t, dir: dir, keys: newFakeKeys(), log: &syncBuffer{}, spec: specRouter(t)}
+	sessions := session.NewService(st, hasher, hasher, session.Options{Now: func() time.Time { return testNow }})
+	dir.SetRevoker(sessions)
+	e := &env{t: t, dir: dir, sessions: sessions, keys: newFakeKeys(), log: &syncBuffer{}, spec: specRouter(t)}
 	if e.home, err = dir.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: "default"}); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +174,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		tokSysNoRl: {TenantID: e.home.ID, Subject: "y", ClientID: "c-y", SystemAdmin: true},
 	}
 	logger := slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.handler = New(Config{Directory: dir, Keys: e.keys, Auth: auth, Logger: logger})
+	e.handler = New(Config{Directory: dir, Keys: e.keys, Auth: auth, Logger: logger, Now: func() time.Time { return testNow }})
 	return e
 }
 

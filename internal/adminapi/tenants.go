@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -12,7 +13,7 @@ func (a *api) listTenants(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return domainErr(err, "", "")
 	}
-	writeJSON(w, http.StatusOK, list(ts))
+	writeJSON(w, http.StatusOK, list(tenantsOut(ts)))
 	return nil
 }
 
@@ -29,11 +30,44 @@ func (a *api) createTenant(w http.ResponseWriter, r *http.Request, c *call) erro
 	}
 	a.audit(r, c, "tenant.create", "target", t.ID, "domain", t.Domain)
 	w.Header().Set("Location", "/admin/v1/tenants/"+url.PathEscape(t.ID))
-	writeJSON(w, http.StatusCreated, t)
+	writeJSON(w, http.StatusCreated, tenantOut(t))
 	return nil
 }
 
 func (a *api) getTenant(w http.ResponseWriter, r *http.Request, c *call) error {
-	writeJSON(w, http.StatusOK, c.tenant)
+	writeJSON(w, http.StatusOK, tenantOut(c.tenant))
+	return nil
+}
+
+// setTenantPolicy replaces the tenant's policy as a whole (PUT, RFC 9110
+// §9.3.4): what the body leaves out returns to the default.
+func (a *api) setTenantPolicy(w http.ResponseWriter, r *http.Request, c *call) error {
+	var body TenantPolicyUpdate
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	p, err := body.policy()
+	if err != nil {
+		return err
+	}
+	if p.ProductLoginResource != "" {
+		// A resource that does not resolve would make every product login
+		// fail later, far from the typo that caused it: refuse it now.
+		// (The rule belongs in directory.SetTenantPolicy; until it is
+		// there, the API holds it for both CLI backends.)
+		if _, err := a.dir.ResolveResource(r.Context(), c.tenant.ID, p.ProductLoginResource); err != nil {
+			if errors.Is(err, directory.ErrUnknownResource) {
+				return &apiError{kind: kindBadRequest, cause: err,
+					message: "productLoginResource " + quote(p.ProductLoginResource) + " is no application with an enabled service principal in tenant " + c.tenant.Domain}
+			}
+			return domainErr(err, "", "")
+		}
+	}
+	t, err := a.dir.SetTenantPolicy(r.Context(), c.tenant.ID, p)
+	if err != nil {
+		return domainErr(err, "tenant "+c.tenant.Domain+" no longer exists", "")
+	}
+	a.audit(r, c, "tenant.setPolicy", "target", t.ID)
+	writeJSON(w, http.StatusOK, tenantOut(t))
 	return nil
 }

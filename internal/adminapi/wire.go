@@ -1,17 +1,21 @@
 package adminapi
 
 import (
+	"strings"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
 )
 
-// Wire types. Tenants, service principals, credentials, role assignments
-// and keys go out in the domain's own JSON shape (directory.Tenant,
-// directory.ServicePrincipal, directory.Credential, directory.RoleAssignment,
-// token.KeyInfo); the golden files in testdata pin every shape. An
-// application has a wire type of its own because its token lifetime, a
-// time.Duration, would otherwise travel as integer nanoseconds.
+// Wire types. Service principals, credentials, role assignments and keys
+// go out in the domain's own JSON shape (directory.ServicePrincipal,
+// directory.Credential, directory.RoleAssignment, token.KeyInfo); the
+// golden files in testdata pin every shape. An application and a tenant
+// have wire types of their own because their durations (token lifetime,
+// policy), time.Duration values, would otherwise travel as integer
+// nanoseconds; a user has one so that no field added to directory.User
+// (its password hash sits there) can reach the wire by accident; a consent
+// has one to speak Entra's consentType.
 
 // List is the body of every list answer, as Graph's collections are, so
 // that paging can be added later without breaking clients.
@@ -234,4 +238,229 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// Tenant is a tenant as the API shows it, with the policy in force.
+type Tenant struct {
+	ID          string       `json:"id"`
+	Domain      string       `json:"domain"`
+	DisplayName string       `json:"displayName"`
+	Policy      TenantPolicy `json:"policy"`
+	CreatedAt   time.Time    `json:"createdAt"`
+}
+
+// TenantPolicy is a tenant's sign-in and token policy as it is in force:
+// every default filled in, durations in whole seconds, so that an
+// administrator reads the numbers that apply rather than zeros that mean
+// "the default".
+type TenantPolicy struct {
+	RefreshTokenInactivitySeconds int64 `json:"refreshTokenInactivitySeconds"`
+	RefreshTokenLifetimeSeconds   int64 `json:"refreshTokenLifetimeSeconds"`
+	// RefreshGraceSeconds is -1 when the grace window is off.
+	RefreshGraceSeconds         int64  `json:"refreshGraceSeconds"`
+	PasswordGrantDisabled       bool   `json:"passwordGrantDisabled"`
+	ProductLoginLifetimeSeconds int64  `json:"productLoginLifetimeSeconds"`
+	ProductLoginResource        string `json:"productLoginResource"`
+	LockoutThreshold            int    `json:"lockoutThreshold"`
+	LockoutDurationSeconds      int64  `json:"lockoutDurationSeconds"`
+	SessionLifetimeSeconds      int64  `json:"sessionLifetimeSeconds"`
+}
+
+// TenantPolicyUpdate is the body of PUT …/policy: the whole policy. A field
+// left out takes the server's default, so a body that is a GET's policy
+// sent back changes nothing. Numbers are taken literally: a zero that the
+// domain would read as "default" is refused instead, except for the
+// refresh grace window, where 0 (like -1) turns it off.
+type TenantPolicyUpdate struct {
+	RefreshTokenInactivitySeconds *int64 `json:"refreshTokenInactivitySeconds,omitempty"`
+	RefreshTokenLifetimeSeconds   *int64 `json:"refreshTokenLifetimeSeconds,omitempty"`
+	RefreshGraceSeconds           *int64 `json:"refreshGraceSeconds,omitempty"`
+	PasswordGrantDisabled         bool   `json:"passwordGrantDisabled,omitempty"`
+	ProductLoginLifetimeSeconds   *int64 `json:"productLoginLifetimeSeconds,omitempty"`
+	ProductLoginResource          string `json:"productLoginResource,omitempty"`
+	LockoutThreshold              *int   `json:"lockoutThreshold,omitempty"`
+	LockoutDurationSeconds        *int64 `json:"lockoutDurationSeconds,omitempty"`
+	SessionLifetimeSeconds        *int64 `json:"sessionLifetimeSeconds,omitempty"`
+}
+
+func tenantOut(t directory.Tenant) Tenant {
+	return Tenant{ID: t.ID, Domain: t.Domain, DisplayName: t.DisplayName, Policy: policyOut(t.Policy), CreatedAt: t.CreatedAt}
+}
+
+func tenantsOut(ts []directory.Tenant) []Tenant {
+	out := make([]Tenant, len(ts))
+	for i, t := range ts {
+		out[i] = tenantOut(t)
+	}
+	return out
+}
+
+func secs(d time.Duration) int64 { return int64(d / time.Second) }
+
+func policyOut(p directory.TenantPolicy) TenantPolicy {
+	e := p.Effective()
+	grace := secs(e.RefreshGrace)
+	if p.RefreshGrace < 0 { // Effective reads "off" as a zero window
+		grace = -1
+	}
+	return TenantPolicy{
+		RefreshTokenInactivitySeconds: secs(e.RefreshTokenInactivity),
+		RefreshTokenLifetimeSeconds:   secs(e.RefreshTokenLifetime),
+		RefreshGraceSeconds:           grace,
+		PasswordGrantDisabled:         e.PasswordGrantDisabled,
+		ProductLoginLifetimeSeconds:   secs(e.ProductLoginLifetime),
+		ProductLoginResource:          e.ProductLoginResource,
+		LockoutThreshold:              e.LockoutThreshold,
+		LockoutDurationSeconds:        secs(e.LockoutDuration),
+		SessionLifetimeSeconds:        secs(e.SessionLifetime),
+	}
+}
+
+// maxPolicySeconds keeps a policy duration far from time.Duration's
+// overflow (about 292 years); the domain judges the sensible range.
+const maxPolicySeconds = 100 * 365 * 24 * 60 * 60
+
+// policy converts the body to the domain's policy, where zero means the
+// default and a negative grace window means off.
+func (u TenantPolicyUpdate) policy() (directory.TenantPolicy, error) {
+	p := directory.TenantPolicy{
+		PasswordGrantDisabled: u.PasswordGrantDisabled,
+		ProductLoginResource:  strings.TrimSpace(u.ProductLoginResource),
+	}
+	durations := []struct {
+		field string
+		in    *int64
+		out   *time.Duration
+	}{
+		{"refreshTokenInactivitySeconds", u.RefreshTokenInactivitySeconds, &p.RefreshTokenInactivity},
+		{"refreshTokenLifetimeSeconds", u.RefreshTokenLifetimeSeconds, &p.RefreshTokenLifetime},
+		{"productLoginLifetimeSeconds", u.ProductLoginLifetimeSeconds, &p.ProductLoginLifetime},
+		{"lockoutDurationSeconds", u.LockoutDurationSeconds, &p.LockoutDuration},
+		{"sessionLifetimeSeconds", u.SessionLifetimeSeconds, &p.SessionLifetime},
+	}
+	for _, d := range durations {
+		switch {
+		case d.in == nil:
+		case *d.in < 1:
+			return p, badRequest("%s must be at least 1; leave it out for the default", d.field)
+		case *d.in > maxPolicySeconds:
+			return p, badRequest("%s must be at most %d", d.field, maxPolicySeconds)
+		default:
+			*d.out = time.Duration(*d.in) * time.Second
+		}
+	}
+	if g := u.RefreshGraceSeconds; g != nil {
+		switch {
+		case *g < -1:
+			return p, badRequest("refreshGraceSeconds must be -1 (off) or more")
+		case *g <= 0:
+			p.RefreshGrace = -1 // off
+		default:
+			p.RefreshGrace = time.Duration(min(*g, maxPolicySeconds)) * time.Second
+		}
+	}
+	if t := u.LockoutThreshold; t != nil {
+		if *t < 1 {
+			return p, badRequest("lockoutThreshold must be at least 1; leave it out for the default")
+		}
+		p.LockoutThreshold = *t
+	}
+	return p, nil
+}
+
+// User is a user as the API shows it: never a password or its hash.
+type User struct {
+	TenantID          string `json:"tenantId"`
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+	Mail              string `json:"mail,omitempty"`
+	AccountEnabled    bool   `json:"accountEnabled"`
+	// LockedUntil is set while repeated failed sign-ins keep the account
+	// locked; setting a password or enabling the user lifts the lock.
+	LockedUntil *time.Time `json:"lockedUntil,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+}
+
+// UserCreate is the body of POST …/users. The password, if any, is hashed
+// (argon2id) and never shown or logged.
+type UserCreate struct {
+	// UserPrincipalName: name@domain; a bare name gets @{tenant domain}.
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName,omitempty"`
+	Mail              string `json:"mail,omitempty"`
+	Password          string `json:"password,omitempty"`
+	// AccountEnabled defaults to true.
+	AccountEnabled *bool `json:"accountEnabled,omitempty"`
+}
+
+// UserPatch is the body of PATCH …/users/{user}.
+type UserPatch struct {
+	// AccountEnabled false also revokes every grant the user holds.
+	AccountEnabled *bool `json:"accountEnabled,omitempty"`
+}
+
+// PasswordSet is the body of POST …/users/{user}/password.
+type PasswordSet struct {
+	Password string `json:"password"`
+}
+
+// userOut shows a lock only while it lasts: the stored time stays after
+// it has passed until the next good sign-in clears it.
+func userOut(u directory.User, now time.Time) User {
+	out := User{TenantID: u.TenantID, ID: u.ObjectID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName,
+		Mail: u.Mail, AccountEnabled: u.Enabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if now.Before(u.LockedUntil) {
+		t := u.LockedUntil
+		out.LockedUntil = &t
+	}
+	return out
+}
+
+// Consent types, as in Entra's oauth2PermissionGrant.consentType.
+const (
+	ConsentAllPrincipals = directory.AllPrincipals
+	ConsentPrincipal     = "Principal"
+)
+
+// ConsentGrant is a consent as the API shows it (Entra:
+// oauth2PermissionGrant): a client may use the scopes of a resource for
+// every user (consentType AllPrincipals, an admin consent) or for one
+// (consentType Principal, principalId the user's object id).
+type ConsentGrant struct {
+	TenantID string `json:"tenantId"`
+	ClientID string `json:"clientId"`
+	// ResourceAppID is the resource's appId, or "openid" for the OpenID
+	// Connect scopes.
+	ResourceAppID string    `json:"resourceAppId"`
+	ConsentType   string    `json:"consentType"`
+	PrincipalID   string    `json:"principalId,omitempty"`
+	Scopes        []string  `json:"scopes"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// ConsentCreate is the body of POST …/consents.
+type ConsentCreate struct {
+	// ClientID names the client application: appId, identifier URI or
+	// object id.
+	ClientID string `json:"clientId"`
+	// Resource is the API: identifier URI or appId; "openid" for the
+	// OpenID Connect scopes (openid, profile, email, offline_access).
+	Resource string `json:"resource"`
+	// Scopes are scope values the resource exposes, e.g. "read".
+	Scopes []string `json:"scopes"`
+	// Principal is AllPrincipals (the default: admin consent for every
+	// user) or one user, by object id or user principal name.
+	Principal string `json:"principal,omitempty"`
+}
+
+func consentOut(g directory.ConsentGrant) ConsentGrant {
+	out := ConsentGrant{TenantID: g.TenantID, ClientID: g.ClientID, ResourceAppID: g.ResourceAppID,
+		ConsentType: ConsentPrincipal, PrincipalID: g.PrincipalID, Scopes: nonNil(g.Scopes), CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
+	if g.PrincipalID == directory.AllPrincipals {
+		out.ConsentType, out.PrincipalID = ConsentAllPrincipals, ""
+	}
+	return out
 }
