@@ -40,6 +40,7 @@ type proxyOptions struct {
 	tenantHeader bool
 	addr         string
 	caFile       string
+	revokePoll   time.Duration
 	verbose      bool
 }
 
@@ -65,6 +66,11 @@ Every X-Tessera-* header a caller sends is removed first, so none can be
 forged. The Authorization header is passed on unchanged, for an upstream that
 checks the token again or exchanges it on behalf of the caller.
 
+A token is refused once revoked (a signed-out session, a disabled user, a
+deleted client): the proxy reads the authority's revocation feed at start and
+polls it every --revocation-poll (10s); 0 turns this off, and revoked tokens
+are then accepted until they expire.
+
 tessera's local CA is trusted through SSL_CERT_FILE or --ca-file (which adds
 to the system roots, for the authority and the upstream). The proxy stops
 gracefully on SIGINT or SIGTERM.`,
@@ -73,7 +79,7 @@ gracefully on SIGINT or SIGTERM.`,
       --audience api://6d0c2b6a-3c5e-4f4e-9b1a-2a7c1c0e8f11 \
       --require-role Reader --require-scope user_impersonation --tenant-header
   tessera proxy --upstream http://127.0.0.1:9000 --authority https://127.0.0.1:8443/contoso.example/v2.0 \
-      --audience api://orders --ca-file ~/.tessera/ca.pem --addr 127.0.0.1:8081`,
+      --audience api://orders --ca-file ~/.tessera/ca.pem --addr 127.0.0.1:8081 --revocation-poll 5s`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
@@ -85,6 +91,7 @@ gracefully on SIGINT or SIGTERM.`,
 	f.BoolVar(&o.tenantHeader, "tenant-header", false, "require an "+proxyTenantHeader+" header naming the token's tenant")
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM file of a CA to trust besides the system roots (tessera's local CA)")
+	f.DurationVar(&o.revokePoll, "revocation-poll", guard.DefaultRevocationPollInterval, "how often to poll the authority's revocation feed (0: do not check revocations)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every refused request and why")
 	clientUsageErrors(cmd)
 	return cmd
@@ -108,6 +115,9 @@ func (o *proxyOptions) check() (*url.URL, error) {
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		problems = append(problems, fmt.Sprintf("--addr %q is not host:port", o.addr))
+	}
+	if o.revokePoll < 0 {
+		problems = append(problems, fmt.Sprintf("--revocation-poll %s is negative (0 turns revocation checks off)", o.revokePoll))
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s: see `tessera proxy --help`", strings.Join(problems, "; "))
@@ -140,7 +150,8 @@ func (o *proxyOptions) run(cmd *cobra.Command) error {
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 
 	ctx := cmd.Context()
-	cfg := guard.Config{Authority: o.authority, Audiences: o.audiences, HTTPClient: client, Logger: log}
+	cfg := guard.Config{Authority: o.authority, Audiences: o.audiences, HTTPClient: client, Logger: log,
+		RevocationPollInterval: revocationPollConfig(o.revokePoll)}
 	if o.tenantHeader {
 		cfg.TenantHeader = proxyTenantHeader
 	}
@@ -148,6 +159,7 @@ func (o *proxyOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("%w (check --authority, that tessera serve is running, and --ca-file)", err)
 	}
+	defer g.Close()
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -182,6 +194,15 @@ func (o *proxyOptions) run(cmd *cobra.Command) error {
 	}
 	log.Info("tessera proxy stopped")
 	return nil
+}
+
+// revocationPollConfig maps the flag, where 0 means off, to the guard's
+// setting, where 0 means the default and a negative value off.
+func revocationPollConfig(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // httpClientTrusting returns a client for the authority and upstream that

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/tessera-id/tessera/guard"
 	"github.com/tessera-id/tessera/guard/guardtest"
@@ -23,6 +24,7 @@ func TestProxyUsage(t *testing.T) {
 		{"required flags", []string{"proxy"}},
 		{"upstream must be absolute", []string{"proxy", "--upstream", "/api", "--authority", "https://127.0.0.1/t/v2.0", "--audience", "a"}},
 		{"unknown flag", []string{"proxy", "--no-such-flag"}},
+		{"revocation poll is not negative", []string{"proxy", "--upstream", "http://127.0.0.1:1", "--authority", "https://127.0.0.1/t/v2.0", "--audience", "a", "--revocation-poll", "-1s"}},
 		{"ca file must hold a certificate", []string{"proxy", "--upstream", "http://127.0.0.1:1", "--authority", "https://127.0.0.1/t/v2.0", "--audience", "a", "--ca-file", os.DevNull}},
 	}
 	for _, tt := range tests {
@@ -53,12 +55,15 @@ func TestProxyCommand(t *testing.T) {
 	defer upstream.Close()
 
 	const appID = "1f0c2b3d-4e5f-4a3c-9d7a-a3c1a0f26f52"
+	// Revoked before the proxy starts: it reads the whole feed at start.
+	revokedEarly := idp.AppClaims(appID, "Reader")
+	idp.Revoke(guardtest.KindToken, revokedEarly["jti"].(string), time.Now(), time.Now().Add(time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
 	root := NewRoot()
 	root.SetArgs([]string{"proxy", "--upstream", upstream.URL, "--authority", idp.URL(), "--audience", "api://" + appID,
-		"--require-role", "Reader", "--tenant-header", "--ca-file", ca, "--addr", "127.0.0.1:0"})
+		"--require-role", "Reader", "--tenant-header", "--ca-file", ca, "--addr", "127.0.0.1:0", "--revocation-poll", "20ms"})
 	root.SetOut(io.Discard)
 	root.SetErr(pw)
 	done := make(chan error, 1)
@@ -113,6 +118,29 @@ func TestProxyCommand(t *testing.T) {
 	h := <-seen
 	if h.Get(guard.HeaderRoles) != "Reader" || h.Get(guard.HeaderTenantID) != idp.TenantID {
 		t.Fatalf("upstream identity: roles %q tenant %q", h.Get(guard.HeaderRoles), h.Get(guard.HeaderTenantID))
+	}
+
+	// RFC 6750 §3.1: a revoked token is an invalid one.
+	if s := call(idp.Mint(t, revokedEarly), idp.TenantID); s != http.StatusUnauthorized {
+		t.Fatalf("token revoked before start: %d", s)
+	}
+	// Revoked while the proxy runs: the next poll picks it up. Only the
+	// outcome is awaited, under a deadline.
+	idp.Revoke(guardtest.KindClient, guardtest.ClientID, time.Now().Add(time.Minute), time.Now().Add(2*time.Hour))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := call(reader, idp.TenantID)
+		if s == http.StatusUnauthorized {
+			break
+		}
+		if s != http.StatusOK {
+			t.Fatalf("while waiting for the revocation: %d", s)
+		}
+		<-seen
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy did not learn of the client's revocation")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	select {
 	case h := <-seen:
