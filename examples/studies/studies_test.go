@@ -23,6 +23,7 @@ var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 type api struct {
 	idp *guardtest.Authority
+	g   *guard.Guard
 	h   http.Handler
 }
 
@@ -38,7 +39,8 @@ func newAPI(t *testing.T) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &api{idp: idp, h: studies.NewHandler(g)}
+	t.Cleanup(g.Close)
+	return &api{idp: idp, g: g, h: studies.NewHandler(g)}
 }
 
 func (a *api) get(t *testing.T, method, target, token string) *httptest.ResponseRecorder {
@@ -207,12 +209,31 @@ func TestDatasetDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(g.Close)
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/api/v1/as-user/studies?limit=10", nil)
 	req.Header.Set("Authorization", "Bearer "+a.idp.Mint(t, c))
 	studies.NewHandler(g).ServeHTTP(rec, req)
 	if theirs := decode[studies.Page](t, rec).Data; len(theirs) != 10 || theirs[0].OID == first[0].OID {
 		t.Fatalf("other tenant's studies: %+v", theirs)
+	}
+}
+
+// A user who signed out is refused with the tokens the sign-in gave,
+// before they expire (RFC 6750 §3.1 invalid_token).
+func TestRevokedSignInRefused(t *testing.T) {
+	a := newAPI(t)
+	tok := a.idp.Mint(t, a.idp.V1Claims("api://"+appID))
+	if rec := a.get(t, "GET", "/account/me", tok); rec.Code != http.StatusOK {
+		t.Fatalf("before sign-out: %d", rec.Code)
+	}
+	a.idp.Revoke(guardtest.KindSession, guardtest.SessionID, now, now.Add(guardtest.Lifetime))
+	if err := a.g.PollNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := a.get(t, "GET", "/account/me", tok)
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "has been revoked") {
+		t.Fatalf("after sign-out: %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
 }
 
