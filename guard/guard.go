@@ -104,6 +104,13 @@ func (g *Guard) followRevocations(ctx context.Context, discovered, issuer string
 			"discovery", s.discoveryURL)
 		return nil
 	}
+	if strings.Contains(feed, "{tenantid}") {
+		// A multi-tenant authority (/common) has one feed per tenant and
+		// names them by a template; the guard follows one feed.
+		s.log.Warn("guard: a multi-tenant authority has no single revocation feed; set RevocationFeed to a tenant's feed, or revoked tokens are accepted until they expire",
+			"revocation_feed_endpoint", feed)
+		return nil
+	}
 	r := newRevocations(feed, tenantOfIssuer(issuer), s)
 	if err := r.poll(ctx); err != nil {
 		return fmt.Errorf("guard: read revocation feed: %w", err)

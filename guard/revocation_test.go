@@ -348,6 +348,20 @@ func TestRevocationFeedSources(t *testing.T) {
 			t.Fatalf("%d feed requests", n)
 		}
 	})
+	t.Run("multi-tenant authority: one feed per tenant, none followed", func(t *testing.T) {
+		idp, clk := authority(t)
+		var logs syncBuffer
+		g := guardFor(t, idp, clk, func(c *guard.Config) {
+			c.Authority = idp.Base() + "/common/v2.0"
+			c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		if err := g.PollNow(context.Background()); !errors.Is(err, guard.ErrNoRevocationFeed) {
+			t.Fatalf("PollNow: %v", err)
+		}
+		if !strings.Contains(logs.String(), "multi-tenant authority has no single revocation feed") || len(idp.FeedRequests()) != 0 {
+			t.Fatalf("feed requests %v, logs:\n%s", idp.FeedRequests(), logs.String())
+		}
+	})
 	t.Run("RevocationFeed must be https", func(t *testing.T) {
 		_, err := guard.New(context.Background(), guard.Config{
 			Authority: "https://127.0.0.1/t/v2.0", Audiences: []string{"a"}, RevocationFeed: "http://idp.example/t/oauth2/v2.0/revocations",

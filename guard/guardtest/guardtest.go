@@ -180,7 +180,7 @@ func (a *Authority) serve(w http.ResponseWriter, r *http.Request) {
 		a.fetches.Add(1)
 		writeJSON(w, http.StatusOK, a.keySet())
 	case parts[0] == "common" && rest == "v2.0/.well-known/openid-configuration":
-		writeJSON(w, http.StatusOK, a.discovery(a.Base()+"/{tenantid}/v2.0", a.Base()+"/common/discovery/v2.0/keys"))
+		writeJSON(w, http.StatusOK, a.tenantDiscovery("{tenantid}", a.Base()+"/{tenantid}/v2.0", a.Base()+"/common/discovery/v2.0/keys"))
 	case !known:
 		// Entra answers an unknown tenant with 400 AADSTS90002.
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."})
@@ -205,7 +205,8 @@ func (a *Authority) discovery(issuer, jwks string) map[string]any {
 }
 
 // tenantDiscovery is a tenant's discovery document, which names the
-// tenant's revocation feed unless PublishFeed(false).
+// tenant's revocation feed unless PublishFeed(false). For /common, tid is
+// the template "{tenantid}", as in tessera's.
 func (a *Authority) tenantDiscovery(tid, issuer, jwks string) map[string]any {
 	d := a.discovery(issuer, jwks)
 	if !a.feed.hidden.Load() {
