@@ -5,8 +5,10 @@
 package web
 
 import (
+	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
@@ -33,7 +35,15 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	cfg Config
+	dir       *directory.Service
+	sessions  *session.Service
+	keys      *token.Ring
+	secrets   *secrets.Keys
+	publicURL string
+	insecure  bool
+	log       *slog.Logger
+	now       func() time.Time
+	pages     map[string]*template.Template
 }
 
 // New returns the pages handler.
@@ -44,8 +54,34 @@ func New(cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{cfg: cfg}
+	return &Handler{
+		dir:       cfg.Directory,
+		sessions:  cfg.Sessions,
+		keys:      cfg.Keys,
+		secrets:   cfg.Secrets,
+		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		insecure:  cfg.InsecureCookies,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		pages:     parsePages(),
+	}
 }
 
-// Register adds the page routes to mux.
-func (h *Handler) Register(mux *http.ServeMux) {}
+// Register adds the page routes to mux. {tenant} is a tenant GUID or
+// domain name; the authorization and logout endpoints also take "common"
+// and "organizations", where the user name decides the tenant.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, m := range []string{"GET", "POST"} {
+		// RFC 6749 §3.1: the authorization endpoint MUST support GET and
+		// MAY support POST (OIDC Core §3.1.2.1 requires both).
+		mux.HandleFunc(m+" /{tenant}/oauth2/v2.0/authorize", h.authorize(2))
+		mux.HandleFunc(m+" /{tenant}/oauth2/authorize", h.authorize(1))
+		mux.HandleFunc(m+" /{tenant}/oauth2/v2.0/logout", h.logout)
+		mux.HandleFunc(m+" /{tenant}/oauth2/logout", h.logout)
+	}
+	mux.HandleFunc("POST /{tenant}/login", h.signInSubmit)
+	mux.HandleFunc("POST /{tenant}/selectaccount", h.selectAccountSubmit)
+	mux.HandleFunc("POST /{tenant}/consent", h.consentSubmit)
+	mux.HandleFunc("GET /{tenant}/devicelogin", h.deviceForm)
+	mux.HandleFunc("POST /{tenant}/devicelogin", h.deviceSubmit)
+}

@@ -1,0 +1,209 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
+)
+
+// ssoCookiePrefix names the single sign-on cookies, one per tenant:
+// tessera_sso_{tenant id without dashes}. A cookie per tenant keeps a
+// sign-in to one tenant from being taken for a sign-in to another.
+const ssoCookiePrefix = "tessera_sso_"
+
+func ssoCookieName(tenantID string) string {
+	return ssoCookiePrefix + strings.ReplaceAll(tenantID, "-", "")
+}
+
+// setSSOCookie makes the browser carry the session until it expires.
+// SameSite=Lax: it must come along when a client sends the browser here
+// (a top-level GET from another site), and only then.
+func (h *Handler) setSSOCookie(w http.ResponseWriter, tenantID, value string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: ssoCookieName(tenantID), Value: value, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: !h.insecure, SameSite: http.SameSiteLaxMode})
+}
+
+func (h *Handler) clearSSOCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+		HttpOnly: true, Secure: !h.insecure, SameSite: http.SameSiteLaxMode})
+}
+
+// cookieSession returns the browser's active session in a tenant, or nil.
+func (h *Handler) cookieSession(r *http.Request, tenantID string) *session.BrowserSession {
+	c, err := r.Cookie(ssoCookieName(tenantID))
+	if err != nil {
+		return nil
+	}
+	bs, err := h.sessions.BrowserSession(r.Context(), tenantID, c.Value)
+	if err != nil {
+		if !errors.Is(err, session.ErrNotFound) && !errors.Is(err, session.ErrRevoked) && !errors.Is(err, session.ErrExpired) {
+			h.log.Error("web: browser session", "tenant", tenantID, "err", err)
+		}
+		return nil
+	}
+	return &bs
+}
+
+// ssoCookies returns the browser's SSO cookies by tenant id, for the
+// multi-tenant endpoints. The tenant comes from the value (see
+// session.TenantOf) and must agree with the cookie's name.
+func ssoCookies(r *http.Request) map[string]*http.Cookie {
+	out := map[string]*http.Cookie{}
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, ssoCookiePrefix) {
+			continue
+		}
+		tid, ok := session.TenantOf(c.Value)
+		if ok && ssoCookieName(tid) == c.Name {
+			out[tid] = c
+		}
+	}
+	return out
+}
+
+// signedInTenants are the tenants where the browser has an active session.
+func (h *Handler) signedInTenants(r *http.Request) []string {
+	var out []string
+	for tid := range ssoCookies(r) {
+		if h.cookieSession(r, tid) != nil {
+			out = append(out, tid)
+		}
+	}
+	return out
+}
+
+// openForm checks a posted page form: first the CSRF token (a forged
+// post changes nothing and gets 403), then the sealed flow, which must
+// have been made for this page and this path.
+func (h *Handler) openForm(w http.ResponseWriter, r *http.Request, purpose string) (flow, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, pageBadRequest("Bad request", "The form could not be read."))
+		return flow{}, false
+	}
+	if !h.checkCSRF(r, purpose) {
+		h.errorPage(w, r, pageForbidden())
+		return flow{}, false
+	}
+	f, err := h.open(r.PostFormValue("flow"), purpose)
+	if err != nil || f.TenantRef != r.PathValue("tenant") {
+		h.errorPage(w, r, pageExpired())
+		return flow{}, false
+	}
+	return f, true
+}
+
+// Sign-in messages. An unknown user and a wrong password get the same one
+// (and cost the same, see directory.AuthenticateUser), so the page does
+// not tell which names exist.
+const (
+	msgBadCredentials = "Your user name or password is incorrect."
+	msgMissing        = "Enter your user name and password."
+	msgFullName       = "Enter your full user name, for example alice@contoso."
+	msgDisabled       = "Your account is disabled. Ask your administrator to enable it."
+)
+
+func lockedMessage(e *directory.LockedError) string {
+	at := e.Until.UTC().Format("15:04:05 UTC on 2 January 2006")
+	if e.Locked {
+		return fmt.Sprintf("Your account is locked after too many failed sign-ins. Try again after %s, or ask your administrator to unlock it.", at)
+	}
+	return fmt.Sprintf("Too many failed sign-ins. Wait until %s and try again.", at)
+}
+
+// signInSubmit checks a user name and password. On success it starts a
+// browser session, sets its cookie, and goes on with the flow.
+func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.openForm(w, r, purposeSignIn)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	username := strings.TrimSpace(r.PostFormValue("username"))
+	password := r.PostFormValue("password")
+	if username == "" || password == "" {
+		h.showSignIn(w, r, f, nil, msgMissing, username)
+		return
+	}
+	tid := f.TenantID
+	if tid == "" {
+		// /common/ or /organizations/: the user name's domain decides.
+		_, domain, found := strings.Cut(username, "@")
+		if !found || domain == "" {
+			h.showSignIn(w, r, f, nil, msgFullName, username)
+			return
+		}
+		t, err := h.dir.ResolveTenant(ctx, domain)
+		if errors.Is(err, directory.ErrNotFound) {
+			h.showSignIn(w, r, f, nil, msgBadCredentials, username)
+			return
+		}
+		if err != nil {
+			h.errorPage(w, r, pageServer(err))
+			return
+		}
+		tid = t.ID
+	}
+	decided := f
+	decided.TenantID = tid
+	tg, perr := h.resolveClient(ctx, decided)
+	if perr != nil {
+		h.errorPage(w, r, perr)
+		return
+	}
+	u, err := h.dir.AuthenticateUser(ctx, tid, username, password)
+	if err != nil {
+		var locked *directory.LockedError
+		msg := msgBadCredentials
+		switch {
+		case errors.Is(err, directory.ErrInvalidCredentials):
+		case errors.As(err, &locked):
+			msg = lockedMessage(locked)
+		case errors.Is(err, directory.ErrUserDisabled):
+			msg = msgDisabled
+		default:
+			h.errorPage(w, r, pageServer(err))
+			return
+		}
+		h.log.Info("web: sign-in failed", "tenant", tid, "reason", err)
+		h.showSignIn(w, r, f, &tg, msg, username)
+		return
+	}
+	policy := tg.tenant.Policy.Effective()
+	cookie, bs, err := h.sessions.StartBrowserSession(ctx, tid, u.ObjectID, h.now(), policy.SessionLifetime)
+	if err != nil {
+		h.errorPage(w, r, pageServer(err))
+		return
+	}
+	h.setSSOCookie(w, tid, cookie, bs.ExpiresAt)
+	h.advance(w, r, decided, &bs)
+}
+
+// selectAccountSubmit continues as the signed-in user or shows the
+// sign-in page for another account.
+func (h *Handler) selectAccountSubmit(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.openForm(w, r, purposeSelect)
+	if !ok {
+		return
+	}
+	switch r.PostFormValue("account") {
+	case "continue":
+		// No session any more (signed out meanwhile): advance shows the
+		// sign-in page.
+		h.advance(w, r, f, h.cookieSession(r, f.TenantID))
+	case "other":
+		tg, perr := h.resolveClient(r.Context(), f)
+		if perr != nil {
+			h.errorPage(w, r, perr)
+			return
+		}
+		h.showSignIn(w, r, f, &tg, "", "")
+	default:
+		h.errorPage(w, r, pageBadRequest("Bad request", "Choose an account."))
+	}
+}
