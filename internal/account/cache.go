@@ -38,6 +38,15 @@ func (t Target) String() string {
 	return "scope:" + strings.Join(strings.Fields(t.Scope), " ")
 }
 
+// consentScope is the scope a sign-in asks for to get consent for t: the
+// scopes themselves, or the v1 resource's .default.
+func (t Target) consentScope() string {
+	if t.V1() {
+		return strings.TrimRight(strings.TrimSpace(t.Resource), "/") + "/.default"
+	}
+	return strings.Join(strings.Fields(t.Scope), " ")
+}
+
 // Token is an access token and when it stops working.
 type Token struct {
 	AccessToken string
@@ -48,30 +57,52 @@ type Token struct {
 // cacheEntry is a token on disk. Expiry is epoch seconds, as in Entra's
 // expires_on, so the file means the same in every time zone.
 type cacheEntry struct {
-	Authority   string `json:"authority"`
-	TenantID    string `json:"tenantId"`
-	ClientID    string `json:"clientId"`
-	Target      string `json:"target"`
-	AccessToken string `json:"accessToken"`
-	TokenType   string `json:"tokenType"`
-	ExpiresOn   int64  `json:"expiresOn"`
+	Authority     string `json:"authority"`
+	TenantID      string `json:"tenantId"`
+	ClientID      string `json:"clientId"`
+	HomeAccountID string `json:"homeAccountId,omitempty"` // a user's; empty for a service principal
+	Target        string `json:"target"`
+	AccessToken   string `json:"accessToken"`
+	TokenType     string `json:"tokenType"`
+	ExpiresOn     int64  `json:"expiresOn"`
 }
 
+// refreshEntry is a user's refresh token. There is one per account (home
+// account, client, authority), not per tenant or resource: like MSAL's,
+// one refresh token redeems access tokens for any resource the user
+// consented to, in any tenant the account may enter.
+type refreshEntry struct {
+	Authority     string `json:"authority"`
+	ClientID      string `json:"clientId"`
+	HomeAccountID string `json:"homeAccountId"`
+	Username      string `json:"username,omitempty"`
+	Secret        string `json:"secret"`
+}
+
+// tokensDoc is tokens.json. Version 1 had no refreshTokens; the field is
+// additive, so the version stays.
 type tokensDoc struct {
-	Version int                   `json:"version"`
-	Tokens  map[string]cacheEntry `json:"tokens"`
+	Version       int                     `json:"version"`
+	Tokens        map[string]cacheEntry   `json:"tokens"`
+	RefreshTokens map[string]refreshEntry `json:"refreshTokens,omitempty"`
 }
 
-// cacheKey names one token: authority, tenant id, client id and what the
-// token is for. Everything but the target is case-insensitive at Entra.
+// cacheKey names one token: authority, tenant id, client id, for a user the
+// account, and what the token is for. Everything but the target is
+// case-insensitive at Entra.
 func cacheKey(p Profile, t Target) string {
 	return p.Key() + "|" + t.String()
 }
 
-// loadTokens reads the cache. The cache can always be rebuilt, so a file
-// that does not parse is treated as empty and overwritten by the next write
-// instead of stopping the user.
-func (s *Store) loadTokens() (map[string]cacheEntry, error) {
+// accountKey names a user's refresh token: the tenant is not part of it.
+func accountKey(p Profile) string {
+	return strings.ToLower(p.Authority + "|" + p.ClientID + "|" + p.HomeAccountID())
+}
+
+// loadTokensDoc reads the cache. The cache can always be rebuilt (at worst
+// by logging in again), so a file that does not parse is treated as empty
+// and overwritten by the next write instead of stopping the user.
+func (s *Store) loadTokensDoc() (*tokensDoc, error) {
 	var doc tokensDoc
 	if _, err := s.readJSON(tokensFile, &doc); err != nil && !errors.Is(err, errCorrupt) {
 		return nil, err
@@ -79,26 +110,69 @@ func (s *Store) loadTokens() (map[string]cacheEntry, error) {
 	if doc.Tokens == nil {
 		doc.Tokens = map[string]cacheEntry{}
 	}
+	if doc.RefreshTokens == nil {
+		doc.RefreshTokens = map[string]refreshEntry{}
+	}
+	return &doc, nil
+}
+
+func (s *Store) saveTokensDoc(doc *tokensDoc) error {
+	doc.Version = 1
+	return s.writeJSON(tokensFile, doc)
+}
+
+func (s *Store) loadTokens() (map[string]cacheEntry, error) {
+	doc, err := s.loadTokensDoc()
+	if err != nil {
+		return nil, err
+	}
 	return doc.Tokens, nil
+}
+
+// cached returns doc's token for p and t if it has more than MinRemaining
+// left at now.
+func (doc *tokensDoc) cached(p Profile, t Target, now time.Time) (Token, bool) {
+	e, ok := doc.Tokens[cacheKey(p, t)]
+	if !ok {
+		return Token{}, false
+	}
+	tok := Token{AccessToken: e.AccessToken, TokenType: e.TokenType, ExpiresOn: time.Unix(e.ExpiresOn, 0)}
+	if tok.ExpiresOn.Sub(now) <= MinRemaining {
+		return Token{}, false
+	}
+	return tok, true
+}
+
+// put caches tok for p and t, and drops tokens that expired before now so
+// the file does not grow without bound.
+func (doc *tokensDoc) put(p Profile, t Target, tok Token, now time.Time) {
+	for k, e := range doc.Tokens {
+		if !time.Unix(e.ExpiresOn, 0).After(now) {
+			delete(doc.Tokens, k)
+		}
+	}
+	doc.Tokens[cacheKey(p, t)] = cacheEntry{
+		Authority:     p.Authority,
+		TenantID:      p.TenantID,
+		ClientID:      p.ClientID,
+		HomeAccountID: p.HomeAccountID(),
+		Target:        t.String(),
+		AccessToken:   tok.AccessToken,
+		TokenType:     tok.TokenType,
+		ExpiresOn:     tok.ExpiresOn.Unix(),
+	}
 }
 
 // CachedToken returns the token cached for p and t if it has more than
 // MinRemaining left at now. It takes no lock: whole-file renames mean a
 // reader never sees a half-written cache.
 func (s *Store) CachedToken(p Profile, t Target, now time.Time) (Token, bool, error) {
-	toks, err := s.loadTokens()
+	doc, err := s.loadTokensDoc()
 	if err != nil {
 		return Token{}, false, err
 	}
-	e, ok := toks[cacheKey(p, t)]
-	if !ok {
-		return Token{}, false, nil
-	}
-	tok := Token{AccessToken: e.AccessToken, TokenType: e.TokenType, ExpiresOn: time.Unix(e.ExpiresOn, 0)}
-	if tok.ExpiresOn.Sub(now) <= MinRemaining {
-		return Token{}, false, nil
-	}
-	return tok, true, nil
+	tok, ok := doc.cached(p, t, now)
+	return tok, ok, nil
 }
 
 // PutToken caches tok for p and t, and drops tokens that expired before now
@@ -108,45 +182,30 @@ func (s *Store) PutToken(p Profile, t Target, tok Token, now time.Time) error {
 		return fmt.Errorf("account: refusing to cache an empty token")
 	}
 	return s.update(func() error {
-		toks, err := s.loadTokens()
+		doc, err := s.loadTokensDoc()
 		if err != nil {
 			return err
 		}
-		for k, e := range toks {
-			if !time.Unix(e.ExpiresOn, 0).After(now) {
-				delete(toks, k)
-			}
-		}
-		toks[cacheKey(p, t)] = cacheEntry{
-			Authority:   p.Authority,
-			TenantID:    p.TenantID,
-			ClientID:    p.ClientID,
-			Target:      t.String(),
-			AccessToken: tok.AccessToken,
-			TokenType:   tok.TokenType,
-			ExpiresOn:   tok.ExpiresOn.Unix(),
-		}
-		return s.writeJSON(tokensFile, tokensDoc{Version: 1, Tokens: toks})
+		doc.put(p, t, tok, now)
+		return s.saveTokensDoc(doc)
 	})
 }
 
-// dropTokens removes every token issued to p's client at p's authority, in
-// any tenant: `get-access-token --tenant` may have used the profile's
-// credentials in another tenant, and logout must leave none of them behind.
-// The caller holds the lock.
-func (s *Store) dropTokens(p Profile) error {
-	toks, err := s.loadTokens()
-	if err != nil {
-		return err
-	}
-	n := len(toks)
-	for k, e := range toks {
-		if strings.EqualFold(e.Authority, p.Authority) && strings.EqualFold(e.ClientID, p.ClientID) {
-			delete(toks, k)
+// dropAccountTokens removes from doc every token issued to p's client at
+// p's authority for p's account (none for a service principal), in any
+// tenant: `get-access-token --tenant` may have used the profile in another
+// tenant, and logout must leave none of them behind. A user's refresh
+// token goes too. It reports whether anything was removed.
+func dropAccountTokens(doc *tokensDoc, p Profile) bool {
+	n := len(doc.Tokens) + len(doc.RefreshTokens)
+	for k, e := range doc.Tokens {
+		if strings.EqualFold(e.Authority, p.Authority) && strings.EqualFold(e.ClientID, p.ClientID) &&
+			strings.EqualFold(e.HomeAccountID, p.HomeAccountID()) {
+			delete(doc.Tokens, k)
 		}
 	}
-	if len(toks) == n {
-		return nil
+	if p.Type == User {
+		delete(doc.RefreshTokens, accountKey(p))
 	}
-	return s.writeJSON(tokensFile, tokensDoc{Version: 1, Tokens: toks})
+	return len(doc.Tokens)+len(doc.RefreshTokens) != n
 }

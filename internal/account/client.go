@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // maxBody bounds what is read from the identity provider: a token response
@@ -24,11 +26,48 @@ const maxBody = 1 << 20
 // maxLifetime bounds expires_in to a year, far beyond any real token.
 const maxLifetime = 365 * 24 * 3600
 
-// Client talks to the identity provider. Both fields may be nil; tests set
-// them to a fake server's client and a fixed clock.
+// Client talks to the identity provider. Every field may be left zero;
+// tests set them to a fake server's client, a fixed clock, a browser that
+// is an HTTP client, and a sleep that returns at once. A Client must not
+// be copied after first use.
 type Client struct {
 	HTTP *http.Client
 	Now  func() time.Time
+
+	// Status receives what the person at the keyboard must see while a
+	// sign-in waits: the device code message, the URL opened, progress.
+	// The CLI passes its stderr; nil discards.
+	Status io.Writer
+	// OpenBrowser shows url to the person signing in; nil opens the
+	// system browser (OpenSystemBrowser).
+	OpenBrowser func(ctx context.Context, url string) error
+	// Sleep waits d or until ctx ends; nil uses a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// flight makes concurrent refreshes of the same token in this process
+	// one network request (see refresh.go).
+	flight singleflight.Group
+}
+
+func (c *Client) status() io.Writer {
+	if c.Status != nil {
+		return c.Status
+	}
+	return io.Discard
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -70,15 +109,38 @@ func NewHTTPClient(caFile string) (*http.Client, error) {
 // Discovery is the part of an OpenID Provider's metadata the CLI uses, and
 // the tenant GUID read from its issuer.
 type Discovery struct {
-	Issuer        string `json:"issuer"`
-	TokenEndpoint string `json:"token_endpoint"`
-	JWKSURI       string `json:"jwks_uri"`
-	TenantID      string `json:"-"`
+	Issuer                      string `json:"issuer"`
+	AuthorizationEndpoint       string `json:"authorization_endpoint"`
+	TokenEndpoint               string `json:"token_endpoint"`
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"` // RFC 8628 §4
+	RevocationEndpoint          string `json:"revocation_endpoint"`           // RFC 7009 §3 via RFC 8414; Entra has none
+	JWKSURI                     string `json:"jwks_uri"`
+	// AuthorizationResponseIss means every authorization response carries
+	// iss (RFC 9207 §3), so one without it must be refused.
+	AuthorizationResponseIss bool `json:"authorization_response_iss_parameter_supported"`
+
+	// TenantID is the tenant GUID, or "" for a multi-tenant alias
+	// (organizations, common), whose issuer is the template
+	// {authority}/{tenantid}/v2.0: the tenant is known only once a user
+	// has signed in.
+	TenantID string `json:"-"`
 }
+
+// multiTenant are the {tenant} values that stand for "whichever tenant the
+// user signs in to" at Entra.
+var multiTenant = map[string]bool{"organizations": true, "common": true, "consumers": true}
+
+// tenantTemplate is the placeholder Entra puts in a multi-tenant issuer.
+const tenantTemplate = "{tenantid}"
+
+// IsMultiTenant reports whether tenant is one of Entra's aliases for any
+// tenant, which a user sign-in may use and a service principal may not.
+func IsMultiTenant(tenant string) bool { return multiTenant[strings.ToLower(tenant)] }
 
 // Discover fetches {authority}/{tenant}/v2.0/.well-known/openid-configuration
 // and resolves tenant (a GUID or a domain name) to the tenant GUID, which
 // is the path segment before v2.0 in the issuer, as az resolves domains.
+// For a multi-tenant alias TenantID stays empty.
 func (c *Client) Discover(ctx context.Context, authority, tenant string) (Discovery, error) {
 	if err := checkTenant(tenant); err != nil {
 		return Discovery{}, err
@@ -111,11 +173,46 @@ func (c *Client) Discover(ctx context.Context, authority, tenant string) (Discov
 	if err := json.Unmarshal(body, &d); err != nil {
 		return Discovery{}, fmt.Errorf("%s did not answer with OpenID Provider metadata (%v): check --authority", u, err)
 	}
+	if IsMultiTenant(tenant) && strings.Contains(d.Issuer, tenantTemplate) {
+		return d, nil
+	}
 	d.TenantID, err = tenantFromIssuer(d.Issuer)
 	if err != nil {
 		return Discovery{}, fmt.Errorf("%s: %w", u, err)
 	}
 	return d, nil
+}
+
+// endpoint is ep with a multi-tenant template filled in with tenant, or
+// fallback when the metadata does not name the endpoint: Entra's paths are
+// fixed, so an authority that omits one still gets the right URL.
+func endpoint(ep, fallback, tenant string) string {
+	if ep == "" {
+		return fallback
+	}
+	return strings.ReplaceAll(ep, tenantTemplate, url.PathEscape(tenant))
+}
+
+// checkIssuer compares an issuer a token or an authorization response
+// names with the discovered one (OIDC Core §3.1.3.7 step 2; RFC 9207 §2.4),
+// and returns the tenant GUID it names. A multi-tenant issuer matches any
+// tenant GUID in place of its template.
+func (d Discovery) checkIssuer(iss string) (string, error) {
+	if d.Issuer == "" {
+		return "", errors.New("the authority's metadata names no issuer")
+	}
+	if pre, post, ok := strings.Cut(d.Issuer, tenantTemplate); ok {
+		if mid, ok := strings.CutPrefix(iss, pre); ok {
+			if tid, ok := strings.CutSuffix(mid, post); ok && IsGUID(tid) {
+				return strings.ToLower(tid), nil
+			}
+		}
+		return "", fmt.Errorf("issuer %q is not of the form %s", iss, d.Issuer)
+	}
+	if iss != d.Issuer {
+		return "", fmt.Errorf("issuer %q is not the authority's issuer %s", iss, d.Issuer)
+	}
+	return d.TenantID, nil
 }
 
 func checkTenant(tenant string) error {
@@ -179,6 +276,9 @@ func (c *Client) Acquire(ctx context.Context, p Profile, t Target) (Token, error
 	if err := t.Validate(); err != nil {
 		return Token{}, err
 	}
+	if p.Type == User {
+		return Token{}, errors.New("a user's tokens come from its refresh token, not from client credentials: use Token")
+	}
 	now := c.now()
 	endpoint := TokenEndpoint(p.Authority, p.TenantID, t.V1())
 	form := url.Values{
@@ -208,32 +308,16 @@ func (c *Client) Acquire(ctx context.Context, p Profile, t Target) (Token, error
 		return Token{}, errors.New("the profile has neither a client secret nor a certificate: log in again")
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	body, err := c.postForm(ctx, endpoint, form, p.ClientSecret)
 	if err != nil {
 		return Token{}, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.httpClient().Do(req)
-	if err != nil {
-		return Token{}, TransportError(endpoint, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return Token{}, TransportError(endpoint, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		if se := parseServerError(resp.StatusCode, body, p.ClientSecret); se != nil {
-			return Token{}, se
-		}
-		return Token{}, fmt.Errorf("%s answered HTTP %d without an OAuth error: check --authority", endpoint, resp.StatusCode)
 	}
 	return parseTokenResponse(body, now)
 }
 
 // Token serves t for p from s's cache while the cached token has more than
-// MinRemaining left, and otherwise acquires a new one and caches it.
+// MinRemaining left, and otherwise gets a new one and caches it: a service
+// principal by its credentials, a user by redeeming the refresh token.
 func (c *Client) Token(ctx context.Context, s *Store, p Profile, t Target) (Token, error) {
 	if err := t.Validate(); err != nil {
 		return Token{}, err
@@ -243,6 +327,9 @@ func (c *Client) Token(ctx context.Context, s *Store, p Profile, t Target) (Toke
 	} else if ok {
 		return tok, nil
 	}
+	if p.Type == User {
+		return c.refreshShared(ctx, s, p, t)
+	}
 	tok, err := c.Acquire(ctx, p, t)
 	if err != nil {
 		return Token{}, err
@@ -251,6 +338,34 @@ func (c *Client) Token(ctx context.Context, s *Store, p Profile, t Target) (Toke
 		return Token{}, fmt.Errorf("got a token but cannot cache it in %s: %w", s.Dir(), err)
 	}
 	return tok, nil
+}
+
+// postForm posts form to endpoint (a token, device authorization or
+// revocation endpoint) and returns the body of a 200 answer. An OAuth
+// error comes back as a *ServerError with secret scrubbed from it.
+func (c *Client) postForm(ctx context.Context, endpoint string, form url.Values, secret Secret) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, TransportError(endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, TransportError(endpoint, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		if se := parseServerError(resp.StatusCode, body, secret); se != nil {
+			return nil, se
+		}
+		return nil, fmt.Errorf("%s answered HTTP %d without an OAuth error: check --authority", endpoint, resp.StatusCode)
+	}
+	return body, nil
 }
 
 func parseServerError(status int, body []byte, secret Secret) *ServerError {

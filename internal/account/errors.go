@@ -18,6 +18,7 @@ type ServerError struct {
 	StatusCode    int    `json:"-"`
 	Code          string `json:"error"`
 	Description   string `json:"error_description"`
+	SubError      string `json:"suberror,omitempty"` // Entra's refinement of invalid_grant: consent_required, bad_token, …
 	ErrorCodes    []int  `json:"error_codes,omitempty"`
 	TraceID       string `json:"trace_id,omitempty"`
 	CorrelationID string `json:"correlation_id,omitempty"`
@@ -47,6 +48,54 @@ func (e *ServerError) CredentialsRejected() bool {
 	}
 	return e.StatusCode == 401
 }
+
+// ConsentRequired reports whether the server refused a token for want of
+// the user's consent to what was asked (Entra's AADSTS65001, suberror
+// consent_required), which a sign-in that asks for it fixes; the refresh
+// token itself is still good.
+func (e *ServerError) ConsentRequired() bool {
+	if e.SubError == "consent_required" {
+		return true
+	}
+	for _, c := range e.ErrorCodes {
+		if c == 65001 {
+			return true
+		}
+	}
+	return false
+}
+
+// LoginRequiredError says that a user's sign-in is no longer usable: the
+// refresh token is missing, expired or revoked. Its tokens have been
+// dropped; only a new `tessera login` helps.
+type LoginRequiredError struct {
+	Username string
+	Cause    error
+}
+
+func (e *LoginRequiredError) Error() string {
+	who := "the account"
+	if e.Username != "" {
+		who = e.Username
+	}
+	return fmt.Sprintf("the sign-in of %s is no longer valid (%v): log in again", who, e.Cause)
+}
+
+func (e *LoginRequiredError) Unwrap() error { return e.Cause }
+
+// ConsentRequiredError says that the user has not consented to the
+// resource a token was asked for. Signing in again with that scope asks
+// for the consent, as az's hint `az login --scope …` does.
+type ConsentRequiredError struct {
+	Target Target
+	Cause  *ServerError
+}
+
+func (e *ConsentRequiredError) Error() string {
+	return fmt.Sprintf("%v: sign in again asking for it, with tessera login --scope %s", e.Cause, e.Target.consentScope())
+}
+
+func (e *ConsentRequiredError) Unwrap() error { return e.Cause }
 
 // scrub removes secret from a text the server sent back, in case a server
 // (or a proxy in front of it) echoes the request: whatever the server says,

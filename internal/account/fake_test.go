@@ -46,6 +46,8 @@ type fakeIdP struct {
 	cert      *x509.Certificate // the client's registered certificate
 	expiresIn int
 	echo      bool // put the presented secret into the error description, as a careless proxy might
+
+	user userSide // the user sign-in endpoints: fake_user_test.go
 }
 
 type formRecord struct {
@@ -60,6 +62,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", f.discovery)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) { f.token(w, r, false) })
 	mux.HandleFunc("POST /{tenant}/oauth2/token", func(w http.ResponseWriter, r *http.Request) { f.token(w, r, true) })
+	f.registerUserSide(mux)
 	f.srv = httptest.NewUnstartedServer(mux)
 	// The untrusted-CA test makes handshakes fail on purpose; keep the log quiet.
 	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -107,16 +110,11 @@ func (f *fakeIdP) knownTenant(tenant string) bool {
 
 func (f *fakeIdP) discovery(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
-	if !f.knownTenant(tenant) {
+	if !f.knownTenant(tenant) && !IsMultiTenant(tenant) {
 		entraError(w, 400, "invalid_tenant", 90002, fmt.Sprintf("Tenant '%s' not found.", tenant))
 		return
 	}
-	base := f.srv.URL + "/" + testTenantID
-	writeJSON(w, 200, map[string]any{
-		"issuer":         base + "/v2.0",
-		"token_endpoint": base + "/oauth2/v2.0/token",
-		"jwks_uri":       f.srv.URL + "/" + testTenantID + "/discovery/v2.0/keys",
-	})
+	writeJSON(w, 200, f.metadata(tenant))
 }
 
 func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request, v1 bool) {
@@ -128,6 +126,10 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request, v1 bool) {
 	f.forms = append(f.forms, formRecord{path: r.URL.Path, form: r.PostForm})
 	f.mu.Unlock()
 
+	if r.PostForm.Get("grant_type") != "client_credentials" && r.PostForm.Get("client_id") == testCLIClientID {
+		f.userToken(w, r, v1)
+		return
+	}
 	if !f.knownTenant(r.PathValue("tenant")) {
 		entraError(w, 400, "invalid_request", 90002, "Tenant not found.")
 		return

@@ -51,3 +51,33 @@ func FuzzTenantFromIssuer(f *testing.F) {
 func inRange(t time.Time) bool {
 	return !t.Before(time.Unix(0, 0)) && !t.After(time.Unix(1<<40, 0))
 }
+
+// The authorization response's iss, an ID token's iss and client_info come
+// from the network: whatever arrives, a tenant accepted is a GUID.
+func FuzzCheckIssuer(f *testing.F) {
+	multi := Discovery{Issuer: "https://id.example.com/{tenantid}/v2.0"}
+	for _, seed := range []string{
+		"https://id.example.com/" + testTenantID + "/v2.0",
+		"https://id.example.com//v2.0", "https://id.example.com/{tenantid}/v2.0", "",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, iss string) {
+		tid, err := multi.checkIssuer(iss)
+		if err == nil && !IsGUID(tid) {
+			t.Fatalf("checkIssuer(%q) = %q, not a GUID", iss, tid)
+		}
+	})
+}
+
+func FuzzParseClientInfo(f *testing.F) {
+	for _, seed := range []string{"eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ", "e30", "", "===="} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ci, err := parseClientInfo(s)
+		if err == nil && (ci.UID == "" || ci.UTID == "") {
+			t.Fatalf("parseClientInfo(%q) accepted %+v", s, ci)
+		}
+	})
+}

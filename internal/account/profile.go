@@ -8,10 +8,15 @@ import (
 	"strings"
 )
 
-// ServicePrincipal is the one profile type today. A user profile (device
-// code or browser sign-in, holding a refresh token) is a later addition and
-// will be another value of Profile.Type.
-const ServicePrincipal = "servicePrincipal"
+// Profile types, as az names them in an account's user.type.
+const (
+	// ServicePrincipal signs in with client credentials: a secret or a
+	// certificate, kept in the profile.
+	ServicePrincipal = "servicePrincipal"
+	// User signed in as a person (browser, device code or password) and
+	// holds a refresh token, kept in the token cache.
+	User = "user"
+)
 
 // ErrNotLoggedIn is returned when there is no profile to use.
 var ErrNotLoggedIn = errors.New("not logged in")
@@ -25,7 +30,8 @@ func (Secret) String() string   { return "***" }
 func (Secret) GoString() string { return `"***"` }
 
 // Profile is what `tessera login` stores: which identity provider, which
-// tenant, which client, and how the client proves itself.
+// tenant, which client, and how the client proves itself (a service
+// principal) or who signed in with it (a user).
 //
 // Like az, which keeps a service principal's secret in
 // service_principal_entries.json, the secret is kept in clear in
@@ -42,20 +48,63 @@ type Profile struct {
 	ClientSecret    Secret `json:"clientSecret,omitempty"`
 	CertificateFile string `json:"certificateFile,omitempty"` // PEM with the certificate and its private key
 
+	// A user: who signed in. ObjectID and HomeTenantID are the user's
+	// home account (client_info's uid and utid, else the ID token's oid
+	// and tid); TenantID is the tenant signed in to, which differs for a
+	// guest. Username is preferred_username, the UPN.
+	Username     string `json:"username,omitempty"`
+	ObjectID     string `json:"objectId,omitempty"`
+	HomeTenantID string `json:"homeTenantId,omitempty"`
+
 	CAFile    string `json:"caFile,omitempty"` // extra trust anchors for the authority's TLS certificate
 	IsDefault bool   `json:"isDefault"`
 }
 
-// Key names the profile: one client in one tenant of one authority. Logging
-// in again with the same three replaces the profile.
+// Key names the profile: one client in one tenant of one authority, and for
+// a user, one person. Logging in again with the same replaces the profile.
 func (p Profile) Key() string {
-	return strings.ToLower(p.Authority + "|" + p.TenantID + "|" + p.ClientID)
+	k := p.Authority + "|" + p.TenantID + "|" + p.ClientID
+	if p.Type == User {
+		k += "|" + p.HomeAccountID()
+	}
+	return strings.ToLower(k)
+}
+
+// HomeAccountID is MSAL's name for a user's account across tenants,
+// "{oid}.{home tenant id}"; empty for a service principal. One refresh
+// token serves the account in every tenant it may enter.
+func (p Profile) HomeAccountID() string {
+	if p.Type != User {
+		return ""
+	}
+	return strings.ToLower(p.ObjectID + "." + p.HomeTenantID)
+}
+
+// Name is who the profile signs in as: a user's name, or a service
+// principal's client id, which is how az names both.
+func (p Profile) Name() string {
+	if p.Type == User {
+		return p.Username
+	}
+	return p.ClientID
 }
 
 // Validate reports every problem with p at once.
 func (p Profile) Validate() error {
 	var errs []error
-	if p.Type != ServicePrincipal {
+	switch p.Type {
+	case ServicePrincipal:
+		if (p.ClientSecret == "") == (p.CertificateFile == "") {
+			errs = append(errs, errors.New("profile needs exactly one of a client secret and a certificate"))
+		}
+	case User:
+		if p.ObjectID == "" || p.HomeTenantID == "" {
+			errs = append(errs, errors.New("user profile has no object id or home tenant id"))
+		}
+		if p.ClientSecret != "" || p.CertificateFile != "" {
+			errs = append(errs, errors.New("user profile must not hold client credentials: the CLI is a public client"))
+		}
+	default:
 		errs = append(errs, fmt.Errorf("profile type %q is not supported", p.Type))
 	}
 	if err := CheckAuthority(p.Authority); err != nil {
@@ -67,15 +116,12 @@ func (p Profile) Validate() error {
 	if p.ClientID == "" {
 		errs = append(errs, errors.New("profile has no client id"))
 	}
-	if (p.ClientSecret == "") == (p.CertificateFile == "") {
-		errs = append(errs, errors.New("profile needs exactly one of a client secret and a certificate"))
-	}
 	return errors.Join(errs...)
 }
 
 // CheckAuthority accepts an https URL with no query or fragment. Plain http
 // is allowed only to a loopback address, where nothing crosses the network
-// that the client secret could be read from.
+// that a secret, a password or a token could be read from.
 func CheckAuthority(authority string) error {
 	u, err := url.Parse(authority)
 	if err != nil || u.Host == "" {
@@ -91,7 +137,7 @@ func CheckAuthority(authority string) error {
 		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
 			return nil
 		}
-		return fmt.Errorf("authority %q must use https: a client secret must not cross the network in clear", authority)
+		return fmt.Errorf("authority %q must use https: secrets, passwords and tokens must not cross the network in clear", authority)
 	}
 	return fmt.Errorf("authority %q must be an https URL", authority)
 }
@@ -154,30 +200,63 @@ func (s *Store) SaveProfile(p Profile) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	p.IsDefault = true
 	return s.update(func() error {
+		doc, err := s.loadTokensDoc()
+		if err != nil {
+			return err
+		}
+		if err := s.saveProfileLocked(p); err != nil {
+			return err
+		}
+		if dropAccountTokens(doc, p) {
+			return s.saveTokensDoc(doc)
+		}
+		return nil
+	})
+}
+
+// saveProfileLocked stores p as the default profile. The caller holds the
+// lock.
+func (s *Store) saveProfileLocked(p Profile) error {
+	p.IsDefault = true
+	ps, err := s.loadProfiles()
+	if err != nil {
+		return err
+	}
+	out := make([]Profile, 0, len(ps)+1)
+	for _, q := range ps {
+		if q.Key() == p.Key() {
+			continue
+		}
+		q.IsDefault = false
+		out = append(out, q)
+	}
+	return s.saveProfiles(append(out, p))
+}
+
+// SetDefault makes the stored profile with p's Key the default, as
+// `az account set` does. It reports false when there is no such profile.
+func (s *Store) SetDefault(p Profile) (bool, error) {
+	found := false
+	err := s.update(func() error {
 		ps, err := s.loadProfiles()
 		if err != nil {
 			return err
 		}
-		out := make([]Profile, 0, len(ps)+1)
-		for _, q := range ps {
-			if q.Key() == p.Key() {
-				continue
-			}
-			q.IsDefault = false
-			out = append(out, q)
+		for i := range ps {
+			ps[i].IsDefault = ps[i].Key() == p.Key()
+			found = found || ps[i].IsDefault
 		}
-		out = append(out, p)
-		if err := s.saveProfiles(out); err != nil {
-			return err
+		if !found {
+			return nil
 		}
-		return s.dropTokens(p)
+		return s.saveProfiles(ps)
 	})
+	return found, err
 }
 
 // RemoveProfile deletes the profile with p's Key and every token cached
-// with its credentials. If it was the default, the first remaining profile
+// with its credentials, a user's refresh token among them. If it was the default, the first remaining profile
 // becomes the default. It reports false when there was no such profile.
 func (s *Store) RemoveProfile(p Profile) (bool, error) {
 	found := false
@@ -205,7 +284,14 @@ func (s *Store) RemoveProfile(p Profile) (bool, error) {
 		if err := s.saveProfiles(out); err != nil {
 			return err
 		}
-		return s.dropTokens(p)
+		doc, err := s.loadTokensDoc()
+		if err != nil {
+			return err
+		}
+		if dropAccountTokens(doc, p) {
+			return s.saveTokensDoc(doc)
+		}
+		return nil
 	})
 	return found, err
 }

@@ -1,6 +1,8 @@
 // Package account is the client side of the tessera CLI: the profiles
-// `tessera login` stores, token acquisition by client credentials, and the
-// on-disk token cache that `account get-access-token` and `rest` serve from.
+// `tessera login` stores, signing in (client credentials for a service
+// principal; browser, device code or password for a person), and the
+// on-disk token cache, refresh tokens included, that `account
+// get-access-token` and `rest` serve from.
 package account
 
 import (
