@@ -75,6 +75,9 @@ type Config struct {
 	// neither, the guard cannot learn of revocations and says so once in
 	// the log. It must be https, except on a loopback host.
 	RevocationFeed string
+	// Introspection, when set, makes the guard ask the authority about
+	// every token (RFC 7662) instead of following the revocation feed.
+	Introspection *IntrospectionConfig
 	// HTTPClient fetches discovery documents and key sets; default a
 	// client with a 10s timeout.
 	HTTPClient *http.Client
@@ -108,6 +111,7 @@ type settings struct {
 	realm        string
 	revPoll      time.Duration // <0: revocations are not followed
 	revFeed      string        // explicit feed URL, or ""
+	introspect   *IntrospectionConfig
 	client       *http.Client
 	log          *slog.Logger
 	now          func() time.Time
@@ -205,6 +209,11 @@ func (c Config) check() (*settings, error) {
 			errs = append(errs, fmt.Errorf("revocation feed %q must be an absolute https URL (http is allowed on loopback only)", c.RevocationFeed))
 		}
 		s.revFeed = feed
+	}
+	if c.Introspection != nil {
+		ic := *c.Introspection
+		errs = append(errs, ic.check()...)
+		s.introspect = &ic
 	}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: httpTimeout}

@@ -28,7 +28,10 @@
 // whose sign-in (sid) or id (jti/uti) is on the feed is refused, and so is
 // one of a revoked user, service principal (oid) or client (azp/appid)
 // issued at or before the revocation. Lookups read an immutable set through
-// an atomic pointer; a failed poll keeps what was known.
+// an atomic pointer; a failed poll keeps what was known. With
+// Config.Introspection the guard instead asks the authority about each
+// token that passes its own checks (RFC 7662), caching "active" answers for
+// at most CacheTTL.
 //
 // Refusals follow RFC 6750 §3: 401 with a Bearer challenge for a missing
 // or invalid token, 403 insufficient_scope for a valid token lacking a

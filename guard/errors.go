@@ -29,6 +29,7 @@ const (
 	ReasonMissingRole      Reason = "missing_role"
 	ReasonMissingScope     Reason = "missing_scope"
 	ReasonMissingRoleScope Reason = "missing_role_or_scope"
+	ReasonUnavailable      Reason = "unavailable"
 )
 
 // reasonInfo is one row of the client-visible error table.
@@ -64,6 +65,9 @@ var reasons = map[Reason]reasonInfo{
 	ReasonMissingRole:      {http.StatusForbidden, "insufficient_scope", "the access token lacks a required application role"},
 	ReasonMissingScope:     {http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope"},
 	ReasonMissingRoleScope: {http.StatusForbidden, "insufficient_scope", "the access token lacks a required role or scope"},
+	// The token may be fine: the authority could not say (introspection
+	// failed). Not a token error, so no Bearer challenge (RFC 6750 §3).
+	ReasonUnavailable: {http.StatusServiceUnavailable, "temporarily_unavailable", "the access token could not be checked; try again later"},
 }
 
 // Error is a refusal: the reason (and from it the HTTP status, the RFC 6750

@@ -19,11 +19,12 @@ const maxTokenBytes = 64 << 10
 // Guard validates bearer access tokens of one authority. It is safe for
 // concurrent use; build one per authority and share it.
 type Guard struct {
-	s       *settings
-	issuers []string
-	keys    *keyCache
-	tenants *tenantResolver // nil unless a tenant header is configured
-	revs    *revocations    // nil when no revocation feed is followed
+	s          *settings
+	issuers    []string
+	keys       *keyCache
+	tenants    *tenantResolver // nil unless a tenant header is configured
+	revs       *revocations    // nil when no revocation feed is followed
+	introspect *introspector   // nil unless Config.Introspection is set
 }
 
 // New checks cfg, fetches the authority's discovery document, its key set
@@ -46,7 +47,8 @@ func New(ctx context.Context, cfg Config) (*Guard, error) {
 		JWKSURI string `json:"jwks_uri"`
 		// Not in OpenID Connect Discovery: tessera publishes its
 		// revocation feed here.
-		RevocationFeed string `json:"revocation_feed_endpoint"`
+		RevocationFeed        string `json:"revocation_feed_endpoint"`
+		IntrospectionEndpoint string `json:"introspection_endpoint"`
 	}
 	if err := getJSON(ctx, s.client, s.discoveryURL, &doc); err != nil {
 		return nil, fmt.Errorf("guard: fetch discovery document: %w", err)
@@ -77,6 +79,20 @@ func New(ctx context.Context, cfg Config) (*Guard, error) {
 			base:   &url.URL{Scheme: s.authority.Scheme, Host: s.authority.Host},
 			client: s.client, now: s.now, log: s.log,
 		}
+	}
+	if s.introspect != nil {
+		endpoint := s.introspect.Endpoint
+		if endpoint == "" {
+			endpoint = strings.TrimSpace(doc.IntrospectionEndpoint)
+		}
+		switch {
+		case endpoint == "":
+			return nil, fmt.Errorf("guard: discovery document %s names no introspection_endpoint; set Introspection.Endpoint", s.discoveryURL)
+		case !secureURL(endpoint):
+			return nil, fmt.Errorf("guard: discovery document %s has introspection_endpoint %q, which is not an https URL", s.discoveryURL, endpoint)
+		}
+		g.introspect = newIntrospector(*s.introspect, endpoint, s)
+		return g, nil
 	}
 	if err := g.followRevocations(ctx, doc.RevocationFeed, doc.Issuer); err != nil {
 		return nil, err
@@ -172,7 +188,12 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 	}
 	// Only a token that is otherwise valid is looked up, so that an
 	// expired one is reported as expired.
-	if g.revs != nil {
+	switch {
+	case g.introspect != nil:
+		if err := g.introspect.check(ctx, rawToken, p); err != nil {
+			return nil, err
+		}
+	case g.revs != nil:
 		if kind := g.revs.revoked(p); kind != "" {
 			return nil, newError(ReasonRevoked, fmt.Errorf("revoked by %s", kind))
 		}

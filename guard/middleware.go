@@ -107,7 +107,11 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 		challenge += `, scope="` + scope + `"`
 	}
 	h := w.Header()
-	h.Set("WWW-Authenticate", challenge)
+	if e.Status() == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "5")
+	} else {
+		h.Set("WWW-Authenticate", challenge)
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Status())

@@ -39,6 +39,7 @@ type Key struct {
 //	/common/v2.0/.well-known/openid-configuration    issuer https://host/{tenantid}/v2.0
 //	/{tid}/discovery/v2.0/keys, /{tid}/discovery/keys the key set
 //	/{tenant}/oauth2/v2.0/revocations                 the revocation feed (see Revoke)
+//	/{tenant}/oauth2/v2.0/introspect                  RFC 7662 introspection (see IntrospectionClientID)
 type Authority struct {
 	// TenantID is the home tenant, created with the domain
 	// "contoso.example".
@@ -52,12 +53,13 @@ type Authority struct {
 	// default (RS256) or with SignWith(a.EC) (ES256).
 	RSA, EC Key
 
-	mu          sync.Mutex
-	published   []Key
-	domains     map[string]string // domain or tid -> tid
-	fetches     atomic.Int64
-	discoveries atomic.Int64
-	feed        feed
+	mu            sync.Mutex
+	published     []Key
+	domains       map[string]string // domain or tid -> tid
+	fetches       atomic.Int64
+	discoveries   atomic.Int64
+	feed          feed
+	introspection introspection
 }
 
 // NewAuthority starts an authority; it is closed when tb ends.
@@ -190,6 +192,8 @@ func (a *Authority) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, a.tenantDiscovery(tid, a.Base()+"/"+tid+"/", a.Base()+"/"+tid+"/discovery/keys"))
 	case rest == "oauth2/v2.0/revocations" && r.Method == http.MethodGet:
 		a.serveFeed(w, r, tid)
+	case rest == "oauth2/v2.0/introspect" && r.Method == http.MethodPost:
+		a.serveIntrospect(w, r, tid)
 	default:
 		http.NotFound(w, r)
 	}
@@ -205,13 +209,11 @@ func (a *Authority) discovery(issuer, jwks string) map[string]any {
 }
 
 // tenantDiscovery is a tenant's discovery document, which names the
-// tenant's revocation feed unless PublishFeed(false). For /common, tid is
+// tenant's revocation feed and introspection endpoint unless hidden. For /common, tid is
 // the template "{tenantid}", as in tessera's.
 func (a *Authority) tenantDiscovery(tid, issuer, jwks string) map[string]any {
 	d := a.discovery(issuer, jwks)
-	if !a.feed.hidden.Load() {
-		d["revocation_feed_endpoint"] = a.feedURL(tid)
-	}
+	a.tenantEndpoints(d, tid)
 	return d
 }
 
