@@ -15,6 +15,16 @@ import (
 // never delegated scopes.
 type clientCredentials struct{ h *Handler }
 
+// publicClients: a public client holds no credential to stand for itself
+// (RFC 6749 §4.4: the client credentials grant is for confidential
+// clients only).
+func (clientCredentials) publicClients() bool { return false }
+
+// tenantOf: an app-only token must name its tenant, as in Entra.
+func (clientCredentials) tenantOf(req *tokenRequest) (string, *Error) {
+	return "", errMultiTenant(req.TenantRef, "use a tenant-specific endpoint, /{tenant id or domain}/oauth2/…")
+}
+
 // v2Response is the v2 endpoint's success body (RFC 6749 §5.1, Entra's
 // ext_expires_in). expires_in is a JSON number: some clients (the Azure
 // CLI among them) break on a string.

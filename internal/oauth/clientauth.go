@@ -27,9 +27,12 @@ const maxAssertionLifetime = time.Hour
 // asymmetric only; a certificate credential never verifies an HMAC.
 var assertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.RS384, jose.RS512, jose.ES384}
 
-// authenticateClient runs client authentication for a confidential client
-// by whichever single method the request used (RFC 6749 §2.3).
-func (h *Handler) authenticateClient(ctx context.Context, req *tokenRequest) (directory.Client, string, *Error) {
+// authenticateClient runs client authentication by whichever single
+// method the request used (RFC 6749 §2.3). A request with no credential
+// at all is a public client's, identified by client_id alone (RFC 6749
+// §2.1, §3.2.1), when allowPublic and the application is registered as
+// public; a confidential client must always authenticate.
+func (h *Handler) authenticateClient(ctx context.Context, req *tokenRequest, allowPublic bool) (directory.Client, string, *Error) {
 	switch {
 	case req.ClientAssertion != "" || req.ClientAssertionType != "":
 		c, err := h.authenticateAssertion(ctx, req)
@@ -47,9 +50,49 @@ func (h *Handler) authenticateClient(ctx context.Context, req *tokenRequest) (di
 		if req.ClientID == "" {
 			return directory.Client{}, "", errMissingParameter("client_id")
 		}
-		return directory.Client{}, "", &Error{Code: "invalid_client", Status: 401, AADSTS: 7000218,
-			Description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
+		if allowPublic {
+			c, oerr := h.publicClient(ctx, req.TenantID, req.ClientID)
+			return c, token.AuthPublic, oerr
+		}
+		return directory.Client{}, "", errCredentialRequired()
 	}
+}
+
+func errCredentialRequired() *Error {
+	return &Error{Code: "invalid_client", Status: 401, AADSTS: 7000218,
+		Description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
+}
+
+// publicClient identifies a public client by its client id. An unknown
+// client reads as a wrong credential does; a confidential client that
+// sent no credential is told it must.
+func (h *Handler) publicClient(ctx context.Context, tenantID, clientID string) (directory.Client, *Error) {
+	id := strings.ToLower(clientID)
+	if !directory.IsGUID(id) {
+		return directory.Client{}, errInvalidClient(fmt.Errorf("client id %q is not a GUID", clientID))
+	}
+	repo := h.dir.Repository()
+	app, err := repo.GetApplication(ctx, tenantID, id)
+	if errors.Is(err, directory.ErrNotFound) {
+		return directory.Client{}, errInvalidClient(fmt.Errorf("no application %s in tenant", id))
+	}
+	if err != nil {
+		return directory.Client{}, errServer(err)
+	}
+	if !app.PublicClient {
+		return directory.Client{}, errCredentialRequired()
+	}
+	sp, err := repo.GetServicePrincipalByAppID(ctx, tenantID, id)
+	if errors.Is(err, directory.ErrNotFound) {
+		return directory.Client{}, errClientDisabled(fmt.Errorf("public client %s has no service principal in the tenant", id))
+	}
+	if err != nil {
+		return directory.Client{}, errServer(err)
+	}
+	if !sp.Enabled {
+		return directory.Client{}, errClientDisabled(fmt.Errorf("service principal %s of public client %s is disabled", sp.ObjectID, id))
+	}
+	return directory.Client{App: app, SP: sp}, nil
 }
 
 func (h *Handler) clientError(err error) *Error {

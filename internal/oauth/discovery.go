@@ -13,11 +13,21 @@ var multiTenantAliases = map[string]bool{"common": true, "organizations": true}
 
 // discoveryDoc is the OpenID Provider Metadata (OpenID Connect Discovery
 // 1.0 §3; RFC 8414 §2) in Entra's shape. Endpoints that tessera does not
-// serve yet are left out rather than advertised.
+// serve are left out rather than advertised.
 type discoveryDoc struct {
-	Issuer                            string   `json:"issuer"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
+	Issuer                      string `json:"issuer"`
+	AuthorizationEndpoint       string `json:"authorization_endpoint"`
+	TokenEndpoint               string `json:"token_endpoint"`
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
+	EndSessionEndpoint          string `json:"end_session_endpoint"`
+	RevocationEndpoint          string `json:"revocation_endpoint"`
+	IntrospectionEndpoint       string `json:"introspection_endpoint"`
+	// RevocationFeedEndpoint is tessera's own: the feed of revoked
+	// sessions, users, clients and tokens that the guard follows.
+	RevocationFeedEndpoint            string   `json:"revocation_feed_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	FrontchannelLogoutSupported       bool     `json:"frontchannel_logout_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
@@ -49,22 +59,34 @@ func (h *Handler) discovery(version int) http.HandlerFunc {
 			Issuer:                            token.Issuer(h.publicURL, tid, version),
 			TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 			TokenEndpointAuthSigningAlgs:      []string{"RS256", "PS256", "ES256"},
-			GrantTypesSupported:               []string{"client_credentials"},
+			GrantTypesSupported:               []string{"authorization_code", "refresh_token", grantTypeDeviceCode, "password", "client_credentials"},
 			ResponseModesSupported:            []string{"query", "form_post"},
-			SubjectTypesSupported:             []string{"pairwise"},
-			IDTokenSigningAlgValuesSupported:  []string{token.RS256, token.ES256},
-			ResponseTypesSupported:            []string{"code"},
-			ScopesSupported:                   []string{"openid", "profile", "email", "offline_access"},
-			ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "azp", "appid", "roles", "scp", "ver", "uti", "jti"},
-			CloudInstanceName:                 hostOf(h.publicURL),
+			// sub is the user's object id, the same for every client.
+			SubjectTypesSupported:            []string{"public"},
+			CodeChallengeMethodsSupported:    []string{"S256"},
+			IDTokenSigningAlgValuesSupported: []string{token.RS256, token.ES256},
+			ResponseTypesSupported:           []string{"code"},
+			ScopesSupported:                  []string{"openid", "profile", "email", "offline_access"},
+			ClaimsSupported:                  []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "azp", "appid", "roles", "scp", "ver", "uti", "jti", "sid", "name", "preferred_username", "upn", "email", "nonce", "auth_time"},
+			CloudInstanceName:                hostOf(h.publicURL),
 		}
 		if version == 2 {
+			doc.AuthorizationEndpoint = base + "/oauth2/v2.0/authorize"
 			doc.TokenEndpoint = base + "/oauth2/v2.0/token"
+			doc.DeviceAuthorizationEndpoint = base + "/oauth2/v2.0/devicecode"
 			doc.JWKSURI = base + "/discovery/v2.0/keys"
 		} else {
+			doc.AuthorizationEndpoint = base + "/oauth2/authorize"
 			doc.TokenEndpoint = base + "/oauth2/token"
+			doc.DeviceAuthorizationEndpoint = base + "/oauth2/devicecode"
 			doc.JWKSURI = base + "/discovery/keys"
 		}
+		// One logout, revocation, introspection and feed for both
+		// versions, at the v2 paths.
+		doc.EndSessionEndpoint = base + "/oauth2/v2.0/logout"
+		doc.RevocationEndpoint = base + "/oauth2/v2.0/revoke"
+		doc.IntrospectionEndpoint = base + "/oauth2/v2.0/introspect"
+		doc.RevocationFeedEndpoint = base + "/oauth2/v2.0/revocations"
 		writeCacheable(w, doc, 3600)
 	}
 }

@@ -23,7 +23,10 @@ type Error struct {
 	Status      int
 	AADSTS      int
 	Description string
-	Cause       error
+	// SubError is Entra's suberror field (e.g. consent_required), empty
+	// when there is none.
+	SubError string
+	Cause    error
 }
 
 func (e *Error) Error() string {
@@ -88,6 +91,113 @@ func errUnsupportedGrantType(gt string) *Error {
 		Description: fmt.Sprintf("The grant type '%s' is not supported at this endpoint.", gt)}
 }
 
+// errInvalidGrant is RFC 6749 §5.2 invalid_grant: the code, refresh token,
+// device code or user credentials are invalid, expired, revoked, or were
+// issued to another client. The description says which in words a person
+// can act on; the cause (for the log) says exactly why.
+func errInvalidGrant(aadsts int, desc string, cause error) *Error {
+	return &Error{Code: "invalid_grant", Status: 400, AADSTS: aadsts, Description: desc, Cause: cause}
+}
+
+// Authorization code failures (RFC 6749 §4.1.3, RFC 7636 §4.6).
+func errBadCode(cause error) *Error {
+	return errInvalidGrant(70000, "The provided value for the 'code' parameter is not valid.", cause)
+}
+
+func errCodeRedeemed(cause error) *Error {
+	return errInvalidGrant(54005, "The authorization code was already redeemed; the tokens issued from it are revoked. Please try again with a new code.", cause)
+}
+
+func errCodeExpired(cause error) *Error {
+	return errInvalidGrant(70008, "The provided authorization code has expired. Please sign in again.", cause)
+}
+
+func errRedirectMismatch(cause error) *Error {
+	return errInvalidGrant(50011, "The redirect_uri does not match the redirect URI the authorization code was issued for.", cause)
+}
+
+func errPKCE(cause error) *Error {
+	return errInvalidGrant(501481, "The code_verifier does not match the code_challenge supplied in the authorization request.", cause)
+}
+
+// Refresh token failures (RFC 6749 §6, RFC 9700 §4.14).
+func errBadRefreshToken(cause error) *Error {
+	return errInvalidGrant(9002313, "The provided refresh token is not valid.", cause)
+}
+
+func errRefreshExpired(cause error) *Error {
+	return errInvalidGrant(700082, "The refresh token has expired due to inactivity or reached its maximum lifetime. Please sign in again.", cause)
+}
+
+func errGrantRevoked(cause error) *Error {
+	return errInvalidGrant(50173, "The provided grant has been revoked (sign-out, reuse of a rotated refresh token, or a change of the account). Please sign in again.", cause)
+}
+
+// User credential failures of the password grant (RFC 6749 §4.3). An
+// unknown user and a wrong password read the same.
+func errBadCredentials(cause error) *Error {
+	return errInvalidGrant(50126, "Error validating credentials due to invalid username or password.", cause)
+}
+
+func errAccountLocked(until time.Time, locked bool, cause error) *Error {
+	desc := "The account is locked after repeated failed sign-ins; try again after " + until.UTC().Format(time.RFC3339) + "."
+	if !locked {
+		desc = "Too many failed sign-ins; wait until " + until.UTC().Format(time.RFC3339) + " before trying again."
+	}
+	return errInvalidGrant(50053, desc, cause)
+}
+
+func errUserDisabled(cause error) *Error {
+	return errInvalidGrant(50057, "The user account is disabled.", cause)
+}
+
+// errConsentRequired: the user has not consented to a requested scope and
+// the grant cannot ask (password, refresh). Entra sends suberror
+// consent_required so that clients know to send the user through the
+// authorization endpoint.
+func errConsentRequired(cause error) *Error {
+	return &Error{Code: "invalid_grant", Status: 400, AADSTS: 65001, SubError: "consent_required", Cause: cause,
+		Description: "The user or administrator has not consented to use the application for the requested scopes. Send an interactive authorization request for this user and resource."}
+}
+
+func errPasswordGrantDisabled() *Error {
+	return &Error{Code: "unauthorized_client", Status: 400, AADSTS: 70003,
+		Description: "The password grant (resource owner password credentials) is disabled in this tenant. Use the authorization code or device code flow."}
+}
+
+// errMultiTenant: the tenant of a request to /common/ or /organizations/
+// cannot be known (RFC 6749 has no notion of it; Entra answers 90099 for
+// app-only requests there).
+func errMultiTenant(ref, how string) *Error {
+	return &Error{Code: "invalid_request", Status: 400, AADSTS: 90099,
+		Description: "The tenant '" + ref + "' cannot issue tokens here: " + how}
+}
+
+// Device flow answers (RFC 8628 §3.5); all 400.
+func errDevicePending() *Error {
+	return &Error{Code: "authorization_pending", Status: 400, AADSTS: 70016,
+		Description: "OAuth 2.0 device flow error. Authorization is pending. Continue polling."}
+}
+
+func errDeviceSlowDown() *Error {
+	return &Error{Code: "slow_down", Status: 400, AADSTS: 70016,
+		Description: "OAuth 2.0 device flow error. Polling too fast: wait 5 more seconds between requests."}
+}
+
+func errDeviceExpired(cause error) *Error {
+	return &Error{Code: "expired_token", Status: 400, AADSTS: 70019, Cause: cause,
+		Description: "The device code has expired or was used. Start the device flow again."}
+}
+
+func errDeviceDenied() *Error {
+	return &Error{Code: "access_denied", Status: 400, AADSTS: 70000,
+		Description: "The user declined the sign-in on the device."}
+}
+
+func errBadDeviceCode(cause error) *Error {
+	return errInvalidGrant(70000, "The provided value for the 'device_code' parameter is not valid.", cause)
+}
+
 func errServer(cause error) *Error {
 	return &Error{Code: "server_error", Status: 500, AADSTS: 50000, Cause: cause,
 		Description: "The server failed to process the request. Give the trace id to the operator."}
@@ -101,6 +211,7 @@ type errorBody struct {
 	Timestamp        string `json:"timestamp"`
 	TraceID          string `json:"trace_id"`
 	CorrelationID    string `json:"correlation_id"`
+	SubError         string `json:"suberror,omitempty"`
 }
 
 // writeError writes e as JSON with no-store, logs it with its private cause,
@@ -123,6 +234,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *Err
 		Timestamp:     now,
 		TraceID:       traceID,
 		CorrelationID: corr,
+		SubError:      e.SubError,
 	}
 	if e.Status == http.StatusUnauthorized {
 		if _, _, ok := r.BasicAuth(); ok {
@@ -146,7 +258,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	b, err := json.Marshal(v)
+	b, ok := v.(rawJSON)
+	var err error
+	if !ok {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 		return

@@ -25,6 +25,10 @@ type Config struct {
 	Now       func() time.Time
 	// Skew is the clock skew tolerated on incoming assertions.
 	Skew time.Duration
+	// HomeTenant (id or domain) is the tenant of product logins that name
+	// none, and of device authorizations started at /common/ or
+	// /organizations/. Empty: such requests must name their tenant.
+	HomeTenant string
 }
 
 // Handler serves the protocol endpoints.
@@ -36,6 +40,7 @@ type Handler struct {
 	log       *slog.Logger
 	now       func() time.Time
 	skew      time.Duration
+	home      string
 	grants    map[string]grant
 }
 
@@ -44,9 +49,21 @@ type Handler struct {
 // authenticated request; a grant cannot skip a phase because it never runs
 // them itself.
 type grant interface {
+	// publicClients reports whether a public client (one that holds no
+	// credential, RFC 6749 §2.1) may use the grant, authenticated by its
+	// client_id alone.
+	publicClients() bool
+	// tenantOf names the tenant of a request made to a multi-tenant
+	// endpoint (/common/, /organizations/): the tenant the presented value
+	// belongs to. A grant that cannot serve there returns an error.
+	tenantOf(req *tokenRequest) (string, *Error)
 	// issue decides and issues tokens, returning the response body.
 	issue(ctx context.Context, req *tokenRequest, client directory.Client, clientAuth string) (any, *Error)
 }
+
+// rawJSON is a response body already encoded (a refresh response, which
+// must be byte for byte the same on an idempotent retry).
+type rawJSON []byte
 
 // New returns the protocol handler.
 func New(cfg Config) *Handler {
@@ -58,6 +75,7 @@ func New(cfg Config) *Handler {
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		skew:      cfg.Skew,
+		home:      cfg.HomeTenant,
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -68,11 +86,23 @@ func New(cfg Config) *Handler {
 	if h.skew == 0 {
 		h.skew = time.Minute
 	}
-	h.grants = map[string]grant{
-		"client_credentials": clientCredentials{h},
+	h.grants = map[string]grant{"client_credentials": clientCredentials{h}}
+	if h.sessions != nil {
+		// The user grants keep state in sessions; without it (a
+		// machine-to-machine deployment, benchmarks) they are not offered.
+		device := deviceCodeGrant{h}
+		h.grants["authorization_code"] = authorizationCode{h}
+		h.grants["refresh_token"] = refreshTokenGrant{h}
+		h.grants["password"] = passwordGrant{h}
+		h.grants[grantTypeDeviceCode] = device
+		// msal-node and some older libraries send the bare name.
+		h.grants["device_code"] = device
 	}
 	return h
 }
+
+// grantTypeDeviceCode is RFC 8628 §3.4's grant type.
+const grantTypeDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 
 // Register adds the protocol routes to mux. {tenant} is a tenant GUID or
 // domain name everywhere; "common" and "organizations" serve discovery and
@@ -84,15 +114,29 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", h.discovery(1))
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", h.jwks)
 	mux.HandleFunc("GET /{tenant}/discovery/keys", h.jwks)
+	if h.sessions == nil {
+		return
+	}
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", h.deviceAuthorization(2))
+	mux.HandleFunc("POST /{tenant}/oauth2/devicecode", h.deviceAuthorization(1))
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/revoke", h.revoke)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/introspect", h.introspect)
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/revocations", h.revocationFeed)
+	mux.HandleFunc("POST /api/v1/users/login", h.productLogin)
+	mux.HandleFunc("POST /api/v1/users/logout", h.productLogout)
 }
 
-// resolveTenant maps the {tenant} path segment to a tenant id.
+// resolveTenant maps the {tenant} path segment to a tenant.
 func (h *Handler) resolveTenant(ctx context.Context, ref string) (directory.Tenant, *Error) {
 	if multiTenantAliases[ref] {
 		// Entra answers the same: an app-only token must name its tenant.
-		return directory.Tenant{}, &Error{Code: "invalid_request", Status: 400, AADSTS: 90099,
-			Description: "The tenant '" + ref + "' cannot issue tokens here: use a tenant-specific endpoint, /{tenant id or domain}/oauth2/…"}
+		return directory.Tenant{}, errMultiTenant(ref, "use a tenant-specific endpoint, /{tenant id or domain}/oauth2/…")
 	}
+	return h.lookupTenant(ctx, ref)
+}
+
+// lookupTenant finds a tenant by id or domain.
+func (h *Handler) lookupTenant(ctx context.Context, ref string) (directory.Tenant, *Error) {
 	t, err := h.dir.ResolveTenant(ctx, ref)
 	if errors.Is(err, directory.ErrNotFound) {
 		return t, errTenantNotFound(ref)
@@ -119,17 +163,27 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, req *tokenR
 	ctx := r.Context()
 	req.Version = version
 	req.TenantRef = r.PathValue("tenant")
-	t, oerr := h.resolveTenant(ctx, req.TenantRef)
+	g, ok := h.grants[req.GrantType]
+	ref := req.TenantRef
+	if multiTenantAliases[ref] {
+		if !ok {
+			return errUnsupportedGrantType(req.GrantType)
+		}
+		var oerr *Error
+		if ref, oerr = g.tenantOf(req); oerr != nil {
+			return oerr
+		}
+	}
+	t, oerr := h.lookupTenant(ctx, ref)
 	if oerr != nil {
 		return oerr
 	}
-	req.TenantID = t.ID
+	req.Tenant, req.TenantID = t, t.ID
 	req.Endpoint = h.publicURL + r.URL.Path
-	g, ok := h.grants[req.GrantType]
 	if !ok {
 		return errUnsupportedGrantType(req.GrantType)
 	}
-	client, method, oerr := h.authenticateClient(ctx, req)
+	client, method, oerr := h.authenticateClient(ctx, req, g.publicClients())
 	if oerr != nil {
 		return oerr
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/tessera-id/tessera/internal/directory"
 )
 
 // maxFormBytes bounds a token request body. Real requests are well under
@@ -21,7 +23,10 @@ type tokenRequest struct {
 	Version int
 	// TenantRef is the {tenant} path segment as the client sent it.
 	TenantRef string
-	TenantID  string
+	// Tenant is the tenant the request is for, with its policy; TenantID
+	// its id.
+	Tenant   directory.Tenant
+	TenantID string
 	// Endpoint is the URL the request was addressed to, for checking the
 	// audience of client assertions.
 	Endpoint string
@@ -37,14 +42,39 @@ type tokenRequest struct {
 	Scope    string
 	Resource string
 
+	// Parameters of the user grants.
+	Code         string // authorization_code (RFC 6749 §4.1.3)
+	RedirectURI  string
+	CodeVerifier string // RFC 7636 §4.5
+	RefreshToken string // RFC 6749 §6
+	Username     string // password (RFC 6749 §4.3.2)
+	Password     string
+	DeviceCode   string // RFC 8628 §3.4: device_code, or code as msal-node sends it
+	// ClientInfo: the client asked for Microsoft's client_info (client_info=1).
+	ClientInfo bool
+
 	form url.Values
 }
 
 // parseTokenRequest reads and checks the parts common to every grant.
 // It never reflects a secret into an error.
 func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *Error) {
+	req, oerr := parseClientRequest(w, r)
+	if oerr != nil {
+		return nil, oerr
+	}
+	if req.GrantType == "" {
+		return nil, errMissingParameter("grant_type")
+	}
+	return req, nil
+}
+
+// parseClientRequest reads a form POSTed by a client to the token,
+// device authorization, revocation or introspection endpoint, with the
+// client's authentication (RFC 6749 §2.3).
+func parseClientRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *Error) {
 	if r.Method != http.MethodPost {
-		return nil, errInvalidRequest("The token endpoint accepts only POST.")
+		return nil, errInvalidRequest("The endpoint accepts only POST.")
 	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/x-www-form-urlencoded" {
@@ -68,7 +98,7 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *
 	}
 	// Secrets and assertions must not travel in the query string, where
 	// they end up in logs (RFC 6749 §2.3.1).
-	for _, k := range []string{"client_secret", "client_assertion", "refresh_token", "code", "password"} {
+	for _, k := range []string{"client_secret", "client_assertion", "refresh_token", "code", "password", "code_verifier", "device_code", "token"} {
 		if r.URL.Query().Has(k) {
 			return nil, errInvalidRequest("The parameter '" + k + "' must be sent in the request body, not the URL.")
 		}
@@ -81,7 +111,18 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *
 		ClientAssertion:     form.Get("client_assertion"),
 		Scope:               form.Get("scope"),
 		Resource:            form.Get("resource"),
-		form:                form,
+		Code:                form.Get("code"),
+		RedirectURI:         form.Get("redirect_uri"),
+		CodeVerifier:        form.Get("code_verifier"),
+		RefreshToken:        form.Get("refresh_token"),
+		Username:            form.Get("username"),
+		Password:            form.Get("password"),
+		DeviceCode:          form.Get("device_code"),
+		// Other values of client_info, and claims, client_capabilities,
+		// response_type, x-client-* and client-request-id, which MSAL
+		// sends, are ignored.
+		ClientInfo: form.Get("client_info") == "1",
+		form:       form,
 	}
 	if user, pass, ok := r.BasicAuth(); ok {
 		// RFC 6749 §2.3.1: both halves are form-urlencoded before Basic
@@ -101,9 +142,6 @@ func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *
 	}
 	if req.ClientSecret != "" && req.ClientAssertion != "" {
 		return nil, errInvalidRequest("The client used more than one authentication method.")
-	}
-	if req.GrantType == "" {
-		return nil, errMissingParameter("grant_type")
 	}
 	return req, nil
 }

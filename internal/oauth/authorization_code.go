@@ -1,0 +1,135 @@
+package oauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
+)
+
+// authorizationCode is the authorization code grant (RFC 6749 §4.1.3)
+// with PKCE (RFC 7636). The code was issued by the authorization endpoint
+// for a grant (a user's sign-in to the client); redeeming it yields that
+// grant's tokens once.
+type authorizationCode struct{ h *Handler }
+
+// publicClients: native and single-page applications redeem codes with
+// PKCE instead of a secret (RFC 8252 §8.1).
+func (authorizationCode) publicClients() bool { return true }
+
+// tenantOf: a code names its tenant, so /common/ and /organizations/ can
+// redeem it as Entra's do.
+func (authorizationCode) tenantOf(req *tokenRequest) (string, *Error) {
+	if req.Code == "" {
+		return "", errMissingParameter("code")
+	}
+	tid, ok := session.TenantOf(req.Code)
+	if !ok {
+		return "", errBadCode(errors.New("the code names no tenant"))
+	}
+	return tid, nil
+}
+
+func (g authorizationCode) issue(ctx context.Context, req *tokenRequest, client directory.Client, clientAuth string) (any, *Error) {
+	h := g.h
+	if req.Code == "" {
+		return nil, errMissingParameter("code")
+	}
+	// Checked before the code is touched: a malformed verifier changes
+	// nothing.
+	if req.CodeVerifier != "" && !validVerifier(req.CodeVerifier) {
+		return nil, errPKCE(errors.New("code_verifier is not 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)"))
+	}
+	c, gr, err := h.sessions.RedeemCode(ctx, req.TenantID, req.Code)
+	switch {
+	case errors.Is(err, session.ErrUsed):
+		// RFC 6749 §4.1.2: a code used twice revokes what was issued from
+		// it; RedeemCode has revoked the grant.
+		return nil, errCodeRedeemed(fmt.Errorf("code of grant %s redeemed again: %w", c.GrantID, err))
+	case errors.Is(err, session.ErrExpired):
+		return nil, errCodeExpired(err)
+	case errors.Is(err, session.ErrRevoked):
+		return nil, errGrantRevoked(err)
+	case errors.Is(err, session.ErrNotFound):
+		return nil, errBadCode(err)
+	case err != nil:
+		return nil, errServer(err)
+	}
+	// RFC 6749 §4.1.3: the code was issued to this client, for this
+	// redirect URI.
+	if !strings.EqualFold(c.ClientID, client.App.AppID) {
+		return nil, errBadCode(fmt.Errorf("code of client %s presented by client %s", c.ClientID, client.App.AppID))
+	}
+	if req.RedirectURI != c.RedirectURI {
+		return nil, errRedirectMismatch(fmt.Errorf("redirect_uri %q, code issued for %q", clip(req.RedirectURI), c.RedirectURI))
+	}
+	if oerr := checkPKCE(c, req.CodeVerifier); oerr != nil {
+		return nil, oerr
+	}
+	user, oerr := h.activeUser(ctx, req.TenantID, gr.UserID)
+	if oerr != nil {
+		return nil, oerr
+	}
+	// v1 clients may name the resource at the token request instead of
+	// the authorization request.
+	resource := c.Resource
+	if resource == "" && req.Version == 1 {
+		resource = req.Resource
+	}
+	q, oerr := h.parseScopes(ctx, req.TenantID, strings.Join(c.Scopes, " "), resource)
+	if oerr != nil {
+		return nil, oerr
+	}
+	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q, h.held(ctx, req.TenantID, gr.Scopes))
+	if oerr != nil {
+		return nil, oerr
+	}
+	return h.issueWithRefresh(ctx, &issuance{
+		tenantID: req.TenantID, policy: req.Tenant.Policy.Effective(), version: req.Version,
+		client: client, clientAuth: clientAuth, user: user, grant: gr, scopes: scopes,
+		v1Resource: resource, nonce: c.Nonce, clientInfo: req.ClientInfo,
+	})
+}
+
+// checkPKCE verifies the code_verifier against the code's challenge
+// (RFC 7636 §4.6). Only S256 is offered (discovery says so); a verifier
+// sent for a code issued without a challenge is refused too, as that is
+// what a PKCE downgrade looks like (RFC 9700 §4.8.2).
+func checkPKCE(c session.Code, verifier string) *Error {
+	switch {
+	case c.CodeChallenge == "" && verifier == "":
+		return nil
+	case c.CodeChallenge == "":
+		return errPKCE(errors.New("code_verifier sent for a code issued without code_challenge"))
+	case verifier == "":
+		return errPKCE(errors.New("code_verifier missing; the code was issued with a code_challenge"))
+	case c.CodeChallengeMethod != "S256":
+		return errPKCE(fmt.Errorf("code_challenge_method %q is not supported", c.CodeChallengeMethod))
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(c.CodeChallenge)) != 1 {
+		return errPKCE(errors.New("BASE64URL(SHA256(code_verifier)) differs from code_challenge"))
+	}
+	return nil
+}
+
+// validVerifier: code-verifier = 43*128unreserved, unreserved = ALPHA /
+// DIGIT / "-" / "." / "_" / "~" (RFC 7636 §4.1).
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,214 @@
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/token"
+)
+
+// The product-login API: ONE DATA products sign a user in with a username
+// and password and get one access token (no refresh token) in the
+// Authorization header, as their own login endpoints always did. Each
+// login is a grant of the CLI's public client (its id is the token's sid),
+// so logout, disabling the user or an admin revoke it like any other.
+//
+// Errors are JSON {"error","error_description"}:
+//
+//	400 invalid_request       malformed body, missing field, unknown tenant or resource
+//	401 invalid_credentials   unknown user or wrong password (one message for both)
+//	403 account_disabled      the right password of a disabled account
+//	429 too_many_attempts     locked out or slowed down after failures, with Retry-After
+//	500 server_error          with a trace id to give the operator
+//
+// A locked account answers 429 rather than 423: 423 is WebDAV's "resource
+// locked", which HTTP clients and retry libraries do not know, while 429
+// with Retry-After is what they honour.
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Tenant   string `json:"tenant"`
+	Resource string `json:"resource"`
+}
+
+type loginResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+type apiError struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
+// writeAPIError writes an error of the product API and logs its cause.
+func writeAPIError(w http.ResponseWriter, r *http.Request, log *slog.Logger, status int, code, desc string, cause error) {
+	trace := newTraceID()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+		desc += " Trace ID: " + trace
+	}
+	causeText := ""
+	if cause != nil {
+		causeText = cause.Error()
+	}
+	log.Log(r.Context(), level, "product api error", "error", code, "status", status, "cause", causeText, "trace_id", trace, "path", r.URL.Path)
+	writeJSON(w, status, apiError{Error: code, ErrorDescription: desc})
+}
+
+func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	fail := func(status int, code, desc string, cause error) {
+		writeAPIError(w, r, h.log, status, code, desc, cause)
+	}
+	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
+		fail(400, "invalid_request", "The request body must be application/json.", nil)
+		return
+	}
+	var in loginRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes)).Decode(&in); err != nil {
+		fail(400, "invalid_request", "The request body is not a JSON object with username and password.", err)
+		return
+	}
+	if in.Username == "" || in.Password == "" {
+		fail(400, "invalid_request", "username and password are required.", nil)
+		return
+	}
+	ref := in.Tenant
+	if ref == "" {
+		ref = r.Header.Get("X-Tenant-ID")
+	}
+	if ref == "" {
+		ref = h.home
+	}
+	if ref == "" || multiTenantAliases[ref] {
+		fail(400, "invalid_request", "Name the tenant: \"tenant\" in the body or the X-Tenant-ID header.", nil)
+		return
+	}
+	t, err := h.dir.ResolveTenant(ctx, ref)
+	if errors.Is(err, directory.ErrNotFound) {
+		fail(400, "invalid_request", fmt.Sprintf("Tenant '%s' not found.", clip(ref)), err)
+		return
+	} else if err != nil {
+		fail(500, "server_error", "The server failed to process the request.", err)
+		return
+	}
+	policy := t.Policy.Effective()
+	resourceRef := policy.ProductLoginResource
+	if resourceRef == "" {
+		resourceRef = in.Resource
+	}
+	if resourceRef == "" {
+		fail(400, "invalid_request", "No resource to issue the token for: the tenant's policy names none (productLoginResource), so the request must (\"resource\").", nil)
+		return
+	}
+	client, oerr := h.publicClient(ctx, t.ID, directory.CLIClientID)
+	if oerr != nil {
+		fail(500, "server_error", "The tenant has no usable CLI client registration.", oerr)
+		return
+	}
+	res, err := h.dir.ResolveResource(ctx, t.ID, resourceRef)
+	if errors.Is(err, directory.ErrUnknownResource) {
+		fail(400, "invalid_request", fmt.Sprintf("The resource '%s' was not found in the tenant.", clip(resourceRef)), err)
+		return
+	} else if err != nil {
+		fail(500, "server_error", "The server failed to process the request.", err)
+		return
+	}
+	user, err := h.dir.AuthenticateUser(ctx, t.ID, in.Username, in.Password)
+	var locked *directory.LockedError
+	switch {
+	case errors.Is(err, directory.ErrInvalidCredentials):
+		fail(401, "invalid_credentials", "Invalid username or password.", err)
+		return
+	case errors.As(err, &locked):
+		// RFC 9110 §10.2.3: whole seconds, rounded up so a client that
+		// honours it does not come back a moment too early.
+		wait := max(int64((locked.Until.Sub(h.now())+time.Second-1)/time.Second), 1)
+		w.Header().Set("Retry-After", strconv.FormatInt(wait, 10))
+		fail(429, "too_many_attempts", "Too many failed sign-ins: try again after "+locked.Until.UTC().Format(time.RFC3339)+".", err)
+		return
+	case errors.Is(err, directory.ErrUserDisabled):
+		fail(403, "account_disabled", "The user account is disabled.", err)
+		return
+	case err != nil:
+		fail(500, "server_error", "The server failed to process the request.", err)
+		return
+	}
+	// The token carries the resource's scopes the CLI client may use
+	// without asking (pre-authorized or admin-consented) and the user's app
+	// roles: a product login asks no consent.
+	prefix := strings.TrimSuffix(resourceRef, "/")
+	q := directory.ScopeRequest{Resources: []directory.ResourceScopes{{Resource: res, Prefix: prefix, Default: true}}}
+	granted, missing, err := h.dir.Permissions(ctx, t.ID, client.App, user.ObjectID, q)
+	if err != nil {
+		fail(500, "server_error", "The server failed to process the request.", err)
+		return
+	}
+	scope := directory.ResourceScopes{Resource: res, Prefix: prefix}
+	for _, v := range granted.Resources[0].Values {
+		if len(missing.Resources) == 0 || !slices.Contains(missing.Resources[0].Values, v) {
+			scope.Values = append(scope.Values, v)
+		}
+	}
+	scopes := directory.ScopeRequest{Resources: []directory.ResourceScopes{scope}}
+	gr, err := h.sessions.NewGrant(ctx, t.ID, session.GrantSpec{UserID: user.ObjectID, ClientID: client.App.AppID,
+		Scopes: scopes.Strings(), AuthTime: h.now(), Lifetime: policy.ProductLoginLifetime})
+	if err != nil {
+		fail(500, "server_error", "The server failed to process the request.", err)
+		return
+	}
+	resp, oerr := h.mintUser(ctx, &issuance{tenantID: t.ID, policy: policy, version: 2, client: client, clientAuth: token.AuthPublic,
+		user: user, grant: gr, scopes: scopes, lifetime: policy.ProductLoginLifetime})
+	if oerr != nil {
+		fail(500, "server_error", "The server failed to process the request.", oerr)
+		return
+	}
+	w.Header().Set("Authorization", "Bearer "+resp.accessToken)
+	writeJSON(w, http.StatusOK, loginResponse{AccessToken: resp.accessToken, TokenType: "Bearer", ExpiresIn: int64(resp.lifetime.Seconds())})
+}
+
+// productLogout ends the login a token came from: its grant is revoked,
+// which puts its sid on the revocation feed.
+func (h *Handler) productLogout(w http.ResponseWriter, r *http.Request) {
+	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	unauthorized := func(desc string, cause error) {
+		// RFC 6750 §3.1.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tessera", error="invalid_token"`)
+		writeAPIError(w, r, h.log, 401, "invalid_token", desc, cause)
+	}
+	raw = strings.TrimSpace(raw)
+	if !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		unauthorized("Send the token of the login as Authorization: Bearer <token>.", nil)
+		return
+	}
+	vt, err := h.verifyAccessToken(raw, "")
+	if err != nil {
+		unauthorized("The token is not valid.", err)
+		return
+	}
+	if vt.SessionID == "" {
+		unauthorized("The token is not a sign-in's token.", errors.New("no sid"))
+		return
+	}
+	if err := h.sessions.RevokeGrant(r.Context(), vt.TenantID, vt.SessionID); err != nil && !errors.Is(err, session.ErrNotFound) {
+		writeAPIError(w, r, h.log, 500, "server_error", "The server failed to process the request.", err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "product logout", "tenant", vt.TenantID, "sid", vt.SessionID, "user", vt.ObjectID)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
