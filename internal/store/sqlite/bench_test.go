@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
@@ -111,5 +112,32 @@ func BenchmarkConsumeOnce(b *testing.B) {
 		if err := s.ConsumeOnce(b.Context(), "t", fmt.Sprint("jti-", i), exp); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// One rotation: the read of token and grant, the conditional update and
+// the insert of the successor, in one durable transaction.
+func BenchmarkRotateRefreshToken(b *testing.B) {
+	s := benchStore(b)
+	ctx := b.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := s.CreateGrant(ctx, "t", session.Grant{ID: "g", UserID: "u", ClientID: "c", CreatedAt: now,
+		ExpiresAt: now.AddDate(1, 0, 0)}); err != nil {
+		b.Fatal(err)
+	}
+	hash := func(i int) []byte { return fmt.Appendf(make([]byte, 0, 32), "%032d", i) }
+	if err := s.CreateRefreshToken(ctx, "t", session.RefreshToken{Hash: hash(0), GrantID: "g", ClientID: "c",
+		CreatedAt: now, ExpiresAt: now.AddDate(0, 0, 90)}); err != nil {
+		b.Fatal(err)
+	}
+	sealed := make([]byte, 2000) // about the size of a sealed token response
+	i := 0
+	for b.Loop() {
+		next := session.RefreshToken{Hash: hash(i + 1), GrantID: "g", ClientID: "c", CreatedAt: now,
+			ExpiresAt: now.AddDate(0, 0, 90)}
+		if _, err := s.RotateRefreshToken(ctx, "t", hash(i), next, sealed, now, 5*time.Second, now.Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

@@ -21,8 +21,10 @@ type sessionTwin struct {
 	grant   session.Grant // "grant-1", made in bs
 	only    session.Grant // "only-<tenant>"
 	rt      session.RefreshToken
+	used    session.RefreshToken // rotated, holding a sealed response
 	device  session.DeviceCode
 	code    session.Code // of grant-1
+	assign  directory.RoleAssignment
 }
 
 func seedSessionTwin(t *testing.T, s store.Store, tenantID string) sessionTwin {
@@ -36,15 +38,27 @@ func seedSessionTwin(t *testing.T, s store.Store, tenantID string) sessionTwin {
 		grant:   newGrant(tenantID, "grant-1", "bs-1", t0),
 		only:    newGrant(tenantID, "only-"+tenantID, "", t0),
 		rt:      newRefreshToken(tenantID, "rt-1", "grant-1", t0),
+		used:    newRefreshToken(tenantID, "rt-0", "grant-1", t0),
 		device:  newDeviceCode(tenantID, "1", t0),
 		code:    newCode(tenantID, "code-1", "grant-1", t0),
+		assign:  newAssignment(tenantID, "ra-user-1", "user-1", "sp-1", "role-1", t0),
 	}
+	// Each tenant's grant-1 ends at another time, so that a grant read
+	// from the wrong tenant (to cap a token's expiry) shows.
+	w.grant.ExpiresAt = w.grant.ExpiresAt.AddDate(0, 0, int(tenantID[0]))
+	w.assign.PrincipalType = directory.PrincipalUser
 	must(t, s.CreateUser(ctx, tenantID, w.user))
+	must(t, s.CreateRoleAssignment(ctx, tenantID, w.assign))
 	must(t, s.PutConsent(ctx, tenantID, w.consent))
 	must(t, s.CreateBrowserSession(ctx, tenantID, w.bs))
 	must(t, s.CreateGrant(ctx, tenantID, w.grant))
 	must(t, s.CreateGrant(ctx, tenantID, w.only))
 	must(t, s.CreateRefreshToken(ctx, tenantID, w.rt))
+	must(t, s.CreateRefreshToken(ctx, tenantID, w.used))
+	_, err := s.RotateRefreshToken(ctx, tenantID, w.used.Hash, newRefreshToken(tenantID, "rt-0-next", "grant-1", at(1)),
+		[]byte("sealed-"+tenantID), at(1), grace, feedExpiry)
+	must(t, err)
+	w.used.UsedAt, w.used.SuccessorHash, w.used.SuccessorSealed = at(1), hash("rt-0-next"), []byte("sealed-"+tenantID)
 	must(t, s.CreateDeviceCode(ctx, tenantID, w.device))
 	must(t, s.CreateCode(ctx, tenantID, w.code))
 	must(t, s.AppendRevocation(ctx, tenantID, entry(tenantID, session.RevokeToken, "jti-"+tenantID, t0)))
@@ -55,13 +69,14 @@ func seedSessionTwin(t *testing.T, s store.Store, tenantID string) sessionTwin {
 // reads it (codes cannot be read without redeeming them: see the end of
 // testIsolationSessionWrites).
 type sessionSnapshot struct {
-	users    []directory.User
-	consents []directory.ConsentGrant
-	bs       session.BrowserSession
-	grants   []session.Grant
-	rt       session.RefreshToken
-	device   session.DeviceCode
-	feed     []session.Revocation
+	users       []directory.User
+	assignments []directory.RoleAssignment
+	consents    []directory.ConsentGrant
+	bs          session.BrowserSession
+	grants      []session.Grant
+	tokens      []session.RefreshToken
+	device      session.DeviceCode
+	feed        []session.Revocation
 }
 
 func takeSessionSnapshot(t *testing.T, s store.Store, w sessionTwin) sessionSnapshot {
@@ -72,6 +87,8 @@ func takeSessionSnapshot(t *testing.T, s store.Store, w sessionTwin) sessionSnap
 	var err error
 	snap.users, err = s.ListUsers(ctx, id)
 	must(t, err)
+	snap.assignments, err = s.ListRoleAssignmentsByPrincipal(ctx, id, "user-1")
+	must(t, err)
 	snap.consents, err = s.ListConsents(ctx, id, "client-1", "")
 	must(t, err)
 	snap.bs, err = s.GetBrowserSession(ctx, id, w.bs.IDHash)
@@ -79,7 +96,7 @@ func takeSessionSnapshot(t *testing.T, s store.Store, w sessionTwin) sessionSnap
 	for _, gid := range []string{w.grant.ID, w.only.ID} {
 		snap.grants = append(snap.grants, getGrant(t, s, id, gid))
 	}
-	snap.rt = getToken(t, s, id, w.rt.Hash)
+	snap.tokens = []session.RefreshToken{getToken(t, s, id, w.rt.Hash), getToken(t, s, id, w.used.Hash)}
 	snap.device, err = s.GetDeviceCodeByUserCode(ctx, id, w.device.UserCodeHash)
 	must(t, err)
 	snap.feed = feed(t, s, id)
@@ -108,12 +125,13 @@ func testIsolationSessionReads(t *testing.T, s store.Store) {
 		wantEqual(t, entries(snap.feed), []session.Revocation{entry(id, session.RevokeToken, "jti-"+id, t0)})
 		snap.feed = nil
 		wantEqual(t, snap, sessionSnapshot{
-			users:    []directory.User{w.user},
-			consents: []directory.ConsentGrant{w.consent},
-			bs:       w.bs,
-			grants:   []session.Grant{w.grant, w.only},
-			rt:       w.rt,
-			device:   w.device,
+			users:       []directory.User{w.user},
+			assignments: []directory.RoleAssignment{w.assign},
+			consents:    []directory.ConsentGrant{w.consent},
+			bs:          w.bs,
+			grants:      []session.Grant{w.grant, w.only},
+			tokens:      []session.RefreshToken{w.rt, w.used},
+			device:      w.device,
 		})
 	}
 	_, err := s.GetGrant(ctx, "a", b.only.ID)
@@ -172,12 +190,42 @@ func testIsolationSessionWrites(t *testing.T, s store.Store) {
 	must(t, s.DeleteUser(ctx, "a", "user-1"))
 	wantEqual(t, takeSessionSnapshot(t, s, b), before)
 
-	// B's code is still unredeemed, and B's token still rotates.
-	_, err = s.RedeemCode(ctx, "b", b.code.Hash, at(10))
+	// A grant in B's session, although A's session of the same id ended.
+	must(t, s.CreateGrant(ctx, "b", newGrant("b", "grant-2", "bs-1", at(10))))
+	wantEqual(t, takeSessionSnapshot(t, s, b), before)
+
+	// B's values still work, and as B's: its code is unredeemed, its
+	// tokens rotate and are capped by its own grant, its device code is
+	// decided and polled.
+	got, err := s.RedeemCode(ctx, "b", b.code.Hash, at(10))
 	must(t, err)
+	b.code.RedeemedAt = at(10)
+	wantEqual(t, got, b.code)
 	_, err = s.RotateRefreshToken(ctx, "b", b.rt.Hash, newRefreshToken("b", "rt-2", "grant-1", at(10)),
 		[]byte("sealed"), at(10), 0, feedExpiry)
 	must(t, err)
+	long := newRefreshToken("b", "rt-long", "grant-1", at(10))
+	long.ExpiresAt = farAhead
+	must(t, s.CreateRefreshToken(ctx, "b", long))
+	long.ExpiresAt = b.grant.ExpiresAt
+	wantEqual(t, getToken(t, s, "b", long.Hash), long)
+	decided, err := s.ApproveDeviceCode(ctx, "b", b.device.UserCodeHash, "user-1", "grant-1", at(10))
+	must(t, err)
+	b.device.Status, b.device.UserID, b.device.GrantID = session.DeviceApproved, "user-1", "grant-1"
+	wantEqual(t, decided, b.device)
+	polled, err := s.PollDeviceCode(ctx, "b", b.device.Hash, at(11))
+	must(t, err)
+	wantEqual(t, polled, b.device)
+
+	// A's user code, drawn again in A once its device code has expired,
+	// takes over A's expired device code only.
+	again := newDeviceCode("a", "2", a.device.ExpiresAt)
+	again.UserCodeHash = a.device.UserCodeHash
+	must(t, s.CreateDeviceCode(ctx, "a", again))
+	got2, err := s.GetDeviceCodeByUserCode(ctx, "b", b.device.UserCodeHash)
+	must(t, err)
+	b.device.Status, b.device.LastPolledAt = session.DeviceRedeemed, at(11)
+	wantEqual(t, got2, b.device)
 }
 
 // Users, consents and the session state are created only in tenants that
