@@ -117,6 +117,7 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer g.Close()
 	api := httptest.NewServer(studies.NewHandler(g))
 	defer api.Close()
 	proxyAddr := freeAddr(t)

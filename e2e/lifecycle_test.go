@@ -17,6 +17,7 @@ func guardFor(t *testing.T, h *harness, audience string) *guard.Guard {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(g.Close)
 	return g
 }
 
