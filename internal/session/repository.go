@@ -55,6 +55,9 @@ type Repository interface {
 	//     with the token's SuccessorSealed empty.
 	//   - expired: ErrExpired; grant revoked: ErrRevoked; unknown:
 	//     ErrNotFound.
+	// A grace of 0 means no window at all. A used token is reported as
+	// ErrUsed even when its grant is revoked since (the sealed response is
+	// returned only within grace on an active grant).
 	// Of concurrent rotations of one token exactly one stores a successor.
 	RotateRefreshToken(ctx context.Context, tenantID string, presented []byte, next RefreshToken, sealed []byte, now time.Time, grace time.Duration, feedExpiry time.Time) (RefreshToken, error)
 	// ForgetSealed drops sealed successor responses older than before, so

@@ -26,7 +26,9 @@ var (
 // sign-on to later authorize requests.
 type BrowserSession struct {
 	TenantID  string
-	ID        string // random, the cookie carries it (hashed in the store)
+	// ID is the session's public id (grants link to it); the cookie
+	// carries a separate secret value stored only as IDHash.
+	ID        string
 	IDHash    []byte
 	UserID    string
 	AuthTime  time.Time
