@@ -162,10 +162,17 @@ var challengeRE = regexp.MustCompile(`^[A-Za-z0-9\-._~]{43,128}$`)
 
 var prompts = []string{"login", "none", "consent", "select_account"}
 
+// maxEchoed bounds the request values a flow carries from page to page.
+const maxEchoed = 8 << 10
+
 // validate checks the rest of the request once its answers can go to the
 // client, and resolves the scopes.
 func (h *Handler) validate(ctx context.Context, f flow, tg target) (directory.ScopeRequest, *authError) {
 	if f.Kind == kindAuthorize {
+		// Everything below travels sealed in each page's hidden field.
+		if len(f.State)+len(f.Nonce)+len(f.Scope)+len(f.LoginHint)+len(f.Resource) > maxEchoed {
+			return directory.ScopeRequest{}, errRequest("state, nonce, scope and login_hint are too long together.")
+		}
 		if len(f.Duplicate) > 0 {
 			return directory.ScopeRequest{}, errRequest("The parameter '" + f.Duplicate[0] + "' was sent more than once (RFC 6749 §3.1).")
 		}

@@ -38,9 +38,24 @@ func (e *env) signedIn() (*browser, session.Grant, string) {
 // on the feed), clears the cookie, and the next authorize asks again.
 func TestLogoutEndsTheSessionAndItsGrants(t *testing.T) {
 	e := newEnv(t)
-	b, g, rt := e.signedIn()
+	b, g0, _ := e.signedIn()
+	// Signing in again (prompt=login) replaces the session: the replaced
+	// one ends with its grant, or logout would not reach it.
+	a := b.signIn(b.get(e.authorizeURL(map[string]string{"prompt": "login"})), "alice", password)
+	q := e.mustRedirect(a, webRedirect)
+	_, g, err := e.sessions.RedeemCode(e.ctx, e.tenant.ID, q.Get("code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sessions.ActiveGrant(e.ctx, e.tenant.ID, g0.ID); !errors.Is(err, session.ErrRevoked) {
+		t.Errorf("grant of the replaced session: %v, want revoked", err)
+	}
+	rt, err := e.sessions.IssueRefreshToken(e.ctx, e.tenant.ID, g, time.Hour, "", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sso := b.ssoCookie()
-	a := b.get(e.ts.URL + "/contoso/oauth2/v2.0/logout")
+	a = b.get(e.ts.URL + "/contoso/oauth2/v2.0/logout")
 	if a.status != 200 || a.page != "signed_out" || a.location != nil {
 		t.Fatalf("logout: status %d page %q location %v", a.status, a.page, a.location)
 	}
@@ -53,7 +68,7 @@ func TestLogoutEndsTheSessionAndItsGrants(t *testing.T) {
 	if _, err := e.sessions.ActiveGrant(e.ctx, e.tenant.ID, g.ID); !errors.Is(err, session.ErrRevoked) {
 		t.Errorf("grant after logout: %v, want revoked", err)
 	}
-	_, _, err := e.sessions.Refresh(e.ctx, e.tenant.ID, rt, e.webApp.AppID, time.Hour, 0, func(session.Grant, string) (session.Minted, error) {
+	_, _, err = e.sessions.Refresh(e.ctx, e.tenant.ID, rt, e.webApp.AppID, time.Hour, 0, func(session.Grant, string) (session.Minted, error) {
 		return session.Minted{Response: []byte("{}")}, nil
 	})
 	if err == nil {

@@ -174,6 +174,15 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 		h.showSignIn(w, r, f, &tg, msg, username)
 		return
 	}
+	// A new sign-in replaces the browser's session in the tenant, and the
+	// replaced one ends with its grants: otherwise they would outlive the
+	// logout of this browser, whose cookie no longer names them.
+	if old, err := r.Cookie(ssoCookieName(tid)); err == nil {
+		if _, err := h.sessions.EndBrowserSession(ctx, tid, old.Value); err != nil && !errors.Is(err, session.ErrNotFound) {
+			h.errorPage(w, r, pageServer(err))
+			return
+		}
+	}
 	policy := tg.tenant.Policy.Effective()
 	cookie, bs, err := h.sessions.StartBrowserSession(ctx, tid, u.ObjectID, h.now(), policy.SessionLifetime)
 	if err != nil {
