@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"html"
 	"io"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tessera-id/tessera/internal/directory"
 )
 
 // The pages (internal/web) mark what they are with data-page on <main>:
@@ -238,5 +241,38 @@ func (h *harness) approveDevice(t *testing.T, userCode, username, password strin
 	}
 	if p.kind != "device_done" {
 		t.Fatalf("device approval ended on the %q page (status %d): %s\n%s", p.kind, p.status, p.message(), p.body)
+	}
+}
+
+// TestPageHelpers keeps the helpers above honest against the real pages:
+// the CLI's public client signs in on a loopback port with PKCE, and a
+// device code is approved.
+func TestPageHelpers(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	tid := h.tenant()
+	if _, err := h.srv.Directory.CreateUser(ctx, tid, directory.UserSpec{UserPrincipalName: "alice", Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	challenge := "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636 Appendix B
+	u := h.srv.URL + "/" + tid + "/oauth2/v2.0/authorize?" + url.Values{
+		"client_id": {directory.CLIClientID}, "redirect_uri": {"http://localhost:8400"}, "response_type": {"code"},
+		"scope": {"openid profile offline_access"}, "state": {"s1"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
+	}.Encode()
+	redirect := h.authorizeWithPassword(t, u, "alice", "correct horse battery")
+	if redirect.Host != "localhost:8400" || redirect.Query().Get("state") != "s1" || redirect.Query().Get("code") == "" {
+		t.Fatalf("redirect %s", redirect)
+	}
+	if _, _, err := h.srv.Sessions.RedeemCode(ctx, tid, redirect.Query().Get("code")); err != nil {
+		t.Fatalf("redeem: %v", err)
+	}
+
+	dc, uc, _, err := h.srv.Sessions.StartDevice(ctx, tid, directory.CLIClientID, []string{"openid", "profile", "offline_access"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.approveDevice(t, uc, "alice", "correct horse battery")
+	if _, g, err := h.srv.Sessions.PollDevice(ctx, tid, dc, directory.CLIClientID); err != nil || g.ID == "" {
+		t.Fatalf("poll after approval: %v", err)
 	}
 }
