@@ -16,8 +16,17 @@ import (
 // accountClock is the client commands' clock; tests replace it.
 var accountClock = time.Now
 
+// SetClock replaces the client commands' clock until the returned function
+// is called, for tests that run the CLI in-process (the e2e package) and
+// must see a token expire without waiting for it.
+func SetClock(now func() time.Time) (restore func()) {
+	old := accountClock
+	accountClock = now
+	return func() { accountClock = old }
+}
+
 // loginHint is the one sentence every "not logged in" error ends with.
-const loginHint = "run `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT`"
+const loginHint = "run `tessera login` (a person) or `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT`"
 
 // azTimeLayout is az's expiresOn: local time, microseconds, no zone
 // (Python's "%Y-%m-%d %H:%M:%S.%f"). AzureCliCredential parses it.
@@ -91,6 +100,9 @@ func loadClientSession(ctx context.Context, tenant string) (*clientSession, erro
 		return nil, err
 	}
 	if p.TenantID == "" {
+		if account.IsMultiTenant(tenant) {
+			return nil, usageErrorf("--tenant %s names no tenant: give the tenant's GUID or domain", tenant)
+		}
 		if account.IsGUID(tenant) {
 			p.TenantID = strings.ToLower(tenant)
 		} else {
@@ -109,13 +121,33 @@ func sameTenant(p account.Profile, tenant string) bool {
 	return strings.EqualFold(p.Tenant, tenant) || strings.EqualFold(p.TenantID, tenant)
 }
 
-// token serves a token for t from the cache or the server.
+// token serves a token for t from the cache or the server: a service
+// principal's by its credentials, a user's by the refresh token.
 func (s *clientSession) token(ctx context.Context, t account.Target) (account.Token, error) {
 	tok, err := s.client.Token(ctx, s.store, s.profile, t)
-	if err != nil {
-		return account.Token{}, accountError(err, "log in again if the credentials changed: "+loginHint)
+	var lr *account.LoginRequiredError
+	var cr *account.ConsentRequiredError
+	switch {
+	case err == nil:
+		return tok, nil
+	case errors.As(err, &lr):
+		return account.Token{}, withExit(ExitAuth, fmt.Errorf("%v: run `%s`", err, relogin(s.profile)))
+	case errors.As(err, &cr):
+		return account.Token{}, withExit(ExitAuth, err)
 	}
-	return tok, nil
+	return account.Token{}, accountError(err, "log in again if the credentials changed: "+loginHint)
+}
+
+// relogin is the command that signs p's user in again.
+func relogin(p account.Profile) string {
+	cmd := "tessera login --tenant " + p.TenantID
+	if !strings.EqualFold(p.ClientID, account.DefaultClientID) {
+		cmd += " --client-id " + p.ClientID
+	}
+	if p.Authority != defaultAuthority {
+		cmd += " --authority " + p.Authority
+	}
+	return cmd
 }
 
 // accountError gives a failure from the identity provider its exit code:
@@ -156,10 +188,10 @@ func usageErrorf(format string, a ...any) error {
 	return withExit(ExitUsage, fmt.Errorf(format, a...))
 }
 
-// azAccount is az's account object for a tenant-level service principal
-// account (az login --allow-no-subscriptions): the tenant stands in for a
-// subscription. login names the cloud cloudName, account show and list
-// name it environmentName, as az does.
+// azAccount is az's account object for a tenant-level account (az login
+// --allow-no-subscriptions): the tenant stands in for a subscription.
+// login names the cloud cloudName, account show and list name it
+// environmentName, as az does.
 type azAccount struct {
 	CloudName        string   `json:"cloudName,omitempty"`
 	EnvironmentName  string   `json:"environmentName,omitempty"`
@@ -181,16 +213,20 @@ type azUser struct {
 const cloudName = "Tessera"
 
 func accountView(p account.Profile) azAccount {
+	home := p.TenantID
+	if p.HomeTenantID != "" {
+		home = p.HomeTenantID // a guest's own tenant
+	}
 	return azAccount{
 		EnvironmentName:  cloudName,
-		HomeTenantID:     p.TenantID,
+		HomeTenantID:     home,
 		ID:               p.TenantID,
 		IsDefault:        p.IsDefault,
 		ManagedByTenants: []string{},
 		Name:             "N/A(tenant level account)",
 		State:            "Enabled",
 		TenantID:         p.TenantID,
-		User:             azUser{Name: p.ClientID, Type: p.Type},
+		User:             azUser{Name: p.Name(), Type: p.Type},
 	}
 }
 
@@ -198,9 +234,9 @@ func newAccountCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "account",
 		Short: "Show the signed-in account and get access tokens for it",
-		Long: "Show the account `tessera login` stored and get access tokens for it, as `az account` does.\n" +
-			"A service principal login is a tenant-level account: its subscription is its tenant.",
-		Example: "  tessera account show\n  tessera account get-access-token --scope api://orders/.default",
+		Long: "Show the accounts `tessera login` stored, choose the default, and get access tokens, as `az account` does.\n" +
+			"Every login is a tenant-level account: its subscription is its tenant.",
+		Example: "  tessera account show\n  tessera account set --subscription contoso.example\n  tessera account get-access-token --scope api://orders/.default",
 		// A group has no action of its own, but a mistyped subcommand must
 		// fail (exit 2) rather than print help and exit 0.
 		Args: cobra.ArbitraryArgs,
@@ -211,7 +247,7 @@ func newAccountCmd() *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(newAccountShowCmd(), newAccountListCmd(), newGetAccessTokenCmd())
+	cmd.AddCommand(newAccountShowCmd(), newAccountListCmd(), newAccountSetCmd(), newGetAccessTokenCmd())
 	return cmd
 }
 
@@ -267,6 +303,79 @@ func newAccountListCmd() *cobra.Command {
 	o.addFlags(cmd)
 	clientUsageErrors(cmd)
 	return cmd
+}
+
+func newAccountSetCmd() *cobra.Command {
+	var which string
+	cmd := &cobra.Command{
+		Use:   "set",
+		Short: "Make an account the default",
+		Long: "Make an account the default for get-access-token, rest and admin, as `az account set` does.\n" +
+			"--subscription names it by its tenant (GUID or domain: a tenant stands in for a subscription)\n" +
+			"or by its user name (a person's UPN, a service principal's client id).",
+		Example: "  tessera account set --subscription contoso.example\n" +
+			"  tessera account set -s 7c9e6679-7425-40de-944b-e07fc1f90ae7\n" +
+			"  tessera account set --name alice@contoso.example",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if which == "" {
+				return usageErrorf("give --subscription TENANT_OR_USER: see `tessera account list`")
+			}
+			store, err := openAccountStore()
+			if err != nil {
+				return err
+			}
+			ps, err := store.Profiles()
+			if err != nil {
+				return err
+			}
+			p, err := pickAccount(ps, which)
+			if err != nil {
+				return err
+			}
+			if found, err := store.SetDefault(p); err != nil {
+				return err
+			} else if !found {
+				return withExit(ExitNotFound, fmt.Errorf("the account %s was removed meanwhile: see `tessera account list`", which))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&which, "subscription", "s", "", "tenant (GUID or domain) or user name of the account")
+	cmd.Flags().StringVarP(&which, "name", "n", "", "alias of --subscription")
+	clientUsageErrors(cmd)
+	return cmd
+}
+
+// pickAccount finds the one account which names: a user name first (it
+// names one account where a tenant may name several), then a tenant.
+func pickAccount(ps []account.Profile, which string) (account.Profile, error) {
+	var byName, byTenant []account.Profile
+	for _, p := range ps {
+		if strings.EqualFold(p.Name(), which) {
+			byName = append(byName, p)
+		}
+		if sameTenant(p, which) {
+			byTenant = append(byTenant, p)
+		}
+	}
+	for i, matches := range [][]account.Profile{byName, byTenant} {
+		switch len(matches) {
+		case 0:
+			continue
+		case 1:
+			return matches[0], nil
+		}
+		names := make([]string, 0, len(matches))
+		for _, p := range matches {
+			names = append(names, p.Name()+" in "+p.TenantID)
+		}
+		instead := "the user name"
+		if i == 0 {
+			instead = "the tenant"
+		}
+		return account.Profile{}, usageErrorf("%s names %d accounts (%s): give %s instead", which, len(matches), strings.Join(names, ", "), instead)
+	}
+	return account.Profile{}, withExit(ExitNotFound, fmt.Errorf("no account of tenant or user %s: see `tessera account list`", which))
 }
 
 // azAccessToken is az's get-access-token output, field for field: the

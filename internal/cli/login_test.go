@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -36,6 +37,8 @@ type loginFake struct {
 	mu     sync.Mutex
 	tokens int
 	paths  []string
+
+	user lfUser // people's sign-in: login_user_test.go
 }
 
 func newLoginFake(t *testing.T) *loginFake {
@@ -48,15 +51,22 @@ func newLoginFake(t *testing.T) *loginFake {
 			return
 		}
 		lfJSON(w, 200, map[string]any{
-			"issuer":         f.srv.URL + "/" + lfTenantID + "/v2.0",
-			"token_endpoint": f.srv.URL + "/" + lfTenantID + "/oauth2/v2.0/token",
-			"jwks_uri":       f.srv.URL + "/" + lfTenantID + "/discovery/v2.0/keys",
+			"issuer":                        f.srv.URL + "/" + lfTenantID + "/v2.0",
+			"authorization_endpoint":        f.srv.URL + "/" + lfTenantID + "/oauth2/v2.0/authorize",
+			"token_endpoint":                f.srv.URL + "/" + lfTenantID + "/oauth2/v2.0/token",
+			"device_authorization_endpoint": f.srv.URL + "/" + lfTenantID + "/oauth2/v2.0/devicecode",
+			"revocation_endpoint":           f.srv.URL + "/" + lfTenantID + "/oauth2/v2.0/revoke",
+			"jwks_uri":                      f.srv.URL + "/" + lfTenantID + "/discovery/v2.0/keys",
 		})
 	})
 	token := func(v1 bool) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			_ = r.ParseForm()
-			if r.PathValue("tenant") != lfTenantID || r.PostForm.Get("grant_type") != "client_credentials" {
+			if r.PostForm.Get("grant_type") != "client_credentials" {
+				f.userGrant(w, r, v1)
+				return
+			}
+			if r.PathValue("tenant") != lfTenantID {
 				lfError(w, 400, "invalid_request", 900144, "Bad request.")
 				return
 			}
@@ -80,6 +90,7 @@ func newLoginFake(t *testing.T) *loginFake {
 	}
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", token(false))
 	mux.HandleFunc("POST /{tenant}/oauth2/token", token(true))
+	f.registerUser(t, mux)
 	mux.HandleFunc("/api/echo", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		lfJSON(w, 200, map[string]any{
@@ -144,9 +155,12 @@ func clientEnv(t *testing.T) string {
 	for _, k := range []string{"TESSERA_AUTHORITY", "TESSERA_CA_FILE", "TESSERA_CLIENT_SECRET"} {
 		t.Setenv(k, "")
 	}
-	old := accountClock
-	accountClock = func() time.Time { return clientTestNow }
-	t.Cleanup(func() { accountClock = old })
+	t.Cleanup(SetClock(func() time.Time { return clientTestNow }))
+	// Never a real browser or a real wait in a test.
+	oldBrowser, oldSleep := accountBrowser, accountSleep
+	accountBrowser = func(context.Context, string) error { return errors.New("no browser in tests") }
+	accountSleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	t.Cleanup(func() { accountBrowser, accountSleep = oldBrowser, oldSleep })
 	return dir
 }
 
@@ -242,7 +256,12 @@ func TestLoginUsageErrorsExit2(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"login"}, []string{"later version", "--service-principal"}},
+		{[]string{"login", "-u", "alice"}, []string{"-u USER needs -p PASSWORD"}},
+		{[]string{"login", "-p", "pw"}, []string{"-p PASSWORD needs -u USER"}},
+		{[]string{"login", "--use-device-code", "-u", "alice", "-p", "pw"}, []string{"not both"}},
+		{[]string{"login", "--certificate", "x.pem"}, []string{"--certificate is for --service-principal"}},
+		{[]string{"login", "--service-principal", "-u", "c", "-p", "s", "--tenant", "organizations"}, []string{"names no tenant"}},
+		{[]string{"login", "--service-principal", "-u", "c", "-p", "s", "--tenant", "t", "--use-device-code", "--client-id", "x"}, []string{"--use-device-code is for people", "-u, not --client-id"}},
 		{[]string{"login", "--service-principal"}, []string{"-u CLIENT_ID is required", "--tenant is required", "-p SECRET"}},
 		{[]string{"login", "--service-principal", "-u", "c", "-p", "s", "--certificate", "x.pem", "--tenant", "t"}, []string{"not both"}},
 		{[]string{"login", "--service-principal", "-u", "c", "-p", "s", "--tenant", "t", "--authority", "http://id.example.com"}, []string{"https"}},
@@ -297,7 +316,7 @@ func TestLogoutRemovesProfileAndTokens(t *testing.T) {
 		t.Error("the secret survived logout")
 	}
 	_, _, err = runClient(t, "account", "get-access-token", "--scope", "api://x/.default")
-	if ExitCode(err) != ExitAuth || !strings.Contains(err.Error(), "tessera login --service-principal") {
+	if ExitCode(err) != ExitAuth || !strings.Contains(err.Error(), "tessera login") {
 		t.Errorf("after logout: %v (exit %d), want exit %d telling to log in", err, ExitCode(err), ExitAuth)
 	}
 	if _, _, err := runClient(t, "logout"); ExitCode(err) != ExitAuth {
@@ -308,7 +327,7 @@ func TestLogoutRemovesProfileAndTokens(t *testing.T) {
 // Every client command shows an example in its help.
 func TestClientCommandsHaveExamples(t *testing.T) {
 	root := NewRoot()
-	for _, path := range [][]string{{"login"}, {"logout"}, {"account"}, {"account", "show"}, {"account", "list"}, {"account", "get-access-token"}, {"rest"}} {
+	for _, path := range [][]string{{"login"}, {"logout"}, {"account"}, {"account", "show"}, {"account", "list"}, {"account", "set"}, {"account", "get-access-token"}, {"rest"}} {
 		cmd, _, err := root.Find(path)
 		if err != nil {
 			t.Fatal(err)

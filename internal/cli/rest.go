@@ -43,7 +43,8 @@ func newRestCmd() *cobra.Command {
 account, as az rest does, and print the JSON response.
 
 The token is for --resource (v1) or --scope (v2), served from the cache while
-it has more than five minutes left. Without either no token is sent. A --url
+it has more than five minutes left, and then got again: a person's by the
+refresh token, as get-access-token does. Without either no token is sent. A --url
 starting with / is relative to the account's authority. --body takes a string
 or @file; a JSON body is sent as application/json. --headers and
 --uri-parameters take KEY=VALUE (repeat the flag) or a JSON object.
