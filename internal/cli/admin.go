@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/tessera-id/tessera/internal/directory"
 )
 
 // adminOptions are the flags of every `tessera admin` command: where the
@@ -27,7 +25,7 @@ func newAdminCmd() *cobra.Command {
 	o := &adminOptions{}
 	cmd := &cobra.Command{
 		Use:   "admin",
-		Short: "Manage tenants, applications, service principals, credentials, role assignments and keys",
+		Short: "Manage tenants, applications, service principals, credentials, role assignments, users, consents and keys",
 		Long: `Manage the directory, as az ad does for Entra ID.
 
 Two ways to reach it, with the same commands and the same output:
@@ -59,6 +57,8 @@ Exit codes: 2 invalid input, 3 not found, 4 not authorized, 1 anything else.`,
 		newAdminSecretCmd(o),
 		newAdminCertCmd(o),
 		newAdminRoleCmd(o),
+		newAdminUserCmd(o),
+		newAdminConsentCmd(o),
 		newAdminKeysCmd(o),
 	)
 	adminUsageErrors(cmd)
@@ -168,45 +168,6 @@ func requireFlags(cmd *cobra.Command, names ...string) error {
 		}
 	}
 	return nil
-}
-
-func newAdminTenantCmd(o *adminOptions) *cobra.Command {
-	var spec directory.TenantSpec
-	var createOut, listOut, showOut output
-	create := adminLeaf("create", "Create a tenant with its admin API (home tenant administrators)",
-		`  tessera admin tenant create --domain contoso.example --display-name Contoso`)
-	create.Flags().StringVar(&spec.Domain, "domain", "", "the tenant's domain name, used in URLs in place of its id (required)")
-	create.Flags().StringVar(&spec.DisplayName, "display-name", "", "display name (default the domain)")
-	create.Flags().StringVar(&spec.ID, "id", "", "choose the tenant id (a GUID), e.g. when moving a tenant")
-	createOut.addFlags(create)
-	create.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "domain"); err != nil {
-			return err
-		}
-		return adminRun(cmd, o, "", &createOut, func(ctx context.Context, b adminBackend) (any, error) {
-			return b.CreateTenant(ctx, spec)
-		})
-	}
-
-	list := adminLeaf("list", "List every tenant (home tenant administrators)", `  tessera admin tenant list -o table`)
-	listOut.addFlags(list)
-	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		return adminRun(cmd, o, "", &listOut, func(ctx context.Context, b adminBackend) (any, error) {
-			return b.ListTenants(ctx)
-		})
-	}
-
-	var tenant string
-	show := adminLeaf("show", "Show a tenant", `  tessera admin tenant show --tenant contoso.example --query id -o tsv`)
-	addTenantFlag(show, &tenant)
-	showOut.addFlags(show)
-	show.RunE = func(cmd *cobra.Command, _ []string) error {
-		return adminRun(cmd, o, tenant, &showOut, func(ctx context.Context, b adminBackend) (any, error) {
-			return b.GetTenant(ctx, tenant)
-		})
-	}
-	return adminGroup("tenant", "Manage tenants", `  tessera admin tenant create --domain contoso.example
-  tessera admin tenant list`, create, list, show)
 }
 
 func newAdminKeysCmd(o *adminOptions) *cobra.Command {

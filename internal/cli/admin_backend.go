@@ -29,9 +29,10 @@ import (
 //     and master key is one anyway). Going through the handler rather
 //     than around it keeps one set of rules, messages and exit codes.
 type adminBackend interface {
-	CreateTenant(ctx context.Context, spec directory.TenantSpec) (directory.Tenant, error)
-	ListTenants(ctx context.Context) ([]directory.Tenant, error)
-	GetTenant(ctx context.Context, tenant string) (directory.Tenant, error)
+	CreateTenant(ctx context.Context, spec directory.TenantSpec) (adminapi.Tenant, error)
+	ListTenants(ctx context.Context) ([]adminapi.Tenant, error)
+	GetTenant(ctx context.Context, tenant string) (adminapi.Tenant, error)
+	SetTenantPolicy(ctx context.Context, tenant string, p adminapi.TenantPolicyUpdate) (adminapi.Tenant, error)
 
 	CreateApplication(ctx context.Context, tenant string, app adminapi.ApplicationCreate) (adminapi.Application, error)
 	GetApplication(ctx context.Context, tenant, ref string) (adminapi.Application, error)
@@ -53,6 +54,17 @@ type adminBackend interface {
 	AssignRole(ctx context.Context, tenant string, spec directory.AssignmentSpec) (directory.RoleAssignment, error)
 	ListRoleAssignments(ctx context.Context, tenant string, f directory.AssignmentFilter) ([]directory.RoleAssignment, error)
 	RemoveRoleAssignment(ctx context.Context, tenant, id string) error
+
+	CreateUser(ctx context.Context, tenant string, u adminapi.UserCreate) (adminapi.User, error)
+	GetUser(ctx context.Context, tenant, ref string) (adminapi.User, error)
+	ListUsers(ctx context.Context, tenant string) ([]adminapi.User, error)
+	UpdateUser(ctx context.Context, tenant, ref string, p adminapi.UserPatch) (adminapi.User, error)
+	SetPassword(ctx context.Context, tenant, ref, password string) (adminapi.User, error)
+	DeleteUser(ctx context.Context, tenant, ref string) error
+
+	GrantConsent(ctx context.Context, tenant string, c adminapi.ConsentCreate) (adminapi.ConsentGrant, error)
+	ListConsents(ctx context.Context, tenant, client, principal string) ([]adminapi.ConsentGrant, error)
+	RevokeConsent(ctx context.Context, tenant, client, resource, principal string) error
 
 	ListKeys(ctx context.Context) ([]token.KeyInfo, error)
 	RotateKeys(ctx context.Context) ([]token.KeyInfo, error)
@@ -312,16 +324,20 @@ func apiList[T any](ctx context.Context, c *apiClient, method, path string) ([]T
 	return l.Value, err
 }
 
-func (c *apiClient) CreateTenant(ctx context.Context, spec directory.TenantSpec) (directory.Tenant, error) {
-	return apiCall[directory.Tenant](ctx, c, "POST", "/tenants", spec)
+func (c *apiClient) CreateTenant(ctx context.Context, spec directory.TenantSpec) (adminapi.Tenant, error) {
+	return apiCall[adminapi.Tenant](ctx, c, "POST", "/tenants", spec)
 }
 
-func (c *apiClient) ListTenants(ctx context.Context) ([]directory.Tenant, error) {
-	return apiList[directory.Tenant](ctx, c, "GET", "/tenants")
+func (c *apiClient) ListTenants(ctx context.Context) ([]adminapi.Tenant, error) {
+	return apiList[adminapi.Tenant](ctx, c, "GET", "/tenants")
 }
 
-func (c *apiClient) GetTenant(ctx context.Context, tenant string) (directory.Tenant, error) {
-	return apiCall[directory.Tenant](ctx, c, "GET", adminTenantPath(tenant), nil)
+func (c *apiClient) GetTenant(ctx context.Context, tenant string) (adminapi.Tenant, error) {
+	return apiCall[adminapi.Tenant](ctx, c, "GET", adminTenantPath(tenant), nil)
+}
+
+func (c *apiClient) SetTenantPolicy(ctx context.Context, tenant string, p adminapi.TenantPolicyUpdate) (adminapi.Tenant, error) {
+	return apiCall[adminapi.Tenant](ctx, c, "PUT", adminTenantPath(tenant)+"/policy", p)
 }
 
 func (c *apiClient) CreateApplication(ctx context.Context, tenant string, app adminapi.ApplicationCreate) (adminapi.Application, error) {
@@ -399,6 +415,50 @@ func (c *apiClient) ListRoleAssignments(ctx context.Context, tenant string, f di
 
 func (c *apiClient) RemoveRoleAssignment(ctx context.Context, tenant, id string) error {
 	return c.do(ctx, "DELETE", adminTenantPath(tenant)+"/roleAssignments"+pathSeg(id), nil, nil)
+}
+
+func (c *apiClient) CreateUser(ctx context.Context, tenant string, u adminapi.UserCreate) (adminapi.User, error) {
+	return apiCall[adminapi.User](ctx, c, "POST", adminTenantPath(tenant)+"/users", u)
+}
+
+func (c *apiClient) GetUser(ctx context.Context, tenant, ref string) (adminapi.User, error) {
+	return apiCall[adminapi.User](ctx, c, "GET", adminTenantPath(tenant)+"/users"+pathSeg(ref), nil)
+}
+
+func (c *apiClient) ListUsers(ctx context.Context, tenant string) ([]adminapi.User, error) {
+	return apiList[adminapi.User](ctx, c, "GET", adminTenantPath(tenant)+"/users")
+}
+
+func (c *apiClient) UpdateUser(ctx context.Context, tenant, ref string, p adminapi.UserPatch) (adminapi.User, error) {
+	return apiCall[adminapi.User](ctx, c, "PATCH", adminTenantPath(tenant)+"/users"+pathSeg(ref), p)
+}
+
+func (c *apiClient) SetPassword(ctx context.Context, tenant, ref, password string) (adminapi.User, error) {
+	return apiCall[adminapi.User](ctx, c, "POST", adminTenantPath(tenant)+"/users"+pathSeg(ref)+"/password", adminapi.PasswordSet{Password: password})
+}
+
+func (c *apiClient) DeleteUser(ctx context.Context, tenant, ref string) error {
+	return c.do(ctx, "DELETE", adminTenantPath(tenant)+"/users"+pathSeg(ref), nil, nil)
+}
+
+func (c *apiClient) GrantConsent(ctx context.Context, tenant string, g adminapi.ConsentCreate) (adminapi.ConsentGrant, error) {
+	return apiCall[adminapi.ConsentGrant](ctx, c, "POST", adminTenantPath(tenant)+"/consents", g)
+}
+
+func (c *apiClient) ListConsents(ctx context.Context, tenant, client, principal string) ([]adminapi.ConsentGrant, error) {
+	q := url.Values{"client": {client}}
+	if principal != "" {
+		q.Set("principal", principal)
+	}
+	return apiList[adminapi.ConsentGrant](ctx, c, "GET", adminTenantPath(tenant)+"/consents?"+q.Encode())
+}
+
+func (c *apiClient) RevokeConsent(ctx context.Context, tenant, client, resource, principal string) error {
+	q := url.Values{"client": {client}, "resource": {resource}}
+	if principal != "" {
+		q.Set("principal", principal)
+	}
+	return c.do(ctx, "DELETE", adminTenantPath(tenant)+"/consents?"+q.Encode(), nil, nil)
 }
 
 func (c *apiClient) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {

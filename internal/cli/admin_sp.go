@@ -126,9 +126,11 @@ func newAdminRoleCmd(o *adminOptions) *cobra.Command {
 	var assignTenant, listTenant, removeTenant string
 	var assignOut, listOut output
 
-	assign := adminLeaf("assign", "Grant a service principal an app role of a resource",
-		`  tessera admin role assign --assignee 6a1f2c3d-0000-4000-8000-000000000001 --resource api://orders --role Reader`)
-	assign.Flags().StringVar(&spec.Principal, "assignee", "", "the client: its service principal's object id or its appId (required)")
+	assign := adminLeaf("assign", "Grant a service principal or a user an app role of a resource",
+		`  tessera admin role assign --assignee 6a1f2c3d-0000-4000-8000-000000000001 --resource api://orders --role Reader
+  # a user: the role appears in the roles claim of the user's tokens for the API
+  tessera admin role assign --assignee alice@default --resource api://orders --role Reader`)
+	assign.Flags().StringVar(&spec.Principal, "assignee", "", "a client (its service principal's object id or its appId) or a user (object id or user principal name) (required)")
 	assign.Flags().StringVar(&spec.Resource, "resource", "", "the resource: its appId, identifier URI or service principal object id (required)")
 	assign.Flags().StringVar(&spec.Role, "role", "", "the app role's value, e.g. Reader, or id (required)")
 	addTenantFlag(assign, &assignTenant)
@@ -143,10 +145,10 @@ func newAdminRoleCmd(o *adminOptions) *cobra.Command {
 	}
 
 	var filter directory.AssignmentFilter
-	list := adminLeaf("list", "List app role assignments of a client, of a resource, or both",
+	list := adminLeaf("list", "List app role assignments of a client or user, of a resource, or both",
 		`  tessera admin role list --resource api://orders -o table
   tessera admin role list --assignee 6a1f2c3d-0000-4000-8000-000000000001 --query "[].id" -o tsv`)
-	list.Flags().StringVar(&filter.Principal, "assignee", "", "the client: its service principal's object id or its appId")
+	list.Flags().StringVar(&filter.Principal, "assignee", "", "a client (its service principal's object id or its appId) or a user (object id or user principal name)")
 	list.Flags().StringVar(&filter.Resource, "resource", "", "the resource: its appId, identifier URI or service principal object id")
 	addTenantFlag(list, &listTenant)
 	listOut.addFlags(list)

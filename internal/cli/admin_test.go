@@ -93,9 +93,15 @@ func newAdminFixture(t *testing.T) *adminFixture {
 
 // runAdmin runs `tessera admin args…` in-process.
 func runAdmin(args ...string) (stdout, stderr string, err error) {
+	return runAdminIn("", args...)
+}
+
+// runAdminIn runs `tessera admin args…` with stdin as standard input.
+func runAdminIn(stdin string, args ...string) (stdout, stderr string, err error) {
 	root := NewRoot()
 	var out, errb bytes.Buffer
 	root.SetArgs(append([]string{"admin"}, args...))
+	root.SetIn(strings.NewReader(stdin))
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	err = root.ExecuteContext(context.Background())
@@ -157,7 +163,7 @@ func TestAdminBackendsAgree(t *testing.T) {
 		t.Errorf("show differs from create:\n%s\n%s", got, created)
 	}
 	apps := decodeAdminJSON[[]adminapi.Application](t, f.both("app", "list"))
-	if len(apps) != 3 { // the admin API's own, and ours
+	if len(apps) != 4 { // the admin API's own, the CLI's, and ours
 		t.Errorf("list has %d applications", len(apps))
 	}
 
@@ -169,7 +175,7 @@ func TestAdminBackendsAgree(t *testing.T) {
 	f.run(0, append(f.local(), "sp", "create", "--id", api.AppID, "--assignment-required")...)
 	f.run(0, append(f.remote(), "sp", "create", "--id", worker.AppID)...)
 	sps := decodeAdminJSON[[]directory.ServicePrincipal](t, f.both("sp", "list"))
-	if len(sps) != 3 || !sps[1].AppRoleAssignmentRequired {
+	if len(sps) != 4 || sps[2].AppID != api.AppID || !sps[2].AppRoleAssignmentRequired { // the admin API's, the CLI's, ours
 		t.Errorf("sp list %+v", sps)
 	}
 	ra := decodeAdminJSON[directory.RoleAssignment](t, f.run(0, append(f.remote(), "role", "assign", "--assignee", worker.AppID, "--resource", "api://orders", "--role", "Reader")...))

@@ -9,6 +9,7 @@ import (
 	"github.com/tessera-id/tessera/internal/config"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/secrets"
+	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store/sqlite"
 	"github.com/tessera-id/tessera/internal/token"
 )
@@ -42,5 +43,9 @@ func openLocalAdmin(ctx context.Context, dataDir, dsn string) (*directory.Servic
 		st.Close()
 		return nil, nil, nil, err
 	}
-	return directory.NewService(st, keys, directory.Options{}), ring, st.Close, nil
+	dir := directory.NewService(st, keys, directory.Options{})
+	// As in the server: disabling or deleting a user here revokes what it
+	// holds.
+	dir.SetRevoker(session.NewService(st, keys, keys, session.Options{}))
+	return dir, ring, st.Close, nil
 }
