@@ -95,6 +95,11 @@ func (s *Service) SetTenantPolicy(ctx context.Context, tenantID string, p Tenant
 	case p.ProductLoginLifetime != 0 && p.ProductLoginLifetime < MinAccessTokenLifetime:
 		return Tenant{}, invalid("product-login tokens must live at least %v", MinAccessTokenLifetime)
 	}
+	if p.ProductLoginResource != "" {
+		if _, err := s.ResolveResource(ctx, tenantID, p.ProductLoginResource); err != nil {
+			return Tenant{}, invalid("product-login resource %q: no application with an enabled service principal answers to it", p.ProductLoginResource)
+		}
+	}
 	e := p.Effective()
 	if e.RefreshTokenInactivity > e.RefreshTokenLifetime {
 		return Tenant{}, invalid("the refresh inactivity window (%v) exceeds the absolute lifetime (%v)", e.RefreshTokenInactivity, e.RefreshTokenLifetime)
