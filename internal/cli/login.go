@@ -104,6 +104,15 @@ var (
 	accountSleep   func(ctx context.Context, d time.Duration) error
 )
 
+// SetBrowser replaces how `tessera login` shows the sign-in page until the
+// returned function is called, for tests that run the CLI in-process (the
+// e2e package) and play the person at the browser.
+func SetBrowser(open func(ctx context.Context, url string) error) (restore func()) {
+	old := accountBrowser
+	accountBrowser = open
+	return func() { accountBrowser = old }
+}
+
 // endpointFlags resolves --authority and --ca-file with their environment
 // variables, and adds what is wrong with them to problems.
 func (o *loginOptions) endpointFlags(problems *[]string) (authority, caFile string) {
