@@ -57,7 +57,7 @@ const password = "correct horse battery staple"
 //   - alice, who holds Reader on api and consented for both clients to
 //     the OIDC scopes and api's read.
 type fixture struct {
-	t          *testing.T
+	t          testing.TB
 	ctx        context.Context
 	clock      *clock
 	dir        *directory.Service
@@ -73,7 +73,7 @@ type fixture struct {
 	user       directory.User
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
@@ -130,7 +130,7 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func check(t *testing.T, err error) {
+func check(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
