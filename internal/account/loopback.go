@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,7 @@ type loopback struct {
 	srv         *http.Server
 	redirectURI string
 	result      chan authResponse
+	answered    atomic.Bool // the first response with the right state is the only one taken
 }
 
 // startLoopback listens and serves until close. Only a response carrying
@@ -86,12 +88,11 @@ func (lb *loopback) serve(w http.ResponseWriter, r *http.Request, state string, 
 			res.code = q.Get("code")
 		}
 	}
-	select {
-	case lb.result <- res:
-	default:
+	if !lb.answered.CompareAndSwap(false, true) {
 		page(w, http.StatusOK, "This sign-in is already complete", "You can close this window.")
 		return
 	}
+	lb.result <- res // buffered: never blocks
 	if res.err != nil {
 		page(w, http.StatusBadRequest, "The sign-in failed", res.err.Error()+". Go back to the terminal for what to do.")
 		return
