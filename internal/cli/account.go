@@ -131,7 +131,7 @@ func (s *clientSession) token(ctx context.Context, t account.Target) (account.To
 	case err == nil:
 		return tok, nil
 	case errors.As(err, &lr):
-		return account.Token{}, withExit(ExitAuth, fmt.Errorf("%v: run `%s`", err, relogin(s.profile)))
+		return account.Token{}, withExit(ExitAuth, fmt.Errorf("%v with `%s`", err, relogin(s.profile)))
 	case errors.As(err, &cr):
 		return account.Token{}, withExit(ExitAuth, err)
 	}
@@ -146,6 +146,9 @@ func relogin(p account.Profile) string {
 	}
 	if p.Authority != defaultAuthority {
 		cmd += " --authority " + p.Authority
+	}
+	if p.CAFile != "" {
+		cmd += " --ca-file " + p.CAFile
 	}
 	return cmd
 }
