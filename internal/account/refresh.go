@@ -127,17 +127,17 @@ func (c *Client) redeemRefreshToken(ctx context.Context, p Profile, t Target, re
 // Logout revokes p's refresh token where the authority advertises a
 // revocation endpoint (RFC 7009 §2.1: token, token_type_hint, and the
 // public client's client_id), then removes p and everything cached for it.
-// Entra advertises none; there logging out only forgets. The local copy is
-// removed even when revocation fails, and the failure is returned with
-// revoked false, for the caller to warn about.
-func (c *Client) Logout(ctx context.Context, s *Store, p Profile) (revoked bool, err error) {
+// Entra advertises none; there logging out only forgets. The account is
+// removed even when revocation fails: revokeErr says why it was not
+// revoked, for the caller to warn about; err is a failure to remove it.
+func (c *Client) Logout(ctx context.Context, s *Store, p Profile) (revoked bool, revokeErr, err error) {
 	if p.Type == User {
-		revoked, err = c.revoke(ctx, s, p)
+		revoked, revokeErr = c.revoke(ctx, s, p)
 	}
-	if _, rerr := s.RemoveProfile(p); rerr != nil {
-		return revoked, errors.Join(err, rerr)
+	if _, err := s.RemoveProfile(p); err != nil {
+		return revoked, revokeErr, err
 	}
-	return revoked, err
+	return revoked, revokeErr, nil
 }
 
 func (c *Client) revoke(ctx context.Context, s *Store, p Profile) (bool, error) {

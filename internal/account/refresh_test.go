@@ -269,9 +269,9 @@ func TestLogoutRevokes(t *testing.T) {
 			s := openTemp(t)
 			p := signedIn(t, f, uc, s)
 			rt := storedRT(t, s, p)
-			revoked, err := uc.Logout(context.Background(), s, p)
-			if err != nil || revoked == entra {
-				t.Fatalf("Logout = %v, %v", revoked, err)
+			revoked, revokeErr, err := uc.Logout(context.Background(), s, p)
+			if err != nil || revokeErr != nil || revoked == entra {
+				t.Fatalf("Logout = %v, %v, %v", revoked, revokeErr, err)
 			}
 			f.mu.Lock()
 			calls := append([]url.Values(nil), f.user.revoked...)
@@ -314,9 +314,9 @@ func TestLogoutForgetsWhenRevocationFails(t *testing.T) {
 	s := openTemp(t)
 	p := signedIn(t, f, uc, s)
 	f.srv.Close()
-	revoked, err := uc.Logout(context.Background(), s, p)
-	if revoked || err == nil {
-		t.Fatalf("Logout = %v, %v; want an error saying revocation failed", revoked, err)
+	revoked, revokeErr, err := uc.Logout(context.Background(), s, p)
+	if revoked || revokeErr == nil || err != nil {
+		t.Fatalf("Logout = %v, %v, %v; want only an error saying revocation failed", revoked, revokeErr, err)
 	}
 	if _, err := s.Current(); !errors.Is(err, ErrNotLoggedIn) {
 		t.Errorf("the account survived: %v", err)
