@@ -46,6 +46,30 @@ func (g authorizationCode) issue(ctx context.Context, req *tokenRequest, client 
 	if req.CodeVerifier != "" && !validVerifier(req.CodeVerifier) {
 		return nil, errPKCE(errors.New("code_verifier is not 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)"))
 	}
+	// Look before spending: a request from the wrong client, for another
+	// redirect URI or with a wrong verifier is refused and the code stays
+	// redeemable by its rightful client. A code already redeemed goes
+	// straight to RedeemCode, which treats the replay (RFC 6749 §4.1.2).
+	c, err := h.sessions.LookupCode(ctx, req.TenantID, req.Code)
+	if errors.Is(err, session.ErrNotFound) {
+		return nil, errBadCode(err)
+	}
+	if err != nil {
+		return nil, errServer(err)
+	}
+	if c.RedeemedAt.IsZero() {
+		// RFC 6749 §4.1.3: the code was issued to this client, for this
+		// redirect URI.
+		if !strings.EqualFold(c.ClientID, client.App.AppID) {
+			return nil, errBadCode(fmt.Errorf("code of client %s presented by client %s", c.ClientID, client.App.AppID))
+		}
+		if req.RedirectURI != c.RedirectURI {
+			return nil, errRedirectMismatch(fmt.Errorf("redirect_uri %q, code issued for %q", clip(req.RedirectURI), c.RedirectURI))
+		}
+		if oerr := checkPKCE(c, req.CodeVerifier); oerr != nil {
+			return nil, oerr
+		}
+	}
 	c, gr, err := h.sessions.RedeemCode(ctx, req.TenantID, req.Code)
 	switch {
 	case errors.Is(err, session.ErrUsed):
@@ -60,17 +84,6 @@ func (g authorizationCode) issue(ctx context.Context, req *tokenRequest, client 
 		return nil, errBadCode(err)
 	case err != nil:
 		return nil, errServer(err)
-	}
-	// RFC 6749 §4.1.3: the code was issued to this client, for this
-	// redirect URI.
-	if !strings.EqualFold(c.ClientID, client.App.AppID) {
-		return nil, errBadCode(fmt.Errorf("code of client %s presented by client %s", c.ClientID, client.App.AppID))
-	}
-	if req.RedirectURI != c.RedirectURI {
-		return nil, errRedirectMismatch(fmt.Errorf("redirect_uri %q, code issued for %q", clip(req.RedirectURI), c.RedirectURI))
-	}
-	if oerr := checkPKCE(c, req.CodeVerifier); oerr != nil {
-		return nil, oerr
 	}
 	user, oerr := h.activeUser(ctx, req.TenantID, gr.UserID)
 	if oerr != nil {

@@ -184,7 +184,7 @@ func contains(list []string, s string) bool {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, Logger: s.log}).Register(mux)
+	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Logger: s.log}).Register(mux)
 	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL,
 		InsecureCookies: s.cfg.HTTP && strings.HasPrefix(s.URL, "http://"), Logger: s.log}).Register(mux)
 	mux.Handle("/admin/v1/", adminapi.New(adminapi.Config{

@@ -32,6 +32,8 @@ type Repository interface {
 	RevokeGrantsOf(ctx context.Context, tenantID, userID, clientID string, at, feedExpiry time.Time) error
 
 	CreateCode(ctx context.Context, tenantID string, c Code) error
+	// GetCode reads a code by hash without changing it.
+	GetCode(ctx context.Context, tenantID string, hash []byte) (Code, error)
 	// RedeemCode marks the code redeemed at now and returns it, if it is
 	// unredeemed, unexpired and its grant active. A code redeemed before
 	// is returned with ErrUsed (so the caller can revoke its grant, RFC

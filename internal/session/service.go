@@ -21,6 +21,10 @@ const (
 	BrowserSessionPrefix = "tbs_"
 )
 
+// feedSkew keeps a revoked token on the feed past its exp for the clock
+// skew resource servers allow, so none accepts it in that margin.
+const feedSkew = 5 * time.Minute
+
 // MaxCodeLifetime is the longest an authorization code lives (RFC 6749
 // §4.1.2 recommends at most 10 minutes).
 const MaxCodeLifetime = 10 * time.Minute
@@ -217,6 +221,16 @@ func (s *Service) IssueCode(ctx context.Context, tenantID string, c Code, lifeti
 	return v, nil
 }
 
+// LookupCode reads an authorization code without spending it, so that a
+// request that fails the client, redirect URI or PKCE checks changes
+// nothing.
+func (s *Service) LookupCode(ctx context.Context, tenantID, code string) (Code, error) {
+	if !strings.HasPrefix(code, CodePrefix) {
+		return Code{}, ErrNotFound
+	}
+	return s.repo.GetCode(ctx, tenantID, s.hash.HashToken(code))
+}
+
 // RedeemCode redeems an authorization code once. A second redemption
 // revokes the grant, and so every token issued from the code (RFC 6749
 // §4.1.2, RFC 9700 §4.5), and fails with ErrUsed.
@@ -324,8 +338,8 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 		}
 		// The access token issued with the rotated refresh token goes
 		// with it: rotation invalidates the old pair, not only half.
-		if cur.AccessTokenID != "" && now.Before(cur.AccessTokenExpiresAt) {
-			if err := s.RevokeToken(ctx, tenantID, cur.AccessTokenID, cur.AccessTokenExpiresAt); err != nil {
+		if cur.AccessTokenID != "" && now.Before(cur.AccessTokenExpiresAt.Add(feedSkew)) {
+			if err := s.RevokeToken(ctx, tenantID, cur.AccessTokenID, cur.AccessTokenExpiresAt.Add(feedSkew)); err != nil {
 				return nil, Grant{}, err
 			}
 		}

@@ -25,7 +25,7 @@ var (
 // BrowserSession is a sign-in in a browser: the cookie that gives single
 // sign-on to later authorize requests.
 type BrowserSession struct {
-	TenantID  string
+	TenantID string
 	// ID is the session's public id (grants link to it); the cookie
 	// carries a separate secret value stored only as IDHash.
 	ID        string

@@ -104,3 +104,14 @@ func (s *Store) RedeemCode(ctx context.Context, tenantID string, hash []byte, no
 	})
 	return code, err
 }
+
+// GetCode reads a code without changing it, so that the token endpoint can
+// check the client, the redirect URI and PKCE before spending the code.
+func (s *Store) GetCode(ctx context.Context, tenantID string, hash []byte) (session.Code, error) {
+	op := "get code in tenant " + tenantID
+	c, err := scanCode(s.readRow(ctx, `SELECT `+codeColumns+` FROM codes WHERE tenant_id = ? AND hash = ?`, tenantID, hash))
+	if err != nil {
+		return session.Code{}, wrapSession(op, err)
+	}
+	return c, nil
+}
