@@ -16,7 +16,15 @@ func testRedeemCode(t *testing.T, s store.Store) {
 	c := newCode("a", "code-1", "grant-1", t0)
 	must(t, s.CreateCode(ctx, "a", c))
 
-	got, err := s.RedeemCode(ctx, "a", c.Hash, at(5))
+	// GetCode reads without spending, and sees only its own tenant.
+	got, err := s.GetCode(ctx, "a", c.Hash)
+	must(t, err)
+	wantEqual(t, got, c)
+	addTenant(t, s, "b")
+	_, err = s.GetCode(ctx, "b", c.Hash)
+	wantErr(t, err, session.ErrNotFound)
+
+	got, err = s.RedeemCode(ctx, "a", c.Hash, at(5))
 	must(t, err)
 	c.RedeemedAt = at(5)
 	wantEqual(t, got, c)
@@ -25,6 +33,9 @@ func testRedeemCode(t *testing.T, s store.Store) {
 	// and changes nothing, also when the grant has been revoked since.
 	got, err = s.RedeemCode(ctx, "a", c.Hash, at(6))
 	wantErr(t, err, session.ErrUsed)
+	wantEqual(t, got, c)
+	got, err = s.GetCode(ctx, "a", c.Hash)
+	must(t, err)
 	wantEqual(t, got, c)
 	must(t, s.RevokeGrant(ctx, "a", "grant-1", at(7), feedExpiry))
 	got, err = s.RedeemCode(ctx, "a", c.Hash, at(8))
