@@ -24,22 +24,25 @@ type discoveryDoc struct {
 	IntrospectionEndpoint       string `json:"introspection_endpoint"`
 	// RevocationFeedEndpoint is tessera's own: the feed of revoked
 	// sessions, users, clients and tokens that the guard follows.
-	RevocationFeedEndpoint            string   `json:"revocation_feed_endpoint"`
-	JWKSURI                           string   `json:"jwks_uri"`
-	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
-	FrontchannelLogoutSupported       bool     `json:"frontchannel_logout_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
-	GrantTypesSupported               []string `json:"grant_types_supported"`
-	ResponseModesSupported            []string `json:"response_modes_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
-	ScopesSupported                   []string `json:"scopes_supported"`
-	ClaimsSupported                   []string `json:"claims_supported"`
-	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
-	TenantRegionScope                 *string  `json:"tenant_region_scope"`
-	CloudInstanceName                 string   `json:"cloud_instance_name"`
+	RevocationFeedEndpoint string `json:"revocation_feed_endpoint"`
+	JWKSURI                string `json:"jwks_uri"`
+	// AuthorizationResponseIssParameterSupported: every authorization
+	// response carries iss (RFC 9207 §3), so clients can detect mix-up.
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgs               []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported"`
+	TenantRegionScope                          *string  `json:"tenant_region_scope"`
+	CloudInstanceName                          string   `json:"cloud_instance_name"`
 }
 
 func (h *Handler) discovery(version int) http.HandlerFunc {
@@ -54,13 +57,19 @@ func (h *Handler) discovery(version int) http.HandlerFunc {
 			}
 			tid = t.ID
 		}
+		// Entra's multi-tenant documents keep the alias in the endpoints
+		// (the tenant is decided at sign-in) and template only the issuer.
 		base := h.publicURL + "/" + tid
+		if multiTenantAliases[ref] {
+			base = h.publicURL + "/" + ref
+		}
 		doc := discoveryDoc{
-			Issuer:                            token.Issuer(h.publicURL, tid, version),
-			TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-			TokenEndpointAuthSigningAlgs:      []string{"RS256", "PS256", "ES256"},
-			GrantTypesSupported:               []string{"authorization_code", "refresh_token", grantTypeDeviceCode, "password", "client_credentials"},
-			ResponseModesSupported:            []string{"query", "form_post"},
+			Issuer: token.Issuer(h.publicURL, tid, version),
+			AuthorizationResponseIssParameterSupported: true,
+			TokenEndpointAuthMethodsSupported:          []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+			TokenEndpointAuthSigningAlgs:               []string{"RS256", "PS256", "ES256"},
+			GrantTypesSupported:                        []string{"authorization_code", "refresh_token", grantTypeDeviceCode, "password", "client_credentials"},
+			ResponseModesSupported:                     []string{"query", "form_post"},
 			// sub is the user's object id, the same for every client.
 			SubjectTypesSupported:            []string{"public"},
 			CodeChallengeMethodsSupported:    []string{"S256"},
