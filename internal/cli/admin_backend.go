@@ -102,7 +102,7 @@ var adminTokenSource = func(ctx context.Context, server, tenant string) (string,
 		}
 	}
 	if chosen == nil {
-		return "", withExit(ExitAuth, fmt.Errorf("no admin token for %s: log in first with `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT --authority %s`, or pass --token (or set TESSERA_ADMIN_TOKEN)", server, server))
+		return "", withExit(ExitAuth, fmt.Errorf("no admin token for %s: log in first (`tessera login --authority %s`, or `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT --authority %s`), or pass --token (or set TESSERA_ADMIN_TOKEN)", server, server, server))
 	}
 	caFile := os.Getenv("TESSERA_CA_FILE")
 	if caFile == "" {
