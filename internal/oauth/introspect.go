@@ -40,40 +40,26 @@ func (h *Handler) introspect(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serveIntrospect(w http.ResponseWriter, r *http.Request) *Error {
 	ctx := r.Context()
-	req, oerr := parseClientRequest(w, r)
+	req, client, raw, oerr := h.tokenManagementRequest(w, r, false)
 	if oerr != nil {
 		return oerr
-	}
-	req.TenantRef = r.PathValue("tenant")
-	t, oerr := h.resolveTenant(ctx, req.TenantRef)
-	if oerr != nil {
-		return oerr
-	}
-	req.Tenant, req.TenantID, req.Endpoint = t, t.ID, h.publicURL+r.URL.Path
-	client, _, oerr := h.authenticateClient(ctx, req, false)
-	if oerr != nil {
-		return oerr
-	}
-	raw := req.form.Get("token")
-	if raw == "" {
-		return errMissingParameter("token")
 	}
 	out := introspection{}
 	if strings.HasPrefix(raw, session.RefreshTokenPrefix) {
 		// A refresh token is the business of the client holding it only.
-		rt, gr, err := h.sessions.RefreshTokenGrant(ctx, t.ID, raw, client.App.AppID)
+		rt, gr, err := h.sessions.RefreshTokenGrant(ctx, req.TenantID, raw, client.App.AppID)
 		now := h.now()
 		if err == nil && rt.UsedAt.IsZero() && now.Before(rt.ExpiresAt) && gr.RevokedAt.IsZero() && now.Before(gr.ExpiresAt) {
 			out = introspection{Active: true, Scope: strings.Join(gr.Scopes, " "), ClientID: rt.ClientID, TokenType: "refresh_token",
-				Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(), Sub: gr.UserID, TenantID: t.ID, SessionID: gr.ID}
-			if u, err := h.dir.GetUser(ctx, t.ID, gr.UserID); err == nil {
+				Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(), Sub: gr.UserID, TenantID: req.TenantID, SessionID: gr.ID}
+			if u, err := h.dir.GetUser(ctx, req.TenantID, gr.UserID); err == nil {
 				out.Username = u.UserPrincipalName
 			}
 		} else if err != nil && !isGone(err) {
 			return errServer(err)
 		}
-	} else if vt, err := h.verifyAccessToken(raw, t.ID); err == nil {
-		revoked, err := h.revoked(ctx, t.ID, vt)
+	} else if vt, err := h.verifyAccessToken(raw, req.TenantID); err == nil {
+		revoked, err := h.revoked(ctx, req.TenantID, vt)
 		if err != nil {
 			return errServer(err)
 		}

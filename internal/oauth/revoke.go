@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"github.com/tessera-id/tessera/internal/directory"
 	"net/http"
 	"strings"
 
@@ -22,58 +23,71 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serveRevoke(w http.ResponseWriter, r *http.Request) *Error {
 	ctx := r.Context()
-	req, oerr := parseClientRequest(w, r)
-	if oerr != nil {
-		return oerr
-	}
-	req.TenantRef = r.PathValue("tenant")
-	t, oerr := h.resolveTenant(ctx, req.TenantRef)
-	if oerr != nil {
-		return oerr
-	}
-	req.Tenant, req.TenantID, req.Endpoint = t, t.ID, h.publicURL+r.URL.Path
 	// §2.1: the client authenticates as at the token endpoint; a public
 	// client names itself.
-	client, _, oerr := h.authenticateClient(ctx, req, true)
+	req, client, raw, oerr := h.tokenManagementRequest(w, r, true)
 	if oerr != nil {
 		return oerr
-	}
-	raw := req.form.Get("token")
-	if raw == "" {
-		return errMissingParameter("token")
 	}
 	// token_type_hint is only a hint (§2.1): the token's shape says what
 	// it is.
 	if strings.HasPrefix(raw, session.RefreshTokenPrefix) {
-		_, gr, err := h.sessions.RefreshTokenGrant(ctx, t.ID, raw, client.App.AppID)
+		_, gr, err := h.sessions.RefreshTokenGrant(ctx, req.TenantID, raw, client.App.AppID)
 		switch {
 		case err == nil:
-			if err := h.sessions.RevokeGrant(ctx, t.ID, gr.ID); err != nil {
+			if err := h.sessions.RevokeGrant(ctx, req.TenantID, gr.ID); err != nil {
 				return errServer(err)
 			}
-			h.log.InfoContext(ctx, "revoked grant", "tenant", t.ID, "client", client.App.AppID, "sid", gr.ID, "by", "refresh_token")
+			h.log.InfoContext(ctx, "revoked grant", "tenant", req.TenantID, "client", client.App.AppID, "sid", gr.ID, "by", "refresh_token")
 		case errors.Is(err, session.ErrNotFound), errors.Is(err, session.ErrWrongClient):
 		default:
 			return errServer(err)
 		}
-	} else if vt, err := h.verifyAccessToken(raw, t.ID); err == nil && strings.EqualFold(vt.clientID(), client.App.AppID) {
+	} else if vt, err := h.verifyAccessToken(raw, req.TenantID); err == nil && strings.EqualFold(vt.clientID(), client.App.AppID) {
 		if vt.SessionID != "" {
-			err = h.sessions.RevokeGrant(ctx, t.ID, vt.SessionID)
+			err = h.sessions.RevokeGrant(ctx, req.TenantID, vt.SessionID)
 			if errors.Is(err, session.ErrNotFound) {
 				err = nil
 			}
 		} else {
 			// Kept on the feed until no guard accepts the token any more:
 			// its expiry plus the skew guards allow.
-			err = h.sessions.RevokeToken(ctx, t.ID, vt.JTI, timeOf(vt.Expiry).Add(h.skew))
+			err = h.sessions.RevokeToken(ctx, req.TenantID, vt.JTI, timeOf(vt.Expiry).Add(h.skew))
 		}
 		if err != nil {
 			return errServer(err)
 		}
-		h.log.InfoContext(ctx, "revoked access token", "tenant", t.ID, "client", client.App.AppID, "sid", vt.SessionID, "jti", vt.JTI)
+		h.log.InfoContext(ctx, "revoked access token", "tenant", req.TenantID, "client", client.App.AppID, "sid", vt.SessionID, "jti", vt.JTI)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// tokenManagementRequest runs the phases revocation (RFC 7009 §2.1) and
+// introspection (RFC 7662 §2.1) share with the token endpoint: parse the
+// form once, resolve the tenant, authenticate the client (public clients
+// only where allowPublic), and read the token parameter.
+func (h *Handler) tokenManagementRequest(w http.ResponseWriter, r *http.Request, allowPublic bool) (*tokenRequest, directory.Client, string, *Error) {
+	ctx := r.Context()
+	req, oerr := parseClientRequest(w, r)
+	if oerr != nil {
+		return nil, directory.Client{}, "", oerr
+	}
+	req.TenantRef = r.PathValue("tenant")
+	t, oerr := h.resolveTenant(ctx, req.TenantRef)
+	if oerr != nil {
+		return nil, directory.Client{}, "", oerr
+	}
+	req.Tenant, req.TenantID, req.Endpoint = t, t.ID, h.publicURL+r.URL.Path
+	client, _, oerr := h.authenticateClient(ctx, req, allowPublic)
+	if oerr != nil {
+		return nil, directory.Client{}, "", oerr
+	}
+	raw := req.form.Get("token")
+	if raw == "" {
+		return nil, directory.Client{}, "", errMissingParameter("token")
+	}
+	return req, client, raw, nil
 }
