@@ -267,8 +267,11 @@ func (s *Server) housekeeping(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.Sessions.Housekeeping(ctx, directory.MaxRefreshGrace); err != nil && ctx.Err() == nil {
+			n, err := s.Sessions.Housekeeping(ctx, directory.MaxRefreshGrace)
+			if err != nil && ctx.Err() == nil {
 				s.log.Error("housekeeping", "err", err)
+			} else if n > 0 {
+				s.log.Debug("purged expired session state", "rows", n)
 			}
 		}
 	}

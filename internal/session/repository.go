@@ -65,6 +65,11 @@ type Repository interface {
 	// ForgetSealed drops sealed successor responses older than before, so
 	// that no usable token stays recoverable past the grace window.
 	ForgetSealed(ctx context.Context, before time.Time) error
+	// Purge deletes codes, refresh tokens, device codes and feed entries
+	// that expired before before, then the grants and browser sessions
+	// that expired and nothing refers to, at most limit rows of each kind,
+	// and returns how many rows it deleted (housekeeping, every tenant).
+	Purge(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	CreateDeviceCode(ctx context.Context, tenantID string, d DeviceCode) error
 	GetDeviceCodeByUserCode(ctx context.Context, tenantID string, userCodeHash []byte) (DeviceCode, error)

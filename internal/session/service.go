@@ -380,9 +380,16 @@ func (s *Service) Feed(ctx context.Context, tenantID string, after int64, limit 
 }
 
 // Housekeeping drops sealed refresh responses past the longest grace
-// window, so no usable token stays recoverable from the database.
-func (s *Service) Housekeeping(ctx context.Context, maxGrace time.Duration) error {
-	return s.repo.ForgetSealed(ctx, s.clock().Add(-maxGrace))
+// window, so no usable token stays recoverable from the database, and
+// purges state that expired more than a day ago (the day keeps recent
+// expiries answering "expired" rather than "unknown"). It returns the
+// number of rows purged.
+func (s *Service) Housekeeping(ctx context.Context, maxGrace time.Duration) (int64, error) {
+	now := s.clock()
+	if err := s.repo.ForgetSealed(ctx, now.Add(-maxGrace)); err != nil {
+		return 0, err
+	}
+	return s.repo.Purge(ctx, now.Add(-24*time.Hour), 1000)
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokens/GraceZero", testRotateGraceZero},
 		{"RefreshTokens/Errors", testRotateErrors},
 		{"RefreshTokens/ForgetSealed", testForgetSealed},
+		{"Purge", testPurge},
 
 		{"DeviceCodes/RoundTrip", testDeviceCodeRoundTrip},
 		{"DeviceCodes/UserCodeReuse", testDeviceUserCodeReuse},
