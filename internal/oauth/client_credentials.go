@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,7 +107,10 @@ func requestedResource(req *tokenRequest) (ref, param string, oerr *Error) {
 	if req.Scope == "" {
 		return "", "", errMissingParameter("scope")
 	}
-	scopes := strings.Fields(req.Scope)
+	// MSAL adds openid, profile and offline_access to every request, app
+	// tokens included, and Entra ignores them there: an app token has no
+	// user to identify and no refresh token.
+	scopes := slices.DeleteFunc(strings.Fields(req.Scope), directory.IsOIDCScope)
 	if len(scopes) != 1 || !strings.HasSuffix(scopes[0], "/.default") {
 		return "", "", errInvalidScope("The provided value for scope '" + clip(req.Scope) + "' is not valid. Client credential flows must have exactly one scope value with /.default suffixed to the resource identifier (application ID URI).")
 	}
