@@ -225,13 +225,20 @@ func (h *Handler) authenticateAssertion(ctx context.Context, req *tokenRequest) 
 func thumbprintMatches(c directory.Credential, x5t, x5tS256 string) bool {
 	if x5tS256 != "" {
 		sum := sha256.Sum256(c.CertificateDER)
-		return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(strings.TrimRight(x5tS256, "="))) == 1
+		return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(asBase64URL(x5tS256))) == 1
 	}
 	if x5t != "" {
 		sum := sha1.Sum(c.CertificateDER)
-		return base64.RawURLEncoding.EncodeToString(sum[:]) == strings.TrimRight(x5t, "=")
+		return base64.RawURLEncoding.EncodeToString(sum[:]) == asBase64URL(x5t)
 	}
 	return true
+}
+
+// asBase64URL turns a thumbprint into unpadded base64url. MSAL for Go
+// writes x5t#S256 in the standard alphabet with padding, and Entra accepts
+// it; the thumbprint names a certificate, the signature still decides.
+func asBase64URL(s string) string {
+	return strings.NewReplacer("+", "-", "/", "_").Replace(strings.TrimRight(s, "="))
 }
 
 // assertionAudienceOK: RFC 7523 §3 item 3 lets the audience be the token
