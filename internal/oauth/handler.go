@@ -122,6 +122,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/revoke", h.revoke)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/introspect", h.introspect)
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/revocations", h.revocationFeed)
+	// MSAL Go spells it UserRealm, MSAL Python userrealm.
+	mux.HandleFunc("GET /common/UserRealm/{username}", h.userRealmHandler)
+	mux.HandleFunc("GET /common/userrealm/{username}", h.userRealmHandler)
 	mux.HandleFunc("POST /api/v1/users/login", h.productLogin)
 	mux.HandleFunc("POST /api/v1/users/logout", h.productLogout)
 }
