@@ -74,8 +74,8 @@ func TestForbidden(t *testing.T) {
 	}
 	// Nothing was written in the other tenant.
 	apps, _ := e.dir.ListApplications(t.Context(), e.home.ID)
-	if len(apps) != 2 {
-		t.Errorf("home tenant has %d applications, want only the admin API and the CLI", len(apps))
+	if len(apps) != 3 {
+		t.Errorf("home tenant has %d applications, want only the admin API, the CLI and the management application", len(apps))
 	}
 	// The system admin may manage any tenant; for it a missing tenant is 404.
 	e.do("GET", tenantPath(e.contoso, "/applications"), tokSystem, nil).must(t, 200)

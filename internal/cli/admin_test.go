@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +164,7 @@ func TestAdminBackendsAgree(t *testing.T) {
 		t.Errorf("show differs from create:\n%s\n%s", got, created)
 	}
 	apps := decodeAdminJSON[[]adminapi.Application](t, f.both("app", "list"))
-	if len(apps) != 4 { // the admin API's own, the CLI's, and ours
+	if len(apps) != 5 { // the admin API's own, the CLI's, the management application, and ours
 		t.Errorf("list has %d applications", len(apps))
 	}
 
@@ -175,7 +176,7 @@ func TestAdminBackendsAgree(t *testing.T) {
 	f.run(0, append(f.local(), "sp", "create", "--id", api.AppID, "--assignment-required")...)
 	f.run(0, append(f.remote(), "sp", "create", "--id", worker.AppID)...)
 	sps := decodeAdminJSON[[]directory.ServicePrincipal](t, f.both("sp", "list"))
-	if len(sps) != 4 || sps[2].AppID != api.AppID || !sps[2].AppRoleAssignmentRequired { // the admin API's, the CLI's, ours
+	if i := slices.IndexFunc(sps, func(sp directory.ServicePrincipal) bool { return sp.AppID == api.AppID }); len(sps) != 5 || i < 0 || !sps[i].AppRoleAssignmentRequired { // the admin API's, the CLI's, the management application's, ours
 		t.Errorf("sp list %+v", sps)
 	}
 	ra := decodeAdminJSON[directory.RoleAssignment](t, f.run(0, append(f.remote(), "role", "assign", "--assignee", worker.AppID, "--resource", "api://orders", "--role", "Reader")...))

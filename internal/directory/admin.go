@@ -53,8 +53,9 @@ func (s *Service) EnsureAdminApplication(ctx context.Context, tenantID string) (
 }
 
 // CreateTenantWithAdmin creates a tenant together with its admin API
-// application and the CLI's public client, so that the tenant can be
-// administered and signed in to from the start.
+// application, the CLI's public client and the management application, so
+// that the tenant can be administered and signed in to from the start,
+// with tessera's CLI or with the Azure CLI.
 func (s *Service) CreateTenantWithAdmin(ctx context.Context, spec TenantSpec) (Tenant, error) {
 	t, err := s.CreateTenant(ctx, spec)
 	if err != nil {
@@ -64,6 +65,9 @@ func (s *Service) CreateTenantWithAdmin(ctx context.Context, spec TenantSpec) (T
 		return Tenant{}, err
 	}
 	if _, err := s.EnsureCLIApplication(ctx, t.ID); err != nil {
+		return Tenant{}, err
+	}
+	if _, err := s.EnsureManagementApplication(ctx, t.ID); err != nil {
 		return Tenant{}, err
 	}
 	return t, nil
@@ -106,4 +110,56 @@ func (s *Service) EnsureCLIApplication(ctx context.Context, tenantID string) (Ap
 		return Application{}, err
 	}
 	return app, nil
+}
+
+// The management application stands for Azure Resource Manager, the
+// resource the Azure CLI asks a token for at login: it has ARM's
+// well-known application id ("Windows Azure Service Management API") and
+// identifier URI, so that `az login` against tessera requests exactly what
+// it requests against Entra (scope https://management.core.windows.net//.default).
+const (
+	ManagementAppID          = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+	ManagementIdentifierURI  = "https://management.core.windows.net/"
+	ManagementDisplayName    = "tessera management"
+	ManagementScope          = "user_impersonation"
+	managementScopeAdminText = "Access the management endpoint as the signed-in user"
+)
+
+// EnsureManagementApplication registers the management application in the
+// tenant if it is missing: ARM's identifier URI, the delegated scope
+// user_impersonation with the CLI's client pre-authorized for it (so that
+// `az login` asks no consent, as with Entra, where ARM pre-authorizes the
+// Azure CLI), v1 access tokens (ARM's; aud is the identifier URI), and a
+// service principal that requires no role assignment. An application that
+// already answers to the identifier URI is kept as it is: an operator may
+// have changed it.
+func (s *Service) EnsureManagementApplication(ctx context.Context, tenantID string) (Resource, error) {
+	app, err := s.repo.GetApplicationByIdentifierURI(ctx, tenantID, ManagementIdentifierURI)
+	if errors.Is(err, ErrNotFound) {
+		app, err = s.CreateApplication(ctx, tenantID, ApplicationSpec{
+			AppID: ManagementAppID, DisplayName: ManagementDisplayName,
+			IdentifierURIs: []string{ManagementIdentifierURI},
+			Scopes: []Scope{{Value: ManagementScope, DisplayName: managementScopeAdminText,
+				Description: managementScopeAdminText + " (the tenants and subscriptions the Azure CLI lists).", Enabled: true}},
+			PreAuthorized:              []PreAuthorizedApplication{{AppID: CLIClientID, Scopes: []string{ManagementScope}}},
+			AccessTokenAcceptedVersion: 1,
+		})
+		if errors.Is(err, ErrConflict) { // created concurrently
+			app, err = s.repo.GetApplicationByIdentifierURI(ctx, tenantID, ManagementIdentifierURI)
+		}
+	}
+	if err != nil {
+		return Resource{}, err
+	}
+	sp, err := s.repo.GetServicePrincipalByAppID(ctx, tenantID, app.AppID)
+	if errors.Is(err, ErrNotFound) {
+		sp, err = s.CreateServicePrincipal(ctx, tenantID, ServicePrincipalSpec{AppID: app.AppID})
+		if errors.Is(err, ErrConflict) {
+			sp, err = s.repo.GetServicePrincipalByAppID(ctx, tenantID, app.AppID)
+		}
+	}
+	if err != nil {
+		return Resource{}, err
+	}
+	return Resource{App: app, SP: sp, Requested: ManagementIdentifierURI}, nil
 }
