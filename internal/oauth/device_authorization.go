@@ -33,11 +33,17 @@ func (h *Handler) deviceAuthorization(version int) http.HandlerFunc {
 }
 
 func (h *Handler) serveDeviceAuthorization(w http.ResponseWriter, r *http.Request, version int) *Error {
-	ctx := r.Context()
 	req, oerr := parseClientRequest(w, r)
 	if oerr != nil {
 		return oerr
 	}
+	return h.startDeviceAuthorization(w, r, req, version)
+}
+
+// startDeviceAuthorization serves a parsed request for the {tenant} of
+// the path.
+func (h *Handler) startDeviceAuthorization(w http.ResponseWriter, r *http.Request, req *tokenRequest, version int) *Error {
+	ctx := r.Context()
 	req.Version, req.TenantRef = version, r.PathValue("tenant")
 	ref := req.TenantRef
 	if multiTenantAliases[ref] {

@@ -114,6 +114,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", h.discovery(1))
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", h.jwks)
 	mux.HandleFunc("GET /{tenant}/discovery/keys", h.jwks)
+	h.registerADFS(mux)
 	if h.sessions == nil {
 		return
 	}

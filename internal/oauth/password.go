@@ -70,7 +70,7 @@ func (g passwordGrant) issue(ctx context.Context, req *tokenRequest, client dire
 	}
 	return h.issueWithRefresh(ctx, &issuance{
 		tenantID: req.TenantID, policy: policy, version: req.Version, client: client, clientAuth: clientAuth,
-		user: user, grant: gr, scopes: scopes, v1Resource: resource, clientInfo: req.ClientInfo,
+		user: user, grant: gr, scopes: scopes, v1Resource: resource, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
 	})
 }
 

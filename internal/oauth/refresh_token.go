@@ -67,7 +67,7 @@ func (g refreshTokenGrant) issue(ctx context.Context, req *tokenRequest, client 
 		}
 		resp, oerr := h.mintUser(ctx, &issuance{
 			tenantID: req.TenantID, policy: policy, version: req.Version, client: client, clientAuth: clientAuth,
-			user: user, grant: gr, scopes: scopes, v1Resource: resource, clientInfo: req.ClientInfo,
+			user: user, grant: gr, scopes: scopes, v1Resource: resource, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
 		})
 		if oerr != nil {
 			return session.Minted{}, oerr

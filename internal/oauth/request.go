@@ -30,6 +30,10 @@ type tokenRequest struct {
 	// Endpoint is the URL the request was addressed to, for checking the
 	// audience of client assertions.
 	Endpoint string
+	// IDIssuer overrides the iss of ID tokens: the AD FS–shaped authority
+	// issues them as {publicURL}/adfs, its discovery document's issuer.
+	// Empty: the tenant's issuer.
+	IDIssuer string
 
 	GrantType string
 	ClientID  string

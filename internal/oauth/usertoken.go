@@ -34,6 +34,8 @@ type issuance struct {
 	v1Resource string
 	nonce      string
 	clientInfo bool
+	// idIssuer overrides the ID token's iss (tokenRequest.IDIssuer).
+	idIssuer string
 	// lifetime overrides the resource's access-token lifetime (product
 	// login); zero keeps it.
 	lifetime time.Duration
@@ -159,6 +161,11 @@ func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *E
 			UserID: is.user.ObjectID, UPN: is.user.UserPrincipalName, Name: is.user.DisplayName, Email: email,
 			Nonce: is.nonce, GrantID: is.grant.ID, AuthTime: is.grant.AuthTime, IssuedAt: now, Lifetime: idTokenLifetime,
 		})
+		if is.idIssuer != "" {
+			// OIDC Core §3.1.3.7: iss matches the issuer of the discovery
+			// document the client read, here /adfs's.
+			id.Issuer = is.idIssuer
+		}
 		if out.idToken, err = h.keys.Sign(id); err != nil {
 			return nil, errServer(err)
 		}

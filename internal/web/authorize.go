@@ -13,7 +13,6 @@ import (
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/session"
-	"github.com/tessera-id/tessera/internal/token"
 )
 
 // multiTenant are the {tenant} values that stand for "the user's tenant":
@@ -74,7 +73,7 @@ func parseAuthorize(form url.Values, version int, tenantRef string) flow {
 // a single signed-in tenant, else the user name typed at sign-in.
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, f flow) {
 	ctx := r.Context()
-	if !multiTenant[f.TenantRef] {
+	if !multiTenant[f.TenantRef] && f.TenantRef != adfsSegment {
 		t, err := h.dir.ResolveTenant(ctx, f.TenantRef)
 		if errors.Is(err, directory.ErrNotFound) {
 			h.errorPage(w, r, pageUnknownTenant())
@@ -364,7 +363,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, f flow, tg tar
 	if f.State != "" {
 		params.Set("state", f.State)
 	}
-	params.Set("iss", token.Issuer(h.publicURL, tg.tenant.ID, f.Version))
+	params.Set("iss", h.authorizationIssuer(f, tg.tenant.ID))
 	if f.ResponseMode != "form_post" || !isWebURI(tg.redirect) {
 		redirect(w, r, withParams(tg.redirect, params))
 		return

@@ -79,7 +79,8 @@ func (h *Handler) postLogoutRedirect(r *http.Request, tenantID string, ended []s
 	clientID := strings.ToLower(strings.TrimSpace(r.Form.Get("client_id")))
 	if hint := r.Form.Get("id_token_hint"); hint != "" {
 		c, err := h.keys.Verify(hint, h.now(), idTokenHintSkew)
-		if err != nil || (tenantID != "" && c.TenantID != tenantID) || !strings.HasPrefix(c.Issuer, h.publicURL+"/"+c.TenantID+"/") {
+		ownIssuer := strings.HasPrefix(c.Issuer, h.publicURL+"/"+c.TenantID+"/") || c.Issuer == h.adfsIssuer()
+		if err != nil || (tenantID != "" && c.TenantID != tenantID) || !ownIssuer {
 			h.log.Info("web: logout: id_token_hint refused", "err", err)
 			return "", false
 		}

@@ -84,4 +84,5 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /{tenant}/consent", h.consentSubmit)
 	mux.HandleFunc("GET /{tenant}/devicelogin", h.deviceForm)
 	mux.HandleFunc("POST /{tenant}/devicelogin", h.deviceSubmit)
+	h.registerADFS(mux)
 }
