@@ -135,6 +135,10 @@ func (s *Service) ResolveResource(ctx context.Context, tenantID, ref string) (Re
 			app, err = s.repo.GetApplication(ctx, tenantID, id)
 		} else if trimmed := strings.TrimSuffix(ref, "/"); trimmed != ref {
 			app, err = s.repo.GetApplicationByIdentifierURI(ctx, tenantID, trimmed)
+		} else {
+			// And an identifier URI registered with a trailing slash
+			// named without it (https://management.core.windows.net/.default).
+			app, err = s.repo.GetApplicationByIdentifierURI(ctx, tenantID, ref+"/")
 		}
 	}
 	if errors.Is(err, ErrNotFound) {

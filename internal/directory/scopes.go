@@ -79,7 +79,10 @@ func (s *Service) ParseScopes(ctx context.Context, tenantID, scope, resource str
 		if !ok {
 			i = len(q.Resources)
 			index[res.App.AppID] = i
-			q.Resources = append(q.Resources, ResourceScopes{Resource: res, Prefix: strings.TrimSuffix(prefix, "/")})
+			// The prefix is kept as named: an identifier URI may end in a
+			// slash (ARM's https://management.core.windows.net/), and its
+			// scopes render back as the client wrote them, {uri}/{value}.
+			q.Resources = append(q.Resources, ResourceScopes{Resource: res, Prefix: prefix})
 		}
 		r := &q.Resources[i]
 		if value == ".default" {

@@ -99,6 +99,7 @@ func (g authorizationCode) issue(ctx context.Context, req *tokenRequest, client 
 	if oerr != nil {
 		return nil, oerr
 	}
+	askedDefault(&q, req.Scope)
 	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q, h.held(ctx, req.TenantID, gr.Scopes))
 	if oerr != nil {
 		return nil, oerr

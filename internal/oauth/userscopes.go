@@ -124,13 +124,31 @@ func (h *Handler) decideScopes(ctx context.Context, tenantID string, client dire
 				refused = append(refused, r.Prefix+"/.default")
 			}
 		}
-		r.Values = values
+		r.Values, r.Default = values, def
 		out.Resources = append(out.Resources, r)
 	}
 	if len(refused) > 0 {
 		return directory.ScopeRequest{}, errConsentRequired(fmt.Errorf("client %s, user %s: no consent to %v", client.AppID, userID, refused))
 	}
 	return out, nil
+}
+
+// askedDefault marks the resources that a token request's scope names as
+// {resource}/.default. A code holds the scopes granted, not how they were
+// asked for; MSAL sends the same scope again when it redeems the code, and
+// expects {resource}/.default back in the answer (see mintUser).
+func askedDefault(q *directory.ScopeRequest, scope string) {
+	for _, sc := range strings.Fields(scope) {
+		prefix, ok := strings.CutSuffix(sc, "/.default")
+		if !ok {
+			continue
+		}
+		for i := range q.Resources {
+			if strings.EqualFold(q.Resources[i].Prefix, prefix) {
+				q.Resources[i].Default = true
+			}
+		}
+	}
 }
 
 func exposes(r directory.Resource, value string) bool {

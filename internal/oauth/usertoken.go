@@ -146,6 +146,13 @@ func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *E
 	if err != nil {
 		return nil, errServer(err)
 	}
+	if len(is.scopes.Resources) > 0 && is.scopes.Resources[0].Default && is.version == 2 {
+		// Entra's v2 answer names {resource}/.default when it was asked
+		// for: MSAL takes a requested scope missing from the answer for
+		// a declined one (MSAL for Go fails the request), and MSAL for
+		// Python's cache finds tokens by the scopes the answer names.
+		full = append(full, is.scopes.Resources[0].Prefix+"/.default")
+	}
 	out := &userResponse{version: is.version, lifetime: lifetime, claims: claims, accessToken: at,
 		scope: strings.Join(append(full, is.scopes.OIDC...), " "), resource: is.v1Resource}
 	if out.resource == "" {
