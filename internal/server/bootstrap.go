@@ -42,6 +42,11 @@ func bootstrap(ctx context.Context, dir *directory.Service, domain string) (*Boo
 			// Data folders from before the CLI client existed get it now.
 			_, err = dir.EnsureCLIApplication(ctx, home.ID)
 		}
+		if err == nil {
+			// And every tenant the management application, which the
+			// Azure CLI asks a token for at login.
+			err = ensureManagement(ctx, dir, tenants)
+		}
 		return nil, home, err
 	}
 	t, err := dir.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: domain, DisplayName: "Home tenant"})
@@ -69,6 +74,17 @@ func bootstrap(ctx context.Context, dir *directory.Service, domain string) (*Boo
 		return nil, t, fmt.Errorf("bootstrap: %w", err)
 	}
 	return &Bootstrap{TenantID: t.ID, TenantDomain: t.Domain, ClientID: app.AppID, ClientSecret: secret, SecretExpiry: cred.ExpiresAt}, t, nil
+}
+
+// ensureManagement registers the management application in tenants that
+// were created before it existed.
+func ensureManagement(ctx context.Context, dir *directory.Service, tenants []directory.Tenant) error {
+	for _, t := range tenants {
+		if _, err := dir.EnsureManagementApplication(ctx, t.ID); err != nil {
+			return fmt.Errorf("management application in tenant %s: %w", t.Domain, err)
+		}
+	}
+	return nil
 }
 
 // Print shows the one-time credentials with what to do with them.

@@ -22,6 +22,8 @@ import (
 	"github.com/tessera-id/tessera/internal/adminapi"
 	"github.com/tessera-id/tessera/internal/config"
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/management"
+	"github.com/tessera-id/tessera/internal/msft"
 	"github.com/tessera-id/tessera/internal/oauth"
 	"github.com/tessera-id/tessera/internal/secrets"
 	"github.com/tessera-id/tessera/internal/session"
@@ -198,7 +200,15 @@ func (s *Server) routes() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	return withCommon(mux, s.log)
+	msft.New(msft.Config{Directory: s.Directory, PublicURL: s.URL, Logger: s.log}).Register(mux)
+	// The management endpoint owns everything under its prefix (its own
+	// 404s in ARM's shape); a prefix pattern there would overlap the
+	// /{tenant}/… patterns in mux, so it sits in front of it.
+	root := http.NewServeMux()
+	root.Handle(management.Prefix, management.New(management.Config{Directory: s.Directory, Keys: s.Keys,
+		PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Logger: s.log}))
+	root.Handle("/", mux)
+	return withCommon(root, s.log)
 }
 
 // readyz says whether this instance can serve tokens now: the store
