@@ -372,3 +372,29 @@ func TestManagementEndToEnd(t *testing.T) {
 	}
 	h.assertNotLogged(alicePassword, at)
 }
+
+// TestManagementApplicationAtStart: a data folder from before the
+// management application existed (here: one whose tenants lost it) gets
+// it back in every tenant when the server starts.
+func TestManagementApplicationAtStart(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	d := h.srv.Directory
+	other, err := d.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: "fabrikam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tid := range []string{h.tenant(), other.ID} {
+		if err := d.DeleteApplication(ctx, tid, directory.ManagementIdentifierURI); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.stop()
+	h = startAt(t, h.dataDir, h.addr)
+	for _, tid := range []string{h.tenant(), other.ID} {
+		res, err := h.srv.Directory.ResolveResource(ctx, tid, directory.ManagementIdentifierURI)
+		if err != nil || res.App.AppID != directory.ManagementAppID || !res.SP.Enabled {
+			t.Errorf("tenant %s after restart: %+v %v", tid, res.App, err)
+		}
+	}
+}
