@@ -69,8 +69,9 @@ func parseAuthorize(form url.Values, version int, tenantRef string) flow {
 }
 
 // start decides the tenant of a new request and goes on. On /common/ and
-// /organizations/ a domain_hint or a login_hint's domain decides it, else
-// a single signed-in tenant, else the user name typed at sign-in.
+// /organizations/ (and /adfs/ when the client does not decide it, see
+// adfs.go) a domain_hint or a login_hint's domain decides it, else a
+// single signed-in tenant, else the user name typed at sign-in.
 func (h *Handler) start(w http.ResponseWriter, r *http.Request, f flow) {
 	ctx := r.Context()
 	if !multiTenant[f.TenantRef] && f.TenantRef != adfsSegment {
