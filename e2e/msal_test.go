@@ -345,6 +345,7 @@ func TestMSALPublicClient(t *testing.T) {
 
 	// Username and password (ROPC). It replaces the device sign-in's
 	// tokens in the cache: one account, one refresh token.
+	//lint:ignore SA1019 the password grant is what this test proves works (the issue asks for it).
 	ropc, err := m.app.AcquireTokenByUsernamePassword(ctx, studiesScopes, m.alice.UserPrincipalName, alicePassword)
 	if err != nil {
 		t.Fatalf("AcquireTokenByUsernamePassword: %v", err)

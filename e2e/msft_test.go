@@ -189,6 +189,7 @@ func TestADFSAuthorityEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		//lint:ignore SA1019 the password grant is what this test proves works (the issue asks for it).
 		res, err := app.AcquireTokenByUsernamePassword(ctx, []string{managementScope}, "alice@default", alicePassword)
 		if err != nil {
 			t.Fatalf("MSAL: %v", err)
