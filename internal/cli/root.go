@@ -31,6 +31,7 @@ func NewRoot() *cobra.Command {
 		newAccountCmd(),
 		newRestCmd(),
 		newAdminCmd(),
+		newLoadtestCmd(),
 	)
 	return root
 }
