@@ -54,7 +54,9 @@ const SetupRedirectURI = "http://localhost:8400/callback"
 //   - an API with an app role Reader and a delegated scope Studies.Read
 //     that pre-authorizes both clients below (so no consent page);
 //   - a confidential client with a new secret, holding Reader;
-//   - a public client with the redirect SetupRedirectURI;
+//   - a public client with the redirect SetupRedirectURI, to which an
+//     administrator consented the sign-in scopes (openid, profile, email,
+//     offline_access) for every user;
 //   - a user with a password, holding Reader;
 //   - the tenant policy: product login for the API, refresh grace on.
 func Setup(ctx context.Context, cfg SetupConfig) (Made, error) {
@@ -114,6 +116,13 @@ func Setup(ctx context.Context, cfg SetupConfig) (Made, error) {
 	}
 	pre := []directory.PreAuthorizedApplication{{AppID: conf.AppID, Scopes: []string{"Studies.Read"}}, {AppID: pub.AppID, Scopes: []string{"Studies.Read"}}}
 	if _, err := call[adminapi.Application](ctx, a, "PATCH", tp+"/applications/"+api.AppID, adminapi.ApplicationPatch{PreAuthorized: &pre}); err != nil {
+		return Made{}, err
+	}
+	// Pre-authorization covers the API's scopes only; the sign-in scopes
+	// need consent too, and the password grant has no page to ask for it:
+	// consent as an administrator, for every user.
+	oidc := adminapi.ConsentCreate{ClientID: pub.AppID, Resource: directory.OIDCResource, Scopes: []string{"openid", "profile", "email", "offline_access"}}
+	if err := a.do(ctx, "POST", tp+"/consents", oidc, nil); err != nil && !isConflict(err) {
 		return Made{}, err
 	}
 	secret, err := a.replaceSecret(ctx, tp, conf.AppID, cfg.Tag)
