@@ -21,6 +21,14 @@ const tokenAndGrant = `SELECT t.tenant_id, t.hash, t.grant_id, t.client_id, t.cr
 	FROM refresh_tokens t JOIN grants g ON g.tenant_id = t.tenant_id AND g.id = t.grant_id
 	WHERE t.tenant_id = ? AND t.hash = ?`
 
+// markRefreshTokenUsed marks a refresh token used with its successor, if
+// it is not used yet.
+const markRefreshTokenUsed = `UPDATE refresh_tokens SET used_at = ?, successor_hash = ?,
+	successor_sealed = ? WHERE tenant_id = ? AND hash = ? AND used_at = ` + unset
+
+const insertRefreshTokenSQL = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // refreshTokenRow is a refresh token as its columns are scanned (see
 // grantRow).
 type refreshTokenRow struct {
@@ -72,13 +80,13 @@ func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t sessi
 		if err != nil {
 			return fmt.Errorf("grant: %w", err)
 		}
-		return insertRefreshToken(ctx, tx, tenantID, t, g)
+		return s.insertRefreshToken(ctx, tx, tenantID, t, g)
 	})
 }
 
 // insertRefreshToken stores t, a token of g, with the rules of
 // CreateRefreshToken.
-func insertRefreshToken(ctx context.Context, tx *sql.Tx, tenantID string, t session.RefreshToken, g session.Grant) error {
+func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, tenantID string, t session.RefreshToken, g session.Grant) error {
 	if t.GrantID == "" {
 		t.GrantID = g.ID
 	}
@@ -92,8 +100,7 @@ func insertRefreshToken(ctx context.Context, tx *sql.Tx, tenantID string, t sess
 	if t.ExpiresAt.After(g.ExpiresAt) {
 		t.ExpiresAt = g.ExpiresAt
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.batch.exec(ctx, tx, insertRefreshTokenSQL,
 		tenantID, t.Hash, t.GrantID, t.ClientID, encTime(t.CreatedAt), encTime(t.ExpiresAt),
 		encTime(t.UsedAt), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed), t.AccessTokenID,
 		encTime(t.AccessTokenExpiresAt))
@@ -135,9 +142,11 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 //     grant's absolute expiry holds whatever the caller computed).
 //
 // Times are compared at the store's microsecond precision. Every write
-// goes through the one write connection and the mark is a conditional
-// update, so of concurrent rotations of one token exactly one stores a
-// successor; the others see it used.
+// goes through the one writer (see batcher), which runs concurrent
+// rotations one after another, each in its own savepoint of a group
+// commit, and the mark is a conditional update: of concurrent rotations
+// of one token exactly one stores a successor; the others see it used.
+// The call returns after the commit that makes the successor durable.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, now time.Time, grace time.Duration, feedExpiry time.Time) (session.RefreshToken, error) {
 	op := "rotate refresh token in tenant " + tenantID
 	if err := errors.Join(checkTenant(tenantID, next.TenantID), checkHash("next refresh token", next.Hash)); err != nil {
@@ -150,7 +159,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, present
 	var out session.RefreshToken
 	var outcome error // the contract's answer, when the transaction commits
 	err := s.writeSession(ctx, op, func(tx *sql.Tx) error {
-		t, g, err := scanTokenAndGrant(tx.QueryRowContext(ctx, tokenAndGrant, tenantID, presented))
+		t, g, err := scanTokenAndGrant(s.batch.queryRow(ctx, tx, tokenAndGrant, tenantID, presented))
 		if err != nil {
 			return err
 		}
@@ -174,8 +183,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, present
 		case !now.Before(g.ExpiresAt):
 			return fmt.Errorf("grant %s: %w", g.ID, session.ErrExpired)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ?, successor_hash = ?,
-			successor_sealed = ? WHERE tenant_id = ? AND hash = ? AND used_at = `+unset,
+		res, err := s.batch.exec(ctx, tx, markRefreshTokenUsed,
 			encTime(now), next.Hash, nonNil(sealed), tenantID, presented)
 		if err != nil {
 			return err
@@ -185,7 +193,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, present
 		} else if n == 0 {
 			return session.ErrUsed // unreachable with one writer; kept for safety
 		}
-		return insertRefreshToken(ctx, tx, tenantID, next, g)
+		return s.insertRefreshToken(ctx, tx, tenantID, next, g)
 	})
 	if err != nil {
 		return session.RefreshToken{}, err

@@ -48,6 +48,9 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	w *sql.DB // the single write connection
 	r *sql.DB // read-only connections
+	// batch group-commits the session layer's write transactions on w
+	// (see batcher).
+	batch *batcher
 	// now is the clock ConsumeOnce judges expiry by; the contract passes
 	// it no time.
 	now func() time.Time
@@ -98,7 +101,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{w: w, r: r, now: time.Now}
+	s := &Store{w: w, r: r, now: time.Now, batch: newBatcher(w)}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -145,6 +148,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools. Calls in progress finish first.
 func (s *Store) Close() error {
+	s.batch.close() // answers queued writes before w closes
 	var errs []error
 	s.stmts.Range(func(_, st any) bool {
 		errs = append(errs, st.(*sql.Stmt).Close())
@@ -246,10 +250,11 @@ func wrapSession(op string, err error) error {
 	return wrap(op, err)
 }
 
-// writeSession runs fn in a write transaction and wraps its error for op
-// with wrapSession.
+// writeSession runs fn in a write transaction, shared with the other
+// writes queued meanwhile (see batcher), and wraps its error for op with
+// wrapSession.
 func (s *Store) writeSession(ctx context.Context, op string, fn func(*sql.Tx) error) error {
-	return wrapSession(op, inTx(ctx, s.w, fn))
+	return wrapSession(op, s.batch.do(ctx, fn))
 }
 
 // affected returns directory.ErrNotFound if res changed no row.
