@@ -38,6 +38,10 @@ type Config struct {
 	ShutdownTimeout time.Duration `flag:"shutdown-timeout" usage:"how long to let requests finish on SIGTERM"`
 	LogLevel        string        `flag:"log-level" usage:"debug, info, warn or error"`
 	LogFormat       string        `flag:"log-format" usage:"text or json"`
+	// AdminAddr is a listener apart from the public one, for operators:
+	// metrics and profiles must not be reachable where tokens are.
+	AdminAddr string `flag:"admin-addr" usage:"address of the admin listener serving /metrics, e.g. 127.0.0.1:9090 (default off)"`
+	Pprof     bool   `flag:"pprof" usage:"also serve net/http/pprof at /debug/pprof/ on the admin listener"`
 	// MasterKey is read from the environment only (TESSERA_MASTER_KEY):
 	// a key on a command line ends up in ps and shell history.
 	MasterKey string `flag:"-"`
@@ -165,6 +169,16 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			bad("--admin-addr %q: want host:port", c.AdminAddr)
+		} else if c.AdminAddr == c.Addr {
+			bad("--admin-addr %q: want another address than --addr", c.AdminAddr)
+		}
+	}
+	if c.Pprof && c.AdminAddr == "" {
+		bad("--pprof needs --admin-addr: profiles are never served on the public listener")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("--log-format %q: want text or json", c.LogFormat)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/tessera-id/tessera/internal/metrics"
 )
 
 // Error is an OAuth error response (RFC 6749 §5.2) with the Entra fields
@@ -217,6 +219,7 @@ type errorBody struct {
 // writeError writes e as JSON with no-store, logs it with its private cause,
 // and sets WWW-Authenticate when the client tried HTTP Basic (RFC 6749 §5.2).
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *Error) {
+	metrics.OAuthError(e.Code)
 	traceID := newTraceID()
 	corr := correlationID(r)
 	now := time.Now().UTC().Format("2006-01-02 15:04:05Z")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/token"
 )
@@ -196,5 +197,6 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, req *tokenR
 		return oerr
 	}
 	writeJSON(w, http.StatusOK, body)
+	metrics.TokenIssued(req.GrantType, req.TenantID)
 	return nil
 }

@@ -56,6 +56,10 @@ type Server struct {
 	ln    net.Listener
 	stop  context.CancelFunc
 	done  chan struct{}
+
+	// admin serves /metrics and pprof on adminLn (see admin.go).
+	admin   *http.Server
+	adminLn net.Listener
 }
 
 // Open prepares a server from cfg: data folder, master key, store, key ring,
@@ -137,6 +141,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if err := s.openAdmin(); err != nil {
+		return nil, fmt.Errorf("--admin-addr: %w", err)
+	}
 	return s, nil
 }
 
@@ -208,7 +215,7 @@ func (s *Server) routes() http.Handler {
 	root.Handle(management.Prefix, management.New(management.Config{Directory: s.Directory, Keys: s.Keys,
 		PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Logger: s.log}))
 	root.Handle("/", mux)
-	return withCommon(root, s.log)
+	return withCommon(withMetrics(root), s.log)
 }
 
 // readyz says whether this instance can serve tokens now: the store
@@ -234,6 +241,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer close(s.done)
 	defer s.store.Close()
 	go s.Keys.Watch(ctx, s.cfg.KeyReload)
+	go s.serveAdmin(ctx)
 	go s.housekeeping(ctx, time.Minute)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()

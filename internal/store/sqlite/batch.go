@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/metrics"
 )
 
 // maxBatch caps the operations one group commit runs: enough to share an
@@ -81,6 +84,8 @@ func newBatcher(db *sql.DB) *batcher {
 // the commit even if ctx ends, so that a caller never reports failure for
 // a write that then becomes durable behind its back, nor success early.
 func (b *batcher) do(ctx context.Context, fn func(*sql.Tx) error) error {
+	start := time.Now()
+	defer func() { metrics.Store(metrics.StoreWrite, time.Since(start)) }()
 	op := &batchOp{ctx: ctx, fn: fn, res: make(chan error, 1)}
 	select {
 	case b.ops <- op:
@@ -138,7 +143,10 @@ func (b *batcher) run() {
 				break collect
 			}
 		}
+		start := time.Now()
 		b.commit(batch)
+		metrics.Store(metrics.StoreCommit, time.Since(start))
+		metrics.Batch(len(batch))
 		if b.afterBatch != nil {
 			b.afterBatch(len(batch))
 		}
