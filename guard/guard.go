@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	jose "github.com/go-jose/go-jose/v4"
 )
 
 // maxTokenBytes bounds the tokens the guard will parse. Entra access
@@ -149,31 +147,30 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 	}
 	// The allowlist is applied while parsing, so "none" and HS* never get
 	// as far as a key (RFC 8725 §3.1).
-	jws, err := jose.ParseSignedCompact(rawToken, g.s.algorithms)
+	jws, err := parseCompact(rawToken, g.s.algorithms)
 	if err != nil {
-		var alg *jose.ErrUnexpectedSignatureAlgorithm
+		var alg errAlgorithm
 		if errors.As(err, &alg) {
-			return nil, newError(ReasonAlgorithm, fmt.Errorf("alg %q", alg.Got))
+			return nil, newError(ReasonAlgorithm, alg)
 		}
 		return nil, newError(ReasonMalformed, err)
 	}
-	h := jws.Signatures[0].Header
 	// Every token tessera and Entra issue names its key; trying every key
 	// for a token that does not would only help someone probing.
-	if h.KeyID == "" {
+	if jws.kid == "" {
 		return nil, newError(ReasonUnknownKey, errors.New("token header has no kid"))
 	}
-	key, err := g.keys.key(ctx, h.KeyID)
+	key, err := g.keys.key(ctx, jws.kid)
 	if err != nil {
 		return nil, err
 	}
-	if !fits(key, h.Algorithm) {
-		return nil, newError(ReasonAlgorithm, fmt.Errorf("alg %s does not fit key %s", h.Algorithm, h.KeyID))
+	if !fits(key, jws.alg) {
+		return nil, newError(ReasonAlgorithm, fmt.Errorf("alg %s does not fit key %s", jws.alg, jws.kid))
 	}
-	payload, err := jws.Verify(key.Key)
-	if err != nil {
+	if err := jws.verify(key); err != nil {
 		return nil, newError(ReasonSignature, err)
 	}
+	payload := jws.payload
 
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
