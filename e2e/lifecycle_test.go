@@ -88,6 +88,11 @@ func mustBootstrapClient(t *testing.T, h *harness, a apps) (string, string, stri
 		t.Fatalf("role assign on the local store: %v %s", err, errOut)
 	}
 	_ = out
+	// Another process wrote; the server's directory cache sees it at its
+	// next poll (within a second), which the test drives instead of waiting.
+	if err := h.srv.PollDirectory(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return a.client, a.clientSecret, "api://tessera-admin/.default", false
 }
 

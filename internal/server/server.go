@@ -28,6 +28,7 @@ import (
 	"github.com/tessera-id/tessera/internal/secrets"
 	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store"
+	"github.com/tessera-id/tessera/internal/store/cache"
 	"github.com/tessera-id/tessera/internal/store/sqlite"
 	"github.com/tessera-id/tessera/internal/token"
 	"github.com/tessera-id/tessera/internal/web"
@@ -52,6 +53,7 @@ type Server struct {
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store
+	cache *cache.Store
 	http  *http.Server
 	ln    net.Listener
 	stop  context.CancelFunc
@@ -82,16 +84,23 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, cfg.DatabasePath())
+	db, err := sqlite.Open(ctx, cfg.DatabasePath())
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			st.Close()
+			db.Close()
 		}
 	}()
-	s := &Server{cfg: cfg, log: log, store: st, done: make(chan struct{})}
+	// The directory's hot reads (client credentials) come from memory;
+	// writes here invalidate at once, writes by another process within a
+	// second (see package cache).
+	st, err := cache.New(ctx, db, cache.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, cache: st, done: make(chan struct{})}
 	s.Secrets = keys
 	s.Directory = directory.NewService(st, keys, directory.Options{})
 	s.Sessions = session.NewService(st, keys, keys, session.Options{})
@@ -242,6 +251,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.store.Close()
 	go s.Keys.Watch(ctx, s.cfg.KeyReload)
 	go s.serveAdmin(ctx)
+	go s.cache.Watch(ctx)
 	go s.housekeeping(ctx, time.Minute)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
@@ -270,6 +280,12 @@ func (s *Server) Shutdown() {
 	}
 	<-s.done
 }
+
+// PollDirectory makes the server see now the directory changes another
+// process made on its database (`tessera admin --data` while it runs),
+// which it otherwise sees within a second: for tools and tests that write
+// that way and go on at once.
+func (s *Server) PollDirectory(ctx context.Context) error { return s.cache.Poll(ctx) }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }

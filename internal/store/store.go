@@ -17,6 +17,11 @@ type Store interface {
 	directory.Repository
 	session.Repository
 	token.KeyRepository
+	// DirectoryVersion returns a counter that moves, in the writer's own
+	// transaction, whenever a tenant, application, identifier URI, service
+	// principal, credential or role assignment changes, whoever writes
+	// it. The directory cache (store/cache) polls it to bound staleness.
+	DirectoryVersion(ctx context.Context) (int64, error)
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -82,6 +82,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		{"Revocations/Feed", testRevocationFeed},
 
+		{"DirectoryVersion/MovesOnEveryDirectoryWrite", testDirectoryVersion},
+
 		{"Tenancy/UnknownTenant", testUnknownTenant},
 		{"Tenancy/ObjectOfAnotherTenant", testObjectOfAnotherTenant},
 		{"Tenancy/Reads", testIsolationReads},
