@@ -18,7 +18,7 @@ import (
 // atomic pointer, so signing and verifying never take a lock.
 type keySet struct {
 	active *signingKey
-	signer jose.Signer
+	signer *compactSigner
 	byKid  map[string]*signingKey
 	all    []*signingKey // newest first
 	jwks   []byte        // the JWKS document, marshalled once per snapshot
@@ -139,12 +139,7 @@ func (r *Ring) reloadLocked(ctx context.Context) error {
 		return errors.New("token: store holds no active signing key")
 	}
 	sort.SliceStable(set.all, func(i, j int) bool { return set.all[i].record.CreatedAt.After(set.all[j].record.CreatedAt) })
-	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("x5t", set.active.x5t)
-	set.signer, err = jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(set.active.record.Alg),
-		Key:       jose.JSONWebKey{Key: set.active.private, KeyID: set.active.record.ID},
-	}, opts)
-	if err != nil {
+	if set.signer, err = newCompactSigner(set.active); err != nil {
 		return fmt.Errorf("token: signer: %w", err)
 	}
 	jwks := jose.JSONWebKeySet{}

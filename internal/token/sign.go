@@ -3,7 +3,6 @@ package token
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -11,17 +10,22 @@ import (
 )
 
 // Sign signs claims as a compact JWS with the active key; the header
-// carries kid, x5t and typ "JWT".
+// carries kid, x5t and typ "JWT". Access claims, the hot path, are encoded
+// without reflection (see appendJSON); anything else by encoding/json.
 func (r *Ring) Sign(claims any) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
+	var payload []byte
+	switch c := claims.(type) {
+	case AccessClaims:
+		payload = c.appendJSON(make([]byte, 0, 768))
+	case *AccessClaims:
+		payload = c.appendJSON(make([]byte, 0, 768))
+	default:
+		var err error
+		if payload, err = json.Marshal(claims); err != nil {
+			return "", err
+		}
 	}
-	jws, err := r.set.Load().signer.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("token: sign: %w", err)
-	}
-	return jws.CompactSerialize()
+	return r.set.Load().signer.sign(payload)
 }
 
 // Verification errors.
