@@ -321,3 +321,50 @@ func TestEveryRepositoryMethodIsClassified(t *testing.T) {
 		}
 	}
 }
+
+// gated holds a ListCredentials result between reading it from the store
+// and handing it to the cache, so a test can run a write in that window.
+type gated struct {
+	*sqlite.Store
+	armed   atomic.Bool
+	read    chan struct{}
+	release chan struct{}
+}
+
+func (g *gated) ListCredentials(ctx context.Context, tenantID, appID string) ([]directory.Credential, error) {
+	cs, err := g.Store.ListCredentials(ctx, tenantID, appID)
+	if g.armed.CompareAndSwap(true, false) {
+		close(g.read)
+		<-g.release
+	}
+	return cs, err
+}
+
+// A read that fetched the credentials before a removal and finishes after
+// it must not put them back: the next read sees the removal.
+func TestReadInFlightDuringInvalidationIsNotCached(t *testing.T) {
+	ctx := t.Context()
+	g := &gated{read: make(chan struct{}), release: make(chan struct{})}
+	w := newWorld(t, func(s *sqlite.Store) store.Store {
+		g.Store = s
+		return g
+	})
+	g.armed.Store(true)
+	done := make(chan []directory.Credential)
+	go func() {
+		cs, _ := w.cached.ListCredentials(ctx, w.tenant.ID, w.client.AppID)
+		done <- cs
+	}()
+	<-g.read // the old list is read, not yet cached
+	if err := w.dir.RemoveCredential(ctx, w.tenant.ID, w.client.AppID, w.cred.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	if stale := <-done; len(stale) != 1 {
+		t.Fatalf("the in-flight read returned %d credentials, want the 1 it read", len(stale))
+	}
+	if cs := must(w.cached.ListCredentials(ctx, w.tenant.ID, w.client.AppID)); len(cs) != 0 {
+		t.Fatalf("after the removal the cache serves %d credentials", len(cs))
+	}
+	w.wantFailure(t, directory.ErrInvalidClient)
+}
