@@ -31,7 +31,8 @@ import (
 // issue's target: issuance within 10 % of the rate on an empty store).
 // Filling the store takes minutes, so it runs only when asked:
 //
-//	TESSERA_BENCH_LARGE=1 go test ./internal/oauth -run '^$' -bench 'ClientCredentials(LargeStore)?$|ClientCredentials/ES256' -benchtime 3s
+//	TESSERA_BENCH_LARGE=1 go test ./internal/oauth -run '^$' -bench 'ClientCredentialsLargeStore' -benchtime 3s
+//	go test ./internal/oauth -run '^$' -bench 'ClientCredentials/ES256' -benchtime 3s   # the empty store
 //
 // TESSERA_BENCH_LARGE may also give the number of refresh tokens.
 func BenchmarkClientCredentialsLargeStore(b *testing.B) {
