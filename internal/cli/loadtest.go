@@ -30,7 +30,7 @@ type loadtestOptions struct {
 	adminClientID, adminClientSecret, adminTok string
 
 	clientID, clientSecret, scope, tokenURL, auth string
-	publicClientID, redirectURI, userScope        string
+	redirectURI                                   string
 	user, password, apiURL                        string
 
 	output string
