@@ -116,18 +116,23 @@ func TestAdminConsent(t *testing.T) {
 	}
 }
 
-// TestConsentOutlivesApplications: a consent whose client is gone can still
-// be listed and withdrawn by the client's appId.
-func TestConsentOutlivesApplications(t *testing.T) {
+// TestConsentsGoWithTheirApplications: deleting an application removes the
+// consents it holds as a client, so that an application registered later
+// with the same appId (it can be chosen) inherits nothing.
+func TestConsentsGoWithTheirApplications(t *testing.T) {
 	c := newConsentEnv(t)
 	c.do("POST", c.consents, tokAdminA, ConsentCreate{ClientID: c.client.AppID, Resource: "api://orders", Scopes: []string{"read"}}).must(t, 200)
-	c.do("DELETE", tenantPath(c.contoso, "/applications/"+c.client.AppID), tokAdminA, nil).must(t, 204)
 	var listed List[ConsentGrant]
 	c.do("GET", c.consents+"?client="+c.client.AppID, tokAdminA, nil).must(t, 200).json(t, &listed)
 	if len(listed.Value) != 1 {
+		t.Fatalf("consents before the delete: %+v", listed.Value)
+	}
+	c.do("DELETE", tenantPath(c.contoso, "/applications/"+c.client.AppID), tokAdminA, nil).must(t, 204)
+	listed = List[ConsentGrant]{}
+	c.do("GET", c.consents+"?client="+c.client.AppID, tokAdminA, nil).must(t, 200).json(t, &listed)
+	if len(listed.Value) != 0 {
 		t.Fatalf("consents of a deleted client: %+v", listed.Value)
 	}
-	c.do("DELETE", c.consents+"?client="+c.client.AppID+"&resource="+c.api.AppID, tokAdminA, nil).must(t, 204)
 }
 
 func TestConsentBadRequests(t *testing.T) {

@@ -52,8 +52,9 @@ type Repository interface {
 	GetApplicationByIdentifierURI(ctx context.Context, tenantID, uri string) (Application, error)
 	ListApplications(ctx context.Context, tenantID string) ([]Application, error)
 	// DeleteApplication removes the application with its service principal,
-	// its credentials, and every role assignment naming that service
-	// principal as principal or as resource, in one transaction.
+	// its credentials, every role assignment naming that service principal
+	// as principal or as resource, and every consent naming the application
+	// as client or as resource, in one transaction.
 	DeleteApplication(ctx context.Context, tenantID, appID string) error
 
 	// CreateServicePrincipal fails with ErrConflict when the application

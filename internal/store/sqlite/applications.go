@@ -235,8 +235,11 @@ func (s *Store) DeleteApplication(ctx context.Context, tenantID, appID string) e
 			return err
 		}
 		for _, q := range []string{
-			`DELETE FROM credentials WHERE tenant_id = ? AND app_id = ?`,
-			`DELETE FROM application_identifier_uris WHERE tenant_id = ? AND app_id = ?`,
+			`DELETE FROM credentials WHERE tenant_id = ?1 AND app_id = ?2`,
+			`DELETE FROM application_identifier_uris WHERE tenant_id = ?1 AND app_id = ?2`,
+			// Consents it gave as a client or received as a resource: a
+			// later application reusing the appId must not inherit them.
+			`DELETE FROM consents WHERE tenant_id = ?1 AND (client_id = ?2 OR resource_app_id = ?2)`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, tenantID, appID); err != nil {
 				return err

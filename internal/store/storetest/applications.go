@@ -190,10 +190,27 @@ func testDeleteApplicationCascades(t *testing.T, s store.Store) {
 	for _, ra := range []directory.RoleAssignment{asPrincipal, asResource, unrelated} {
 		must(t, s.CreateRoleAssignment(ctx, "a", ra))
 	}
+	// Consents the application gave as a client or received as a resource
+	// go with it; a consent between other applications stays.
+	consent := func(client, resource string) directory.ConsentGrant {
+		return directory.ConsentGrant{TenantID: "a", ClientID: client, ResourceAppID: resource, PrincipalID: directory.AllPrincipals,
+			Scopes: []string{"read"}, CreatedAt: t0, UpdatedAt: t0}
+	}
+	keptConsent := consent("kept", "other")
+	for _, c := range []directory.ConsentGrant{consent("gone", "kept"), consent("kept", "gone"), keptConsent} {
+		must(t, s.PutConsent(ctx, "a", c))
+	}
 
 	must(t, s.DeleteApplication(ctx, "a", "gone"))
 
-	_, err := s.GetApplication(ctx, "a", "gone")
+	asClient, err := s.ListConsents(ctx, "a", "gone", "")
+	must(t, err)
+	wantEqual(t, asClient, []directory.ConsentGrant{})
+	ofKept, err := s.ListConsents(ctx, "a", "kept", "")
+	must(t, err)
+	wantEqual(t, ofKept, []directory.ConsentGrant{keptConsent})
+
+	_, err = s.GetApplication(ctx, "a", "gone")
 	wantErr(t, err, directory.ErrNotFound)
 	_, err = s.GetServicePrincipalByAppID(ctx, "a", "gone")
 	wantErr(t, err, directory.ErrNotFound)
