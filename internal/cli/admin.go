@@ -148,6 +148,31 @@ func adminLeaf(use, short, example string) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.NoArgs}
 }
 
+// adminByID builds a command that acts on one object named by a required
+// --id in a tenant (show, delete, enable, …). With printed the result goes
+// through -o/--query; a delete prints nothing.
+func adminByID(o *adminOptions, use, short, example, idUsage string, printed bool,
+	f func(ctx context.Context, b adminBackend, tenant, id string) (any, error)) *cobra.Command {
+	var id, tenant string
+	var out *output
+	cmd := adminLeaf(use, short, example)
+	cmd.Flags().StringVar(&id, "id", "", idUsage)
+	addTenantFlag(cmd, &tenant)
+	if printed {
+		out = &output{}
+		out.addFlags(cmd)
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := requireFlags(cmd, "id"); err != nil {
+			return err
+		}
+		return adminRun(cmd, o, tenant, out, func(ctx context.Context, b adminBackend) (any, error) {
+			return f(ctx, b, tenant, id)
+		})
+	}
+	return cmd
+}
+
 // adminGroup is a noun of `tessera admin` (app, sp, …).
 func adminGroup(use, short, example string, children ...*cobra.Command) *cobra.Command {
 	g := &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.NoArgs,

@@ -181,22 +181,12 @@ func newAppCreateCmd(o *adminOptions) *cobra.Command {
 }
 
 func newAppShowCmd(o *adminOptions) *cobra.Command {
-	var id, tenant string
-	var out output
-	cmd := adminLeaf("show", "Show an application", `  tessera admin app show --id api://orders
-  tessera admin app show --id 6a1f…  --query appRoles[].value -o tsv`)
-	cmd.Flags().StringVar(&id, "id", "", "appId, identifier URI or object id (required)")
-	addTenantFlag(cmd, &tenant)
-	out.addFlags(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "id"); err != nil {
-			return err
-		}
-		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+	return adminByID(o, "show", "Show an application", `  tessera admin app show --id api://orders
+  tessera admin app show --id 6a1f…  --query appRoles[].value -o tsv`,
+		"appId, identifier URI or object id (required)", true,
+		func(ctx context.Context, b adminBackend, tenant, id string) (any, error) {
 			return b.GetApplication(ctx, tenant, id)
 		})
-	}
-	return cmd
 }
 
 func newAppListCmd(o *adminOptions) *cobra.Command {
@@ -288,18 +278,9 @@ valid; an app role that is still assigned cannot be dropped.`
 }
 
 func newAppDeleteCmd(o *adminOptions) *cobra.Command {
-	var id, tenant string
-	cmd := adminLeaf("delete", "Delete an application with its service principal, credentials and role assignments",
-		`  tessera admin app delete --id api://orders`)
-	cmd.Flags().StringVar(&id, "id", "", "appId, identifier URI or object id (required)")
-	addTenantFlag(cmd, &tenant)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "id"); err != nil {
-			return err
-		}
-		return adminRun(cmd, o, tenant, nil, func(ctx context.Context, b adminBackend) (any, error) {
+	return adminByID(o, "delete", "Delete an application with its service principal, credentials and role assignments",
+		`  tessera admin app delete --id api://orders`, "appId, identifier URI or object id (required)", false,
+		func(ctx context.Context, b adminBackend, tenant, id string) (any, error) {
 			return nil, b.DeleteApplication(ctx, tenant, id)
 		})
-	}
-	return cmd
 }

@@ -39,21 +39,11 @@ func newSPCreateCmd(o *adminOptions) *cobra.Command {
 }
 
 func newSPShowCmd(o *adminOptions) *cobra.Command {
-	var id, tenant string
-	var out output
-	cmd := adminLeaf("show", "Show a service principal", `  tessera admin sp show --id api://orders --query objectId -o tsv`)
-	cmd.Flags().StringVar(&id, "id", "", "object id, the application's appId, or an identifier URI (required)")
-	addTenantFlag(cmd, &tenant)
-	out.addFlags(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "id"); err != nil {
-			return err
-		}
-		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+	return adminByID(o, "show", "Show a service principal", `  tessera admin sp show --id api://orders --query objectId -o tsv`,
+		"object id, the application's appId, or an identifier URI (required)", true,
+		func(ctx context.Context, b adminBackend, tenant, id string) (any, error) {
 			return b.GetServicePrincipal(ctx, tenant, id)
 		})
-	}
-	return cmd
 }
 
 func newSPListCmd(o *adminOptions) *cobra.Command {
@@ -105,20 +95,11 @@ func newSPUpdateCmd(o *adminOptions) *cobra.Command {
 }
 
 func newSPDeleteCmd(o *adminOptions) *cobra.Command {
-	var id, tenant string
-	cmd := adminLeaf("delete", "Delete a service principal and its role assignments; the application stays",
-		`  tessera admin sp delete --id api://orders`)
-	cmd.Flags().StringVar(&id, "id", "", "object id, the application's appId, or an identifier URI (required)")
-	addTenantFlag(cmd, &tenant)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "id"); err != nil {
-			return err
-		}
-		return adminRun(cmd, o, tenant, nil, func(ctx context.Context, b adminBackend) (any, error) {
+	return adminByID(o, "delete", "Delete a service principal and its role assignments; the application stays",
+		`  tessera admin sp delete --id api://orders`, "object id, the application's appId, or an identifier URI (required)", false,
+		func(ctx context.Context, b adminBackend, tenant, id string) (any, error) {
 			return nil, b.DeleteServicePrincipal(ctx, tenant, id)
 		})
-	}
-	return cmd
 }
 
 func newAdminRoleCmd(o *adminOptions) *cobra.Command {

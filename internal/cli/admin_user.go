@@ -120,28 +120,19 @@ func newUserListCmd(o *adminOptions) *cobra.Command {
 	return cmd
 }
 
+const userIDUsage = "the user's object id or user principal name (required)"
+
 func addUserIDFlag(cmd *cobra.Command, id *string) {
-	cmd.Flags().StringVar(id, "id", "", "the user's object id or user principal name (required)")
+	cmd.Flags().StringVar(id, "id", "", userIDUsage)
 }
 
 func newUserShowCmd(o *adminOptions) *cobra.Command {
-	var id, tenant string
-	var out output
-	cmd := adminLeaf("show", "Show a user; lockedUntil appears while failed sign-ins keep the account locked",
+	return adminByID(o, "show", "Show a user; lockedUntil appears while failed sign-ins keep the account locked",
 		`  tessera admin user show --id alice@default
-  tessera admin user show --id alice@default --query id -o tsv`)
-	addUserIDFlag(cmd, &id)
-	addTenantFlag(cmd, &tenant)
-	out.addFlags(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "id"); err != nil {
-			return err
-		}
-		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+  tessera admin user show --id alice@default --query id -o tsv`, userIDUsage, true,
+		func(ctx context.Context, b adminBackend, tenant, id string) (any, error) {
 			return b.GetUser(ctx, tenant, id)
 		})
-	}
-	return cmd
 }
 
 func newUserSetPasswordCmd(o *adminOptions) *cobra.Command {
@@ -177,40 +168,20 @@ history and the process list. Prints the user, never the password.`
 
 // newUserEnableCmd is `user enable` or `user disable`.
 func newUserEnableCmd(o *adminOptions, verb string, enable bool) *cobra.Command {
-	var id, tenant string
-	var out output
 	short := "Disable a user: it cannot sign in, and every sign-in it holds is revoked at once"
 	if enable {
 		short = "Enable a user, lifting any lockout"
 	}
-	cmd := adminLeaf(verb, short, "  tessera admin user "+verb+" --id alice@default")
-	addUserIDFlag(cmd, &id)
-	addTenantFlag(cmd, &tenant)
-	out.addFlags(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "id"); err != nil {
-			return err
-		}
-		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+	return adminByID(o, verb, short, "  tessera admin user "+verb+" --id alice@default", userIDUsage, true,
+		func(ctx context.Context, b adminBackend, tenant, id string) (any, error) {
 			return b.UpdateUser(ctx, tenant, id, adminapi.UserPatch{AccountEnabled: &enable})
 		})
-	}
-	return cmd
 }
 
 func newUserDeleteCmd(o *adminOptions) *cobra.Command {
-	var id, tenant string
-	cmd := adminLeaf("delete", "Delete a user with its role assignments and consents, revoking every sign-in it holds",
-		`  tessera admin user delete --id alice@default`)
-	addUserIDFlag(cmd, &id)
-	addTenantFlag(cmd, &tenant)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if err := requireFlags(cmd, "id"); err != nil {
-			return err
-		}
-		return adminRun(cmd, o, tenant, nil, func(ctx context.Context, b adminBackend) (any, error) {
+	return adminByID(o, "delete", "Delete a user with its role assignments and consents, revoking every sign-in it holds",
+		`  tessera admin user delete --id alice@default`, userIDUsage, false,
+		func(ctx context.Context, b adminBackend, tenant, id string) (any, error) {
 			return nil, b.DeleteUser(ctx, tenant, id)
 		})
-	}
-	return cmd
 }
