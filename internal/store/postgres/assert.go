@@ -1,0 +1,5 @@
+package postgres
+
+import "github.com/tessera-id/tessera/internal/store"
+
+var _ store.Store = (*Store)(nil)

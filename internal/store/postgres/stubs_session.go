@@ -1,0 +1,109 @@
+// Stubs of the session and key half of store.Store, removed one by one as
+// the methods are written. This file is deleted when empty.
+
+package postgres
+
+import (
+	"context"
+	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/token"
+	"time"
+)
+
+func (s *Store) CreateBrowserSession(ctx context.Context, tenantID string, bs session.BrowserSession) error {
+	return errNotImplemented
+}
+
+func (s *Store) GetBrowserSession(ctx context.Context, tenantID string, idHash []byte) (session.BrowserSession, error) {
+	return session.BrowserSession{}, errNotImplemented
+}
+
+func (s *Store) RevokeBrowserSession(ctx context.Context, tenantID string, idHash []byte, at, feedExpiry time.Time) ([]string, error) {
+	return nil, errNotImplemented
+}
+
+func (s *Store) CreateGrant(ctx context.Context, tenantID string, g session.Grant) error {
+	return errNotImplemented
+}
+
+func (s *Store) GetGrant(ctx context.Context, tenantID, id string) (session.Grant, error) {
+	return session.Grant{}, errNotImplemented
+}
+
+func (s *Store) UpdateGrantScopes(ctx context.Context, tenantID, id string, scopes []string) error {
+	return errNotImplemented
+}
+
+func (s *Store) RevokeGrant(ctx context.Context, tenantID, id string, at, feedExpiry time.Time) error {
+	return errNotImplemented
+}
+
+func (s *Store) RevokeGrantsOf(ctx context.Context, tenantID, userID, clientID string, at, feedExpiry time.Time) error {
+	return errNotImplemented
+}
+
+func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code) error {
+	return errNotImplemented
+}
+
+func (s *Store) GetCode(ctx context.Context, tenantID string, hash []byte) (session.Code, error) {
+	return session.Code{}, errNotImplemented
+}
+
+func (s *Store) RedeemCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (session.Code, error) {
+	return session.Code{}, errNotImplemented
+}
+
+func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
+	return errNotImplemented
+}
+
+func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byte) (session.RefreshToken, session.Grant, error) {
+	return session.RefreshToken{}, session.Grant{}, errNotImplemented
+}
+
+func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, now time.Time, grace time.Duration, feedExpiry time.Time) (session.RefreshToken, error) {
+	return session.RefreshToken{}, errNotImplemented
+}
+
+func (s *Store) ForgetSealed(ctx context.Context, before time.Time) error { return errNotImplemented }
+
+func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return 0, errNotImplemented
+}
+
+func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode) error {
+	return errNotImplemented
+}
+
+func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenantID string, userCodeHash []byte) (session.DeviceCode, error) {
+	return session.DeviceCode{}, errNotImplemented
+}
+
+func (s *Store) ApproveDeviceCode(ctx context.Context, tenantID string, userCodeHash []byte, userID, grantID string, now time.Time) (session.DeviceCode, error) {
+	return session.DeviceCode{}, errNotImplemented
+}
+
+func (s *Store) PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (session.DeviceCode, error) {
+	return session.DeviceCode{}, errNotImplemented
+}
+
+func (s *Store) AppendRevocation(ctx context.Context, tenantID string, r session.Revocation) error {
+	return errNotImplemented
+}
+
+func (s *Store) ListRevocations(ctx context.Context, tenantID string, after int64, now time.Time, limit int) ([]session.Revocation, error) {
+	return nil, errNotImplemented
+}
+
+func (s *Store) ListSigningKeys(ctx context.Context) ([]token.KeyRecord, error) {
+	return nil, errNotImplemented
+}
+
+func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bool, error) {
+	return false, errNotImplemented
+}
+
+func (s *Store) RotateSigningKeys(ctx context.Context, activeID string, publishUntil time.Time, newNext token.KeyRecord, now time.Time) error {
+	return errNotImplemented
+}
