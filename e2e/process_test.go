@@ -235,3 +235,28 @@ func TestServeRejectsBadConfigurationAllAtOnce(t *testing.T) {
 		t.Errorf("not every problem reported:\n%s", out)
 	}
 }
+
+// SQLite mode is one server per data folder: a second `tessera serve` on
+// it stops at once, says why and what to do, and leaves the first serving.
+func TestServeProcessRefusesASecondServerOnOneDataFolder(t *testing.T) {
+	data, addr := t.TempDir(), freeAddr(t)
+	first := serve(t, nil, "--data", data, "--addr", addr)
+	out, err := exec.Command(binary(t), "serve", "--data", data, "--addr", freeAddr(t)).CombinedOutput()
+	if err == nil {
+		t.Fatalf("a second server on %s started:\n%s", data, out)
+	}
+	for _, want := range []string{"already running on this database", "one server per data folder", "postgres://"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the second server's message lacks %q:\n%s", want, out)
+		}
+	}
+	c := httpsClient(t, filepath.Join(data, "ca.pem"))
+	if status, _ := get(t, c, "https://"+addr+"/readyz"); status != 200 {
+		t.Errorf("the first server after the refused second: /readyz %d", status)
+	}
+	if err := first.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	// With the first gone, the folder can be served again.
+	serve(t, nil, "--data", data, "--addr", addr).stop(t)
+}

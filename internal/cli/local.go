@@ -9,8 +9,8 @@ import (
 	"github.com/tessera-id/tessera/internal/config"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/secrets"
+	"github.com/tessera-id/tessera/internal/server"
 	"github.com/tessera-id/tessera/internal/session"
-	"github.com/tessera-id/tessera/internal/store/sqlite"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
@@ -21,7 +21,7 @@ import (
 func openLocalAdmin(ctx context.Context, dataDir, dsn string) (*directory.Service, token.KeyAdmin, func() error, error) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.DB = dataDir, dsn
-	if dsn == "" {
+	if !cfg.Postgres() {
 		if _, err := os.Stat(cfg.DatabasePath()); err != nil {
 			return nil, nil, nil, withExit(ExitUsage, fmt.Errorf("no tessera database at %s: start `tessera serve --data %s` once, or pass --data/--db or --server", cfg.DatabasePath(), dataDir))
 		}
@@ -34,7 +34,7 @@ func openLocalAdmin(ctx context.Context, dataDir, dsn string) (*directory.Servic
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := sqlite.Open(ctx, cfg.DatabasePath())
+	st, err := server.OpenStore(ctx, cfg, false, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, nil, nil, err
 	}

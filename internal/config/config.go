@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Addr       string `flag:"addr" usage:"address to listen on"`
 	DataDir    string `flag:"data" usage:"data folder: SQLite database, master key, local CA"`
-	DB         string `flag:"db" usage:"database: a SQLite file path (default {data}/tessera.db)"`
+	DB         string `flag:"db" usage:"database: a SQLite file path (default {data}/tessera.db), or a postgres:// URL shared by several instances"`
 	TLSCert    string `flag:"tls-cert" usage:"TLS certificate (PEM) instead of the local CA's"`
 	TLSKey     string `flag:"tls-key" usage:"TLS private key (PEM) for --tls-cert"`
 	HTTP       bool   `flag:"http" usage:"serve plain HTTP, for use behind a TLS-terminating proxy (then set --public-url)"`
@@ -138,9 +138,6 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("--addr %q: want host:port", c.Addr)
 	}
-	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
-		bad("--db: PostgreSQL is not supported by this version; use a SQLite path")
-	}
 	if c.DataDir == "" {
 		bad("--data must name a folder")
 	}
@@ -186,7 +183,13 @@ func (c *Config) Validate() error {
 	return errors.Join(problems...)
 }
 
-// DatabasePath is the SQLite file the server uses.
+// Postgres reports whether --db names a PostgreSQL database (a postgres://
+// or postgresql:// URL) rather than a SQLite file.
+func (c *Config) Postgres() bool {
+	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
+}
+
+// DatabasePath is the SQLite file the server uses (when not Postgres).
 func (c *Config) DatabasePath() string {
 	if c.DB != "" {
 		return strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite://"), "sqlite:")

@@ -29,7 +29,6 @@ import (
 	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store"
 	"github.com/tessera-id/tessera/internal/store/cache"
-	"github.com/tessera-id/tessera/internal/store/sqlite"
 	"github.com/tessera-id/tessera/internal/token"
 	"github.com/tessera-id/tessera/internal/web"
 )
@@ -84,7 +83,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, cfg.DatabasePath())
+	db, err := OpenStore(ctx, cfg, true, log)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
