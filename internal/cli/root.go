@@ -32,6 +32,7 @@ func NewRoot() *cobra.Command {
 		newRestCmd(),
 		newAdminCmd(),
 		newLoadtestCmd(),
+		newMigrateCmd(),
 	)
 	return root
 }

@@ -6,7 +6,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,3 +104,66 @@ func migrate(ctx context.Context, db *sql.DB, now time.Time) error {
 		return nil
 	})
 }
+
+// MigrationStatus is one known migration and whether the database has it.
+type MigrationStatus struct {
+	Version   int       `json:"version"`
+	Name      string    `json:"name"`
+	Applied   bool      `json:"applied"`
+	AppliedAt time.Time `json:"appliedAt,omitzero"`
+}
+
+// Status reports, without changing anything (the file is opened read-only
+// and must exist), every migration this binary knows and whether the
+// database at path has applied it, plus the database's schema version,
+// which may be newer than any migration listed.
+func Status(ctx context.Context, path string) (version int, out []MigrationStatus, err error) {
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return 0, nil, fmt.Errorf("sqlite: status: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		return 0, nil, fmt.Errorf("sqlite: status: %w", err)
+	}
+	defer db.Close()
+	done := map[int]time.Time{}
+	var exists bool
+	if err := db.QueryRowContext(ctx, `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists); err != nil {
+		return 0, nil, fmt.Errorf("sqlite: status: %w", err)
+	}
+	if exists {
+		rows, err := db.QueryContext(ctx, `SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+		if err != nil {
+			return 0, nil, fmt.Errorf("sqlite: status: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			var at int64
+			if err := rows.Scan(&v, &at); err != nil {
+				return 0, nil, fmt.Errorf("sqlite: status: %w", err)
+			}
+			done[v] = decTime(at)
+			version = max(version, v)
+		}
+		if err := rows.Err(); err != nil {
+			return 0, nil, fmt.Errorf("sqlite: status: %w", err)
+		}
+	}
+	for _, m := range ms {
+		at, ok := done[m.version]
+		out = append(out, MigrationStatus{Version: m.version, Name: m.name, Applied: ok, AppliedAt: at})
+	}
+	return version, out, nil
+}
+
+// LatestVersion is the newest schema version this binary knows.
+func LatestVersion() int { return latestVersion() }
