@@ -15,12 +15,13 @@ import (
 
 // loadReport is the part of `tessera loadtest -o json` the smoke run reads.
 type loadReport struct {
-	Scenario  string             `json:"scenario"`
-	Requests  int64              `json:"requests"`
-	Errors    map[string]int64   `json:"errors"`
-	RPS       float64            `json:"rps"`
-	LatencyMS map[string]float64 `json:"latency_ms"`
-	Phases    map[string]any     `json:"phases"`
+	Scenario  string                 `json:"scenario"`
+	Requests  int64                  `json:"requests"`
+	Errors    map[string]int64       `json:"errors"`
+	RPS       float64                `json:"rps"`
+	LatencyMS map[string]float64     `json:"latency_ms"`
+	Phases    map[string]any         `json:"phases"`
+	Verified  *loadtest.Verification `json:"verified"`
 }
 
 func (h *harness) loadtest(t *testing.T, args ...string) loadReport {
@@ -81,18 +82,15 @@ func TestLoadtestSetup(t *testing.T) {
 	}
 }
 
-// TestLoadtestSmoke runs every scenario for a short bound against a real
-// server and the example API behind the guard: each must send requests
-// and see no error at all. Two seconds each, not the issue's five: the
-// smoke checks that every scenario works end to end, which the first
-// request already shows, and seven scenarios at five seconds (device-code
-// flows run a further polling interval past the bound) would add over
-// half a minute to a suite that CI runs under -race on two cores. The
-// numbers of a real measurement come from bench/compare.sh.
+// TestLoadtestSmoke runs every scenario for five seconds against a real
+// server and the example API behind the guard: each must send requests and
+// see no error at all, and the refresh chains' last tokens must all still
+// rotate afterwards (--verify). The numbers of a real measurement come
+// from bench/compare.sh.
 func TestLoadtestSmoke(t *testing.T) {
 	h := start(t)
 	b := h.srv.Bootstrap
-	bound := []string{"--duration", "2s", "--warmup", "0", "--concurrency", "4"}
+	bound := []string{"--duration", "5s", "--warmup", "0", "--concurrency", "4"}
 
 	// --setup through the CLI, as bench/compare.sh runs it.
 	r := h.loadtest(t, append([]string{"--scenario", "client-credentials", "--setup", "--setup-tag", "smoke",
@@ -128,7 +126,7 @@ func TestLoadtestSmoke(t *testing.T) {
 		{"client-credentials", client},
 		{"client-credentials-v1", client},
 		{"guard", append([]string{"--api-url", api.URL}, client...)},
-		{"refresh", user},
+		{"refresh", append([]string{"--verify"}, user...)},
 		{"auth-code", user},
 		{"device-code", user},
 		{"password-login", []string{"--user", made.User, "--password", made.Password}},
@@ -138,6 +136,9 @@ func TestLoadtestSmoke(t *testing.T) {
 			t.Logf("%s: %d requests, %.1f/s, p50 %.1f ms, p99 %.1f ms", tc.scenario, r.Requests, r.RPS, r.LatencyMS["p50"], r.LatencyMS["p99"])
 			if r.Scenario != tc.scenario || r.Requests == 0 || len(r.Errors) != 0 {
 				t.Errorf("%+v: want requests and no errors", r)
+			}
+			if v := r.Verified; tc.scenario == "refresh" && (v == nil || v.Checked != 4 || v.Lost != 0) {
+				t.Errorf("refresh --verify: %+v, want all 4 chains checked and none lost", v)
 			}
 			if (tc.scenario == "auth-code" || tc.scenario == "device-code") && r.Phases["signin"] == nil {
 				t.Errorf("%s reports no signin phase: %v", tc.scenario, r.Phases)

@@ -26,6 +26,7 @@ type loadtestOptions struct {
 	progress                      bool
 
 	setup                                      bool
+	verify                                     bool
 	setupTag                                   string
 	adminClientID, adminClientSecret, adminTok string
 
@@ -84,6 +85,7 @@ prints it on stderr. Requests go only to --url, --token-url and --api-url.`,
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on one HTTP request after this long (counted as timeout)")
 	f.IntVar(&o.serverPID, "server-pid", 0, "report this process's CPU time and RSS over the run (Linux /proc)")
 	f.BoolVar(&o.progress, "progress", false, "print a progress line every second on stderr even when it is not a terminal")
+	f.BoolVar(&o.verify, "verify", false, "after the run, check that what each virtual user was last answered still holds (refresh: the last refresh token still rotates)")
 	f.BoolVar(&o.setup, "setup", false, "create the apps, client, user and policy the scenario needs through the admin API")
 	f.StringVar(&o.setupTag, "setup-tag", "tessera-loadtest", "name prefix of what --setup makes; the same tag reuses it")
 	f.StringVar(&o.adminClientID, "admin-client-id", "", "admin client for --setup (e.g. the one the first start printed)")
@@ -198,7 +200,7 @@ func (o *loadtestOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	opt := loadtest.Options{Concurrency: o.concurrency, Duration: o.duration, Requests: o.requests, Warmup: o.warmup}
+	opt := loadtest.Options{Concurrency: o.concurrency, Duration: o.duration, Requests: o.requests, Warmup: o.warmup, Verify: o.verify}
 	if o.progress || isTerminal(stderr) {
 		opt.Progress = stderr
 	}

@@ -92,6 +92,7 @@ type Report struct {
 	Phases      map[string]Summary `json:"phases,omitempty"`
 	Server      *ServerUsage       `json:"server"`
 	Interrupted bool               `json:"interrupted,omitempty"`
+	Verified    *Verification      `json:"verified,omitempty"`
 }
 
 // Report gives the result its JSON shape, numbers rounded for reading.
@@ -99,7 +100,7 @@ func (r *Result) Report() Report {
 	out := Report{
 		Scenario: r.Scenario, Unit: r.Unit, Requests: r.Requests, Errors: r.Errors,
 		DurationS: round(r.Elapsed.Seconds(), 3), RPS: round(r.RPS(), 1),
-		LatencyMS: roundSummary(Summarize(r.Latency)), Server: r.Server, Interrupted: r.Interrupted,
+		LatencyMS: roundSummary(Summarize(r.Latency)), Server: r.Server, Interrupted: r.Interrupted, Verified: r.Verified,
 	}
 	if out.Errors == nil {
 		out.Errors = map[string]int64{}
@@ -164,6 +165,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if s := rep.Server; s != nil {
 		row("server cpu", fmt.Sprintf("%.2fs  (%.0f µs per %s)", s.CPUSeconds, s.CPUMicrosPerRequest, strings.TrimSuffix(unit, "s")))
 		row("server rss", fmt.Sprintf("%.1f MB before, %.1f MB after", s.RSSMBBefore, s.RSSMB))
+	}
+	if v := rep.Verified; v != nil {
+		row("verified", fmt.Sprintf("%s checked, %s lost", thousands(v.Checked), thousands(v.Lost)))
+		for _, k := range slices.Sorted(maps.Keys(v.Errors)) {
+			row("  "+k, thousands(v.Errors[k]))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

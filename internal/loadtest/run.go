@@ -40,6 +40,30 @@ type Readier interface {
 	Ready(ctx context.Context) error
 }
 
+// Verifier is a Worker that can check, after the run and untimed, that
+// what the server last answered it still holds: the refresh scenario
+// presents the last refresh token it received, which must still be
+// redeemable. This is how a run across a crash or a failover shows that
+// nothing a client was answered for was lost. A Verifier with nothing to
+// check (its chain was already broken, an error counted in the run)
+// returns ErrNothingToVerify.
+type Verifier interface {
+	Verify(ctx context.Context) error
+}
+
+// ErrNothingToVerify is a Verifier's answer when it holds nothing to check.
+var ErrNothingToVerify = errors.New("nothing to verify")
+
+// Verification is what Options.Verify found.
+type Verification struct {
+	// Checked is how many workers held something to check.
+	Checked int64 `json:"checked"`
+	// Lost is how many of those the server no longer honoured.
+	Lost int64 `json:"lost"`
+	// Errors counts the failures by kind (see KindOf).
+	Errors map[string]int64 `json:"errors,omitempty"`
+}
+
 // Recorder takes the timings of a flow's phases (the sign-in POST, which
 // is password hashing) into per-worker histograms, without locks.
 type Recorder struct {
@@ -73,6 +97,9 @@ type Options struct {
 	// Probe, if not nil, samples the server process just before and just
 	// after the measured phase.
 	Probe func() (ProcSample, error)
+	// Verify runs every worker's Verify (see Verifier) after the measured
+	// phase, one at a time, and reports in Result.Verified.
+	Verify bool
 }
 
 // Result is what a run measured.
@@ -88,6 +115,9 @@ type Result struct {
 	Server *ServerUsage
 	// Interrupted is true when the context ended the run.
 	Interrupted bool
+	// Verified is set when Options.Verify was and the scenario's workers
+	// are Verifiers.
+	Verified *Verification
 }
 
 // ErrorCount is the number of failed requests.
@@ -181,6 +211,9 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Result, error) {
 		}
 	}
 	res.Latency = mergeHists(hists)
+	if opt.Verify && ctx.Err() == nil {
+		res.Verified = verify(ctx, workers)
+	}
 	if res.Server != nil && res.Requests > 0 {
 		res.Server.CPUMicrosPerRequest = res.Server.CPUSeconds * 1e6 / float64(res.Requests)
 	}
@@ -258,4 +291,30 @@ func loop(ctx context.Context, w Worker, st *workerStats, stop <-chan struct{}, 
 			st.errs.Add(1)
 		}
 	}
+}
+
+// verify asks every worker that is a Verifier to check what it holds. One
+// at a time: this is a check, not load, and serial answers are easier to
+// reason about when something is lost.
+func verify(ctx context.Context, workers []Worker) *Verification {
+	var v *Verification
+	for _, w := range workers {
+		vw, ok := w.(Verifier)
+		if !ok {
+			continue
+		}
+		if v == nil {
+			v = &Verification{Errors: map[string]int64{}}
+		}
+		err := vw.Verify(ctx)
+		if errors.Is(err, ErrNothingToVerify) {
+			continue
+		}
+		v.Checked++
+		if err != nil {
+			v.Lost++
+			v.Errors[KindOf(err)]++
+		}
+	}
+	return v
 }

@@ -278,3 +278,42 @@ func TestJSONReportShape(t *testing.T) {
 		t.Errorf("table %v:\n%s", err, table.String())
 	}
 }
+
+// verifyWorker holds a value until its check: odd workers hold nothing,
+// every fourth one's value was lost.
+type verifyWorker struct{ id int }
+
+func (w verifyWorker) Do(context.Context, *Recorder) error { return nil }
+
+func (w verifyWorker) Verify(context.Context) error {
+	switch {
+	case w.id%2 == 1:
+		return ErrNothingToVerify
+	case w.id%4 == 0:
+		return failf("invalid_grant", "lost")
+	}
+	return nil
+}
+
+func TestVerifyCountsCheckedAndLost(t *testing.T) {
+	sc := Scenario{Name: "verify", NewWorker: func(_ context.Context, id int) (Worker, error) { return verifyWorker{id}, nil }}
+	res, err := Run(context.Background(), sc, Options{Concurrency: 8, Requests: 8, Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := res.Verified
+	// Workers 0, 2, 4, 6 hold something; 0 and 4 lost it.
+	if v == nil || v.Checked != 4 || v.Lost != 2 || v.Errors["invalid_grant"] != 2 {
+		t.Fatalf("verification %+v, want 4 checked, 2 lost as invalid_grant", v)
+	}
+	var b bytes.Buffer
+	res.WriteTable(&b)
+	if !strings.Contains(b.String(), "4 checked, 2 lost") {
+		t.Errorf("the table does not report the verification:\n%s", b.String())
+	}
+	// Without the option nothing is checked.
+	res, _ = Run(context.Background(), sc, Options{Concurrency: 8, Requests: 8})
+	if res.Verified != nil {
+		t.Errorf("verified without Options.Verify: %+v", res.Verified)
+	}
+}

@@ -54,6 +54,17 @@ func (r *refreshChain) Ready(ctx context.Context) error {
 	return nil
 }
 
+// Verify presents the last refresh token the chain was answered with: it
+// must still rotate. After a crash or failover, a token whose rotation the
+// server committed but never answered is retried here within the grace
+// window and gets the successor the dead instance recorded.
+func (r *refreshChain) Verify(ctx context.Context) error {
+	if r.rt == "" {
+		return ErrNothingToVerify
+	}
+	return r.Do(ctx, nil)
+}
+
 func (r *refreshChain) Do(ctx context.Context, _ *Recorder) error {
 	tr, err := postForm(ctx, r.hc, r.t.endpoint("/oauth2/v2.0/token"), url.Values{
 		"grant_type": {"refresh_token"}, "client_id": {r.t.PublicClientID},
