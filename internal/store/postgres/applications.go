@@ -239,11 +239,11 @@ func (s *Store) DeleteApplication(ctx context.Context, tenantID, appID string) e
 			return err
 		}
 		var spID string
-		err = tx.QueryRow(ctx, `SELECT object_id FROM service_principals WHERE tenant_id = $1 AND app_id = $2`,
+		err = tx.QueryRow(ctx, `DELETE FROM service_principals WHERE tenant_id = $1 AND app_id = $2 RETURNING object_id`,
 			tenantID, appID).Scan(&spID)
 		switch {
 		case err == nil:
-			if err := deleteServicePrincipal(ctx, tx, tenantID, spID); err != nil {
+			if err := deleteAssignmentsNaming(ctx, tx, tenantID, spID); err != nil {
 				return err
 			}
 		case !errors.Is(err, pgx.ErrNoRows):

@@ -92,7 +92,13 @@ func deleteServicePrincipal(ctx context.Context, tx pgx.Tx, tenantID, objectID s
 	if err := affected(tag); err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `DELETE FROM role_assignments WHERE tenant_id = $1 AND (principal_id = $2 OR resource_id = $2)`,
+	return deleteAssignmentsNaming(ctx, tx, tenantID, objectID)
+}
+
+// deleteAssignmentsNaming deletes the role assignments naming a service
+// principal, as principal or as resource.
+func deleteAssignmentsNaming(ctx context.Context, tx pgx.Tx, tenantID, objectID string) error {
+	_, err := tx.Exec(ctx, `DELETE FROM role_assignments WHERE tenant_id = $1 AND (principal_id = $2 OR resource_id = $2)`,
 		tenantID, objectID)
 	return err
 }
