@@ -1,12 +1,15 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/store/postgres/pgtest"
@@ -172,6 +175,20 @@ func TestDirectoryVersionSeesEveryWriter(t *testing.T) {
 	mustDo(t, err)
 	if version() == v {
 		t.Fatal("an update by hand did not move the version")
+	}
+
+	// An operator's session on another search_path, naming the table by
+	// its schema, still moves this schema's counter.
+	v = version()
+	var schema string
+	mustDo(t, pair[1].Pool().QueryRow(ctx, `SELECT current_schema()`).Scan(&schema))
+	conn, err := pgx.Connect(ctx, pgtest.ServerURL(t))
+	mustDo(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, `UPDATE `+pgx.Identifier{schema, "tenants"}.Sanitize()+` SET display_name = 'by psql'`)
+	mustDo(t, err)
+	if version() == v {
+		t.Fatal("an update from another search_path did not move the version")
 	}
 
 	v = version()

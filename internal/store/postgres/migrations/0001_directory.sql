@@ -188,8 +188,12 @@ CREATE TABLE directory_version (
 
 INSERT INTO directory_version (id, version) VALUES (1, 0);
 
+-- SET search_path FROM CURRENT: the function finds this schema's counter
+-- even when the writer's session has another search_path (an operator's
+-- psql writing schema-qualified names), instead of failing or bumping
+-- another schema's counter.
 CREATE FUNCTION bump_directory_version() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE directory_version SET version = version + 1 WHERE id = 1;
     RETURN NULL;
