@@ -10,38 +10,6 @@ import (
 	"time"
 )
 
-func (s *Store) CreateBrowserSession(ctx context.Context, tenantID string, bs session.BrowserSession) error {
-	return errNotImplemented
-}
-
-func (s *Store) GetBrowserSession(ctx context.Context, tenantID string, idHash []byte) (session.BrowserSession, error) {
-	return session.BrowserSession{}, errNotImplemented
-}
-
-func (s *Store) RevokeBrowserSession(ctx context.Context, tenantID string, idHash []byte, at, feedExpiry time.Time) ([]string, error) {
-	return nil, errNotImplemented
-}
-
-func (s *Store) CreateGrant(ctx context.Context, tenantID string, g session.Grant) error {
-	return errNotImplemented
-}
-
-func (s *Store) GetGrant(ctx context.Context, tenantID, id string) (session.Grant, error) {
-	return session.Grant{}, errNotImplemented
-}
-
-func (s *Store) UpdateGrantScopes(ctx context.Context, tenantID, id string, scopes []string) error {
-	return errNotImplemented
-}
-
-func (s *Store) RevokeGrant(ctx context.Context, tenantID, id string, at, feedExpiry time.Time) error {
-	return errNotImplemented
-}
-
-func (s *Store) RevokeGrantsOf(ctx context.Context, tenantID, userID, clientID string, at, feedExpiry time.Time) error {
-	return errNotImplemented
-}
-
 func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code) error {
 	return errNotImplemented
 }
@@ -86,14 +54,6 @@ func (s *Store) ApproveDeviceCode(ctx context.Context, tenantID string, userCode
 
 func (s *Store) PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (session.DeviceCode, error) {
 	return session.DeviceCode{}, errNotImplemented
-}
-
-func (s *Store) AppendRevocation(ctx context.Context, tenantID string, r session.Revocation) error {
-	return errNotImplemented
-}
-
-func (s *Store) ListRevocations(ctx context.Context, tenantID string, after int64, now time.Time, limit int) ([]session.Revocation, error) {
-	return nil, errNotImplemented
 }
 
 func (s *Store) ListSigningKeys(ctx context.Context) ([]token.KeyRecord, error) {

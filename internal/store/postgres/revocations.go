@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tessera-id/tessera/internal/session"
+)
+
+const revocationColumns = `seq, tenant_id, kind, value, revoked_at, expires_at`
+
+func scanRevocation(row pgx.Row) (session.Revocation, error) {
+	var r session.Revocation
+	if err := row.Scan(&r.Seq, &r.TenantID, &r.Kind, &r.Value, &r.RevokedAt, &r.ExpiresAt); err != nil {
+		return session.Revocation{}, err
+	}
+	r.RevokedAt, r.ExpiresAt = utc(r.RevokedAt), utc(r.ExpiresAt)
+	return r, nil
+}
+
+// feedEntry is what varies between the entries one call appends.
+type feedEntry struct{ kind, value string }
+
+// appendRevocations adds entries to the tenant's feed in tx, in the order
+// given, all revoked at at and expiring at expires. The table's CHECK
+// refuses an unknown kind; its foreign key an unknown tenant.
+//
+// Sequence numbers are visible in commit order, so that a follower
+// reading "entries after N" never moves past an entry still in flight.
+// They are taken from the one-row counter revocation_seq, in the same
+// statement that inserts the entries: the counter's row stays locked until
+// tx ends, so the next transaction that appends waits here, and gets higher
+// numbers, only once this one has committed (its entries visible) or rolled
+// back (its numbers given back). Appends are thereby serialised, which the
+// feed can afford: revocations are rare. Callers append last, after every
+// other row they lock, so a transaction holding the counter never waits
+// for another lock and the queue on it stays short and free of deadlocks.
+func appendRevocations(ctx context.Context, tx pgx.Tx, tenantID string, entries []feedEntry, at, expires time.Time) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	kinds := make([]string, len(entries))
+	values := make([]string, len(entries))
+	for i, e := range entries {
+		kinds[i], values[i] = e.kind, e.value
+	}
+	_, err := tx.Exec(ctx, `WITH counter AS (
+			UPDATE revocation_seq SET last_seq = last_seq + cardinality($2::text[])
+			WHERE id = 1 RETURNING last_seq - cardinality($2::text[]) AS base)
+		INSERT INTO revocations (`+revocationColumns+`)
+		SELECT counter.base + e.n, $1::text, e.kind, e.value, $4::timestamptz, $5::timestamptz
+		FROM counter, unnest($2::text[], $3::text[]) WITH ORDINALITY AS e (kind, value, n)`,
+		tenantID, kinds, values, at, expires)
+	return err
+}
+
+// AppendRevocation adds an entry to the tenant's feed; r.Seq is ignored,
+// the store assigns the next one (see appendRevocations).
+// session.ErrNotFound if the tenant does not exist.
+func (s *Store) AppendRevocation(ctx context.Context, tenantID string, r session.Revocation) error {
+	op := fmt.Sprintf("append revocation %s %s in tenant %s", r.Kind, r.Value, tenantID)
+	if err := checkTenant(tenantID, r.TenantID); err != nil {
+		return wrapSession(op, err)
+	}
+	return s.writeSession(ctx, op, func(tx pgx.Tx) error {
+		return appendRevocations(ctx, tx, tenantID, []feedEntry{{r.Kind, r.Value}}, r.RevokedAt, r.ExpiresAt)
+	})
+}
+
+// ListRevocations returns up to limit entries of the tenant's feed with
+// Seq > after and ExpiresAt > now, in Seq order. limit must be positive.
+//
+// Sequence numbers are shared by all tenants, so a tenant's numbers have
+// gaps; they only ever increase, and an entry is visible before any entry
+// with a higher number (see appendRevocations), so a follower that keeps
+// the last Seq it saw misses nothing.
+func (s *Store) ListRevocations(ctx context.Context, tenantID string, after int64, now time.Time, limit int) ([]session.Revocation, error) {
+	op := fmt.Sprintf("list revocations after %d in tenant %s", after, tenantID)
+	if limit <= 0 {
+		return nil, wrapSession(op, errors.New("limit must be positive"))
+	}
+	return queryList(ctx, s.pool, op, scanRevocation, `SELECT `+revocationColumns+` FROM revocations
+		WHERE tenant_id = $1 AND seq > $2 AND expires_at > $3
+		ORDER BY seq LIMIT $4`, tenantID, after, now, limit)
+}

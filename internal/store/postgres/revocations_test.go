@@ -1,0 +1,210 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
+)
+
+var (
+	feedT0      = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
+	feedExpires = feedT0.AddDate(1, 0, 0)
+)
+
+func addFeedTenant(t *testing.T, s *Store, id string) {
+	t.Helper()
+	if err := s.CreateTenant(t.Context(), directory.Tenant{ID: id, Domain: id + ".example", DisplayName: "Tenant " + id,
+		CreatedAt: feedT0}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tokenRevocation(tenantID, jti string) session.Revocation {
+	return session.Revocation{TenantID: tenantID, Kind: session.RevokeToken, Value: jti, RevokedAt: feedT0,
+		ExpiresAt: feedExpires}
+}
+
+// blockedBy reports whether some backend waits for a lock that the backend
+// pid holds.
+func blockedBy(ctx context.Context, s *Store, pid int) (bool, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))`,
+		pid).Scan(&n)
+	return n > 0, err
+}
+
+// A follower reads "entries after the last sequence number I saw". If an
+// entry could commit with a higher number while one with a lower number is
+// still in flight, the follower would read the higher one, move its cursor
+// past the lower one and never see it: a revoked token would stay valid at
+// that resource server. So while one transaction holds an appended entry
+// uncommitted, a second append must wait for it, and once both commit
+// their numbers must follow their commit order.
+func TestFeedNumbersFollowCommitOrder(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	addFeedTenant(t, s, "a")
+
+	// The first append, held open.
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "first"}}, feedT0, feedExpires); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+
+	// The second, on another connection, as another instance would.
+	second := make(chan error, 1)
+	go func() { second <- s.AppendRevocation(ctx, "a", tokenRevocation("a", "second")) }()
+
+	// It must end up waiting for the first: had it committed instead, a
+	// follower could read it now, ahead of the first.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		select {
+		case err := <-second:
+			list, _ := s.ListRevocations(ctx, "a", 0, feedT0, 10)
+			t.Fatalf("an append committed while an earlier one was in flight (err %v): a follower now reads %+v and skips the first", err, list)
+		default:
+		}
+		blocked, err := blockedBy(ctx, s, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if blocked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second append neither committed nor waited for the first")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	list, err := s.ListRevocations(ctx, "a", 0, feedT0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 0 {
+		t.Fatalf("a follower reads %+v while both appends are in flight", list)
+	}
+
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	list, err = s.ListRevocations(ctx, "a", 0, feedT0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Value != "first" || list[1].Value != "second" || list[0].Seq >= list[1].Seq {
+		t.Fatalf("feed after both commits: %+v, want first then second, numbered in that order", list)
+	}
+}
+
+// An append that rolls back leaves no entry and does not hold up the next.
+func TestFeedRolledBackAppendLeavesNoEntry(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	addFeedTenant(t, s, "a")
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "lost"}}, feedT0, feedExpires); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendRevocation(ctx, "a", tokenRevocation("a", "kept")); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListRevocations(ctx, "a", 0, feedT0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Value != "kept" {
+		t.Fatalf("feed: %+v, want only kept", list)
+	}
+}
+
+// Followers polling while many instances append, each append held open a
+// little, see every entry: none is ever skipped by a cursor.
+func TestFeedFollowersMissNothing(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	addFeedTenant(t, s, "a")
+	const writers, perWriter = 8, 10
+
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				tx, err := s.pool.Begin(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				err = appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, fmt.Sprint(w, "-", i)}},
+					feedT0, feedExpires)
+				if err == nil {
+					// Hold the entry uncommitted for a while, varying by
+					// writer, so that commits come in another order than
+					// appends would without the counter's lock.
+					time.Sleep(time.Duration(w%3) * time.Millisecond)
+					err = tx.Commit(ctx)
+				}
+				if err != nil {
+					tx.Rollback(ctx)
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	seen := map[string]bool{}
+	var cursor int64
+	follow := func() {
+		list, err := s.ListRevocations(ctx, "a", cursor, feedT0, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range list {
+			if seen[r.Value] {
+				t.Fatalf("entry %s read twice", r.Value)
+			}
+			seen[r.Value] = true
+			cursor = r.Seq
+		}
+	}
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		follow()
+	}
+	// Every writer has committed: a last pass catches up.
+	for range writers * perWriter {
+		follow()
+	}
+	if len(seen) != writers*perWriter {
+		all, _ := s.ListRevocations(ctx, "a", 0, feedT0, writers*perWriter+1)
+		t.Fatalf("the follower saw %d of %d entries; the feed holds %d", len(seen), writers*perWriter, len(all))
+	}
+}
