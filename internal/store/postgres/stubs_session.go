@@ -10,18 +10,6 @@ import (
 	"time"
 )
 
-func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code) error {
-	return errNotImplemented
-}
-
-func (s *Store) GetCode(ctx context.Context, tenantID string, hash []byte) (session.Code, error) {
-	return session.Code{}, errNotImplemented
-}
-
-func (s *Store) RedeemCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (session.Code, error) {
-	return session.Code{}, errNotImplemented
-}
-
 func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
 	return errNotImplemented
 }
