@@ -10,20 +10,6 @@ import (
 	"time"
 )
 
-func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
-	return errNotImplemented
-}
-
-func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byte) (session.RefreshToken, session.Grant, error) {
-	return session.RefreshToken{}, session.Grant{}, errNotImplemented
-}
-
-func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, now time.Time, grace time.Duration, feedExpiry time.Time) (session.RefreshToken, error) {
-	return session.RefreshToken{}, errNotImplemented
-}
-
-func (s *Store) ForgetSealed(ctx context.Context, before time.Time) error { return errNotImplemented }
-
 func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (int64, error) {
 	return 0, errNotImplemented
 }

@@ -1,0 +1,237 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tessera-id/tessera/internal/session"
+)
+
+const refreshTokenColumns = `tenant_id, hash, grant_id, client_id, created_at, expires_at, used_at,
+	successor_hash, successor_sealed, access_token_id, access_token_expires_at`
+
+// refreshTokenColumnsOf is refreshTokenColumns qualified by the alias t.
+const refreshTokenColumnsOf = `t.tenant_id, t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at,
+	t.successor_hash, t.successor_sealed, t.access_token_id, t.access_token_expires_at`
+
+// tokenAndGrant selects a refresh token (alias t) with its grant (g).
+const tokenAndGrant = `SELECT ` + refreshTokenColumnsOf + `, ` + grantColumnsOf + `
+	FROM refresh_tokens t JOIN grants g ON g.tenant_id = t.tenant_id AND g.id = t.grant_id
+	WHERE t.tenant_id = $1 AND t.hash = $2`
+
+// refreshTokenDest are the scan destinations of refreshTokenColumns.
+func refreshTokenDest(t *session.RefreshToken) []any {
+	return []any{&t.TenantID, &t.Hash, &t.GrantID, &t.ClientID, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt,
+		&t.SuccessorHash, &t.SuccessorSealed, &t.AccessTokenID, &t.AccessTokenExpiresAt}
+}
+
+func decodeRefreshToken(t session.RefreshToken) session.RefreshToken {
+	t.Hash, t.SuccessorHash, t.SuccessorSealed = nonNil(t.Hash), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed)
+	t.CreatedAt, t.ExpiresAt, t.UsedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utc(t.UsedAt)
+	t.AccessTokenExpiresAt = utc(t.AccessTokenExpiresAt)
+	return t
+}
+
+// scanTokenAndGrant scans a refresh token's columns, its grant's, then
+// extra.
+func scanTokenAndGrant(row pgx.Row, extra ...any) (session.RefreshToken, session.Grant, error) {
+	var t session.RefreshToken
+	var gr grantRow
+	dest := append(refreshTokenDest(&t), gr.dest()...)
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return session.RefreshToken{}, session.Grant{}, err
+	}
+	return decodeRefreshToken(t), gr.decode(), nil
+}
+
+// insertRefreshToken inserts the token $2 … (the parameters below) as a
+// token of the grant whose id, client_id and expires_at the query it ends
+// names as grant_id, grant_client_id and grant_expires_at: the token takes
+// the grant's id and client, and its expiry is capped at the grant's, so
+// that no token outlives its grant whatever the caller computed.
+const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
+	SELECT $1::text, $2::bytea, grant_id, grant_client_id, $3::timestamptz, LEAST($4::timestamptz, grant_expires_at),
+		$5::timestamptz, $6::bytea, $7::bytea, $8::text, $9::timestamptz`
+
+// refreshTokenArgs are the parameters $1 … $9 of insertRefreshToken.
+func refreshTokenArgs(tenantID string, t session.RefreshToken) []any {
+	return []any{tenantID, t.Hash, t.CreatedAt, t.ExpiresAt, t.UsedAt, nonNil(t.SuccessorHash),
+		nonNil(t.SuccessorSealed), t.AccessTokenID, t.AccessTokenExpiresAt}
+}
+
+// CreateRefreshToken stores the first refresh token of a grant, in one
+// statement: session.ErrNotFound if the grant is not in the tenant. Its
+// ExpiresAt is capped at the grant's ExpiresAt; an empty ClientID is the
+// grant's, another one than the grant's is refused.
+func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
+	op := fmt.Sprintf("create refresh token of grant %s in tenant %s", t.GrantID, tenantID)
+	if err := errors.Join(checkTenant(tenantID, t.TenantID), checkHash("refresh token", t.Hash)); err != nil {
+		return wrapSession(op, err)
+	}
+	args := append(refreshTokenArgs(tenantID, t), t.GrantID, t.ClientID)
+	tag, err := s.pool.Exec(ctx, insertRefreshToken+`
+		FROM (SELECT id AS grant_id, client_id AS grant_client_id, expires_at AS grant_expires_at FROM grants
+			WHERE tenant_id = $1 AND id = $10 AND ($11 = '' OR client_id = $11)) g`, args...)
+	if err != nil || tag.RowsAffected() == 1 {
+		return wrapSession(op, err)
+	}
+	// Nothing inserted: say why.
+	var client string
+	if err := s.pool.QueryRow(ctx, `SELECT client_id FROM grants WHERE tenant_id = $1 AND id = $2`,
+		tenantID, t.GrantID).Scan(&client); err != nil {
+		return wrapSession(op, fmt.Errorf("grant: %w", err))
+	}
+	return wrapSession(op, fmt.Errorf("refresh token for client %s does not belong to grant %s of client %s",
+		t.ClientID, t.GrantID, client))
+}
+
+// GetRefreshToken returns the refresh token with its grant, whatever their
+// state.
+func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byte) (session.RefreshToken, session.Grant, error) {
+	t, g, err := scanTokenAndGrant(s.pool.QueryRow(ctx, tokenAndGrant, tenantID, hash))
+	return t, g, wrapSession("get refresh token in tenant "+tenantID, err)
+}
+
+// rotateRefreshToken is the rotation, in one statement and so in one round
+// trip (the hot write path of the server):
+//
+//   - g locks the presented token's grant with a share lock (a revocation
+//     of the grant waits for it, and it for a revocation, which therefore
+//     cannot commit between the check below and the rotation);
+//   - t locks the presented token, after g (t joins the materialised g, and
+//     a row is locked once the join has produced it), and reads it with
+//     its grant as they are once locked;
+//   - marked marks the token used with its successor, only if it is unused
+//     and unexpired, its grant active and unexpired, and the successor
+//     names the same grant and client (or none);
+//   - stored inserts the successor if marked did (insertRefreshToken).
+//
+// It returns the presented token and its grant as t read them (before the
+// mark), and whether it rotated; no row if the token does not exist.
+//
+// Concurrent rotations of one token queue on t's lock; the first marks the
+// token, and each of the others, when the lock is released, re-reads the
+// row (READ COMMITTED does so for a row whose lock it waited for), finds
+// it used and changes nothing.
+const rotateRefreshToken = `WITH g AS MATERIALIZED (
+		SELECT tenant_id AS g_tenant_id, id AS g_id, user_id AS g_user_id, client_id AS g_client_id,
+			browser_session_id AS g_browser_session_id, scopes AS g_scopes, auth_time AS g_auth_time,
+			created_at AS g_created_at, expires_at AS g_expires_at, revoked_at AS g_revoked_at
+		FROM grants
+		WHERE tenant_id = $1 AND id = (SELECT grant_id FROM refresh_tokens WHERE tenant_id = $1 AND hash = $10)
+		FOR SHARE),
+	t AS MATERIALIZED (
+		SELECT ` + refreshTokenColumnsOf + `, g.* FROM refresh_tokens t, g
+		WHERE t.tenant_id = $1 AND t.hash = $10
+		FOR NO KEY UPDATE OF t),
+	marked AS (
+		UPDATE refresh_tokens r SET used_at = $11, successor_hash = $2, successor_sealed = $12
+		FROM t
+		WHERE r.tenant_id = $1 AND r.hash = $10 AND r.used_at = ` + notYet + `
+		AND t.used_at = ` + notYet + ` AND t.g_revoked_at = ` + notYet + `
+		AND $11 < t.expires_at AND $11 < t.g_expires_at
+		AND ($13 = '' OR $13 = t.grant_id) AND ($14 = '' OR $14 = t.g_client_id)
+		RETURNING t.grant_id, t.g_client_id AS grant_client_id, t.g_expires_at AS grant_expires_at),
+	stored AS (` + insertRefreshToken + ` FROM marked RETURNING 1)
+	SELECT *, EXISTS (SELECT 1 FROM stored) FROM t`
+
+// RotateRefreshToken is the one atomic step of a refresh (RFC 9700
+// §4.14.2, refresh token rotation with reuse detection). One statement
+// (rotateRefreshToken) rotates if the presented token may be rotated and
+// returns the token and its grant as it found them; the outcome is then
+// decided from them, in this order:
+//
+//  1. unknown: session.ErrNotFound.
+//  2. already used (a used token is reported as used whatever else holds,
+//     so that every replay is detected):
+//     - within the grace window of an active grant: nothing changes; the
+//     token, with its SuccessorSealed, and session.ErrUsed. If the sealed
+//     response was already forgotten (ForgetSealed with a shorter window
+//     than grace) SuccessorSealed is empty and the grant stays active.
+//     - otherwise: the grant is revoked with its feed entry (a no-op for
+//     a grant already revoked: one entry however many replays), and the
+//     token with SuccessorSealed empty and session.ErrUsed. The revocation
+//     is committed although an error is returned.
+//     The window is grace > 0 and now - UsedAt <= grace. grace <= 0 is no
+//     window at all, not a window of one instant: the policy turns the
+//     grace off with a negative value that Effective makes 0, and a
+//     replay in the very microsecond of the rotation is still a replay.
+//  3. grant revoked: session.ErrRevoked.
+//  4. token or grant expired (now at or after its ExpiresAt):
+//     session.ErrExpired.
+//  5. otherwise the statement rotated: the presented token is marked used
+//     at now with next's hash and sealed as successor, and next is stored,
+//     as by CreateRefreshToken (same grant and client, ExpiresAt capped
+//     at the grant's); or next names another grant or client, which is an
+//     error and changes nothing.
+//
+// The reuse's revocation is a transaction of its own (grant, its sealed
+// responses and its feed entry together, see revokeGrants) that follows
+// the statement which found the reuse. It need not be the same
+// transaction: what the decision rests on cannot change in between (a
+// used token stays used, its UsedAt fixed, and now is the caller's), and
+// revoking is idempotent, so whichever replay's revocation commits first
+// revokes, once.
+//
+// Times are compared at the store's microsecond precision.
+func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, now time.Time, grace time.Duration, feedExpiry time.Time) (session.RefreshToken, error) {
+	op := "rotate refresh token in tenant " + tenantID
+	if err := errors.Join(checkTenant(tenantID, next.TenantID), checkHash("next refresh token", next.Hash)); err != nil {
+		return session.RefreshToken{}, wrapSession(op, err)
+	}
+	if now.IsZero() {
+		return session.RefreshToken{}, wrapSession(op, errors.New("rotation time is the zero time"))
+	}
+	now = micro(now)
+	args := append(refreshTokenArgs(tenantID, next), presented, now, nonNil(sealed), next.GrantID, next.ClientID)
+	var (
+		t       session.RefreshToken
+		g       session.Grant
+		rotated bool
+	)
+	err := s.statement(ctx, func(q querier) error {
+		var err error
+		t, g, err = scanTokenAndGrant(q.QueryRow(ctx, rotateRefreshToken, args...), &rotated)
+		return err
+	})
+	switch {
+	case err != nil:
+		return session.RefreshToken{}, wrapSession(op, err)
+	case rotated:
+		return session.RefreshToken{}, nil
+	case !t.UsedAt.IsZero():
+		if grace > 0 && now.Sub(t.UsedAt) <= grace && g.RevokedAt.IsZero() {
+			return t, wrapSession(op, fmt.Errorf("within the grace window: %w", session.ErrUsed))
+		}
+		if err := s.writeSession(ctx, op, func(tx pgx.Tx) error {
+			_, err := revokeGrants(ctx, tx, tenantID, now, feedExpiry, grantByID, g.ID)
+			return err
+		}); err != nil {
+			return session.RefreshToken{}, err
+		}
+		t.SuccessorSealed = []byte{}
+		return t, wrapSession(op, fmt.Errorf("replayed after the grace window, grant %s revoked: %w", g.ID, session.ErrUsed))
+	case !g.RevokedAt.IsZero():
+		return session.RefreshToken{}, wrapSession(op, fmt.Errorf("grant %s: %w", g.ID, session.ErrRevoked))
+	case !now.Before(t.ExpiresAt):
+		return session.RefreshToken{}, wrapSession(op, fmt.Errorf("refresh token %w at %s", session.ErrExpired, t.ExpiresAt.Format(time.RFC3339Nano)))
+	case !now.Before(g.ExpiresAt):
+		return session.RefreshToken{}, wrapSession(op, fmt.Errorf("grant %s: %w", g.ID, session.ErrExpired))
+	}
+	return session.RefreshToken{}, wrapSession(op, fmt.Errorf("refresh token of grant %s for client %s does not belong to grant %s of client %s",
+		next.GrantID, next.ClientID, g.ID, g.ClientID))
+}
+
+// ForgetSealed erases the sealed successor responses of the refresh
+// tokens used before before, in every tenant: it is housekeeping, run by
+// the server on a timer with before = now - the longest grace window, so
+// that no usable token stays recoverable from the database for longer.
+func (s *Store) ForgetSealed(ctx context.Context, before time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET successor_sealed = ''::bytea
+		WHERE length(successor_sealed) > 0 AND used_at <> `+notYet+` AND used_at < $1`, before)
+	return wrapSession("forget sealed refresh responses", err)
+}
