@@ -5,29 +5,12 @@ package postgres
 
 import (
 	"context"
-	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/token"
 	"time"
 )
 
 func (s *Store) Purge(ctx context.Context, before time.Time, limit int) (int64, error) {
 	return 0, errNotImplemented
-}
-
-func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode) error {
-	return errNotImplemented
-}
-
-func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenantID string, userCodeHash []byte) (session.DeviceCode, error) {
-	return session.DeviceCode{}, errNotImplemented
-}
-
-func (s *Store) ApproveDeviceCode(ctx context.Context, tenantID string, userCodeHash []byte, userID, grantID string, now time.Time) (session.DeviceCode, error) {
-	return session.DeviceCode{}, errNotImplemented
-}
-
-func (s *Store) PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (session.DeviceCode, error) {
-	return session.DeviceCode{}, errNotImplemented
 }
 
 func (s *Store) ListSigningKeys(ctx context.Context) ([]token.KeyRecord, error) {
