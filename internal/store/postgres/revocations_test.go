@@ -7,25 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/session"
 )
 
-var (
-	feedT0      = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
-	feedExpires = feedT0.AddDate(1, 0, 0)
-)
-
-func addFeedTenant(t *testing.T, s *Store, id string) {
-	t.Helper()
-	if err := s.CreateTenant(t.Context(), directory.Tenant{ID: id, Domain: id + ".example", DisplayName: "Tenant " + id,
-		CreatedAt: feedT0}); err != nil {
-		t.Fatal(err)
-	}
-}
+var feedExpires = t0.AddDate(1, 0, 0)
 
 func tokenRevocation(tenantID, jti string) session.Revocation {
-	return session.Revocation{TenantID: tenantID, Kind: session.RevokeToken, Value: jti, RevokedAt: feedT0,
+	return session.Revocation{TenantID: tenantID, Kind: session.RevokeToken, Value: jti, RevokedAt: t0,
 		ExpiresAt: feedExpires}
 }
 
@@ -48,7 +36,7 @@ func blockedBy(ctx context.Context, s *Store, pid int) (bool, error) {
 func TestFeedNumbersFollowCommitOrder(t *testing.T) {
 	s := openTest(t)
 	ctx := t.Context()
-	addFeedTenant(t, s, "a")
+	addTestTenant(t, s, "a")
 
 	// The first append, held open.
 	tx, err := s.pool.Begin(ctx)
@@ -56,7 +44,7 @@ func TestFeedNumbersFollowCommitOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.Background())
-	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "first"}}, feedT0, feedExpires); err != nil {
+	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "first"}}, t0, feedExpires); err != nil {
 		t.Fatal(err)
 	}
 	var pid int
@@ -73,7 +61,7 @@ func TestFeedNumbersFollowCommitOrder(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		select {
 		case err := <-second:
-			list, _ := s.ListRevocations(ctx, "a", 0, feedT0, 10)
+			list, _ := s.ListRevocations(ctx, "a", 0, t0, 10)
 			t.Fatalf("an append committed while an earlier one was in flight (err %v): a follower now reads %+v and skips the first", err, list)
 		default:
 		}
@@ -89,7 +77,7 @@ func TestFeedNumbersFollowCommitOrder(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	list, err := s.ListRevocations(ctx, "a", 0, feedT0, 10)
+	list, err := s.ListRevocations(ctx, "a", 0, t0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +91,7 @@ func TestFeedNumbersFollowCommitOrder(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatal(err)
 	}
-	list, err = s.ListRevocations(ctx, "a", 0, feedT0, 10)
+	list, err = s.ListRevocations(ctx, "a", 0, t0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,12 +104,12 @@ func TestFeedNumbersFollowCommitOrder(t *testing.T) {
 func TestFeedRolledBackAppendLeavesNoEntry(t *testing.T) {
 	s := openTest(t)
 	ctx := t.Context()
-	addFeedTenant(t, s, "a")
+	addTestTenant(t, s, "a")
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "lost"}}, feedT0, feedExpires); err != nil {
+	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "lost"}}, t0, feedExpires); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(ctx); err != nil {
@@ -130,7 +118,7 @@ func TestFeedRolledBackAppendLeavesNoEntry(t *testing.T) {
 	if err := s.AppendRevocation(ctx, "a", tokenRevocation("a", "kept")); err != nil {
 		t.Fatal(err)
 	}
-	list, err := s.ListRevocations(ctx, "a", 0, feedT0, 10)
+	list, err := s.ListRevocations(ctx, "a", 0, t0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +132,7 @@ func TestFeedRolledBackAppendLeavesNoEntry(t *testing.T) {
 func TestFeedFollowersMissNothing(t *testing.T) {
 	s := openTest(t)
 	ctx := t.Context()
-	addFeedTenant(t, s, "a")
+	addTestTenant(t, s, "a")
 	const writers, perWriter = 8, 10
 
 	var wg sync.WaitGroup
@@ -157,7 +145,7 @@ func TestFeedFollowersMissNothing(t *testing.T) {
 					return
 				}
 				err = appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, fmt.Sprint(w, "-", i)}},
-					feedT0, feedExpires)
+					t0, feedExpires)
 				if err == nil {
 					// Hold the entry uncommitted for a while, varying by
 					// writer, so that commits come in another order than
@@ -179,7 +167,7 @@ func TestFeedFollowersMissNothing(t *testing.T) {
 	seen := map[string]bool{}
 	var cursor int64
 	follow := func() {
-		list, err := s.ListRevocations(ctx, "a", cursor, feedT0, 5)
+		list, err := s.ListRevocations(ctx, "a", cursor, t0, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +192,7 @@ func TestFeedFollowersMissNothing(t *testing.T) {
 		follow()
 	}
 	if len(seen) != writers*perWriter {
-		all, _ := s.ListRevocations(ctx, "a", 0, feedT0, writers*perWriter+1)
+		all, _ := s.ListRevocations(ctx, "a", 0, t0, writers*perWriter+1)
 		t.Fatalf("the follower saw %d of %d entries; the feed holds %d", len(seen), writers*perWriter, len(all))
 	}
 }
