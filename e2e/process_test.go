@@ -59,6 +59,8 @@ type process struct {
 	mu     sync.Mutex
 	lines  []string
 	exited chan error
+	// stderr is the server's log.
+	stderr *syncBuffer
 }
 
 func serve(t *testing.T, env []string, args ...string) *process {
@@ -69,11 +71,12 @@ func serve(t *testing.T, env []string, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, stdout: bufio.NewScanner(out), exited: make(chan error, 1)}
+	p := &process{cmd: cmd, stdout: bufio.NewScanner(out), exited: make(chan error, 1), stderr: logs}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-p.exited
