@@ -206,17 +206,18 @@ const (
 )
 
 // revokeGrants revokes the tenant's active grants selected by which (one
-// of the constants above, with params as its parameters), erases the sealed responses of their
-// refresh tokens and appends a RevokeGrant feed entry for each, in tx. It
-// returns the ids of the grants it revoked, in creation order; a missing
-// or revoked grant changes nothing.
+// of the constants above, with params as its parameters), erases the
+// sealed responses of their refresh tokens and appends a RevokeGrant feed
+// entry for each, in tx. It returns the ids of the grants it revoked, in
+// creation order; a missing or revoked grant changes nothing.
 //
 // The grants are locked in id order, so that two revocations of
 // overlapping sets queue instead of deadlocking. The sealed responses are
-// erased by a second statement: its snapshot is taken after the grants'
+// erased by a second statement: its snapshot is taken once the grants'
 // locks are held, so it sees every rotation that committed before them (a
-// rotation holds its grant's row locked until it commits), and no later
-// rotation of these grants can store one.
+// rotation holds a share lock on its grant's row until it commits, which
+// the UPDATE waits for), and no later rotation of these grants can store
+// one.
 func revokeGrants(ctx context.Context, tx pgx.Tx, tenantID string, at, feedExpiry time.Time, which string, params ...string) ([]string, error) {
 	if at.IsZero() {
 		// The zero time is what "not revoked" is stored as.
