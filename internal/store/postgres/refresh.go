@@ -207,11 +207,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, present
 		if grace > 0 && now.Sub(t.UsedAt) <= grace && g.RevokedAt.IsZero() {
 			return t, wrapSession(op, fmt.Errorf("within the grace window: %w", session.ErrUsed))
 		}
-		if err := s.writeSession(ctx, op, func(tx pgx.Tx) error {
-			_, err := revokeGrants(ctx, tx, tenantID, now, feedExpiry, grantByID, g.ID)
-			return err
-		}); err != nil {
-			return session.RefreshToken{}, err
+		// A grant the statement found revoked stays revoked: a replay on
+		// it (an attacker retrying a stolen token) needs no write.
+		if g.RevokedAt.IsZero() {
+			if err := s.writeSession(ctx, op, func(tx pgx.Tx) error {
+				_, err := revokeGrants(ctx, tx, tenantID, now, feedExpiry, grantByID, g.ID)
+				return err
+			}); err != nil {
+				return session.RefreshToken{}, err
+			}
 		}
 		t.SuccessorSealed = []byte{}
 		return t, wrapSession(op, fmt.Errorf("replayed after the grace window, grant %s revoked: %w", g.ID, session.ErrUsed))
