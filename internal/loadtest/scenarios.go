@@ -43,6 +43,19 @@ type Target struct {
 
 	// APIURL is the example API (examples/studies) the guard scenario calls.
 	APIURL string
+
+	// Observe, if set, is told every authorization code and token the
+	// user scenarios are answered with (kind "code", "refresh_token" or
+	// "access_token"), from many goroutines at once: a crash test checks
+	// with it that nothing was issued twice. Not for the CLI, which never
+	// keeps a token.
+	Observe func(kind, value string)
+}
+
+func (t Target) observe(kind, value string) {
+	if t.Observe != nil && value != "" {
+		t.Observe(kind, value)
+	}
 }
 
 func (t Target) client() *http.Client {

@@ -47,6 +47,8 @@ func (r *refreshChain) Ready(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.t.observe("access_token", tr.AccessToken)
+	r.t.observe("refresh_token", tr.RefreshToken)
 	if tr.RefreshToken == "" {
 		return failf("no_refresh_token", "the password grant gave no refresh token (is offline_access allowed?)")
 	}
@@ -81,6 +83,8 @@ func (r *refreshChain) Do(ctx context.Context, _ *Recorder) error {
 		r.rt = ""
 		return failf("no_refresh_token", "the refresh answer lacks a token")
 	}
+	r.t.observe("access_token", tr.AccessToken)
+	r.t.observe("refresh_token", tr.RefreshToken)
 	r.rt = tr.RefreshToken
 	return nil
 }
@@ -117,6 +121,7 @@ func (a *authCode) Do(ctx context.Context, rec *Recorder) error {
 	if !strings.HasPrefix(next.String(), a.t.RedirectURI) || back.Get("state") != state || back.Get("code") == "" {
 		return failf("bad_authorization_response", "redirect to %s", next.Redacted())
 	}
+	a.t.observe("code", back.Get("code"))
 	tr, err := postForm(ctx, b.c, a.t.endpoint("/oauth2/v2.0/token"), url.Values{
 		"grant_type": {"authorization_code"}, "client_id": {a.t.PublicClientID}, "code": {back.Get("code")},
 		"redirect_uri": {a.t.RedirectURI}, "code_verifier": {verifier},
@@ -127,6 +132,8 @@ func (a *authCode) Do(ctx context.Context, rec *Recorder) error {
 	if tr.AccessToken == "" {
 		return failf("no_access_token", "the code was redeemed for no access token")
 	}
+	a.t.observe("access_token", tr.AccessToken)
+	a.t.observe("refresh_token", tr.RefreshToken)
 	return nil
 }
 
