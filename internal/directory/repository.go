@@ -85,14 +85,21 @@ type Repository interface {
 	// GetUserByUPN matches the user principal name case-insensitively.
 	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
-	// UpdateUser replaces the user (same uniqueness rule as CreateUser).
+	// UpdateUser replaces the user (same uniqueness rule as CreateUser),
+	// except its brute-force state (FailedSignIns, LastFailureAt,
+	// LockedUntil), which it leaves as stored: that state changes only
+	// through RecordSignInFailure and ResetSignInFailures, atomically, so
+	// that an update made from a copy read earlier (an administrator's
+	// edit, a password rehash at sign-in) never erases failures counted
+	// meanwhile, by this instance or another.
 	UpdateUser(ctx context.Context, tenantID string, u User) error
 	// DeleteUser also removes the user's role assignments and consents.
 	DeleteUser(ctx context.Context, tenantID, objectID string) error
 	// RecordSignInFailure atomically increments the user's failure count,
 	// sets LastFailureAt to at, and sets LockedUntil to lockUntil when the
-	// new count reaches threshold; it returns the updated user. Concurrent
-	// failures from several instances all count.
+	// new count is at or past threshold (threshold <= 0 never locks),
+	// never shortening a lock already in place; it returns the updated
+	// user. Concurrent failures from several instances all count.
 	RecordSignInFailure(ctx context.Context, tenantID, objectID string, at time.Time, threshold int, lockUntil time.Time) (User, error)
 	// ResetSignInFailures clears the failure count and lock.
 	ResetSignInFailures(ctx context.Context, tenantID, objectID string) error

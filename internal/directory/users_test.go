@@ -188,3 +188,44 @@ func TestScopesAndConsent(t *testing.T) {
 		t.Errorf("pre-authorized .default: granted %v missing %v", granted.Strings(), missing.Strings())
 	}
 }
+
+// Setting a password and enabling a user are how an administrator lifts a
+// lockout: both clear it, through the store's own reset (UpdateUser leaves
+// the brute-force state alone).
+func TestAdministratorLiftsALockout(t *testing.T) {
+	for _, lift := range []struct {
+		name string
+		do   func(e *env, ctx context.Context) error
+	}{
+		{"SetPassword", func(e *env, ctx context.Context) error {
+			_, err := e.dir.SetPassword(ctx, e.tenant.ID, "alice", pw)
+			return err
+		}},
+		{"SetUserEnabled", func(e *env, ctx context.Context) error {
+			_, err := e.dir.SetUserEnabled(ctx, e.tenant.ID, "alice", true)
+			return err
+		}},
+	} {
+		t.Run(lift.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			e.dir.CreateUser(ctx, e.tenant.ID, directory.UserSpec{UserPrincipalName: "alice", Password: pw})
+			var le *directory.LockedError
+			for i := 0; i < 100; i++ {
+				e.now = e.now.Add(2 * time.Minute)
+				if _, err := e.dir.AuthenticateUser(ctx, e.tenant.ID, "alice", "wrong password!!"); errors.As(err, &le) && le.Locked {
+					break
+				}
+			}
+			if le == nil || !le.Locked {
+				t.Fatal("never locked")
+			}
+			if err := lift.do(e, ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.dir.AuthenticateUser(ctx, e.tenant.ID, "alice", pw); err != nil {
+				t.Fatalf("after %s: %v", lift.name, err)
+			}
+		})
+	}
+}

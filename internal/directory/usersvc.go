@@ -144,10 +144,14 @@ func (s *Service) SetPassword(ctx context.Context, tenantID, ref, password strin
 	if u.PasswordHash, err = HashPassword(password, s.passwordParams); err != nil {
 		return User{}, err
 	}
-	u.FailedSignIns, u.LockedUntil, u.UpdatedAt = 0, time.Time{}, s.clock()
+	u.UpdatedAt = s.clock()
 	if err := s.repo.UpdateUser(ctx, tenantID, u); err != nil {
 		return User{}, err
 	}
+	if err := s.repo.ResetSignInFailures(ctx, tenantID, u.ObjectID); err != nil {
+		return User{}, err
+	}
+	u.FailedSignIns, u.LockedUntil = 0, time.Time{}
 	return u, nil
 }
 
@@ -160,11 +164,15 @@ func (s *Service) SetUserEnabled(ctx context.Context, tenantID, ref string, enab
 		return User{}, err
 	}
 	u.Enabled, u.UpdatedAt = enabled, s.clock()
-	if enabled {
-		u.FailedSignIns, u.LockedUntil = 0, time.Time{}
-	}
 	if err := s.repo.UpdateUser(ctx, tenantID, u); err != nil {
 		return User{}, err
+	}
+	if enabled {
+		// Enabling is also how an administrator lifts a lockout.
+		if err := s.repo.ResetSignInFailures(ctx, tenantID, u.ObjectID); err != nil {
+			return User{}, err
+		}
+		u.FailedSignIns, u.LockedUntil = 0, time.Time{}
 	}
 	if !enabled {
 		if err := s.revokeUser(ctx, tenantID, u.ObjectID); err != nil {

@@ -63,23 +63,20 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]directory.Use
 		`SELECT `+userColumns+` FROM users WHERE tenant_id = $1 ORDER BY created_at, object_id`, tenantID)
 }
 
-// UpdateUser replaces every stored field of the user with u.ObjectID, the
-// brute-force state included, as the contract says: the directory clears a
-// lockout this way when an administrator sets a password. (A failure
-// recorded between the caller's read and this write is therefore
-// overwritten; RecordSignInFailure and ResetSignInFailures are the exact
-// way to change that state.)
+// UpdateUser replaces every stored field of the user with u.ObjectID but
+// the brute-force state, which only RecordSignInFailure and
+// ResetSignInFailures change: a failure counted between the caller's read
+// and this write stays counted.
 func (s *Store) UpdateUser(ctx context.Context, tenantID string, u directory.User) error {
 	op := fmt.Sprintf("update user %s in tenant %s", u.ObjectID, tenantID)
 	if err := checkTenant(tenantID, u.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET upn = $3, upn_key = $4, display_name = $5, mail = $6,
-		enabled = $7, password_hash = $8, failed_sign_ins = $9, last_failure_at = $10, locked_until = $11,
-		created_at = $12, updated_at = $13
+		enabled = $7, password_hash = $8, created_at = $9, updated_at = $10
 		WHERE tenant_id = $1 AND object_id = $2`,
 		tenantID, u.ObjectID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail,
-		u.Enabled, u.PasswordHash, u.FailedSignIns, u.LastFailureAt, u.LockedUntil, u.CreatedAt, u.UpdatedAt)
+		u.Enabled, u.PasswordHash, u.CreatedAt, u.UpdatedAt)
 	if err == nil {
 		err = affected(tag)
 	}

@@ -64,24 +64,20 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]directory.Use
 		`SELECT `+userColumns+` FROM users WHERE tenant_id = ? ORDER BY created_at, object_id`, tenantID)
 }
 
-// UpdateUser replaces every stored field of the user with u.ObjectID, the
-// brute-force state included, as the contract says: the directory clears
-// a lockout this way when an administrator sets a password. (A failure
-// recorded between the caller's read and this write is therefore
-// overwritten; RecordSignInFailure and ResetSignInFailures are the exact
-// way to change that state.)
+// UpdateUser replaces every stored field of the user with u.ObjectID but
+// the brute-force state, which only RecordSignInFailure and
+// ResetSignInFailures change: a failure counted between the caller's read
+// and this write stays counted.
 func (s *Store) UpdateUser(ctx context.Context, tenantID string, u directory.User) error {
 	op := fmt.Sprintf("update user %s in tenant %s", u.ObjectID, tenantID)
 	if err := checkTenant(tenantID, u.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE users SET upn = ?, upn_key = ?, display_name = ?, mail = ?,
-		enabled = ?, password_hash = ?, failed_sign_ins = ?, last_failure_at = ?, locked_until = ?,
-		created_at = ?, updated_at = ?
+		enabled = ?, password_hash = ?, created_at = ?, updated_at = ?
 		WHERE tenant_id = ? AND object_id = ?`,
 		u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail, encBool(u.Enabled),
-		u.PasswordHash, u.FailedSignIns, encTime(u.LastFailureAt), encTime(u.LockedUntil),
-		encTime(u.CreatedAt), encTime(u.UpdatedAt), tenantID, u.ObjectID)
+		u.PasswordHash, encTime(u.CreatedAt), encTime(u.UpdatedAt), tenantID, u.ObjectID)
 	if err == nil {
 		err = affected(res)
 	}
