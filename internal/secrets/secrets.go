@@ -10,6 +10,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -93,6 +94,25 @@ func (k *Keys) Seal(plaintext, aad []byte) ([]byte, error) {
 	}
 	return k.seal.Seal(nonce, nonce, plaintext, aad), nil
 }
+
+// AAD names the place a sealed value lives in: its tenant ("" for what
+// belongs to no tenant, such as signing keys), table, column and row. Used
+// as the associated data of Seal and Open, it makes the AEAD authenticate
+// the place along with the value, so a ciphertext copied to another row,
+// column, table or tenant — by someone with write access to the database
+// but not the master key — does not decrypt. The fields are length-prefixed
+// after a version label, so no two places encode alike.
+func AAD(tenant, table, column, row string) []byte {
+	b := make([]byte, 0, len(aadLabel)+16+len(tenant)+len(table)+len(column)+len(row))
+	b = append(b, aadLabel...)
+	for _, f := range [...]string{tenant, table, column, row} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+const aadLabel = "tessera/aad/v1"
 
 // ErrUnseal means a sealed value was not made with this master key and aad:
 // the wrong TESSERA_MASTER_KEY, or tampering.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/tessera-id/tessera/internal/secrets"
 )
 
 // Prefixes of the opaque values, so that secret scanners recognise a
@@ -326,7 +329,7 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 			return nil, Grant{}, err
 		}
 		resp, next.AccessTokenID, next.AccessTokenExpiresAt = m.Response, m.AccessTokenID, m.AccessTokenExpiresAt
-		if sealed, err = s.seal.Seal(resp, h); err != nil {
+		if sealed, err = s.seal.Seal(resp, SealedResponseAAD(tenantID, h)); err != nil {
 			return nil, Grant{}, err
 		}
 	}
@@ -345,7 +348,12 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 		}
 		return resp, g, nil
 	case errors.Is(err, ErrUsed) && len(old.SuccessorSealed) > 0:
-		replay, oerr := s.seal.Open(old.SuccessorSealed, h)
+		replay, oerr := s.seal.Open(old.SuccessorSealed, SealedResponseAAD(tenantID, h))
+		if oerr != nil {
+			// Sealed by a version that bound it to the row alone, in the
+			// minute before an upgrade.
+			replay, oerr = s.seal.Open(old.SuccessorSealed, h)
+		}
 		if oerr != nil {
 			return nil, Grant{}, oerr
 		}
@@ -397,4 +405,11 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// SealedResponseAAD binds the sealed successor response kept for the grace
+// window to its place: the tenant and the row of the refresh token it
+// answers (by the token's keyed hash).
+func SealedResponseAAD(tenantID string, hash []byte) []byte {
+	return secrets.AAD(tenantID, "refresh_tokens", "successor_sealed", hex.EncodeToString(hash))
 }

@@ -20,6 +20,8 @@ import (
 
 type env struct {
 	svc    *session.Service
+	store  *sqlite.Store
+	keys   *secrets.Keys
 	now    time.Time
 	tenant string
 	user   string
@@ -37,7 +39,7 @@ func newEnv(t *testing.T) *env {
 	master := make([]byte, 32)
 	rand.Read(master)
 	keys, _ := secrets.New(master)
-	e := &env{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	e := &env{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC), store: st, keys: keys}
 	dir := directory.NewService(st, keys, directory.Options{Now: func() time.Time { return e.now }})
 	tn, err := dir.CreateTenant(ctx, directory.TenantSpec{Domain: "contoso"})
 	if err != nil {
@@ -308,5 +310,39 @@ func TestRevokeUserAndClientGoOnTheFeed(t *testing.T) {
 	}
 	if !e.feedHas(t, session.RevokeSubject, e.user) || !e.feedHas(t, session.RevokeClient, e.client) {
 		t.Error("feed lacks the user or client entry")
+	}
+}
+
+// The response kept for the grace window is sealed for its place: this
+// tenant, the presented token's row. Read from the database and moved to
+// another tenant or row, it does not decrypt.
+func TestSealedResponseIsBoundToTenantAndRow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rt, err := e.svc.IssueRefreshToken(ctx, e.tenant, e.grant(t, ""), 90*24*time.Hour, "", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if _, _, err := e.svc.Refresh(ctx, e.tenant, rt, e.client, 90*24*time.Hour, time.Minute, minter(&n)); err != nil {
+		t.Fatal(err)
+	}
+	h := e.keys.HashToken(rt)
+	stored, _, err := e.store.GetRefreshToken(ctx, e.tenant, h)
+	if err != nil || len(stored.SuccessorSealed) == 0 {
+		t.Fatalf("no sealed response kept: %v", err)
+	}
+	if _, err := e.keys.Open(stored.SuccessorSealed, session.SealedResponseAAD(e.tenant, h)); err != nil {
+		t.Fatalf("at its place: %v", err)
+	}
+	other := e.keys.HashToken(rt + "x")
+	for name, aad := range map[string][]byte{
+		"another tenant": session.SealedResponseAAD("another-tenant", h),
+		"another row":    session.SealedResponseAAD(e.tenant, other),
+		"the row alone":  h,
+	} {
+		if _, err := e.keys.Open(stored.SuccessorSealed, aad); !errors.Is(err, secrets.ErrUnseal) {
+			t.Errorf("%s: opened (%v)", name, err)
+		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/tessera-id/tessera/internal/secrets"
 )
 
 // Signing algorithms tessera issues with. RS256 is what every Entra client
@@ -85,7 +87,7 @@ func newKeyRecord(alg string, sealer Sealer, now time.Time) (KeyRecord, error) {
 	if err != nil {
 		return KeyRecord{}, err
 	}
-	sealed, err := sealer.Seal(pkcs8, []byte(kid))
+	sealed, err := sealer.Seal(pkcs8, keyAAD(kid))
 	if err != nil {
 		return KeyRecord{}, err
 	}
@@ -112,7 +114,13 @@ func openKeyRecord(r KeyRecord, sealer Sealer) (*signingKey, error) {
 	if r.State == KeyRetired {
 		return k, nil
 	}
-	pkcs8, err := sealer.Open(r.Sealed, []byte(r.ID))
+	pkcs8, err := sealer.Open(r.Sealed, keyAAD(r.ID))
+	if err != nil {
+		// Keys sealed before the AAD named table and column were bound
+		// to their id alone; still their row, so still safe to open.
+		// They age out with rotation (a retired key is never unsealed).
+		pkcs8, err = sealer.Open(r.Sealed, []byte(r.ID))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("token: key %s: %w", r.ID, err)
 	}
@@ -135,3 +143,7 @@ func (k *signingKey) info() KeyInfo {
 		PublishUntil: k.record.PublishUntil, Thumbprint: k.x5t,
 	}
 }
+
+// keyAAD binds a sealed private key to its row: signing keys belong to no
+// tenant (one key set signs for all, as at Entra).
+func keyAAD(kid string) []byte { return secrets.AAD("", "signing_keys", "sealed", kid) }
