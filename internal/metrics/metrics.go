@@ -46,6 +46,11 @@ var (
 		Buckets: latencyBuckets,
 	}, []string{"kind"})
 
+	auditDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tessera_audit_events_dropped_total",
+		Help: "Audit events not stored, by reason (queue_full: the writer fell behind and issuance did not wait; store_error; closed). Each is still in the structured log unless the queue was full.",
+	}, []string{"reason"})
+
 	storeBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tessera_store_batch_size",
 		Help:    "Writes committed together in one transaction (one fsync) by the store's group commit.",
@@ -60,7 +65,7 @@ const (
 )
 
 func init() {
-	Registry.MustRegister(tokensIssued, oauthErrors, httpDuration, storeDuration, storeBatch, signingKeyAge,
+	Registry.MustRegister(tokensIssued, oauthErrors, httpDuration, storeDuration, storeBatch, auditDropped, signingKeyAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
@@ -81,6 +86,9 @@ func Request(route, method string, status int, d time.Duration) {
 
 // Store records a store operation of kind (StoreWrite, StoreCommit).
 func Store(kind string, d time.Duration) { storeDuration.WithLabelValues(kind).Observe(d.Seconds()) }
+
+// AuditDropped counts n audit events not stored, for reason.
+func AuditDropped(reason string, n int) { auditDropped.WithLabelValues(reason).Add(float64(n)) }
 
 // Batch records the size of one group commit.
 func Batch(n int) { storeBatch.Observe(float64(n)) }

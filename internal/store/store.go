@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 
+	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/token"
@@ -17,6 +18,7 @@ type Store interface {
 	directory.Repository
 	session.Repository
 	token.KeyRepository
+	audit.Repository
 	// DirectoryVersion returns a counter that moves, in the writer's own
 	// transaction, whenever a tenant, application, identifier URI, service
 	// principal, credential or role assignment changes, whoever writes

@@ -82,6 +82,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		{"Revocations/Feed", testRevocationFeed},
 
+		{"Audit/RoundTrip", testAuditRoundTrip},
+		{"Audit/Query", testAuditQuery},
+		{"Audit/Purge", testAuditPurge},
+		{"Tenancy/Audit", testAuditTenancy},
+
 		{"DirectoryVersion/MovesOnEveryDirectoryWrite", testDirectoryVersion},
 
 		{"Tenancy/UnknownTenant", testUnknownTenant},

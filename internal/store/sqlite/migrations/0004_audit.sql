@@ -1,0 +1,25 @@
+-- 0004: the audit log (internal/audit).
+--
+-- No foreign key to tenants: a tenant's history outlives the tenant, and
+-- an event of a server-wide object (a signing key) is filed under the home
+-- tenant without depending on it. details, before and after are JSON text
+-- ('' when absent). Identifiers only: never a token, secret or password.
+
+CREATE TABLE audit_events (
+    id        TEXT    NOT NULL PRIMARY KEY,
+    tenant_id TEXT    NOT NULL,
+    at        INTEGER NOT NULL,
+    kind      TEXT    NOT NULL,
+    actor     TEXT    NOT NULL,
+    target    TEXT    NOT NULL,
+    outcome   TEXT    NOT NULL,
+    reason    TEXT    NOT NULL,
+    details   TEXT    NOT NULL,
+    before    TEXT    NOT NULL,
+    after     TEXT    NOT NULL
+);
+
+-- A tenant's list, in its order; the operator's list across tenants and
+-- retention's purge use the second.
+CREATE INDEX audit_events_by_tenant ON audit_events (tenant_id, at, id);
+CREATE INDEX audit_events_by_time ON audit_events (at, id);
