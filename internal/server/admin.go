@@ -51,13 +51,7 @@ func (s *Server) openAdmin() error {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	s.adminLn = ln
-	s.admin = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		// No WriteTimeout: a CPU profile or a trace streams for as long as
-		// it was asked to run.
-		IdleTimeout: 120 * time.Second,
-	}
+	s.admin = newHTTPServer(mux, s.log, adminTimeouts)
 	return nil
 }
 

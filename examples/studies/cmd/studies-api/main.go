@@ -75,6 +75,7 @@ func run(ctx context.Context, log *slog.Logger, addr string, cfg guard.Config) e
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe() }()
