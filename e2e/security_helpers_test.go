@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tessera-id/tessera/internal/directory"
+)
+
+// The security_*_test.go files check RFC 9700 (OAuth 2.0 Security Best
+// Current Practice) one area per file, each a table whose rows name the
+// section they check. SECURITY.md lists every rule with its row. They
+// share the directory below: one server per area, so an area runs in
+// about a second.
+
+const (
+	secNativeRedirect = "http://localhost:8400/callback" // public client, loopback (RFC 8252 §7.3)
+	secWebRedirect    = "https://app.example/cb"         // confidential client
+	secScope          = "openid profile offline_access api://studies/read"
+	secVerifier       = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFjbkl8"
+)
+
+// secChallenge is secVerifier's S256 code challenge.
+var secChallenge = s256(secVerifier)
+
+// secEnv is a server with an API, a public and a confidential client, and
+// alice, who consented (by an administrator) to both clients' scopes.
+type secEnv struct {
+	h         *harness
+	tid       string
+	api       directory.Application
+	native    directory.Application
+	web       directory.Application
+	webSecret string
+	alice     directory.User
+}
+
+func newSecEnv(t *testing.T) *secEnv {
+	t.Helper()
+	h := start(t)
+	e := &secEnv{h: h, tid: h.tenant()}
+	e.populate(t, e.tid, "")
+	return e
+}
+
+// populate registers the env's applications and alice in tenantID. With
+// sameAs set (the home tenant's env already populated), the applications
+// get the same client ids, so that a tenant B holds a client indistinguishable
+// from tenant A's but for its tenant.
+func (e *secEnv) populate(t *testing.T, tenantID string, sameAs string) (api, native, web directory.Application, secret string) {
+	t.Helper()
+	ctx := context.Background()
+	d := e.h.srv.Directory
+	app := func(spec directory.ApplicationSpec) directory.Application {
+		a, err := d.CreateApplication(ctx, tenantID, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.CreateServicePrincipal(ctx, tenantID, directory.ServicePrincipalSpec{AppID: a.AppID}); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	ids := [3]string{}
+	if sameAs != "" {
+		ids = [3]string{e.api.AppID, e.native.AppID, e.web.AppID}
+	}
+	api = app(directory.ApplicationSpec{AppID: ids[0], DisplayName: "Studies API", IdentifierURIs: []string{"api://studies"},
+		Scopes: []directory.Scope{{Value: "read", Enabled: true}}})
+	native = app(directory.ApplicationSpec{AppID: ids[1], DisplayName: "Studies desktop", PublicClient: true, RedirectURIs: []string{secNativeRedirect}})
+	web = app(directory.ApplicationSpec{AppID: ids[2], DisplayName: "Studies web", RedirectURIs: []string{secWebRedirect}})
+	_, secret, err := d.AddSecret(ctx, tenantID, web.AppID, directory.SecretSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := d.CreateUser(ctx, tenantID, directory.UserSpec{UserPrincipalName: "alice", DisplayName: "Alice", Password: alicePassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := d.ParseScopes(ctx, tenantID, secScope, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{native.AppID, web.AppID} {
+		if err := d.Consent(ctx, tenantID, c, directory.AllPrincipals, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sameAs == "" {
+		e.api, e.native, e.web, e.webSecret, e.alice = api, native, web, secret, alice
+	}
+	return api, native, web, secret
+}
+
+// authorizeURL is an authorization request of the native client with
+// PKCE, changed by set: a key set to "" is left out.
+func (e *secEnv) authorizeURL(tenant string, set url.Values) string {
+	q := url.Values{"client_id": {e.native.AppID}, "redirect_uri": {secNativeRedirect}, "response_type": {"code"},
+		"scope": {secScope}, "state": {"st-1"}, "nonce": {"n-1"},
+		"code_challenge": {secChallenge}, "code_challenge_method": {"S256"}}
+	for k, v := range set {
+		if len(v) == 1 && v[0] == "" {
+			q.Del(k)
+		} else {
+			q[k] = v
+		}
+	}
+	return e.h.srv.URL + "/" + tenant + "/oauth2/v2.0/authorize?" + q.Encode()
+}
+
+// signedIn returns a browser in which alice has signed in to tenant (it
+// carries the single sign-on cookie), so that later authorization
+// requests come straight back with a code.
+func (e *secEnv) signedIn(t *testing.T, tenant string) *browser {
+	t.Helper()
+	b := e.h.newBrowser(t)
+	p, next := b.get(e.authorizeURL(tenant, nil))
+	if _, next = b.walk(p, next, "alice", alicePassword); next == nil || next.Query().Get("code") == "" {
+		t.Fatalf("sign-in to %s did not come back with a code: %v", tenant, next)
+	}
+	return b
+}
+
+// code asks for a code in a signed-in browser with the request changed by
+// set, and returns the redirect's query.
+func (e *secEnv) code(t *testing.T, b *browser, tenant string, set url.Values) url.Values {
+	t.Helper()
+	p, next := b.get(e.authorizeURL(tenant, set))
+	if next == nil {
+		t.Fatalf("authorize showed the %q page (status %d): %s", p.kind, p.status, p.message())
+	}
+	return next.Query()
+}
+
+// redeemForm is the native client's code redemption with the verifier.
+func (e *secEnv) redeemForm(code string) url.Values {
+	return url.Values{"grant_type": {"authorization_code"}, "client_id": {e.native.AppID}, "code": {code},
+		"redirect_uri": {secNativeRedirect}, "code_verifier": {secVerifier}}
+}
+
+func (e *secEnv) tokenPath(tenant string) string { return "/" + tenant + "/oauth2/v2.0/token" }
+
+// token posts a token request to tenant's v2 endpoint.
+func (e *secEnv) token(tenant string, form url.Values) (int, map[string]any) {
+	e.h.t.Helper()
+	status, body, _ := e.h.postForm(e.tokenPath(tenant), form, "", "")
+	return status, body
+}
+
+// wantError fails unless the answer is the OAuth error code with status.
+func wantError(t *testing.T, status int, body map[string]any, wantStatus int, code string) {
+	t.Helper()
+	if status != wantStatus || body["error"] != code {
+		t.Fatalf("got %d %v, want %d %s", status, body, wantStatus, code)
+	}
+}
+
+// wantOK fails unless the token request succeeded.
+func wantOK(t *testing.T, status int, body map[string]any) {
+	t.Helper()
+	if status != 200 || body["access_token"] == nil {
+		t.Fatalf("got %d %v, want tokens", status, body)
+	}
+}
+
+// s256 is a PKCE challenge for verifier (RFC 7636 §4.2).
+func s256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// hasDirective reports whether a CSP header has directive with value.
+func hasDirective(csp, directive, value string) bool {
+	for _, d := range strings.Split(csp, ";") {
+		f := strings.Fields(d)
+		if len(f) == 2 && f[0] == directive && f[1] == value {
+			return true
+		}
+	}
+	return false
+}
+
+// fetch sends one request in the browser, follows nothing, and returns
+// the response with its body read, for checks on headers.
+func (b *browser) fetch(method, rawURL string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, rawURL, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	c := *b.c
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp, string(raw)
+}
+
+// mustGet GETs a JSON document from the server.
+func mustGet(t *testing.T, h *harness, path string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", h.srv.URL+path, nil)
+	status, body, _ := h.do(req)
+	if status != 200 {
+		t.Fatalf("GET %s: %d %v", path, status, body)
+	}
+	return body
+}
