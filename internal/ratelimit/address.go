@@ -1,0 +1,169 @@
+package ratelimit
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Addresses finds the address a request comes from and whether it is
+// exempt from the per-address limits.
+type Addresses struct {
+	trusted []netip.Prefix
+	exempt  []netip.Prefix
+	log     *slog.Logger
+	warned  sync.Once
+}
+
+// NewAddresses: X-Forwarded-For is believed only when the connection comes
+// from a trusted proxy; exempt addresses are not limited per address.
+func NewAddresses(trusted, exempt []netip.Prefix, log *slog.Logger) *Addresses {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Addresses{trusted: trusted, exempt: exempt, log: log}
+}
+
+// ParsePrefixes parses a comma-separated list of CIDR prefixes or bare
+// addresses (a bare address is its own /32 or /128).
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+func in(list []netip.Prefix, a netip.Addr) bool {
+	for _, p := range list {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Client returns the address of the client that sent r: the connection's
+// peer, or, when the peer is a trusted proxy, the right-most address of
+// X-Forwarded-For that is not itself a trusted proxy. Only the right end
+// of the header can be believed: each proxy appends the address it saw,
+// and everything to the left of the last trusted one is whatever the
+// client chose to send.
+func (a *Addresses) Client(r *http.Request) netip.Addr {
+	peer := remoteAddr(r.RemoteAddr)
+	if !peer.IsValid() || !in(a.trusted, peer) {
+		if len(a.trusted) == 0 && r.Header.Get("X-Forwarded-For") != "" {
+			a.warned.Do(func() {
+				a.log.Warn("requests carry X-Forwarded-For but no --trusted-proxies is set: per-address limits count the proxy's address; set --trusted-proxies to the proxies' addresses", "peer", peer.String())
+			})
+		}
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		h, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			// A malformed hop: nothing left of it can be trusted either.
+			break
+		}
+		client = h.Unmap()
+		if !in(a.trusted, client) {
+			break
+		}
+	}
+	return client
+}
+
+func remoteAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap()
+	}
+	host, _, err := net.SplitHostPort(s)
+	if err != nil {
+		host = s
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// Exempt reports whether addr is not limited per address.
+func (a *Addresses) Exempt(addr netip.Addr) bool { return in(a.exempt, addr) }
+
+// Key is the bucket key of an address: the address itself for IPv4, its
+// /64 for IPv6, since one end site gets at least a /64 (RFC 6177) and
+// could otherwise draw a new bucket from each of its 2^64 addresses.
+func Key(addr netip.Addr) string {
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// Allow spends one request of the bucket of r's client address in l, unless
+// the address is exempt or l is off.
+func (a *Addresses) Allow(l *Limiter, r *http.Request) (ok bool, retryAfter time.Duration) {
+	if l == nil {
+		return true, 0
+	}
+	addr := a.Client(r)
+	if a.Exempt(addr) {
+		return true, 0
+	}
+	return l.Allow(Key(addr))
+}
+
+// Limits are the server's abuse limits; a nil limiter is off.
+type Limits struct {
+	Addresses *Addresses
+	// TokenClient limits each client id at the token and device
+	// authorization endpoints.
+	TokenClient *Limiter
+	// TokenAddress limits each address at the same endpoints.
+	TokenAddress *Limiter
+	// SignIn limits each address where a password or a user code is
+	// tried: the sign-in page, the product-login API and the device code
+	// entry page share it, so guessing through one leaves less for the
+	// others.
+	SignIn *Limiter
+}
+
+// AllowAddress is Addresses.Allow, allowing everything when lim, l or its
+// Addresses are nil.
+func (l *Limits) AllowAddress(lim *Limiter, r *http.Request) (bool, time.Duration) {
+	if l == nil || lim == nil || l.Addresses == nil {
+		return true, 0
+	}
+	return l.Addresses.Allow(lim, r)
+}
+
+// AllowClient spends one request of clientID's TokenClient bucket. Client
+// ids are case-insensitive GUIDs; a longer value is clipped so that a
+// made-up id cannot make a key of any size.
+func (l *Limits) AllowClient(clientID string) (bool, time.Duration) {
+	if l == nil || l.TokenClient == nil {
+		return true, 0
+	}
+	if len(clientID) > 64 {
+		clientID = clientID[:64]
+	}
+	return l.TokenClient.Allow(strings.ToLower(clientID))
+}

@@ -1,0 +1,182 @@
+package ratelimit
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestLimiterBucket: a key spends its burst, is refused with the time until
+// its next request, earns requests back at the rate, and does not spend
+// another key's.
+func TestLimiterBucket(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(2, 5, Options{Now: c.Now})
+	for i := range 5 {
+		if ok, _ := l.Allow("a"); !ok {
+			t.Fatalf("request %d of a burst of 5 refused", i+1)
+		}
+	}
+	ok, wait := l.Allow("a")
+	if ok || wait <= 0 || wait > 500*time.Millisecond {
+		t.Fatalf("6th request: ok %v, retry after %v; want refused, at most 1/rate = 500ms", ok, wait)
+	}
+	if ok, _ := l.Allow("b"); !ok {
+		t.Error("another key was refused: buckets must be per key")
+	}
+	c.Add(wait)
+	if ok, _ := l.Allow("a"); !ok {
+		t.Error("refused after waiting the Retry-After it was given")
+	}
+	if ok, _ := l.Allow("a"); ok {
+		t.Error("a refused request must not be counted as spent, nor a wait give more than one")
+	}
+	var off *Limiter = New(0, 10, Options{})
+	if off != nil {
+		t.Fatal("rate 0 must switch the limit off")
+	}
+	for range 100 {
+		if ok, _ := off.Allow("a"); !ok {
+			t.Fatal("a switched-off limiter refused")
+		}
+	}
+}
+
+// TestLimiterMemoryBounded: idle keys are forgotten once their bucket has
+// refilled, and beyond MaxKeys active keys new keys are allowed without
+// being remembered: memory stays bounded whatever keys a flood makes up.
+func TestLimiterMemoryBounded(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(1, 2, Options{Now: c.Now, MaxKeys: 64})
+	for i := range 1000 {
+		if ok, _ := l.Allow(fmt.Sprint("k", i)); !ok {
+			t.Fatalf("new key %d refused", i)
+		}
+	}
+	if n := l.keys(); n > 64 {
+		t.Errorf("remembers %d keys, bound 64", n)
+	}
+	c.Add(time.Minute)
+	l.Allow("fresh")
+	for i := range shards {
+		l.shard[i].mu.Lock()
+		l.sweep(&l.shard[i], c.Now())
+		l.shard[i].mu.Unlock()
+	}
+	if n := l.keys(); n != 1 {
+		t.Errorf("%d keys remembered after every bucket but one refilled, want 1", n)
+	}
+}
+
+// TestLimiterRace runs Allow from many goroutines; -race checks the locks,
+// and the total allowed must equal the burst exactly.
+func TestLimiterRace(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(1, 50, Options{Now: c.Now})
+	var mu sync.Mutex
+	allowed := 0
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if ok, _ := l.Allow("k"); ok {
+					mu.Lock()
+					allowed++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if allowed != 50 {
+		t.Errorf("allowed %d of 800 concurrent requests, want the burst, 50", allowed)
+	}
+}
+
+func TestSetRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{{time.Millisecond, "1"}, {time.Second, "1"}, {1500 * time.Millisecond, "2"}, {0, "1"}, {61 * time.Second, "61"}} {
+		w := httptest.NewRecorder()
+		SetRetryAfter(w, tc.d)
+		if got := w.Header().Get("Retry-After"); got != tc.want {
+			t.Errorf("RFC 9110 §10.2.3 whole seconds, rounded up: %v gave %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+// TestClientAddress: X-Forwarded-For is believed only from a trusted proxy,
+// and then only from its right end; IPv6 clients are keyed by their /64.
+func TestClientAddress(t *testing.T) {
+	trusted, err := ParsePrefixes("10.0.0.0/8, 192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAddresses(trusted, nil, nil)
+	for _, tc := range []struct {
+		rule   string
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"no proxy: the peer", "203.0.113.7:5000", nil, "203.0.113.7"},
+		{"XFF from an untrusted peer is ignored (spoofable)", "203.0.113.7:5000", []string{"198.51.100.1"}, "203.0.113.7"},
+		{"XFF from a trusted proxy: the hop it saw", "10.1.2.3:5000", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"right-most untrusted hop, not the client's own claim", "10.1.2.3:5000", []string{"1.1.1.1, 198.51.100.1, 10.9.9.9"}, "198.51.100.1"},
+		{"several headers read as one list", "192.0.2.1:5000", []string{"1.1.1.1", "198.51.100.2"}, "198.51.100.2"},
+		{"a malformed hop stops the walk", "10.1.2.3:5000", []string{"198.51.100.1, nonsense"}, "10.1.2.3"},
+		{"IPv4-mapped IPv6 peer is IPv4", "[::ffff:203.0.113.7]:5000", nil, "203.0.113.7"},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.RemoteAddr = tc.remote
+		for _, v := range tc.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := a.Client(r).String(); got != tc.want {
+			t.Errorf("%s: client %s, want %s", tc.rule, got, tc.want)
+		}
+	}
+	if k1, k2 := Key(netip.MustParseAddr("2001:db8:1:2::1")), Key(netip.MustParseAddr("2001:db8:1:2:ffff::9")); k1 != k2 {
+		t.Errorf("RFC 6177: addresses of one /64 have keys %s and %s, want one", k1, k2)
+	}
+	if _, err := ParsePrefixes("10.0.0.0/8,not-an-address"); err == nil {
+		t.Error("a bad prefix was accepted")
+	}
+}
+
+// TestExemptAddresses: exempt addresses are never limited per address;
+// others are.
+func TestExemptAddresses(t *testing.T) {
+	exempt, _ := ParsePrefixes("127.0.0.0/8,::1")
+	a := NewAddresses(nil, exempt, nil)
+	l := New(1, 1, Options{})
+	for _, tc := range []struct {
+		remote string
+		limit  bool
+	}{{"127.0.0.1:1", false}, {"[::1]:1", false}, {"203.0.113.9:1", true}} {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.RemoteAddr = tc.remote
+		a.Allow(l, r)
+		ok, _ := a.Allow(l, r)
+		if ok == tc.limit {
+			t.Errorf("%s: second request allowed %v, want limited %v", tc.remote, ok, tc.limit)
+		}
+	}
+}
