@@ -222,3 +222,18 @@ func mustGet(t *testing.T, h *harness, path string) map[string]any {
 	}
 	return body
 }
+
+// mustGetRaw GETs a document from the server and returns its body.
+func mustGetRaw(t *testing.T, h *harness, path string) []byte {
+	t.Helper()
+	resp, err := h.http.Get(h.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, raw)
+	}
+	return raw
+}

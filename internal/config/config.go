@@ -11,11 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tessera-id/tessera/internal/ratelimit"
 )
 
 // Config is everything `tessera serve` can be told. Each field's flag name
@@ -45,6 +48,19 @@ type Config struct {
 	// MasterKey is read from the environment only (TESSERA_MASTER_KEY):
 	// a key on a command line ends up in ps and shell history.
 	MasterKey string `flag:"-"`
+
+	// Abuse limits (README, Abuse limits): token buckets per address or
+	// client id, in each instance's memory. 0 switches a limit off.
+	RateSignIn           float64 `flag:"rate-signin" usage:"requests/s per client address where passwords and user codes are tried: sign-in page, product login, device code entry (0: off)"`
+	RateSignInBurst      int     `flag:"rate-signin-burst" usage:"burst of --rate-signin"`
+	RateTokenClient      float64 `flag:"rate-token-client" usage:"requests/s per client id at the token and device authorization endpoints (0: off)"`
+	RateTokenClientBurst int     `flag:"rate-token-client-burst" usage:"burst of --rate-token-client"`
+	RateTokenAddress     float64 `flag:"rate-token-address" usage:"requests/s per client address at the token and device authorization endpoints (0: off)"`
+	RateTokenAddrBurst   int     `flag:"rate-token-address-burst" usage:"burst of --rate-token-address"`
+	RateExempt           string  `flag:"rate-exempt" usage:"comma-separated addresses or CIDR prefixes not limited per address"`
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client; from anyone else it is ignored, since clients forge it.
+	TrustedProxies string `flag:"trusted-proxies" usage:"comma-separated addresses or CIDR prefixes of proxies whose X-Forwarded-For is believed"`
 }
 
 // Default returns the defaults.
@@ -58,6 +74,16 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
+
+		// Generous enough that no person and none of the load tool's
+		// scenarios meets them: the limits are for floods, the lockout
+		// (per account, in the database) is for guessing.
+		RateSignIn:           5,
+		RateSignInBurst:      50,
+		RateTokenClient:      20000,
+		RateTokenClientBurst: 20000,
+		RateTokenAddrBurst:   1000,
+		RateExempt:           "127.0.0.0/8,::1",
 	}
 }
 
@@ -73,6 +99,10 @@ func RegisterFlags(fs *pflag.FlagSet, c *Config) {
 			fs.BoolVar(p, name, *p, usage)
 		case *time.Duration:
 			fs.DurationVar(p, name, *p, usage)
+		case *int:
+			fs.IntVar(p, name, *p, usage)
+		case *float64:
+			fs.Float64Var(p, name, *p, usage)
 		}
 	})
 }
@@ -180,6 +210,24 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("--log-format %q: want text or json", c.LogFormat)
 	}
+	for _, r := range []struct {
+		flag  string
+		rate  float64
+		burst int
+	}{{"rate-signin", c.RateSignIn, c.RateSignInBurst}, {"rate-token-client", c.RateTokenClient, c.RateTokenClientBurst},
+		{"rate-token-address", c.RateTokenAddress, c.RateTokenAddrBurst}} {
+		if r.rate < 0 {
+			bad("--%s %v: want 0 (off) or a positive rate", r.flag, r.rate)
+		} else if r.rate > 0 && r.burst < 1 {
+			bad("--%s-burst %d: want at least 1", r.flag, r.burst)
+		}
+	}
+	if _, err := ratelimit.ParsePrefixes(c.RateExempt); err != nil {
+		bad("--rate-exempt: %v", err)
+	}
+	if _, err := ratelimit.ParsePrefixes(c.TrustedProxies); err != nil {
+		bad("--trusted-proxies: %v", err)
+	}
 	return errors.Join(problems...)
 }
 
@@ -228,6 +276,18 @@ func setString(v reflect.Value, s string) error {
 			return err
 		}
 		*p = d
+	case *int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		*p = n
+	case *float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		*p = f
 	}
 	return nil
 }

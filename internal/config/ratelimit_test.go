@@ -1,0 +1,32 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRateLimitSettings: the abuse limits load from flags, environment and
+// file like every setting, and bad values are reported together.
+func TestRateLimitSettings(t *testing.T) {
+	c, err := load(t, []string{"--rate-signin", "2.5", "--trusted-proxies", "10.0.0.0/8,192.0.2.1"},
+		map[string]string{"TESSERA_RATE_SIGNIN_BURST": "7", "TESSERA_RATE_TOKEN_CLIENT": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateSignIn != 2.5 || c.RateSignInBurst != 7 || c.RateTokenClient != 0 || c.TrustedProxies != "10.0.0.0/8,192.0.2.1" {
+		t.Errorf("rates not applied: %+v", c)
+	}
+	d := Default()
+	if d.RateSignIn <= 0 || d.RateTokenClient < 10000 || d.RateTokenAddress != 0 || !strings.Contains(d.RateExempt, "127.0.0.0/8") {
+		t.Errorf("defaults changed: %+v; the README's Abuse limits table and the load tool's headroom depend on them", d)
+	}
+	_, err = load(t, []string{"--rate-signin", "-1", "--rate-token-client-burst", "0", "--trusted-proxies", "10.0.0.0/33", "--rate-exempt", "nope"}, nil)
+	for _, want := range []string{"--rate-signin", "--rate-token-client-burst", "--trusted-proxies", "--rate-exempt"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want a problem with %s, got %v", want, err)
+		}
+	}
+	if _, err := load(t, nil, map[string]string{"TESSERA_RATE_SIGNIN": "fast"}); err == nil {
+		t.Error("a rate that is not a number was accepted")
+	}
+}
