@@ -38,6 +38,11 @@ func FuzzValidateClaims(f *testing.F) {
 		`{"aud":"a3c1a0f2-6f52-4b1e-9d7a-1f0c2b3d4e5f","exp":1.9e9,"tid":"t","iss":"x"}`,
 		`{"aud":["a3c1a0f2-6f52-4b1e-9d7a-1f0c2b3d4e5f",1],"exp":"1"}`,
 		`{"exp":1e308,"nbf":-1,"roles":"Reader","scp":["a"]}`,
+		// The guard scans the payload itself (claims.go): escapes in
+		// names and values, a claim named twice, numbers past float64.
+		`{"\u0061ud":"a3c1a0f2-6f52-4b1e-9d7a-1f0c2b3d4e5f","exp":1.9e9,"exp":"x","t\u0069d":"t\u00e9"}`,
+		`{"aud":"a3c1a0f2-6f52-4b1e-9d7a-1f0c2b3d4e5f","exp":1.9e9,"tid":"t","x":[1e400]}`,
+		`{"scp":"a\u00a0b  c","roles":["R",null],"exp":1.9e9,"exp":null}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -2,7 +2,6 @@ package guard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -170,13 +169,7 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 	if err := jws.verify(key); err != nil {
 		return nil, newError(ReasonSignature, err)
 	}
-	payload := jws.payload
-
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
-		return nil, newError(ReasonMalformed, errors.New("payload is not a JSON object"))
-	}
-	p, err := principalFromClaims(claims)
+	p, err := principalFromPayload(jws.payload)
 	if err != nil {
 		return nil, newError(ReasonMalformed, err)
 	}

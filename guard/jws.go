@@ -33,7 +33,7 @@ import (
 type compactJWS struct {
 	alg, kid     string
 	signingInput string // BASE64URL(header) '.' BASE64URL(payload)
-	payload      []byte
+	payload      string // decoded; its bytes are the JSON claims set
 	signature    []byte
 }
 
@@ -81,9 +81,13 @@ func parseCompact(raw string, allowed []jose.SignatureAlgorithm) (compactJWS, er
 		return j, errors.New("protected header has crit or b64")
 	}
 	j.alg, j.kid = *hdr.Alg, hdr.Kid
-	if j.payload, err = decodeSegment(nil, p); err != nil {
+	payload, err := decodeSegment(nil, p)
+	if err != nil {
 		return j, fmt.Errorf("payload: %w", err)
 	}
+	// The decoded bytes are never written again, so they can be the
+	// string the principal keeps and its claims are substrings of.
+	j.payload = unsafe.String(unsafe.SliceData(payload), len(payload))
 	if j.signature, err = decodeSegment(nil, s); err != nil || len(j.signature) == 0 {
 		return j, errors.New("signature is not base64url")
 	}

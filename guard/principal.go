@@ -2,24 +2,27 @@ package guard
 
 import (
 	"context"
-	"errors"
-	"math"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Principal is the caller as a validated access token describes it.
+//
+// Each Validate returns a Principal of its own: changing its fields or
+// the elements of its slices affects no other request.
 type Principal struct {
-	Subject  string // sub: the caller, pairwise per application
-	ObjectID string // oid: the user or service principal, stable across applications
-	TenantID string // tid, lower case
-	ClientID string // azp (v2) or appid (v1): the application that got the token
-	Issuer   string // iss
-	Version  string // ver: "1.0" or "2.0"
-	Audience []string
-	Roles    []string // application roles (roles claim)
-	Scopes   []string // delegated scopes (scp claim, split on spaces); empty for app-only tokens
+	Subject  string   // sub: the caller, pairwise per application
+	ObjectID string   // oid: the user or service principal, stable across applications
+	TenantID string   // tid, lower case
+	ClientID string   // azp (v2) or appid (v1): the application that got the token
+	Issuer   string   // iss
+	Version  string   // ver: "1.0" or "2.0"
+	Audience []string // aud; nil when the token has none
+	Roles    []string // application roles (roles claim); nil when none
+	Scopes   []string // delegated scopes (scp claim, split on spaces); nil for app-only tokens
 
 	IssuedAt  time.Time // zero if the token has no iat
 	NotBefore time.Time // zero if the token has no nbf
@@ -29,9 +32,72 @@ type Principal struct {
 	// from; every token of one sign-in shares it. Empty in app-only tokens.
 	SessionID string
 
-	// Claims is every claim of the token as encoding/json decodes it
-	// (numbers are float64).
-	Claims map[string]any
+	// payload is the token's JSON claims set, which Claims and Claim
+	// decode on demand; "" for a Principal the guard did not make.
+	payload string
+	// The claims the fields above choose between, as the revocation feed
+	// may name either: jti and uti (TokenID), azp and appid (ClientID).
+	jti, uti, azp, appid string
+}
+
+// Claims returns every claim of the token, as encoding/json decodes a JSON
+// object into a map[string]any: numbers are float64, arrays []any. The map
+// is decoded anew on each call and belongs to the caller; to read one
+// claim, Claim is cheaper. A Principal the guard did not make (a literal
+// in a test, say) has no claims: Claims returns an empty map.
+//
+// Claims replaces the Claims field of earlier versions, which the guard
+// filled on every validation although most handlers read only the fields
+// above: decoding every claim was most of a validation's allocations. Where
+// code read p.Claims["name"], it now calls p.Claim("name").
+func (p *Principal) Claims() map[string]any {
+	m := map[string]any{}
+	if p.payload != "" {
+		// Validate has checked that the payload decodes (see scanPayload).
+		_ = json.Unmarshal([]byte(p.payload), &m)
+	}
+	return m
+}
+
+// Claim returns the token's claim name as encoding/json decodes it into an
+// interface value (a string, float64, bool, []any, map[string]any or nil
+// for JSON null), and whether the token has that claim. Names are matched
+// exactly; when a claim appears twice in the token, its last value is the
+// one returned, as in Claims.
+func (p *Principal) Claim(name string) (any, bool) {
+	raw, ok := memberValue(p.payload, name)
+	if !ok {
+		return nil, false
+	}
+	var v any
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return nil, false // unreachable: Validate has checked the payload
+	}
+	return v, true
+}
+
+// clone returns a copy of p that shares no mutable memory with it: the
+// guard's cache keeps p, the caller gets the copy.
+func (p *Principal) clone() *Principal {
+	c := *p
+	if n := len(p.Audience) + len(p.Roles) + len(p.Scopes); n > 0 {
+		all := make([]string, 0, n)
+		all = append(append(append(all, p.Audience...), p.Roles...), p.Scopes...)
+		c.Audience, c.Roles, c.Scopes = splitLists(all, len(p.Audience), len(p.Roles))
+	}
+	return &c
+}
+
+// splitLists cuts all into the audience, roles and scopes, each with its
+// capacity clipped so that an append to one cannot overwrite the next.
+func splitLists(all []string, nAud, nRoles int) (aud, roles, scopes []string) {
+	part := func(i, j int) []string {
+		if i == j {
+			return nil
+		}
+		return all[i:j:j]
+	}
+	return part(0, nAud), part(nAud, nAud+nRoles), part(nAud+nRoles, len(all))
 }
 
 // HasRole reports whether the token carries application role r.
@@ -58,97 +124,85 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 	return p, ok && p != nil
 }
 
-var errClaimType = errors.New("a registered claim has the wrong JSON type")
-
-// principalFromClaims reads the registered claims (RFC 7519 §4.1) and
-// Entra's claims out of the decoded payload. A claim of the wrong type is
+// principalFromPayload reads the registered claims (RFC 7519 §4.1) and
+// Entra's claims out of the JSON claims set. A claim of the wrong type is
 // an error, never silently empty, so that e.g. an exp that is a string is
 // not taken for "no expiry".
-func principalFromClaims(c map[string]any) (*Principal, error) {
+func principalFromPayload(payload string) (*Principal, error) {
+	c, err := scanPayload(payload)
+	if err != nil {
+		return nil, err
+	}
 	var r claimReader
 	p := &Principal{
-		Subject:  r.str(c, "sub"),
-		ObjectID: r.str(c, "oid"),
-		TenantID: strings.ToLower(r.str(c, "tid")),
-		Issuer:   r.str(c, "iss"),
-		Version:  r.str(c, "ver"),
-		Audience: r.strings(c, "aud"),
-		Roles:    r.strings(c, "roles"),
-		Scopes:   strings.Fields(r.str(c, "scp")),
-		TokenID:  r.str(c, "uti"),
-		Claims:   c,
+		Subject:  r.str(c[claimSub]),
+		ObjectID: r.str(c[claimOID]),
+		TenantID: strings.ToLower(r.str(c[claimTID])),
+		Issuer:   r.str(c[claimIss]),
+		Version:  r.str(c[claimVer]),
+		TokenID:  r.str(c[claimUTI]),
+		ClientID: r.str(c[claimAzp]),
+		payload:  payload,
+		jti:      looseStr(c[claimJTI]),
+		azp:      looseStr(c[claimAzp]),
+		appid:    looseStr(c[claimAppID]),
 	}
-	if p.ClientID = r.str(c, "azp"); p.ClientID == "" {
-		p.ClientID = r.str(c, "appid")
+	p.uti = p.TokenID
+	// The three lists share one allocation, built on the stack first.
+	var buf [16]string
+	lists := r.appendStrings(buf[:0], c[claimAud])
+	nAud := len(lists)
+	lists = r.appendStrings(lists, c[claimRoles])
+	nRoles := len(lists) - nAud
+	lists = appendFields(lists, r.str(c[claimScp]))
+	if len(lists) > 0 {
+		p.Audience, p.Roles, p.Scopes = splitLists(slices.Clone(lists), nAud, nRoles)
+	}
+	// The alternatives are read, and so type-checked, only when needed.
+	if p.ClientID == "" {
+		p.ClientID = r.str(c[claimAppID])
 	}
 	if p.TokenID == "" {
-		p.TokenID = r.str(c, "jti")
+		p.TokenID = r.str(c[claimJTI])
 	}
-	p.SessionID = r.str(c, "sid")
-	p.IssuedAt = r.date(c, "iat")
-	p.NotBefore = r.date(c, "nbf")
-	p.ExpiresAt = r.date(c, "exp")
+	p.SessionID = r.str(c[claimSID])
+	p.IssuedAt = r.date(c[claimIat])
+	p.NotBefore = r.date(c[claimNbf])
+	p.ExpiresAt = r.date(c[claimExp])
 	if r.err != nil {
 		return nil, r.err
 	}
 	return p, nil
 }
 
-// claimReader reads typed claims and remembers the first type error.
-type claimReader struct{ err error }
-
-func (r *claimReader) str(c map[string]any, name string) string {
-	switch v := c[name].(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	default:
-		r.err = errClaimType
-		return ""
+// appendFields appends the space-separated words of s (scp, RFC 6749
+// §3.3) to dst, splitting as strings.Fields does without allocating a
+// slice of its own for the usual ASCII value.
+func appendFields(dst []string, s string) []string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(dst, strings.Fields(s)...)
+		}
 	}
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && asciiSpace(s[i]) {
+			i++
+		}
+		s = s[i:]
+		j := 0
+		for j < len(s) && !asciiSpace(s[j]) {
+			j++
+		}
+		if j > 0 {
+			dst = append(dst, s[:j])
+		}
+		s = s[j:]
+	}
+	return dst
 }
 
-// strings reads a claim that is a string or an array of strings, as aud
-// may be either (RFC 7519 §4.1.3).
-func (r *claimReader) strings(c map[string]any, name string) []string {
-	switch v := c[name].(type) {
-	case nil:
-		return nil
-	case string:
-		return []string{v}
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				r.err = errClaimType
-				return nil
-			}
-			out = append(out, s)
-		}
-		return out
-	default:
-		r.err = errClaimType
-		return nil
-	}
-}
-
-// date reads a NumericDate (RFC 7519 §2): seconds since the epoch, possibly
-// fractional.
-func (r *claimReader) date(c map[string]any, name string) time.Time {
-	switch v := c[name].(type) {
-	case nil:
-		return time.Time{}
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e12 {
-			r.err = errClaimType
-			return time.Time{}
-		}
-		sec, frac := math.Modf(v)
-		return time.Unix(int64(sec), int64(frac*1e9)).UTC()
-	default:
-		r.err = errClaimType
-		return time.Time{}
-	}
+// asciiSpace is unicode.IsSpace for ASCII.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }

@@ -80,17 +80,17 @@ func (s *revocationSet) revokes(p *Principal) string {
 		}
 	}
 	// Entra tokens carry uti, tessera's both; an entry may name either.
-	if s.hasToken(claimString(p.Claims, "jti")) || s.hasToken(claimString(p.Claims, "uti")) {
+	if s.hasToken(p.jti) || s.hasToken(p.uti) {
 		return revokeToken
 	}
 	if p.ObjectID != "" && issuedBefore(s.subjects[p.ObjectID], p.IssuedAt) {
 		return revokeSubject
 	}
 	// v2 tokens name the client in azp, v1 tokens in appid.
-	if azp := claimString(p.Claims, "azp"); azp != "" && issuedBefore(s.clients[azp], p.IssuedAt) {
+	if p.azp != "" && issuedBefore(s.clients[p.azp], p.IssuedAt) {
 		return revokeClient
 	}
-	if appid := claimString(p.Claims, "appid"); appid != "" && issuedBefore(s.clients[appid], p.IssuedAt) {
+	if p.appid != "" && issuedBefore(s.clients[p.appid], p.IssuedAt) {
 		return revokeClient
 	}
 	return ""
@@ -111,11 +111,6 @@ func issuedBefore(entries []revokedBefore, iat time.Time) bool {
 		}
 	}
 	return false
-}
-
-func claimString(c map[string]any, name string) string {
-	s, _ := c[name].(string)
-	return s
 }
 
 // with returns the set with added applied, the cursor moved to cursor and
