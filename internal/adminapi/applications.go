@@ -53,11 +53,15 @@ func (a *api) updateApplication(w http.ResponseWriter, r *http.Request, c *call)
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
+	before, err := a.dir.GetApplication(r.Context(), c.tenant.ID, r.PathValue("app"))
+	if err != nil {
+		return domainErr(err, appNotFound(r, c), "")
+	}
 	app, err := a.dir.UpdateApplication(r.Context(), c.tenant.ID, r.PathValue("app"), body.patch())
 	if err != nil {
 		return domainErr(err, appNotFound(r, c), appConflict)
 	}
-	a.audit(r, c, "application.update", "target", app.AppID)
+	a.auditChange(r, c, "application.update", applicationOut(before), applicationOut(app), "target", app.AppID)
 	writeJSON(w, http.StatusOK, applicationOut(app))
 	return nil
 }

@@ -109,7 +109,7 @@ func TestAdminConsent(t *testing.T) {
 	if len(listed.Value) != 0 {
 		t.Errorf("after revoking everything: %+v", listed.Value)
 	}
-	for _, op := range []string{`"op":"consent.grant"`, `"op":"consent.revoke"`} {
+	for _, op := range []string{`"kind":"admin.consent.grant"`, `"kind":"admin.consent.revoke"`} {
 		if !strings.Contains(c.log.String(), op) {
 			t.Errorf("%s is not in the audit log", op)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/secrets"
 	"github.com/tessera-id/tessera/internal/session"
@@ -119,6 +120,9 @@ type env struct {
 	home     directory.Tenant // "default", the home tenant
 	contoso  directory.Tenant // tenant A
 	spec     routers.Router
+	// audit is the recorder the handler and the session layer write to,
+	// over the same store.
+	audit *audit.Recorder
 }
 
 type envOption func(*envConfig)
@@ -141,6 +145,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		o(&cfg)
 	}
 	ctx := context.Background()
+	e0log := &syncBuffer{}
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tessera.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -158,9 +163,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Now:  func() time.Time { return testNow },
 		Rand: rand.NewChaCha8([32]byte{1}),
 	})
-	sessions := session.NewService(st, hasher, hasher, session.Options{Now: func() time.Time { return testNow }})
+	logger := slog.New(slog.NewJSONHandler(e0log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rec := audit.NewRecorder(st, audit.Options{Logger: logger, Now: func() time.Time { return testNow }})
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	sessions := session.NewService(st, hasher, hasher, session.Options{Now: func() time.Time { return testNow }, Audit: rec})
 	dir.SetRevoker(sessions)
-	e := &env{t: t, dir: dir, sessions: sessions, keys: newFakeKeys(), log: &syncBuffer{}, spec: specRouter(t)}
+	e := &env{t: t, dir: dir, sessions: sessions, keys: newFakeKeys(), log: e0log, spec: specRouter(t), audit: rec}
 	if e.home, err = dir.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: "default"}); err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +181,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		tokNoRole:  {TenantID: e.home.ID, Subject: "x", ClientID: "c-x", Roles: []string{"Reader"}},
 		tokSysNoRl: {TenantID: e.home.ID, Subject: "y", ClientID: "c-y", SystemAdmin: true},
 	}
-	logger := slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.handler = New(Config{Directory: dir, Keys: e.keys, Auth: auth, Logger: logger, Now: func() time.Time { return testNow }})
+	e.handler = New(Config{Directory: dir, Keys: e.keys, Auth: auth, Logger: logger, Now: func() time.Time { return testNow }, Audit: rec})
 	return e
 }
 

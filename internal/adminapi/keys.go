@@ -25,6 +25,12 @@ func (a *api) rotateKeys(w http.ResponseWriter, r *http.Request, c *call) error 
 	if a.keys == nil {
 		return internalf("adminapi: no key ring configured")
 	}
+	// The ring as it was, for the audit record; a rotation does not
+	// depend on reading it.
+	var before any
+	if ks, err := a.keys.ListKeys(r.Context()); err == nil {
+		before = list(ks)
+	}
 	ks, err := a.keys.RotateKeys(r.Context())
 	if errors.Is(err, token.ErrKeysChanged) {
 		return &apiError{kind: kindConflict, message: "another rotation won the race: list the keys before rotating again", cause: err}
@@ -32,7 +38,18 @@ func (a *api) rotateKeys(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return internalf("adminapi: rotate keys: %w", err)
 	}
-	a.audit(r, c, "keys.rotate")
+	a.auditChange(r, c, "keys.rotate", before, list(ks), "target", activeKey(ks))
 	writeJSON(w, http.StatusOK, list(ks))
 	return nil
+}
+
+// activeKey is the id of the active key in ks: what a rotation's audit
+// record names as its target.
+func activeKey(ks []token.KeyInfo) string {
+	for _, k := range ks {
+		if k.State == token.KeyActive {
+			return k.ID
+		}
+	}
+	return ""
 }

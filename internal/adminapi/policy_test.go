@@ -70,7 +70,7 @@ func TestTenantPolicy(t *testing.T) {
 	if got.Policy.RefreshGraceSeconds != -1 {
 		t.Errorf("grace 0: %d", got.Policy.RefreshGraceSeconds)
 	}
-	if !strings.Contains(e.log.String(), `"op":"tenant.setPolicy"`) {
+	if !strings.Contains(e.log.String(), `"kind":"admin.tenant.setPolicy"`) {
 		t.Error("the change is not in the audit log")
 	}
 	// Only the tenant named changed.

@@ -54,11 +54,15 @@ func (a *api) updateServicePrincipal(w http.ResponseWriter, r *http.Request, c *
 	if err := decode(w, r, &patch); err != nil {
 		return err
 	}
+	before, err := a.dir.GetServicePrincipal(r.Context(), c.tenant.ID, r.PathValue("sp"))
+	if err != nil {
+		return domainErr(err, spNotFound(r, c), "")
+	}
 	sp, err := a.dir.UpdateServicePrincipal(r.Context(), c.tenant.ID, r.PathValue("sp"), patch)
 	if err != nil {
 		return domainErr(err, spNotFound(r, c), "")
 	}
-	a.audit(r, c, "servicePrincipal.update", "target", sp.ObjectID)
+	a.auditChange(r, c, "servicePrincipal.update", before, sp, "target", sp.ObjectID)
 	writeJSON(w, http.StatusOK, sp)
 	return nil
 }

@@ -67,7 +67,7 @@ func (a *api) setTenantPolicy(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return domainErr(err, "tenant "+c.tenant.Domain+" no longer exists", "")
 	}
-	a.audit(r, c, "tenant.setPolicy", "target", t.ID)
+	a.auditChange(r, c, "tenant.setPolicy", tenantOut(c.tenant), tenantOut(t), "target", t.ID)
 	writeJSON(w, http.StatusOK, tenantOut(t))
 	return nil
 }

@@ -70,16 +70,17 @@ func (a *api) updateUser(w http.ResponseWriter, r *http.Request, c *call) error 
 		u   directory.User
 		err error
 	)
-	if body.AccountEnabled == nil {
-		u, err = a.dir.GetUser(r.Context(), c.tenant.ID, ref)
-	} else {
+	before, err := a.dir.GetUser(r.Context(), c.tenant.ID, ref)
+	if err == nil && body.AccountEnabled != nil {
 		u, err = a.dir.SetUserEnabled(r.Context(), c.tenant.ID, ref, *body.AccountEnabled)
+	} else {
+		u = before
 	}
 	if err != nil {
 		return domainErr(err, userNotFound(r, c), userConflict)
 	}
 	if body.AccountEnabled != nil {
-		a.audit(r, c, "user.update", "target", u.ObjectID, "account_enabled", u.Enabled)
+		a.auditChange(r, c, "user.update", userOut(before, a.now()), userOut(u, a.now()), "target", u.ObjectID)
 	}
 	writeJSON(w, http.StatusOK, userOut(u, a.now()))
 	return nil

@@ -131,7 +131,7 @@ func TestDisableUserRevokes(t *testing.T) {
 	if _, err := e.dir.AuthenticateUser(t.Context(), e.contoso.ID, "alice", alicePassword); !errors.Is(err, directory.ErrUserDisabled) {
 		t.Errorf("a disabled user signs in: %v", err)
 	}
-	if !strings.Contains(e.log.String(), `"op":"user.update"`) {
+	if !strings.Contains(e.log.String(), `"kind":"admin.user.update"`) {
 		t.Error("the change is not in the audit log")
 	}
 }

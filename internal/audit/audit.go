@@ -25,7 +25,8 @@ const (
 	TokenIssued   = "token.issued"
 	KeyRotate     = "key.rotate"
 
-	RevokeLogout       = "revocation.logout"      // a browser session or product login ended
+	RevokeLogout       = "revocation.logout"      // a browser session ended, with its grants
+	RevokeGrant        = "revocation.grant"       // one grant (RFC 7009, product logout, denied consent)
 	RevokeToken        = "revocation.token"       // RFC 7009
 	RevokeReuse        = "revocation.reuse"       // a rotated refresh token presented again
 	RevokeUser         = "revocation.user"        // every grant of a user (disabled, deleted)
@@ -43,6 +44,11 @@ const (
 // (the operator's view). It is a value no tenant id can take, so that
 // "every tenant" is always asked for in so many words.
 const AllTenants = "*"
+
+// ServerWide is the tenant of events about no tenant's objects (signing
+// keys, which sign for every tenant; a tenant created by a local
+// operator is filed under itself). Only AllTenants lists them.
+const ServerWide = "-"
 
 // Event is one audit record.
 type Event struct {

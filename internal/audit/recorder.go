@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/tessera-id/tessera/internal/metrics"
 )
 
 // Options tune a Recorder; zero values take the defaults.
@@ -25,6 +23,10 @@ type Options struct {
 	// (default 100ms): batches turn thousands of events a second into a
 	// few transactions on the store's single writer.
 	Linger time.Duration
+	// OnDrop counts n events not stored, for reason (queue_full,
+	// store_error, closed): the server hands in its Prometheus counter,
+	// so that this package stays free of HTTP.
+	OnDrop func(reason string, n int)
 }
 
 // Recorder writes events to the store and to the structured log.
@@ -51,6 +53,7 @@ type Recorder struct {
 	now       func() time.Time
 	batchSize int
 	linger    time.Duration
+	onDrop    func(reason string, n int)
 
 	q       chan Event
 	flushes chan chan error
@@ -68,13 +71,16 @@ type Recorder struct {
 
 // NewRecorder starts a recorder writing to repo. Close flushes it.
 func NewRecorder(repo Repository, opts Options) *Recorder {
-	r := &Recorder{repo: repo, log: opts.Logger, now: opts.Now, batchSize: opts.BatchSize, linger: opts.Linger,
+	r := &Recorder{repo: repo, log: opts.Logger, now: opts.Now, batchSize: opts.BatchSize, linger: opts.Linger, onDrop: opts.OnDrop,
 		flushes: make(chan chan error), quit: make(chan struct{}), done: make(chan struct{})}
 	if r.log == nil {
 		r.log = slog.Default()
 	}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	if r.onDrop == nil {
+		r.onDrop = func(string, int) {}
 	}
 	if r.batchSize <= 0 {
 		r.batchSize = 512
@@ -121,10 +127,22 @@ func (r *Recorder) RecordNow(ctx context.Context, ev Event) error {
 	err := r.repo.AppendAudit(ctx, []Event{ev})
 	r.logEvent(ctx, ev)
 	if err != nil {
-		metrics.AuditDropped("store_error", 1)
+		r.onDrop("store_error", 1)
 		r.log.ErrorContext(ctx, "audit: store an event", "kind", ev.Kind, "id", ev.ID, "err", err)
 	}
 	return err
+}
+
+// List lists the tenant's events (see Repository.ListAudit) after writing
+// every event queued: what this process recorded is in the answer.
+func (r *Recorder) List(ctx context.Context, tenantID string, q Query) (Page, error) {
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := r.Flush(fctx)
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		return Page{}, err
+	}
+	return r.repo.ListAudit(ctx, tenantID, q)
 }
 
 // Flush writes every event queued before the call.
@@ -167,7 +185,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 }
 
 func (r *Recorder) drop(ev Event, reason string) {
-	metrics.AuditDropped(reason, 1)
+	r.onDrop(reason, 1)
 	n := r.dropped.Add(1)
 	now := time.Now().UnixNano()
 	last := r.lastWarn.Load()
@@ -252,7 +270,7 @@ func (r *Recorder) write(batch []Event) error {
 		r.logEvent(ctx, ev)
 	}
 	if err != nil {
-		metrics.AuditDropped("store_error", len(batch))
+		r.onDrop("store_error", len(batch))
 		r.log.Error("audit: store a batch of events", "events", len(batch), "err", err)
 	}
 	return err

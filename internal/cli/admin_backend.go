@@ -69,6 +69,10 @@ type adminBackend interface {
 	ListKeys(ctx context.Context) ([]token.KeyInfo, error)
 	RotateKeys(ctx context.Context) ([]token.KeyInfo, error)
 
+	// ListAudit lists one page of a tenant's audit events ("" for every
+	// tenant's); query holds since, until, kind, limit and cursor.
+	ListAudit(ctx context.Context, tenant string, query url.Values) (adminapi.AuditList, error)
+
 	Close() error
 }
 
@@ -134,19 +138,19 @@ var _ adminBackend = (*apiClient)(nil)
 // newLocalBackend opens the store of a data folder (or DSN) and serves the
 // admin API to itself in memory.
 func newLocalBackend(ctx context.Context, dataDir, dsn string, stderr io.Writer) (*apiClient, error) {
-	dir, keys, closeStore, err := openLocalAdmin(ctx, dataDir, dsn)
+	l, err := openLocal(ctx, dataDir, dsn)
 	if err != nil {
 		return nil, err
 	}
 	// Only internal errors are logged, with their cause: the local
 	// operator is the one the trace id would be given to.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	h := adminapi.New(adminapi.Config{Directory: dir, Keys: keys, Auth: localOperator{}, Logger: log})
+	h := adminapi.New(adminapi.Config{Directory: l.dir, Keys: l.keys, Auth: localOperator{}, Logger: log, Audit: l.audit})
 	return &apiClient{
 		base:   "http://local/admin/v1",
 		http:   &http.Client{Transport: handlerTransport{h}},
 		token:  func(context.Context) (string, error) { return "local", nil },
-		closer: closeStore,
+		closer: l.close,
 	}, nil
 }
 

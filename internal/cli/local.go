@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
+	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/config"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/secrets"
@@ -19,33 +22,60 @@ import (
 // It refuses to create a data folder that does not exist, so a typo in
 // --data does not silently start an empty directory.
 func openLocalAdmin(ctx context.Context, dataDir, dsn string) (*directory.Service, token.KeyAdmin, func() error, error) {
+	l, err := openLocal(ctx, dataDir, dsn)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return l.dir, l.keys, l.close, nil
+}
+
+// localAdmin is what the in-process admin API works with.
+type localAdmin struct {
+	dir  *directory.Service
+	keys token.KeyAdmin
+	// audit records the changes made here, in the database, as the
+	// server does; close writes what is queued before the store closes.
+	audit *audit.Recorder
+	close func() error
+}
+
+// openLocal is openLocalAdmin with the audit recorder.
+func openLocal(ctx context.Context, dataDir, dsn string) (*localAdmin, error) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.DB = dataDir, dsn
 	if !cfg.Postgres() {
 		if _, err := os.Stat(cfg.DatabasePath()); err != nil {
-			return nil, nil, nil, withExit(ExitUsage, fmt.Errorf("no tessera database at %s: start `tessera serve --data %s` once, or pass --data/--db or --server", cfg.DatabasePath(), dataDir))
+			return nil, withExit(ExitUsage, fmt.Errorf("no tessera database at %s: start `tessera serve --data %s` once, or pass --data/--db or --server", cfg.DatabasePath(), dataDir))
 		}
 	}
 	master, _, err := secrets.LoadOrCreateMasterKey(os.Getenv("TESSERA_MASTER_KEY"), dataDir)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	keys, err := secrets.New(master)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	st, err := server.OpenStore(ctx, cfg, false, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	ring, err := token.NewRing(ctx, st, keys, token.RingOptions{Alg: os.Getenv("TESSERA_SIGNING_ALG"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		st.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	dir := directory.NewService(st, keys, directory.Options{})
+	// The audit events go to the database only: the operator's terminal
+	// is no structured log.
+	rec := audit.NewRecorder(st, audit.Options{Logger: slog.New(slog.DiscardHandler)})
+	dir := directory.NewService(st, keys, directory.Options{Audit: rec})
 	// As in the server: disabling or deleting a user here revokes what it
 	// holds.
-	dir.SetRevoker(session.NewService(st, keys, keys, session.Options{}))
-	return dir, ring, st.Close, nil
+	dir.SetRevoker(session.NewService(st, keys, keys, session.Options{Audit: rec}))
+	closeAll := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return errors.Join(rec.Close(ctx), st.Close())
+	}
+	return &localAdmin{dir: dir, keys: ring, audit: rec, close: closeAll}, nil
 }

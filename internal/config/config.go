@@ -45,6 +45,11 @@ type Config struct {
 	// metrics and profiles must not be reachable where tokens are.
 	AdminAddr string `flag:"admin-addr" usage:"address of the admin listener serving /metrics, e.g. 127.0.0.1:9090 (default off)"`
 	Pprof     bool   `flag:"pprof" usage:"also serve net/http/pprof at /debug/pprof/ on the admin listener"`
+
+	// AuditRetention is how long audit events are kept, for every
+	// tenant: a server setting, since the operator answers for the
+	// storage and for what the law asks to keep.
+	AuditRetention time.Duration `flag:"audit-retention" usage:"how long to keep audit events (sign-ins, token issuance, admin changes); housekeeping deletes older ones"`
 	// MasterKey is read from the environment only (TESSERA_MASTER_KEY):
 	// a key on a command line ends up in ps and shell history.
 	MasterKey string `flag:"-"`
@@ -72,6 +77,7 @@ func Default() Config {
 		HomeTenant:      "default",
 		KeyReload:       10 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
+		AuditRetention:  90 * 24 * time.Hour,
 		LogLevel:        "info",
 		LogFormat:       "text",
 
@@ -191,6 +197,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyReload < time.Second {
 		bad("--key-reload %v: want at least 1s", c.KeyReload)
+	}
+	if c.AuditRetention < time.Hour {
+		bad("--audit-retention %v: want at least 1h", c.AuditRetention)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/tessera-id/tessera/internal/audit"
 )
 
 // Errors of the domain, beyond the storage ones. They are wrapped with a
@@ -48,6 +50,7 @@ type Service struct {
 	rand           io.Reader
 	passwordParams PasswordParams
 	revoker        Revoker
+	audit          *audit.Recorder
 }
 
 // Options are the Service's injectable sources of time and randomness;
@@ -57,11 +60,13 @@ type Options struct {
 	Rand io.Reader
 	// PasswordParams default to DefaultPasswordParams.
 	PasswordParams PasswordParams
+	// Audit records sign-ins; nil records nothing.
+	Audit *audit.Recorder
 }
 
 // NewService returns a Service over repo.
 func NewService(repo Repository, hasher SecretHasher, opts Options) *Service {
-	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams}
+	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams, audit: opts.Audit}
 	if s.passwordParams == (PasswordParams{}) {
 		s.passwordParams = DefaultPasswordParams
 	}

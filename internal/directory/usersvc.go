@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tessera-id/tessera/internal/audit"
 )
 
 // Errors of user sign-in. ErrInvalidCredentials is one error for an
@@ -231,13 +233,12 @@ func slowdown(n int) time.Duration {
 	return min(d, time.Minute)
 }
 
-// AuthenticateUser checks a user's password (sign-in page, password grant,
-// product login). Failures: ErrInvalidCredentials (unknown user or wrong
-// password), *LockedError, ErrUserDisabled (only after a right password).
-func (s *Service) AuthenticateUser(ctx context.Context, tenantID, upn, password string) (User, error) {
+// authenticateUser is AuthenticateUser, also returning the object id of
+// the user the name found (empty for an unknown name), for the audit log.
+func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password string) (User, string, error) {
 	t, err := s.repo.GetTenant(ctx, tenantID)
 	if err != nil {
-		return User{}, err
+		return User{}, "", err
 	}
 	policy := t.Policy.Effective()
 	upn = strings.ToLower(strings.TrimSpace(upn))
@@ -247,38 +248,38 @@ func (s *Service) AuthenticateUser(ctx context.Context, tenantID, upn, password 
 	u, err := s.repo.GetUserByUPN(ctx, tenantID, upn)
 	if errors.Is(err, ErrNotFound) || (err == nil && u.PasswordHash == "") {
 		VerifyPassword(s.dummy(), password, s.passwordParams)
-		return User{}, fmt.Errorf("%w: no user %q with a password", ErrInvalidCredentials, upn)
+		return User{}, "", fmt.Errorf("%w: no user %q with a password", ErrInvalidCredentials, upn)
 	}
 	if err != nil {
-		return User{}, err
+		return User{}, u.ObjectID, err
 	}
 	now := s.clock()
 	if now.Before(u.LockedUntil) {
-		return User{}, &LockedError{Until: u.LockedUntil, Locked: true}
+		return User{}, u.ObjectID, &LockedError{Until: u.LockedUntil, Locked: true}
 	}
 	if wait := slowdown(u.FailedSignIns); wait > 0 && now.Before(u.LastFailureAt.Add(wait)) {
-		return User{}, &LockedError{Until: u.LastFailureAt.Add(wait)}
+		return User{}, u.ObjectID, &LockedError{Until: u.LastFailureAt.Add(wait)}
 	}
 	ok, rehash, err := VerifyPassword(u.PasswordHash, password, s.passwordParams)
 	if err != nil {
-		return User{}, fmt.Errorf("user %s: stored password hash: %w", u.ObjectID, err)
+		return User{}, u.ObjectID, fmt.Errorf("user %s: stored password hash: %w", u.ObjectID, err)
 	}
 	if !ok {
 		updated, err := s.repo.RecordSignInFailure(ctx, tenantID, u.ObjectID, now, policy.LockoutThreshold, now.Add(policy.LockoutDuration))
 		if err != nil {
-			return User{}, err
+			return User{}, u.ObjectID, err
 		}
 		if now.Before(updated.LockedUntil) {
-			return User{}, &LockedError{Until: updated.LockedUntil, Locked: true}
+			return User{}, u.ObjectID, &LockedError{Until: updated.LockedUntil, Locked: true}
 		}
-		return User{}, fmt.Errorf("%w: wrong password for %s (%d consecutive failures)", ErrInvalidCredentials, u.ObjectID, updated.FailedSignIns)
+		return User{}, u.ObjectID, fmt.Errorf("%w: wrong password for %s (%d consecutive failures)", ErrInvalidCredentials, u.ObjectID, updated.FailedSignIns)
 	}
 	if !u.Enabled {
-		return User{}, fmt.Errorf("%w: %s", ErrUserDisabled, u.ObjectID)
+		return User{}, u.ObjectID, fmt.Errorf("%w: %s", ErrUserDisabled, u.ObjectID)
 	}
 	if u.FailedSignIns > 0 || !u.LockedUntil.IsZero() {
 		if err := s.repo.ResetSignInFailures(ctx, tenantID, u.ObjectID); err != nil {
-			return User{}, err
+			return User{}, u.ObjectID, err
 		}
 		u.FailedSignIns, u.LockedUntil = 0, time.Time{}
 	}
@@ -288,9 +289,62 @@ func (s *Service) AuthenticateUser(ctx context.Context, tenantID, upn, password 
 		if h, err := HashPassword(password, s.passwordParams); err == nil {
 			u.PasswordHash, u.UpdatedAt = h, now
 			if err := s.repo.UpdateUser(ctx, tenantID, u); err != nil {
-				return User{}, err
+				return User{}, u.ObjectID, err
 			}
 		}
 	}
-	return u, nil
+	return u, u.ObjectID, nil
+}
+
+// SignInVia says where a sign-in came from, for the audit log.
+type SignInVia struct {
+	// Channel is the way in: "web", "password_grant", "product_login".
+	Channel string
+	// ClientID is the application the user signs in to, when known.
+	ClientID string
+}
+
+// AuthenticateUser checks a user's password (sign-in page, password grant,
+// product login). Failures: ErrInvalidCredentials (unknown user or wrong
+// password), *LockedError, ErrUserDisabled (only after a right password).
+func (s *Service) AuthenticateUser(ctx context.Context, tenantID, upn, password string) (User, error) {
+	return s.AuthenticateUserVia(ctx, tenantID, upn, password, SignInVia{})
+}
+
+// AuthenticateUserVia is AuthenticateUser recording the sign-in, success
+// or failure with its reason, in the audit log. Here rather than in each
+// caller because only here is the user of a failed sign-in known. The
+// name typed is recorded only as the object id of the user it found:
+// people type their password into the name field.
+func (s *Service) AuthenticateUserVia(ctx context.Context, tenantID, upn, password string, via SignInVia) (User, error) {
+	u, oid, err := s.authenticateUser(ctx, tenantID, upn, password)
+	ev := audit.Event{TenantID: tenantID, Kind: audit.SignInSuccess, Actor: oid, Target: oid, Outcome: audit.Success,
+		Details: map[string]string{"channel": via.Channel}}
+	if via.ClientID != "" {
+		ev.Details["client_id"] = via.ClientID
+	}
+	if err != nil {
+		ev.Kind, ev.Outcome, ev.Reason = audit.SignInFailure, audit.Failure, SignInFailureReason(err, oid != "")
+	}
+	s.audit.Record(ev)
+	return u, err
+}
+
+// SignInFailureReason names why a sign-in failed, for the audit log.
+func SignInFailureReason(err error, userKnown bool) string {
+	var locked *LockedError
+	switch {
+	case errors.Is(err, ErrInvalidCredentials) && !userKnown:
+		return "unknown_user"
+	case errors.Is(err, ErrInvalidCredentials):
+		return "bad_password"
+	case errors.As(err, &locked) && locked.Locked:
+		return "locked"
+	case errors.As(err, &locked):
+		return "slowed_down"
+	case errors.Is(err, ErrUserDisabled):
+		return "disabled"
+	default:
+		return "error"
+	}
 }

@@ -105,7 +105,7 @@ func (g authorizationCode) issue(ctx context.Context, req *tokenRequest, client 
 		return nil, oerr
 	}
 	return h.issueWithRefresh(ctx, &issuance{
-		tenantID: req.TenantID, policy: req.Tenant.Policy.Effective(), version: req.Version,
+		issued: &req.issued, tenantID: req.TenantID, policy: req.Tenant.Policy.Effective(), version: req.Version,
 		client: client, clientAuth: clientAuth, user: user, grant: gr, scopes: scopes,
 		v1Resource: resource, nonce: c.Nonce, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
 	})

@@ -80,6 +80,7 @@ func (g clientCredentials) issue(ctx context.Context, req *tokenRequest, client 
 	if err != nil {
 		return nil, errServer(err)
 	}
+	req.issued = issuedToken{subject: client.SP.ObjectID, resource: res.App.AppID}
 	h.log.DebugContext(ctx, "issued token", "grant", "client_credentials", "tenant", req.TenantID,
 		"client", client.App.AppID, "resource", res.App.AppID, "roles", decision.Roles, "uti", claims.UTI, "endpoint_version", req.Version)
 	secs := int64(lifetime.Seconds())

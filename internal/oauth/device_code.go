@@ -74,7 +74,7 @@ func (g deviceCodeGrant) issue(ctx context.Context, req *tokenRequest, client di
 		return nil, oerr
 	}
 	return h.issueWithRefresh(ctx, &issuance{
-		tenantID: req.TenantID, policy: req.Tenant.Policy.Effective(), version: req.Version, client: client, clientAuth: clientAuth,
+		issued: &req.issued, tenantID: req.TenantID, policy: req.Tenant.Policy.Effective(), version: req.Version, client: client, clientAuth: clientAuth,
 		user: user, grant: gr, scopes: scopes, v1Resource: d.Resource, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/session"
@@ -30,6 +31,8 @@ type Config struct {
 	// none, and of device authorizations started at /common/ or
 	// /organizations/. Empty: such requests must name their tenant.
 	HomeTenant string
+	// Audit records every token issued; nil records nothing.
+	Audit *audit.Recorder
 }
 
 // Handler serves the protocol endpoints.
@@ -43,6 +46,7 @@ type Handler struct {
 	skew      time.Duration
 	home      string
 	grants    map[string]grant
+	audit     *audit.Recorder
 }
 
 // grant is one grant type. The token endpoint runs the shared phases
@@ -77,6 +81,7 @@ func New(cfg Config) *Handler {
 		now:       cfg.Now,
 		skew:      cfg.Skew,
 		home:      cfg.HomeTenant,
+		audit:     cfg.Audit,
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -198,5 +203,6 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, req *tokenR
 	}
 	writeJSON(w, http.StatusOK, body)
 	metrics.TokenIssued(req.GrantType, req.TenantID)
+	h.recordIssued(req, client)
 	return nil
 }

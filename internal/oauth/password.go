@@ -52,7 +52,8 @@ func (g passwordGrant) issue(ctx context.Context, req *tokenRequest, client dire
 	if oerr != nil {
 		return nil, oerr
 	}
-	user, err := h.dir.AuthenticateUser(ctx, req.TenantID, req.Username, req.Password)
+	user, err := h.dir.AuthenticateUserVia(ctx, req.TenantID, req.Username, req.Password,
+		directory.SignInVia{Channel: "password_grant", ClientID: client.App.AppID})
 	if oerr := signInError(err); oerr != nil {
 		return nil, oerr
 	}
@@ -69,7 +70,7 @@ func (g passwordGrant) issue(ctx context.Context, req *tokenRequest, client dire
 		return nil, errServer(err)
 	}
 	return h.issueWithRefresh(ctx, &issuance{
-		tenantID: req.TenantID, policy: policy, version: req.Version, client: client, clientAuth: clientAuth,
+		issued: &req.issued, tenantID: req.TenantID, policy: policy, version: req.Version, client: client, clientAuth: clientAuth,
 		user: user, grant: gr, scopes: scopes, v1Resource: resource, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
 	})
 }

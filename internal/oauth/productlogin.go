@@ -128,7 +128,8 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		fail(500, "server_error", "The server failed to process the request.", err)
 		return
 	}
-	user, err := h.dir.AuthenticateUser(ctx, t.ID, in.Username, in.Password)
+	user, err := h.dir.AuthenticateUserVia(ctx, t.ID, in.Username, in.Password,
+		directory.SignInVia{Channel: "product_login", ClientID: client.App.AppID})
 	var locked *directory.LockedError
 	switch {
 	case errors.Is(err, directory.ErrInvalidCredentials):
@@ -177,6 +178,8 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		fail(500, "server_error", "The server failed to process the request.", oerr)
 		return
 	}
+	h.recordIssued(&tokenRequest{GrantType: "product_login", TenantID: t.ID,
+		issued: issuedToken{subject: user.ObjectID, resource: scope.Resource.App.AppID, grantID: gr.ID}}, client)
 	w.Header().Set("Authorization", "Bearer "+resp.accessToken)
 	writeJSON(w, http.StatusOK, loginResponse{AccessToken: resp.accessToken, TokenType: "Bearer", ExpiresIn: int64(resp.lifetime.Seconds())})
 }

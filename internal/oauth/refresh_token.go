@@ -66,7 +66,7 @@ func (g refreshTokenGrant) issue(ctx context.Context, req *tokenRequest, client 
 			return session.Minted{}, oerr
 		}
 		resp, oerr := h.mintUser(ctx, &issuance{
-			tenantID: req.TenantID, policy: policy, version: req.Version, client: client, clientAuth: clientAuth,
+			issued: &req.issued, tenantID: req.TenantID, policy: policy, version: req.Version, client: client, clientAuth: clientAuth,
 			user: user, grant: gr, scopes: scopes, v1Resource: resource, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
 		})
 		if oerr != nil {

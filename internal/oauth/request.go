@@ -57,6 +57,9 @@ type tokenRequest struct {
 	// ClientInfo: the client asked for Microsoft's client_info (client_info=1).
 	ClientInfo bool
 
+	// issued is what a grant issued, for the audit log (see recordIssued).
+	issued issuedToken
+
 	form url.Values
 }
 

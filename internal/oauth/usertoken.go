@@ -39,6 +39,8 @@ type issuance struct {
 	// lifetime overrides the resource's access-token lifetime (product
 	// login); zero keeps it.
 	lifetime time.Duration
+	// issued, when set, receives what was issued, for the audit log.
+	issued *issuedToken
 }
 
 // userResponse holds the tokens of a user-grant response, written in the
@@ -179,6 +181,9 @@ func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *E
 	}
 	if is.clientInfo {
 		out.clientInfo = token.ClientInfo(is.user.ObjectID, is.tenantID)
+	}
+	if is.issued != nil {
+		*is.issued = issuedToken{subject: is.user.ObjectID, resource: res.App.AppID, grantID: is.grant.ID}
 	}
 	h.log.DebugContext(ctx, "issued token", "tenant", is.tenantID, "client", is.client.App.AppID, "user", is.user.ObjectID,
 		"resource", res.App.AppID, "scp", claims.Scope, "roles", roles, "sid", is.grant.ID, "uti", claims.UTI, "endpoint_version", is.version)

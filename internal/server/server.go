@@ -20,9 +20,11 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/adminapi"
+	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/config"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/management"
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/msft"
 	"github.com/tessera-id/tessera/internal/oauth"
 	"github.com/tessera-id/tessera/internal/secrets"
@@ -48,6 +50,7 @@ type Server struct {
 	Sessions  *session.Service
 	Keys      *token.Ring
 	Secrets   *secrets.Keys
+	Audit     *audit.Recorder
 
 	cfg   config.Config
 	log   *slog.Logger
@@ -101,8 +104,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}
 	s := &Server{cfg: cfg, log: log, store: st, cache: st, done: make(chan struct{})}
 	s.Secrets = keys
-	s.Directory = directory.NewService(st, keys, directory.Options{})
-	s.Sessions = session.NewService(st, keys, keys, session.Options{})
+	s.Audit = audit.NewRecorder(st, audit.Options{Logger: log, OnDrop: metrics.AuditDropped})
+	defer func() {
+		if err != nil {
+			s.Audit.Close(context.Background())
+		}
+	}()
+	s.Directory = directory.NewService(st, keys, directory.Options{Audit: s.Audit})
+	s.Sessions = session.NewService(st, keys, keys, session.Options{Audit: s.Audit})
 	// Disabling a user or removing a client's credential revokes what
 	// they hold.
 	s.Directory.SetRevoker(s.Sessions)
@@ -193,7 +202,7 @@ func contains(list []string, s string) bool {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Logger: s.log}).Register(mux)
+	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Logger: s.log, Audit: s.Audit}).Register(mux)
 	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL,
 		InsecureCookies: s.cfg.HTTP && strings.HasPrefix(s.URL, "http://"), Logger: s.log}).Register(mux)
 	mux.Handle("/admin/v1/", adminapi.New(adminapi.Config{
@@ -201,6 +210,7 @@ func (s *Server) routes() http.Handler {
 		Keys:      s.Keys,
 		Auth:      &adminAuth{dir: s.Directory, keys: s.Keys, publicURL: s.URL, homeTenant: s.HomeTenant.ID},
 		Logger:    s.log,
+		Audit:     s.Audit,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -240,6 +250,8 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, s.stop = context.WithCancel(ctx)
 	defer close(s.done)
 	defer s.store.Close()
+	// Before the store closes: the audit events still queued are written.
+	defer s.closeAudit()
 	go s.Keys.Watch(ctx, s.cfg.KeyReload)
 	go s.serveAdmin(ctx)
 	go s.cache.Watch(ctx)
@@ -298,6 +310,7 @@ func (s *Server) housekeeping(ctx context.Context, interval time.Duration) {
 			} else if n > 0 {
 				s.log.Debug("purged expired session state", "rows", n)
 			}
+			s.purgeAudit(ctx)
 		}
 	}
 }

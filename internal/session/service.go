@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/secrets"
 )
 
@@ -50,6 +52,7 @@ type Service struct {
 	seal   Sealer
 	now    func() time.Time
 	feedTT time.Duration
+	audit  *audit.Recorder
 }
 
 // Options configure a Service.
@@ -59,11 +62,15 @@ type Options struct {
 	// the longest access-token lifetime plus clock skew, after which every
 	// token it concerns has expired anyway.
 	FeedRetention time.Duration
+	// Audit records revocations; nil records nothing. Through its queue,
+	// not synchronously: logouts and revocations are caused by clients
+	// and users at their own rate.
+	Audit *audit.Recorder
 }
 
 // NewService returns a Service.
 func NewService(repo Repository, h Hasher, s Sealer, opts Options) *Service {
-	svc := &Service{repo: repo, hash: h, seal: s, now: opts.Now, feedTT: opts.FeedRetention}
+	svc := &Service{repo: repo, hash: h, seal: s, now: opts.Now, feedTT: opts.FeedRetention, audit: opts.Audit}
 	if svc.now == nil {
 		svc.now = time.Now
 	}
@@ -146,7 +153,24 @@ func (s *Service) EndBrowserSession(ctx context.Context, tenantID, cookie string
 		return nil, ErrNotFound
 	}
 	now := s.clock()
-	return s.repo.RevokeBrowserSession(ctx, tenantID, s.hash.HashToken(cookie), now, s.feedExpiry(now))
+	grants, err := s.repo.RevokeBrowserSession(ctx, tenantID, s.hash.HashToken(cookie), now, s.feedExpiry(now))
+	if err == nil {
+		s.recordRevocation(tenantID, audit.RevokeLogout, "", strings.Join(grants, ","))
+	}
+	return grants, err
+}
+
+// recordRevocation records a revocation of kind by actor (when known) of
+// target: grant ids, a user's object id, a client id, a token id's hash.
+func (s *Service) recordRevocation(tenantID, kind, actor, target string) {
+	s.audit.Record(audit.Event{TenantID: tenantID, Kind: kind, Actor: actor, Target: target, Outcome: audit.Success})
+}
+
+// tokenIDHash is what the audit log keeps of an access token's id: enough
+// to match a revocation with a token the operator holds, no more.
+func tokenIDHash(jti string) string {
+	sum := sha256.Sum256([]byte(jti))
+	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
 // GrantSpec describes a new grant.
@@ -188,24 +212,51 @@ func (s *Service) ActiveGrant(ctx context.Context, tenantID, id string) (Grant, 
 
 // RevokeGrant revokes a grant with everything issued from it.
 func (s *Service) RevokeGrant(ctx context.Context, tenantID, id string) error {
+	return s.revokeGrant(ctx, tenantID, id, audit.RevokeGrant, "")
+}
+
+func (s *Service) revokeGrant(ctx context.Context, tenantID, id, kind, actor string) error {
 	now := s.clock()
-	return s.repo.RevokeGrant(ctx, tenantID, id, now, s.feedExpiry(now))
+	err := s.repo.RevokeGrant(ctx, tenantID, id, now, s.feedExpiry(now))
+	if err == nil {
+		s.recordRevocation(tenantID, kind, actor, id)
+	}
+	return err
 }
 
 // RevokeUser implements directory.Revoker.
 func (s *Service) RevokeUser(ctx context.Context, tenantID, userID string) error {
 	now := s.clock()
-	return s.repo.RevokeGrantsOf(ctx, tenantID, userID, "", now, s.feedExpiry(now))
+	err := s.repo.RevokeGrantsOf(ctx, tenantID, userID, "", now, s.feedExpiry(now))
+	if err == nil {
+		s.recordRevocation(tenantID, audit.RevokeUser, "", userID)
+	}
+	return err
 }
 
 // RevokeClient implements directory.Revoker.
 func (s *Service) RevokeClient(ctx context.Context, tenantID, clientID string) error {
 	now := s.clock()
-	return s.repo.RevokeGrantsOf(ctx, tenantID, "", clientID, now, s.feedExpiry(now))
+	err := s.repo.RevokeGrantsOf(ctx, tenantID, "", clientID, now, s.feedExpiry(now))
+	if err == nil {
+		s.recordRevocation(tenantID, audit.RevokeClient, "", clientID)
+	}
+	return err
 }
 
 // RevokeToken puts one access token (by jti) on the feed until it expires.
 func (s *Service) RevokeToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error {
+	err := s.revokeToken(ctx, tenantID, jti, expiresAt)
+	if err == nil {
+		s.recordRevocation(tenantID, audit.RevokeToken, "", tokenIDHash(jti))
+	}
+	return err
+}
+
+// revokeToken is RevokeToken without the audit record, for the routine
+// revocation of a rotated refresh token's access token: every refresh
+// does it, and the refresh itself is recorded as a token issuance.
+func (s *Service) revokeToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error {
 	return s.repo.AppendRevocation(ctx, tenantID, Revocation{TenantID: tenantID, Kind: RevokeToken, Value: jti, RevokedAt: s.clock(), ExpiresAt: expiresAt})
 }
 
@@ -243,7 +294,7 @@ func (s *Service) RedeemCode(ctx context.Context, tenantID, code string) (Code, 
 	}
 	c, err := s.repo.RedeemCode(ctx, tenantID, s.hash.HashToken(code), s.clock())
 	if errors.Is(err, ErrUsed) {
-		if rerr := s.RevokeGrant(ctx, tenantID, c.GrantID); rerr != nil {
+		if rerr := s.revokeGrant(ctx, tenantID, c.GrantID, audit.RevokeCodeReplayed, c.ClientID); rerr != nil {
 			return Code{}, Grant{}, rerr
 		}
 		return c, Grant{}, err
@@ -342,7 +393,7 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 		// The access token issued with the rotated refresh token goes
 		// with it: rotation invalidates the old pair, not only half.
 		if cur.AccessTokenID != "" && now.Before(cur.AccessTokenExpiresAt.Add(feedSkew)) {
-			if err := s.RevokeToken(ctx, tenantID, cur.AccessTokenID, cur.AccessTokenExpiresAt.Add(feedSkew)); err != nil {
+			if err := s.revokeToken(ctx, tenantID, cur.AccessTokenID, cur.AccessTokenExpiresAt.Add(feedSkew)); err != nil {
 				return nil, Grant{}, err
 			}
 		}
@@ -359,6 +410,9 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 		}
 		return replay, g, nil
 	case errors.Is(err, ErrUsed):
+		// RotateRefreshToken revoked the grant: a rotated token came back
+		// after the grace window (RFC 9700 §4.14.2).
+		s.recordRevocation(tenantID, audit.RevokeReuse, clientID, g.ID)
 		return nil, Grant{}, ErrReuse
 	default:
 		return nil, Grant{}, err

@@ -156,7 +156,7 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, perr)
 		return
 	}
-	u, err := h.dir.AuthenticateUser(ctx, tid, username, password)
+	u, err := h.dir.AuthenticateUserVia(ctx, tid, username, password, directory.SignInVia{Channel: "web", ClientID: tg.app.AppID})
 	if err != nil {
 		var locked *directory.LockedError
 		msg := msgBadCredentials
