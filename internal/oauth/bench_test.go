@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"context"
 	"crypto/rand"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/oauth"
 	"github.com/tessera-id/tessera/internal/secrets"
@@ -23,7 +25,7 @@ import (
 // BenchmarkClientCredentials measures the whole token endpoint in process
 // as the server runs it: form parsing, tenant resolution, client
 // authentication and the role lookup (through the directory cache over
-// SQLite), claims and the signature.
+// SQLite), claims and the signature, and the audit record of the token.
 func BenchmarkClientCredentials(b *testing.B) {
 	for _, alg := range []string{token.RS256, token.ES256} {
 		b.Run(alg, func(b *testing.B) {
@@ -54,8 +56,13 @@ func BenchmarkClientCredentials(b *testing.B) {
 			_, secret, _ := dir.AddSecret(ctx, tenant.ID, client.AppID, directory.SecretSpec{})
 			dir.AssignRole(ctx, tenant.ID, directory.AssignmentSpec{Principal: client.AppID, Resource: api.AppID, Role: "Reader"})
 
+			// The audit log as the server keeps it: every token recorded,
+			// batched into the same database, each event also formatted
+			// as a log line (discarded here, not written to a terminal).
+			rec := audit.NewRecorder(st, audit.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+			defer rec.Close(ctx)
 			mux := http.NewServeMux()
-			oauth.New(oauth.Config{Directory: dir, Keys: ring, PublicURL: "https://id.bench", Logger: slog.New(slog.DiscardHandler)}).Register(mux)
+			oauth.New(oauth.Config{Directory: dir, Keys: ring, PublicURL: "https://id.bench", Logger: slog.New(slog.DiscardHandler), Audit: rec}).Register(mux)
 			body := url.Values{"grant_type": {"client_credentials"}, "client_id": {client.AppID}, "client_secret": {secret},
 				"scope": {"api://" + api.AppID + "/.default"}}.Encode()
 			b.ReportAllocs()
