@@ -39,9 +39,9 @@ func (h *Handler) registerADFS(mux *http.ServeMux) {
 		r.SetPathValue("tenant", "common")
 		h.jwks(w, r)
 	})
-	mux.HandleFunc("POST /adfs/oauth2/token", h.adfsToken)
+	mux.HandleFunc("POST /adfs/oauth2/token", h.limitAddress(h.adfsToken))
 	if h.sessions != nil {
-		mux.HandleFunc("POST /adfs/oauth2/devicecode", h.adfsDeviceAuthorization)
+		mux.HandleFunc("POST /adfs/oauth2/devicecode", h.limitAddress(h.adfsDeviceAuthorization))
 	}
 }
 

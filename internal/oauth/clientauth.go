@@ -33,6 +33,16 @@ var assertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256
 // §2.1, §3.2.1), when allowPublic and the application is registered as
 // public; a confidential client must always authenticate.
 func (h *Handler) authenticateClient(ctx context.Context, req *tokenRequest, allowPublic bool) (directory.Client, string, *Error) {
+	c, method, oerr := h.authenticateClientOnce(ctx, req, allowPublic)
+	if oerr == nil && method != token.AuthPublic {
+		// Counted once authenticated: the client's budget cannot be spent
+		// by someone who only knows its id.
+		oerr = h.limitClient(req.TenantID, c.App.AppID)
+	}
+	return c, method, oerr
+}
+
+func (h *Handler) authenticateClientOnce(ctx context.Context, req *tokenRequest, allowPublic bool) (directory.Client, string, *Error) {
 	switch {
 	case req.ClientAssertion != "" || req.ClientAssertionType != "":
 		c, err := h.authenticateAssertion(ctx, req)

@@ -29,6 +29,9 @@ type Error struct {
 	// when there is none.
 	SubError string
 	Cause    error
+	// RetryAfter, when positive, is sent as Retry-After (RFC 9110
+	// §10.2.3) in whole seconds.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -200,6 +203,17 @@ func errBadDeviceCode(cause error) *Error {
 	return errInvalidGrant(70000, "The provided value for the 'device_code' parameter is not valid.", cause)
 }
 
+// errThrottled: an abuse limit refused the request (RFC 6585 §4, 429 with
+// Retry-After). temporarily_unavailable is what Entra's token endpoint
+// documents for "too busy, retry after a small delay"; 90055 is Entra's
+// TenantThrottlingError, "There are too many incoming requests" (Entra
+// answers client-credentials floods with 429 and Retry-After, per MSAL's
+// client throttling notes).
+func errThrottled(wait time.Duration) *Error {
+	return &Error{Code: "temporarily_unavailable", Status: http.StatusTooManyRequests, AADSTS: 90055, RetryAfter: wait,
+		Description: "Too many requests: wait for the time in Retry-After before trying again."}
+}
+
 func errServer(cause error) *Error {
 	return &Error{Code: "server_error", Status: 500, AADSTS: 50000, Cause: cause,
 		Description: "The server failed to process the request. Give the trace id to the operator."}
@@ -238,6 +252,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *Err
 		TraceID:       traceID,
 		CorrelationID: corr,
 		SubError:      e.SubError,
+	}
+	if e.RetryAfter > 0 {
+		retryAfter(w, e.RetryAfter)
 	}
 	if e.Status == http.StatusUnauthorized {
 		if _, _, ok := r.BasicAuth(); ok {

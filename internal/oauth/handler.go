@@ -11,6 +11,7 @@ import (
 	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/metrics"
+	"github.com/tessera-id/tessera/internal/ratelimit"
 	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/token"
 )
@@ -27,6 +28,8 @@ type Config struct {
 	Now       func() time.Time
 	// Skew is the clock skew tolerated on incoming assertions.
 	Skew time.Duration
+	// Limits are the abuse limits (package ratelimit); nil is none.
+	Limits *ratelimit.Limits
 	// HomeTenant (id or domain) is the tenant of product logins that name
 	// none, and of device authorizations started at /common/ or
 	// /organizations/. Empty: such requests must name their tenant.
@@ -44,6 +47,7 @@ type Handler struct {
 	log       *slog.Logger
 	now       func() time.Time
 	skew      time.Duration
+	limits    *ratelimit.Limits
 	home      string
 	grants    map[string]grant
 	audit     *audit.Recorder
@@ -80,6 +84,7 @@ func New(cfg Config) *Handler {
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		skew:      cfg.Skew,
+		limits:    cfg.Limits,
 		home:      cfg.HomeTenant,
 		audit:     cfg.Audit,
 	}
@@ -114,8 +119,8 @@ const grantTypeDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 // domain name everywhere; "common" and "organizations" serve discovery and
 // keys, as in Entra.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", h.tokenEndpoint(2))
-	mux.HandleFunc("POST /{tenant}/oauth2/token", h.tokenEndpoint(1))
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", h.limitAddress(h.tokenEndpoint(2)))
+	mux.HandleFunc("POST /{tenant}/oauth2/token", h.limitAddress(h.tokenEndpoint(1)))
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", h.discovery(2))
 	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", h.discovery(1))
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", h.jwks)
@@ -124,15 +129,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	if h.sessions == nil {
 		return
 	}
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", h.deviceAuthorization(2))
-	mux.HandleFunc("POST /{tenant}/oauth2/devicecode", h.deviceAuthorization(1))
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", h.limitAddress(h.deviceAuthorization(2)))
+	mux.HandleFunc("POST /{tenant}/oauth2/devicecode", h.limitAddress(h.deviceAuthorization(1)))
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/revoke", h.revoke)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/introspect", h.introspect)
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/revocations", h.revocationFeed)
 	// MSAL Go spells it UserRealm, MSAL Python userrealm.
 	mux.HandleFunc("GET /common/UserRealm/{username}", h.userRealmHandler)
 	mux.HandleFunc("GET /common/userrealm/{username}", h.userRealmHandler)
-	mux.HandleFunc("POST /api/v1/users/login", h.productLogin)
+	mux.HandleFunc("POST /api/v1/users/login", h.limitSignIn(h.productLogin))
 	mux.HandleFunc("POST /api/v1/users/logout", h.productLogout)
 }
 

@@ -134,10 +134,14 @@ func (a *Addresses) Allow(l *Limiter, r *http.Request) (ok bool, retryAfter time
 // Limits are the server's abuse limits; a nil limiter is off.
 type Limits struct {
 	Addresses *Addresses
-	// TokenClient limits each client id at the token and device
-	// authorization endpoints.
+	// TokenClient limits each confidential client (by tenant and client
+	// id, once it has authenticated) wherever it authenticates: token,
+	// device authorization, revocation and introspection endpoints.
+	// Public clients are not counted: anyone may name a public client's
+	// id, and one such id (the CLI's) is shared by every user.
 	TokenClient *Limiter
-	// TokenAddress limits each address at the same endpoints.
+	// TokenAddress limits each address at the token and device
+	// authorization endpoints.
 	TokenAddress *Limiter
 	// SignIn limits each address where a password or a user code is
 	// tried: the sign-in page, the product-login API and the device code
@@ -155,15 +159,12 @@ func (l *Limits) AllowAddress(lim *Limiter, r *http.Request) (bool, time.Duratio
 	return l.Addresses.Allow(lim, r)
 }
 
-// AllowClient spends one request of clientID's TokenClient bucket. Client
-// ids are case-insensitive GUIDs; a longer value is clipped so that a
-// made-up id cannot make a key of any size.
-func (l *Limits) AllowClient(clientID string) (bool, time.Duration) {
+// AllowClient spends one request of the TokenClient bucket of a client
+// that authenticated with a credential, in a tenant: the key comes from
+// the directory, never from what an unauthenticated caller typed.
+func (l *Limits) AllowClient(tenantID, clientID string) (bool, time.Duration) {
 	if l == nil || l.TokenClient == nil {
 		return true, 0
 	}
-	if len(clientID) > 64 {
-		clientID = clientID[:64]
-	}
-	return l.TokenClient.Allow(strings.ToLower(clientID))
+	return l.TokenClient.Allow(tenantID + "/" + strings.ToLower(clientID))
 }

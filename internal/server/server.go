@@ -202,9 +202,10 @@ func contains(list []string, s string) bool {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Logger: s.log, Audit: s.Audit}).Register(mux)
+	limits := s.abuseLimits()
+	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Limits: limits, Logger: s.log, Audit: s.Audit}).Register(mux)
 	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL,
-		InsecureCookies: s.cfg.HTTP && strings.HasPrefix(s.URL, "http://"), Logger: s.log}).Register(mux)
+		InsecureCookies: s.cfg.HTTP && strings.HasPrefix(s.URL, "http://"), Limits: limits, Logger: s.log}).Register(mux)
 	mux.Handle("/admin/v1/", adminapi.New(adminapi.Config{
 		Directory: s.Directory,
 		Keys:      s.Keys,

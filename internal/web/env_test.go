@@ -68,7 +68,10 @@ const (
 	webRedirect = "https://app.example/callback"
 )
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with edit applied to the pages' configuration.
+func newEnvWith(t *testing.T, edit func(*web.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
@@ -94,8 +97,12 @@ func newEnv(t *testing.T) *env {
 	mux := http.NewServeMux()
 	e.ts = httptest.NewTLSServer(mux)
 	t.Cleanup(e.ts.Close)
-	web.New(web.Config{Directory: dir, Sessions: sessions, Keys: ring, Secrets: keys, PublicURL: e.ts.URL,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now}).Register(mux)
+	cfg := web.Config{Directory: dir, Sessions: sessions, Keys: ring, Secrets: keys, PublicURL: e.ts.URL,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now}
+	if edit != nil {
+		edit(&cfg)
+	}
+	web.New(cfg).Register(mux)
 
 	e.tenant, err = dir.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: "contoso"})
 	if err != nil {

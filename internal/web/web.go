@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/ratelimit"
 	"github.com/tessera-id/tessera/internal/secrets"
 	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/token"
@@ -29,8 +30,10 @@ type Config struct {
 	// InsecureCookies drops the Secure attribute, for plain-HTTP tests
 	// only (--http without a TLS proxy in front).
 	InsecureCookies bool
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// Limits are the abuse limits (package ratelimit); nil is none.
+	Limits *ratelimit.Limits
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Handler serves the pages.
@@ -41,6 +44,7 @@ type Handler struct {
 	secrets   *secrets.Keys
 	publicURL string
 	insecure  bool
+	limits    *ratelimit.Limits
 	log       *slog.Logger
 	now       func() time.Time
 	pages     map[string]*template.Template
@@ -61,6 +65,7 @@ func New(cfg Config) *Handler {
 		secrets:   cfg.Secrets,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		insecure:  cfg.InsecureCookies,
+		limits:    cfg.Limits,
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		pages:     parsePages(),
@@ -79,10 +84,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.HandleFunc(m+" /{tenant}/oauth2/v2.0/logout", h.logout)
 		mux.HandleFunc(m+" /{tenant}/oauth2/logout", h.logout)
 	}
-	mux.HandleFunc("POST /{tenant}/login", h.signInSubmit)
+	mux.HandleFunc("POST /{tenant}/login", h.limitSignIn(h.signInSubmit))
 	mux.HandleFunc("POST /{tenant}/selectaccount", h.selectAccountSubmit)
 	mux.HandleFunc("POST /{tenant}/consent", h.consentSubmit)
 	mux.HandleFunc("GET /{tenant}/devicelogin", h.deviceForm)
-	mux.HandleFunc("POST /{tenant}/devicelogin", h.deviceSubmit)
+	mux.HandleFunc("POST /{tenant}/devicelogin", h.limitSignIn(h.deviceSubmit))
 	h.registerADFS(mux)
 }

@@ -1,0 +1,65 @@
+package oauth
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/ratelimit"
+)
+
+// The abuse limits at the protocol endpoints (see package ratelimit):
+//
+//   - per address at the token and device authorization endpoints
+//     (limitAddress), before the body is read;
+//   - per confidential client once it has authenticated (in
+//     authenticateClient), so that a caller who merely names a client id
+//     cannot spend that client's budget;
+//   - per address at the product-login API (limitSignIn), a bucket shared
+//     with the sign-in and device code entry pages.
+//
+// A throttled request gets 429 with Retry-After (RFC 6585 §4) and, at the
+// OAuth endpoints, the token endpoint's error body (errThrottled).
+
+// limitAddress wraps a token or device authorization endpoint with the
+// per-address limit.
+func (h *Handler) limitAddress(next http.HandlerFunc) http.HandlerFunc {
+	if h.limits == nil || h.limits.TokenAddress == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := h.limits.AllowAddress(h.limits.TokenAddress, r); !ok {
+			writeError(w, r, h.log, errThrottled(wait))
+			return
+		}
+		next(w, r)
+	}
+}
+
+// limitSignIn wraps the product-login API with the per-address sign-in
+// limit.
+func (h *Handler) limitSignIn(next http.HandlerFunc) http.HandlerFunc {
+	if h.limits == nil || h.limits.SignIn == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := h.limits.AllowAddress(h.limits.SignIn, r); !ok {
+			ratelimit.SetRetryAfter(w, wait)
+			writeAPIError(w, r, h.log, http.StatusTooManyRequests, "too_many_requests",
+				"Too many sign-in requests from this address: wait for the time in Retry-After.", nil)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// limitClient spends a request of an authenticated confidential client's
+// budget.
+func (h *Handler) limitClient(tenantID, clientID string) *Error {
+	if ok, wait := h.limits.AllowClient(tenantID, clientID); !ok {
+		return errThrottled(wait)
+	}
+	return nil
+}
+
+// retryAfter is the wait a throttled client is told.
+func retryAfter(w http.ResponseWriter, d time.Duration) { ratelimit.SetRetryAfter(w, d) }
