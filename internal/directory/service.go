@@ -51,6 +51,7 @@ type Service struct {
 	passwordParams PasswordParams
 	revoker        Revoker
 	audit          *audit.Recorder
+	hashSlots      *HashSlots
 }
 
 // Options are the Service's injectable sources of time and randomness;
@@ -62,6 +63,9 @@ type Options struct {
 	PasswordParams PasswordParams
 	// Audit records sign-ins; nil records nothing.
 	Audit *audit.Recorder
+	// PasswordHashSlots bound the argon2id hashes running at once;
+	// nil: one per core (see HashSlots).
+	PasswordHashSlots *HashSlots
 }
 
 // NewService returns a Service over repo.
@@ -69,6 +73,9 @@ func NewService(repo Repository, hasher SecretHasher, opts Options) *Service {
 	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams, audit: opts.Audit}
 	if s.passwordParams == (PasswordParams{}) {
 		s.passwordParams = DefaultPasswordParams
+	}
+	if s.hashSlots = opts.PasswordHashSlots; s.hashSlots == nil {
+		s.hashSlots = defaultHashSlots()
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -102,7 +102,7 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, spec UserSpec
 		if err := validatePassword(spec.Password); err != nil {
 			return User{}, err
 		}
-		if u.PasswordHash, err = HashPassword(spec.Password, s.passwordParams); err != nil {
+		if u.PasswordHash, err = s.hashPassword(ctx, spec.Password); err != nil {
 			return User{}, err
 		}
 	}
@@ -143,7 +143,7 @@ func (s *Service) SetPassword(ctx context.Context, tenantID, ref, password strin
 	if err != nil {
 		return User{}, err
 	}
-	if u.PasswordHash, err = HashPassword(password, s.passwordParams); err != nil {
+	if u.PasswordHash, err = s.hashPassword(ctx, password); err != nil {
 		return User{}, err
 	}
 	u.UpdatedAt = s.clock()
@@ -247,7 +247,10 @@ func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password 
 	}
 	u, err := s.repo.GetUserByUPN(ctx, tenantID, upn)
 	if errors.Is(err, ErrNotFound) || (err == nil && u.PasswordHash == "") {
-		VerifyPassword(s.dummy(), password, s.passwordParams)
+		// The dummy hash is well-formed: an error is ErrBusy or ctx's.
+		if _, _, err := s.verifyPassword(ctx, s.dummy(), password); err != nil {
+			return User{}, "", err
+		}
 		return User{}, "", fmt.Errorf("%w: no user %q with a password", ErrInvalidCredentials, upn)
 	}
 	if err != nil {
@@ -260,7 +263,11 @@ func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password 
 	if wait := slowdown(u.FailedSignIns); wait > 0 && now.Before(u.LastFailureAt.Add(wait)) {
 		return User{}, u.ObjectID, &LockedError{Until: u.LastFailureAt.Add(wait)}
 	}
-	ok, rehash, err := VerifyPassword(u.PasswordHash, password, s.passwordParams)
+	ok, rehash, err := s.verifyPassword(ctx, u.PasswordHash, password)
+	if errors.Is(err, ErrBusy) || (err != nil && ctx.Err() != nil) {
+		// Not checked, so not a failure of the account.
+		return User{}, u.ObjectID, err
+	}
 	if err != nil {
 		return User{}, u.ObjectID, fmt.Errorf("user %s: stored password hash: %w", u.ObjectID, err)
 	}
@@ -286,7 +293,8 @@ func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password 
 	if rehash {
 		// The parameters were raised since this hash was made: upgrade it
 		// now that the password is at hand.
-		if h, err := HashPassword(password, s.passwordParams); err == nil {
+		// Only with a free slot: the upgrade can wait for the next sign-in.
+		if h, err := s.tryHashPassword(ctx, password); err == nil {
 			u.PasswordHash, u.UpdatedAt = h, now
 			if err := s.repo.UpdateUser(ctx, tenantID, u); err != nil {
 				return User{}, u.ObjectID, err
@@ -342,6 +350,8 @@ func SignInFailureReason(err error, userKnown bool) string {
 		return "locked"
 	case errors.As(err, &locked):
 		return "slowed_down"
+	case errors.Is(err, ErrBusy):
+		return "busy"
 	case errors.Is(err, ErrUserDisabled):
 		return "disabled"
 	default:

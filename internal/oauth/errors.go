@@ -214,6 +214,19 @@ func errThrottled(wait time.Duration) *Error {
 		Description: "Too many requests: wait for the time in Retry-After before trying again."}
 }
 
+// errBusy: every password hashing slot stayed busy for the brief wait
+// (directory.ErrBusy). 503 with Retry-After (RFC 9110 §15.6.4): the
+// server, not the client, is short; 90006 is Entra's
+// ExternalServerRetryableError, "The service is temporarily unavailable".
+func errBusy(cause error) *Error {
+	return &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable, AADSTS: 90006, RetryAfter: busyRetryAfter, Cause: cause,
+		Description: "The server is busy checking other sign-ins: try again in a moment."}
+}
+
+// busyRetryAfter is the wait suggested when password hashing is at
+// capacity: about one queue wait (directory.DefaultHashWait).
+const busyRetryAfter = 2 * time.Second
+
 func errServer(cause error) *Error {
 	return &Error{Code: "server_error", Status: 500, AADSTS: 50000, Cause: cause,
 		Description: "The server failed to process the request. Give the trace id to the operator."}

@@ -88,6 +88,8 @@ func signInError(err error) *Error {
 		return errAccountLocked(locked.Until, locked.Locked, err)
 	case errors.Is(err, directory.ErrUserDisabled):
 		return errUserDisabled(err)
+	case errors.Is(err, directory.ErrBusy):
+		return errBusy(err)
 	default:
 		return errServer(err)
 	}

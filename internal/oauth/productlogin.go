@@ -29,6 +29,8 @@ import (
 //	401 invalid_credentials   unknown user or wrong password (one message for both)
 //	403 account_disabled      the right password of a disabled account
 //	429 too_many_attempts     locked out or slowed down after failures, with Retry-After
+//	429 too_many_requests     too many requests from the address (abuse limits), with Retry-After
+//	503 temporarily_unavailable  every password hashing slot busy, with Retry-After
 //	500 server_error          with a trace id to give the operator
 //
 // A locked account answers 429 rather than 423: 423 is WebDAV's "resource
@@ -144,6 +146,10 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, directory.ErrUserDisabled):
 		fail(403, "account_disabled", "The user account is disabled.", err)
+		return
+	case errors.Is(err, directory.ErrBusy):
+		retryAfter(w, busyRetryAfter)
+		fail(503, "temporarily_unavailable", "The server is busy checking other sign-ins: try again in a moment.", err)
 		return
 	case err != nil:
 		fail(500, "server_error", "The server failed to process the request.", err)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/ratelimit"
 )
@@ -32,4 +33,13 @@ func (h *Handler) limitSignIn(next http.HandlerFunc) http.HandlerFunc {
 func pageTooManyRequests() *pageError {
 	return &pageError{Status: http.StatusTooManyRequests, Title: "Too many attempts",
 		Message: "Too many sign-in attempts came from your network. Wait a minute and try again."}
+}
+
+// busy answers a sign-in that found every password hashing slot taken
+// (directory.ErrBusy): 503 with Retry-After (RFC 9110 §15.6.4); nothing
+// was checked, so the person just tries again.
+func (h *Handler) busy(w http.ResponseWriter, r *http.Request, cause error) {
+	ratelimit.SetRetryAfter(w, 2*time.Second)
+	h.errorPage(w, r, &pageError{Status: http.StatusServiceUnavailable, Title: "Busy", Cause: cause,
+		Message: "The server is busy checking other sign-ins. Go back and try again in a moment."})
 }

@@ -166,6 +166,9 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 			msg = lockedMessage(locked)
 		case errors.Is(err, directory.ErrUserDisabled):
 			msg = msgDisabled
+		case errors.Is(err, directory.ErrBusy):
+			h.busy(w, r, err)
+			return
 		default:
 			h.errorPage(w, r, pageServer(err))
 			return
