@@ -97,8 +97,9 @@ type Page struct {
 // Repository is what the audit log needs from storage.
 type Repository interface {
 	// AppendAudit stores events, each under its own TenantID, in one
-	// transaction. Events are independent: no foreign key ties them to a
-	// tenant, so that a tenant's history outlives the tenant.
+	// transaction: an event already stored (same tenant, time and id)
+	// fails the whole batch. No foreign key ties an event to a tenant,
+	// so that a tenant's history outlives the tenant.
 	AppendAudit(ctx context.Context, events []Event) error
 	// ListAudit returns the tenant's events (AllTenants: everyone's) that
 	// match q, ordered by Time then ID. Never another tenant's.

@@ -98,8 +98,8 @@ func (s *Store) ListAudit(ctx context.Context, tenantID string, q audit.Query) (
 
 // PurgeAudit deletes at most limit events older than before.
 func (s *Store) PurgeAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM audit_events WHERE id IN (
-		SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)`, before, limit)
+	tag, err := s.pool.Exec(ctx, `DELETE FROM audit_events WHERE (tenant_id, at, id) IN (
+		SELECT tenant_id, at, id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)`, before, limit)
 	if err != nil {
 		return 0, wrap("purge audit events", err)
 	}
