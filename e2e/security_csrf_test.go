@@ -65,7 +65,7 @@ func TestSecurityCSRF(t *testing.T) {
 			}, false},
 			{"§4.7 " + id + " form posted without the CSRF cookie", func(_ *testing.T, _ *pageForm, b *browser) {
 				u, _ := url.Parse(e.h.srv.URL)
-				b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "tessera_csrf", Value: "", Path: "/", MaxAge: -1}})
+				b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "__Host-tessera_csrf", Value: "", Path: "/", MaxAge: -1, Secure: true}})
 			}, false},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -97,7 +97,7 @@ func TestSecurityCSRF(t *testing.T) {
 		resp, _ := e.h.newBrowser(t).fetch("GET", e.authorizeURL(e.tid, nil), nil)
 		var found bool
 		for _, c := range resp.Cookies() {
-			if c.Name == "tessera_csrf" {
+			if c.Name == "__Host-tessera_csrf" {
 				found = c.SameSite == http.SameSiteStrictMode && c.HttpOnly && c.Secure
 			}
 		}

@@ -153,14 +153,14 @@ func TestSecurityTenantBinding(t *testing.T) {
 		base, _ := url.Parse(e.h.srv.URL)
 		var value string
 		for _, c := range b.c.Jar.Cookies(base) {
-			if c.Name == "tessera_sso_"+strings.ReplaceAll(A, "-", "") {
+			if c.Name == "__Host-tessera_sso_"+strings.ReplaceAll(A, "-", "") {
 				value = c.Value
 			}
 		}
 		if value == "" {
 			t.Fatal("no session cookie for A")
 		}
-		b.c.Jar.SetCookies(base, []*http.Cookie{{Name: "tessera_sso_" + strings.ReplaceAll(B, "-", ""), Value: value, Path: "/"}})
+		b.c.Jar.SetCookies(base, []*http.Cookie{{Name: "__Host-tessera_sso_" + strings.ReplaceAll(B, "-", ""), Value: value, Path: "/", Secure: true}})
 		p, next := b.get(e.authorizeURL(B, nil))
 		if next != nil || p.kind != "signin" {
 			t.Fatalf("at B: page %q, redirect %v; want the sign-in page", p.kind, next)

@@ -11,13 +11,15 @@ import (
 // keyed MAC of that value and the form's purpose (the double-submit
 // pattern with a signed token, OWASP CSRF Prevention). A site that cannot
 // read our cookie cannot make a token, and a token for one form is not
-// valid for another.
+// valid for another. Its name has the __Host- prefix (see cookieName):
+// the double-submit pattern's weakness is a sibling subdomain that sets
+// the cookie for us, which a browser refuses for a __Host- cookie.
 const csrfCookie = "tessera_csrf"
 
 // csrfKey returns the browser's CSRF value, setting a new cookie when the
 // request has none. SameSite=Strict: no other site's request carries it.
 func (h *Handler) csrfKey(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && validCSRFValue(c.Value) {
+	if c, err := r.Cookie(h.cookieName(csrfCookie)); err == nil && validCSRFValue(c.Value) {
 		return c.Value
 	}
 	var b [32]byte
@@ -25,7 +27,7 @@ func (h *Handler) csrfKey(w http.ResponseWriter, r *http.Request) string {
 		panic(err)
 	}
 	v := base64.RawURLEncoding.EncodeToString(b[:])
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: "/", HttpOnly: true, Secure: !h.insecure, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: h.cookieName(csrfCookie), Value: v, Path: "/", HttpOnly: true, Secure: !h.insecure, SameSite: http.SameSiteStrictMode})
 	return v
 }
 
@@ -45,7 +47,7 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, purpose stri
 
 // checkCSRF verifies a posted form's csrf_token in constant time.
 func (h *Handler) checkCSRF(r *http.Request, purpose string) bool {
-	c, err := r.Cookie(csrfCookie)
+	c, err := r.Cookie(h.cookieName(csrfCookie))
 	if err != nil || !validCSRFValue(c.Value) {
 		return false
 	}

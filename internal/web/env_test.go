@@ -285,7 +285,7 @@ func (b *browser) signIn(a answer, username, pw string) answer {
 func (b *browser) ssoCookie() string {
 	u, _ := url.Parse(b.e.ts.URL)
 	for _, c := range b.jar.Cookies(u) {
-		if c.Name == "tessera_sso_"+strings.ReplaceAll(b.e.tenant.ID, "-", "") {
+		if c.Name == "__Host-tessera_sso_"+strings.ReplaceAll(b.e.tenant.ID, "-", "") {
 			return c.Value
 		}
 	}

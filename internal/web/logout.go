@@ -30,7 +30,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref := r.PathValue("tenant")
-	cookies := ssoCookies(r)
+	cookies := h.ssoCookies(r)
 	var tenantID string
 	if !multiTenant[ref] {
 		t, err := h.dir.ResolveTenant(ctx, ref)

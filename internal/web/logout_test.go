@@ -90,7 +90,7 @@ func TestLogoutEndsTheSessionAndItsGrants(t *testing.T) {
 	}
 	// The old cookie, replayed, signs no one in.
 	u, _ := url.Parse(e.ts.URL)
-	b.jar.SetCookies(u, []*http.Cookie{{Name: "tessera_sso_" + strings.ReplaceAll(e.tenant.ID, "-", ""), Value: sso, Path: "/"}})
+	b.jar.SetCookies(u, []*http.Cookie{{Name: "__Host-tessera_sso_" + strings.ReplaceAll(e.tenant.ID, "-", ""), Value: sso, Path: "/", Secure: true}})
 	if a := b.get(e.authorizeURL(nil)); a.page != "signin" {
 		t.Fatalf("replayed cookie: page %q location %v", a.page, a.location)
 	}

@@ -12,19 +12,37 @@ import (
 )
 
 // ssoCookiePrefix names the single sign-on cookies, one per tenant:
-// tessera_sso_{tenant id without dashes}. A cookie per tenant keeps a
-// sign-in to one tenant from being taken for a sign-in to another.
+// __Host-tessera_sso_{tenant id without dashes} (see cookieName). A cookie
+// per tenant keeps a sign-in to one tenant from being taken for a sign-in
+// to another.
 const ssoCookiePrefix = "tessera_sso_"
 
-func ssoCookieName(tenantID string) string {
-	return ssoCookiePrefix + strings.ReplaceAll(tenantID, "-", "")
+func (h *Handler) ssoCookieName(tenantID string) string {
+	return h.cookieName(ssoCookiePrefix + strings.ReplaceAll(tenantID, "-", ""))
+}
+
+// hostPrefix makes a cookie a host-only, secure, whole-site cookie that
+// no other host (a sibling subdomain) and no plain-HTTP response can set
+// or shadow (RFC 6265bis §4.1.3.2): a browser accepts a __Host- cookie
+// only with Secure, Path=/ and no Domain, which is how every cookie here
+// is set.
+const hostPrefix = "__Host-"
+
+// cookieName is base with the __Host- prefix, except under
+// InsecureCookies (plain HTTP on a developer's machine), where a browser
+// would refuse a prefixed cookie without Secure.
+func (h *Handler) cookieName(base string) string {
+	if h.insecure {
+		return base
+	}
+	return hostPrefix + base
 }
 
 // setSSOCookie makes the browser carry the session until it expires.
 // SameSite=Lax: it must come along when a client sends the browser here
 // (a top-level GET from another site), and only then.
 func (h *Handler) setSSOCookie(w http.ResponseWriter, tenantID, value string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: ssoCookieName(tenantID), Value: value, Path: "/", Expires: expires,
+	http.SetCookie(w, &http.Cookie{Name: h.ssoCookieName(tenantID), Value: value, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: !h.insecure, SameSite: http.SameSiteLaxMode})
 }
 
@@ -35,7 +53,7 @@ func (h *Handler) clearSSOCookie(w http.ResponseWriter, name string) {
 
 // cookieSession returns the browser's active session in a tenant, or nil.
 func (h *Handler) cookieSession(r *http.Request, tenantID string) *session.BrowserSession {
-	c, err := r.Cookie(ssoCookieName(tenantID))
+	c, err := r.Cookie(h.ssoCookieName(tenantID))
 	if err != nil {
 		return nil
 	}
@@ -52,14 +70,14 @@ func (h *Handler) cookieSession(r *http.Request, tenantID string) *session.Brows
 // ssoCookies returns the browser's SSO cookies by tenant id, for the
 // multi-tenant endpoints. The tenant comes from the value (see
 // session.TenantOf) and must agree with the cookie's name.
-func ssoCookies(r *http.Request) map[string]*http.Cookie {
+func (h *Handler) ssoCookies(r *http.Request) map[string]*http.Cookie {
 	out := map[string]*http.Cookie{}
 	for _, c := range r.Cookies() {
-		if !strings.HasPrefix(c.Name, ssoCookiePrefix) {
+		if !strings.HasPrefix(c.Name, h.cookieName(ssoCookiePrefix)) {
 			continue
 		}
 		tid, ok := session.TenantOf(c.Value)
-		if ok && ssoCookieName(tid) == c.Name {
+		if ok && h.ssoCookieName(tid) == c.Name {
 			out[tid] = c
 		}
 	}
@@ -69,7 +87,7 @@ func ssoCookies(r *http.Request) map[string]*http.Cookie {
 // signedInTenants are the tenants where the browser has an active session.
 func (h *Handler) signedInTenants(r *http.Request) []string {
 	var out []string
-	for tid := range ssoCookies(r) {
+	for tid := range h.ssoCookies(r) {
 		if h.cookieSession(r, tid) != nil {
 			out = append(out, tid)
 		}
@@ -180,7 +198,7 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 	// A new sign-in replaces the browser's session in the tenant, and the
 	// replaced one ends with its grants: otherwise they would outlive the
 	// logout of this browser, whose cookie no longer names them.
-	if old, err := r.Cookie(ssoCookieName(tid)); err == nil {
+	if old, err := r.Cookie(h.ssoCookieName(tid)); err == nil {
 		if _, err := h.sessions.EndBrowserSession(ctx, tid, old.Value); err != nil && !errors.Is(err, session.ErrNotFound) {
 			h.errorPage(w, r, pageServer(err))
 			return
