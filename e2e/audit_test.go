@@ -34,8 +34,8 @@ func TestAuditLog(t *testing.T) {
 	verifier, state := oauth2.GenerateVerifier(), randomString(t)
 	b := h.newBrowser(t)
 	p, next := b.get(conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)))
-	if p.kind != "signin" {
-		t.Fatalf("authorize showed %q", p.kind)
+	if next != nil || p.kind != "signin" {
+		t.Fatalf("authorize showed %q, or redirected to %v", p.kind, next)
 	}
 	p, next = b.submit(p.form(t, "signin"), url.Values{"username": {"alice"}, "password": {wrongPassword}}, "")
 	if next != nil || p.kind != "signin" {

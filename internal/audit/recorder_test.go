@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,7 +74,14 @@ func TestRecorderBatchesAndLogs(t *testing.T) {
 // event (counted) instead of holding up token issuance.
 func TestRecorderNeverBlocks(t *testing.T) {
 	repo := &memRepo{block: make(chan struct{})}
-	r := audit.NewRecorder(repo, audit.Options{Logger: slog.New(slog.DiscardHandler), QueueSize: 10, BatchSize: 1, Linger: time.Millisecond})
+	var drops atomic.Int64
+	var logs syncBuffer
+	r := audit.NewRecorder(repo, audit.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), QueueSize: 10, BatchSize: 1, Linger: time.Millisecond,
+		OnDrop: func(reason string, n int) {
+			if reason == "queue_full" {
+				drops.Add(int64(n))
+			}
+		}})
 	done := make(chan struct{})
 	go func() {
 		for range 10_000 {
@@ -92,6 +100,13 @@ func TestRecorderNeverBlocks(t *testing.T) {
 	}
 	if n := repo.count(); n == 0 || n > 12 {
 		t.Fatalf("stored %d events with a queue of 10, want between 1 and 12", n)
+	}
+	if stored := int64(repo.count()); drops.Load()+stored != 10_000 {
+		t.Errorf("%d stored and %d counted as dropped, of 10000", stored, drops.Load())
+	}
+	// One warning for the flood, not one per event.
+	if n := strings.Count(logs.String(), "audit: events dropped"); n != 1 {
+		t.Errorf("%d drop warnings, want 1", n)
 	}
 }
 
