@@ -63,6 +63,8 @@ type Config struct {
 	RateTokenAddress     float64 `flag:"rate-token-address" usage:"requests/s per client address at the token and device authorization endpoints (0: off)"`
 	RateTokenAddrBurst   int     `flag:"rate-token-address-burst" usage:"burst of --rate-token-address"`
 	RateExempt           string  `flag:"rate-exempt" usage:"comma-separated addresses or CIDR prefixes not limited per address"`
+	// HSTS: see server.sendHSTS; tessera sends it whenever it serves TLS.
+	HSTS bool `flag:"hsts" usage:"also send Strict-Transport-Security under --http, when --public-url is https"`
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
 	// the client; from anyone else it is ignored, since clients forge it.
 	TrustedProxies string `flag:"trusted-proxies" usage:"comma-separated addresses or CIDR prefixes of proxies whose X-Forwarded-For is believed"`
@@ -233,6 +235,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ratelimit.ParsePrefixes(c.RateExempt); err != nil {
 		bad("--rate-exempt: %v", err)
+	}
+	if c.HSTS && !(c.HTTP && strings.HasPrefix(c.PublicURL, "https://")) {
+		bad("--hsts is for --http behind a TLS proxy, with an https --public-url (over TLS tessera sends HSTS itself)")
 	}
 	if _, err := ratelimit.ParsePrefixes(c.TrustedProxies); err != nil {
 		bad("--trusted-proxies: %v", err)

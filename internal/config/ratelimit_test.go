@@ -30,3 +30,19 @@ func TestRateLimitSettings(t *testing.T) {
 		t.Error("a rate that is not a number was accepted")
 	}
 }
+
+// TestHSTSSetting: --hsts only where tessera cannot see TLS itself.
+func TestHSTSSetting(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--hsts", "--http", "--public-url", "https://id.example.com"}, true},
+		{[]string{"--hsts"}, false},
+		{[]string{"--hsts", "--http", "--public-url", "http://id.example.com"}, false},
+	} {
+		if _, err := load(t, tc.args, nil); (err == nil) != tc.ok {
+			t.Errorf("%v: %v, want ok %v", tc.args, err, tc.ok)
+		}
+	}
+}

@@ -219,5 +219,6 @@ func (h *Handler) productLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.InfoContext(r.Context(), "product logout", "tenant", vt.TenantID, "sid", vt.SessionID, "user", vt.ObjectID)
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusNoContent)
 }

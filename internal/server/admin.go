@@ -51,7 +51,7 @@ func (s *Server) openAdmin() error {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	s.adminLn = ln
-	s.admin = newHTTPServer(mux, s.log, adminTimeouts)
+	s.admin = newHTTPServer(nosniff(mux), s.log, adminTimeouts)
 	return nil
 }
 

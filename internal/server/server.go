@@ -226,7 +226,7 @@ func (s *Server) routes() http.Handler {
 	root.Handle(management.Prefix, management.New(management.Config{Directory: s.Directory, Keys: s.Keys,
 		PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Logger: s.log}))
 	root.Handle("/", mux)
-	return withCommon(withMetrics(root), s.log)
+	return withCommon(withHSTS(withMetrics(root), sendHSTS(s.cfg, s.URL)), s.log)
 }
 
 // readyz says whether this instance can serve tokens now: the store
