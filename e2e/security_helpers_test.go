@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -157,7 +158,7 @@ func (e *secEnv) token(tenant string, form url.Values) (int, map[string]any) {
 func wantError(t *testing.T, status int, body map[string]any, wantStatus int, code string) {
 	t.Helper()
 	if status != wantStatus || body["error"] != code {
-		t.Fatalf("got %d %v, want %d %s", status, body, wantStatus, code)
+		t.Fatalf("got %d %s, want %d %s", status, short(body), wantStatus, code)
 	}
 }
 
@@ -165,8 +166,20 @@ func wantError(t *testing.T, status int, body map[string]any, wantStatus int, co
 func wantOK(t *testing.T, status int, body map[string]any) {
 	t.Helper()
 	if status != 200 || body["access_token"] == nil {
-		t.Fatalf("got %d %v, want tokens", status, body)
+		t.Fatalf("got %d %s, want tokens", status, short(body))
 	}
+}
+
+// short is a token response for a failure message: the error, or that
+// tokens came, never the tokens themselves.
+func short(body map[string]any) string {
+	if body["error"] != nil {
+		return fmt.Sprintf("%v: %v", body["error"], body["error_description"])
+	}
+	if body["access_token"] != nil {
+		return "tokens"
+	}
+	return fmt.Sprint(body)
 }
 
 // s256 is a PKCE challenge for verifier (RFC 7636 §4.2).
