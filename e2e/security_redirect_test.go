@@ -71,6 +71,16 @@ func TestSecurityRedirectURI(t *testing.T) {
 			t.Fatalf("page %q, redirect %v", p.kind, next)
 		}
 	})
+	// §4.12: after the sign-in form's POST, the browser goes to the client
+	// with 303, never 307, which would repost the password to the client.
+	t.Run("§4.12 redirect after the sign-in POST is 303", func(t *testing.T) {
+		b := e.h.newBrowser(t)
+		p, _ := b.get(e.authorizeURL(e.tid, nil))
+		p, next := b.submit(p.form(t, "signin"), url.Values{"username": {"alice"}, "password": {alicePassword}}, "")
+		if next == nil || p.status != 303 || next.Query().Get("code") == "" {
+			t.Fatalf("status %d, redirect %v", p.status, next)
+		}
+	})
 	// §4.11.2 at logout: post_logout_redirect_uri must be a registered
 	// redirect URI of the named client, else the signed-out page.
 	for _, tc := range []struct {
