@@ -126,17 +126,17 @@ func TestSecurityClientAuth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := e.token(e.tid, tc.form)
 			if tc.status == 200 {
-				wantOK(t, status, body)
+				wantTokens(t, status, body)
 				return
 			}
-			wantError(t, status, body, tc.status, tc.code)
+			wantOAuthError(t, status, body, tc.status, tc.code)
 		})
 	}
 	// §4.15: a client acting as itself cannot pass for a person: its
 	// token says it is an application's and carries no delegated scope.
 	t.Run("§4.15 a client credentials token is marked as an application's", func(t *testing.T) {
 		status, body := e.token(e.tid, cc(e.web.AppID, e.webSecret))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		c := claimsOf(t, body["access_token"].(string))
 		if c["idtyp"] != "app" || c["scp"] != nil || c["oid"] == e.alice.ObjectID {
 			t.Fatalf("claims %v", c)

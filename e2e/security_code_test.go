@@ -45,22 +45,22 @@ func TestSecurityCode(t *testing.T) {
 				path += "?code=" + url.QueryEscape(code)
 			}
 			status, body, _ := e.h.postForm(path, f, "", "")
-			wantError(t, status, body, tc.status, tc.code)
+			wantOAuthError(t, status, body, tc.status, tc.code)
 			// The rightful client still redeems it.
 			status, body = e.token(e.tid, e.redeemForm(code))
-			wantOK(t, status, body)
+			wantTokens(t, status, body)
 		})
 	}
 
 	t.Run("RFC 6749 §4.1.2 code replay revokes the tokens issued from it", func(t *testing.T) {
 		code := e.code(t, b, e.tid, nil).Get("code")
 		status, first := e.token(e.tid, e.redeemForm(code))
-		wantOK(t, status, first)
+		wantTokens(t, status, first)
 		status, body := e.token(e.tid, e.redeemForm(code))
-		wantError(t, status, body, 400, "invalid_grant")
+		wantOAuthError(t, status, body, 400, "invalid_grant")
 		rt, _ := first["refresh_token"].(string)
 		status, body = e.token(e.tid, url.Values{"grant_type": {"refresh_token"}, "client_id": {e.native.AppID}, "refresh_token": {rt}})
-		wantError(t, status, body, 400, "invalid_grant")
+		wantOAuthError(t, status, body, 400, "invalid_grant")
 		if e.introspect(t, first["access_token"].(string)) {
 			t.Error("the access token of a replayed code is still active")
 		}

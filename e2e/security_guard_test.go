@@ -18,9 +18,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// jwt assembles a compact JWS from a header and claims, signed over the
+// assembleJWT assembles a compact JWS from a header and claims, signed over the
 // signing input by sign (nil: no signature).
-func jwt(t *testing.T, header, claims map[string]any, sign func(input []byte) []byte) string {
+func assembleJWT(t *testing.T, header, claims map[string]any, sign func(input []byte) []byte) string {
 	t.Helper()
 	h, _ := json.Marshal(header)
 	c, _ := json.Marshal(claims)
@@ -31,7 +31,7 @@ func jwt(t *testing.T, header, claims map[string]any, sign func(input []byte) []
 	return input + "." + base64.RawURLEncoding.EncodeToString(sign([]byte(input)))
 }
 
-func rs256(key *rsa.PrivateKey) func([]byte) []byte {
+func signRS256(key *rsa.PrivateKey) func([]byte) []byte {
 	return func(in []byte) []byte {
 		sum := sha256.Sum256(in)
 		sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
@@ -39,7 +39,7 @@ func rs256(key *rsa.PrivateKey) func([]byte) []byte {
 	}
 }
 
-func hs256(secret []byte) func([]byte) []byte {
+func signHS256(secret []byte) func([]byte) []byte {
 	return func(in []byte) []byte {
 		m := hmac.New(sha256.New, secret)
 		m.Write(in)
@@ -68,7 +68,7 @@ func TestSecurityGuardAlg(t *testing.T) {
 		return h
 	}
 	var jwks jose.JSONWebKeySet
-	raw := mustGetRaw(t, e.h, "/"+e.tid+"/discovery/v2.0/keys")
+	raw := getRaw(t, e.h, "/"+e.tid+"/discovery/v2.0/keys")
 	if err := json.Unmarshal(raw, &jwks); err != nil {
 		t.Fatal(err)
 	}
@@ -103,18 +103,18 @@ func TestSecurityGuardAlg(t *testing.T) {
 		ok    bool
 	}{
 		{"RFC 8725 §3.1 token as issued", valid, true},
-		{"RFC 8725 §3.1 alg none", jwt(t, with(func(h map[string]any) { h["alg"] = "none" }), claims, nil), false},
-		{"RFC 8725 §3.1 alg None", jwt(t, with(func(h map[string]any) { h["alg"] = "None" }), claims, nil), false},
-		{"RFC 8725 §3.1 alg none with the original signature", jwt(t, with(func(h map[string]any) { h["alg"] = "none" }), claims, nil) + parts[2], false},
-		{"RFC 8725 §2.1 HS256 keyed with the public key's PEM", jwt(t, with(func(h map[string]any) { h["alg"] = "HS256" }), claims, hs256(pubPEM)), false},
-		{"RFC 8725 §2.1 HS256 keyed with the public key's DER", jwt(t, with(func(h map[string]any) { h["alg"] = "HS256" }), claims, hs256(der)), false},
-		{"RFC 8725 §2.1 HS256 keyed with the modulus", jwt(t, with(func(h map[string]any) { h["alg"] = "HS256" }), claims, hs256(pub.N.Bytes())), false},
+		{"RFC 8725 §3.1 alg none", assembleJWT(t, with(func(h map[string]any) { h["alg"] = "none" }), claims, nil), false},
+		{"RFC 8725 §3.1 alg None", assembleJWT(t, with(func(h map[string]any) { h["alg"] = "None" }), claims, nil), false},
+		{"RFC 8725 §3.1 alg none with the original signature", assembleJWT(t, with(func(h map[string]any) { h["alg"] = "none" }), claims, nil) + parts[2], false},
+		{"RFC 8725 §2.1 HS256 keyed with the public key's PEM", assembleJWT(t, with(func(h map[string]any) { h["alg"] = "HS256" }), claims, signHS256(pubPEM)), false},
+		{"RFC 8725 §2.1 HS256 keyed with the public key's DER", assembleJWT(t, with(func(h map[string]any) { h["alg"] = "HS256" }), claims, signHS256(der)), false},
+		{"RFC 8725 §2.1 HS256 keyed with the modulus", assembleJWT(t, with(func(h map[string]any) { h["alg"] = "HS256" }), claims, signHS256(pub.N.Bytes())), false},
 		{"RFC 8725 §3.1 header alg changed to PS256, RS256 signature", swapAlg("PS256"), false},
 		{"RFC 8725 §3.1 header alg changed to ES256, RS256 signature", swapAlg("ES256"), false},
-		{"RFC 8725 §3.1 the real kid, signed by another key", jwt(t, hdr, claims, rs256(attacker)), false},
-		{"RFC 8725 §3.1 an unknown kid, signed by another key", jwt(t, with(func(h map[string]any) { h["kid"] = "attacker" }), claims, rs256(attacker)), false},
-		{"RFC 8725 §3.10 a key embedded in the header (jwk)", jwt(t, with(func(h map[string]any) { h["kid"] = "attacker"; h["jwk"] = attackerJWKMap }), claims, rs256(attacker)), false},
-		{"RFC 8725 §3.10 a key URL in the header (jku)", jwt(t, with(func(h map[string]any) { h["kid"] = "attacker"; h["jku"] = "https://evil.example/keys" }), claims, rs256(attacker)), false},
+		{"RFC 8725 §3.1 the real kid, signed by another key", assembleJWT(t, hdr, claims, signRS256(attacker)), false},
+		{"RFC 8725 §3.1 an unknown kid, signed by another key", assembleJWT(t, with(func(h map[string]any) { h["kid"] = "attacker" }), claims, signRS256(attacker)), false},
+		{"RFC 8725 §3.10 a key embedded in the header (jwk)", assembleJWT(t, with(func(h map[string]any) { h["kid"] = "attacker"; h["jwk"] = attackerJWKMap }), claims, signRS256(attacker)), false},
+		{"RFC 8725 §3.10 a key URL in the header (jku)", assembleJWT(t, with(func(h map[string]any) { h["kid"] = "attacker"; h["jku"] = "https://evil.example/keys" }), claims, signRS256(attacker)), false},
 		{"RFC 8725 §3.1 tampered claims, original signature", parts[0] + "." + reencode(t, parts[1], func(c map[string]any) { c["roles"] = []string{"Admin"} }) + "." + parts[2], false},
 		{"§4.10.2 genuine token for another audience", genuine(func(c map[string]any) { c["aud"] = e.web.AppID }), false},
 		{"§4.10.2 genuine token, the audience as control", genuine(func(map[string]any) {}), true},

@@ -87,7 +87,7 @@ func TestSecurityLeakage(t *testing.T) {
 	b := e.signedIn(t, e.tid)
 	code := e.code(t, b, e.tid, nil).Get("code")
 	status, body, hdr := e.h.postForm(e.tokenPath(e.tid), e.redeemForm(code), "", "")
-	wantOK(t, status, body)
+	wantTokens(t, status, body)
 	t.Run("RFC 6749 §5.1 token response not cached", func(t *testing.T) {
 		if hdr.Get("Cache-Control") != "no-store" {
 			t.Fatalf("Cache-Control %q", hdr.Get("Cache-Control"))
@@ -102,7 +102,7 @@ func TestSecurityLeakage(t *testing.T) {
 	for _, k := range []string{"client_secret", "client_assertion", "refresh_token", "code", "password", "code_verifier", "device_code"} {
 		t.Run("RFC 6749 §2.3.1 "+k+" in the token request's URL", func(t *testing.T) {
 			status, body, _ := e.h.postForm(e.tokenPath(e.tid)+"?"+k+"=x", url.Values{"grant_type": {"client_credentials"}, "client_id": {e.web.AppID}}, "", "")
-			wantError(t, status, body, 400, "invalid_request")
+			wantOAuthError(t, status, body, 400, "invalid_request")
 		})
 	}
 	t.Run("§4.2.4 a wrong secret is not echoed in the error", func(t *testing.T) {
@@ -116,7 +116,7 @@ func TestSecurityLeakage(t *testing.T) {
 	t.Run("§4.2 no code, token, secret or password in the server log", func(t *testing.T) {
 		rt := body["refresh_token"].(string)
 		status, fresh := e.token(e.tid, url.Values{"grant_type": {"refresh_token"}, "client_id": {e.native.AppID}, "refresh_token": {rt}})
-		wantOK(t, status, fresh)
+		wantTokens(t, status, fresh)
 		logs := e.h.logs.String()
 		// The log holds the flow, so the check below looks at something.
 		if !strings.Contains(logs, e.native.AppID) {

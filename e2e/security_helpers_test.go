@@ -154,25 +154,25 @@ func (e *secEnv) token(tenant string, form url.Values) (int, map[string]any) {
 	return status, body
 }
 
-// wantError fails unless the answer is the OAuth error code with status.
-func wantError(t *testing.T, status int, body map[string]any, wantStatus int, code string) {
+// wantOAuthError fails unless the answer is the OAuth error code with status.
+func wantOAuthError(t *testing.T, status int, body map[string]any, wantStatus int, code string) {
 	t.Helper()
 	if status != wantStatus || body["error"] != code {
-		t.Fatalf("got %d %s, want %d %s", status, short(body), wantStatus, code)
+		t.Fatalf("got %d %s, want %d %s", status, shortBody(body), wantStatus, code)
 	}
 }
 
-// wantOK fails unless the token request succeeded.
-func wantOK(t *testing.T, status int, body map[string]any) {
+// wantTokens fails unless the token request succeeded.
+func wantTokens(t *testing.T, status int, body map[string]any) {
 	t.Helper()
 	if status != 200 || body["access_token"] == nil {
-		t.Fatalf("got %d %s, want tokens", status, short(body))
+		t.Fatalf("got %d %s, want tokens", status, shortBody(body))
 	}
 }
 
-// short is a token response for a failure message: the error, or that
+// shortBody is a token response for a failure message: the error, or that
 // tokens came, never the tokens themselves.
-func short(body map[string]any) string {
+func shortBody(body map[string]any) string {
 	if body["error"] != nil {
 		return fmt.Sprintf("%v: %v", body["error"], body["error_description"])
 	}
@@ -225,8 +225,8 @@ func (b *browser) fetch(method, rawURL string, form url.Values) (*http.Response,
 	return resp, string(raw)
 }
 
-// mustGet GETs a JSON document from the server.
-func mustGet(t *testing.T, h *harness, path string) map[string]any {
+// getJSON GETs a JSON document from the server.
+func getJSON(t *testing.T, h *harness, path string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest("GET", h.srv.URL+path, nil)
 	status, body, _ := h.do(req)
@@ -236,8 +236,8 @@ func mustGet(t *testing.T, h *harness, path string) map[string]any {
 	return body
 }
 
-// mustGetRaw GETs a document from the server and returns its body.
-func mustGetRaw(t *testing.T, h *harness, path string) []byte {
+// getRaw GETs a document from the server and returns its body.
+func getRaw(t *testing.T, h *harness, path string) []byte {
 	t.Helper()
 	resp, err := h.http.Get(h.srv.URL + path)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 // and discovery says so; tokens carry the same issuer.
 func TestSecurityMixUp(t *testing.T) {
 	e := newSecEnv(t)
-	disc := mustGet(t, e.h, "/"+e.tid+"/v2.0/.well-known/openid-configuration")
+	disc := getJSON(t, e.h, "/"+e.tid+"/v2.0/.well-known/openid-configuration")
 	issuer, _ := disc["issuer"].(string)
 	if issuer != e.h.srv.URL+"/"+e.tid+"/v2.0" {
 		t.Fatalf("discovery issuer %q", issuer)
@@ -58,7 +58,7 @@ func TestSecurityMixUp(t *testing.T) {
 	})
 	t.Run("§4.4.2 tokens carry the issuer, the ID token the client as audience", func(t *testing.T) {
 		status, body := e.token(e.tid, e.redeemForm(e.code(t, b, e.tid, nil).Get("code")))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		at, id := claimsOf(t, body["access_token"].(string)), claimsOf(t, body["id_token"].(string))
 		if at["iss"] != issuer || id["iss"] != issuer || id["aud"] != e.native.AppID {
 			t.Fatalf("access token iss %v, id token iss %v aud %v", at["iss"], id["iss"], id["aud"])

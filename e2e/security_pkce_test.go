@@ -92,15 +92,15 @@ func TestSecurityPKCE(t *testing.T) {
 				t.Fatal("no code")
 			}
 			status, body := e.token(e.tid, tc.redeem(code))
-			wantError(t, status, body, 400, "invalid_grant")
+			wantOAuthError(t, status, body, 400, "invalid_grant")
 			// A refused redemption spends nothing (RFC 9700 §4.5.3: the
 			// attacker must not be able to burn the victim's code).
 			status, body = e.token(e.tid, tc.thenWith(code))
-			wantOK(t, status, body)
+			wantTokens(t, status, body)
 		})
 	}
 	t.Run("§4.8.2 discovery offers S256 only", func(t *testing.T) {
-		req := mustGet(t, e.h, "/"+e.tid+"/v2.0/.well-known/openid-configuration")
+		req := getJSON(t, e.h, "/"+e.tid+"/v2.0/.well-known/openid-configuration")
 		m, _ := req["code_challenge_methods_supported"].([]any)
 		if len(m) != 1 || m[0] != "S256" {
 			t.Fatalf("code_challenge_methods_supported %v", req["code_challenge_methods_supported"])

@@ -21,14 +21,14 @@ func TestSecurityRefresh(t *testing.T) {
 	b := e.signedIn(t, e.tid)
 	nativeRT := func(t *testing.T) string {
 		status, body := e.token(e.tid, e.redeemForm(e.code(t, b, e.tid, nil).Get("code")))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		return body["refresh_token"].(string)
 	}
 	webRT := func(t *testing.T) string {
 		code := e.code(t, b, e.tid, url.Values{"client_id": {e.web.AppID}, "redirect_uri": {secWebRedirect}}).Get("code")
 		status, body := e.token(e.tid, url.Values{"grant_type": {"authorization_code"}, "client_id": {e.web.AppID}, "client_secret": {e.webSecret},
 			"code": {code}, "redirect_uri": {secWebRedirect}, "code_verifier": {secVerifier}})
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		return body["refresh_token"].(string)
 	}
 	nativeForm := func(rt string) url.Values {
@@ -67,23 +67,23 @@ func TestSecurityRefresh(t *testing.T) {
 			} else {
 				status, body = e.token(e.tid, tc.attempt(rt))
 			}
-			wantError(t, status, body, tc.status, tc.code)
+			wantOAuthError(t, status, body, tc.status, tc.code)
 			status, body = e.token(e.tid, tc.owner(rt))
-			wantOK(t, status, body)
+			wantTokens(t, status, body)
 		})
 	}
 	t.Run("§4.14.2 rotation: the old refresh token fails and its replay revokes the family", func(t *testing.T) {
 		rt := nativeRT(t)
 		status, body := e.token(e.tid, nativeForm(rt))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		next, at := body["refresh_token"].(string), body["access_token"].(string)
 		if next == rt {
 			t.Fatal("the refresh token did not rotate")
 		}
 		status, body = e.token(e.tid, nativeForm(rt))
-		wantError(t, status, body, 400, "invalid_grant")
+		wantOAuthError(t, status, body, 400, "invalid_grant")
 		status, body = e.token(e.tid, nativeForm(next))
-		wantError(t, status, body, 400, "invalid_grant")
+		wantOAuthError(t, status, body, 400, "invalid_grant")
 		if e.introspect(t, at) {
 			t.Error("the newest access token of a replayed family is active")
 		}
@@ -95,12 +95,12 @@ func TestSecurityRefresh(t *testing.T) {
 			t.Fatalf("revoke: %d %v", status, body)
 		}
 		status, body = e.token(e.tid, nativeForm(rt))
-		wantError(t, status, body, 400, "invalid_grant")
+		wantOAuthError(t, status, body, 400, "invalid_grant")
 	})
 	t.Run("RFC 7009 another client cannot revoke the refresh token", func(t *testing.T) {
 		rt := nativeRT(t)
 		e.h.postForm("/"+e.tid+"/oauth2/v2.0/revoke", url.Values{"token": {rt}}, e.web.AppID, e.webSecret)
 		status, body := e.token(e.tid, nativeForm(rt))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 	})
 }

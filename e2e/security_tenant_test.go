@@ -42,7 +42,7 @@ func TestSecurityTenantBinding(t *testing.T) {
 	codeOf := func(t *testing.T) string { return e.code(t, bA, A, nil).Get("code") }
 	rtOf := func(t *testing.T) string {
 		status, body := e.token(A, e.redeemForm(codeOf(t)))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		return body["refresh_token"].(string)
 	}
 	refresh := func(rt string) url.Values {
@@ -106,24 +106,24 @@ func TestSecurityTenantBinding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			atB, atA := tc.issue(t)
 			status, body := e.token(tc.bTenant, atB)
-			wantError(t, status, body, tc.status, tc.code)
+			wantOAuthError(t, status, body, tc.status, tc.code)
 			aTenant := A
 			if tc.aTenant != "" {
 				aTenant = tc.aTenant
 			}
 			status, body = e.token(aTenant, atA)
 			if tc.afterAStatus == 200 {
-				wantOK(t, status, body)
+				wantTokens(t, status, body)
 			} else {
-				wantError(t, status, body, tc.afterAStatus, tc.afterACode)
+				wantOAuthError(t, status, body, tc.afterAStatus, tc.afterACode)
 			}
 		})
 	}
 	t.Run("control: B's own client secret and assertion work at B", func(t *testing.T) {
 		status, body := e.token(B, secret(secretB))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		status, body = e.token(B, e.assertionForm(e.assertion(t, key, jose.RS256, B, nil)))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 	})
 	t.Run("device code: A's user code at B's devicelogin", func(t *testing.T) {
 		dc, uc, _, err := e.h.srv.Sessions.StartDevice(ctx, A, e.native.AppID, []string{"openid"}, "")
@@ -146,7 +146,7 @@ func TestSecurityTenantBinding(t *testing.T) {
 			t.Fatalf("at A afterwards: page %q: %s", p.kind, p.message())
 		}
 		status, body := e.token(A, device(dc))
-		wantError(t, status, body, 400, "authorization_pending")
+		wantOAuthError(t, status, body, 400, "authorization_pending")
 	})
 	t.Run("browser session: A's session cookie presented as B's", func(t *testing.T) {
 		b := e.signedIn(t, A)
@@ -176,11 +176,11 @@ func TestSecurityTenantBinding(t *testing.T) {
 			t.Fatalf("revoke at B: %d %v", status, body)
 		}
 		status, body = e.token(A, refresh(rt))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 	})
 	t.Run("introspection: A's access token is inactive at B", func(t *testing.T) {
 		status, body := e.token(A, e.redeemForm(codeOf(t)))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		at := body["access_token"].(string)
 		if e.introspectAt(t, B, e.web.AppID, secretB, at) {
 			t.Error("active at B")
@@ -199,7 +199,7 @@ func TestSecurityTenantBinding(t *testing.T) {
 			t.Error("B's guard accepted A's token")
 		}
 		status, body := e.token(B, secret(secretB))
-		wantOK(t, status, body)
+		wantTokens(t, status, body)
 		if _, err := g.Validate(ctx, body["access_token"].(string)); err != nil {
 			t.Errorf("B's guard refused B's token: %v", err)
 		}
