@@ -251,7 +251,9 @@ func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password 
 		if _, _, err := s.verifyPassword(ctx, s.dummy(), password); err != nil {
 			return User{}, "", err
 		}
-		return User{}, "", fmt.Errorf("%w: no user %q with a password", ErrInvalidCredentials, upn)
+		// Not the name typed: people type their password into the name
+		// field, and this error reaches the log.
+		return User{}, "", fmt.Errorf("%w: no user with a password by the name given", ErrInvalidCredentials)
 	}
 	if err != nil {
 		return User{}, u.ObjectID, err
