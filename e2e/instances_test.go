@@ -155,13 +155,13 @@ func newBalancer(t *testing.T) *balancer {
 		},
 	}
 	target, _ := url.Parse("http://backend")
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = tr
 	// Keep the Host the client sent: the instances build their URLs from
 	// --public-url, not from it, but a real balancer passes it through.
-	director := proxy.Director
-	proxy.Director = func(r *http.Request) { host := r.Host; director(r); r.Host = host }
-	proxy.ErrorLog = nil
+	proxy := &httputil.ReverseProxy{Transport: tr, Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.SetXForwarded()
+		pr.Out.Host = pr.In.Host
+	}}
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusBadGateway) }
 	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
