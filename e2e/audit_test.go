@@ -61,6 +61,11 @@ func TestAuditLog(t *testing.T) {
 	}
 	refreshed := body["refresh_token"].(string)
 	seen = append(seen, refreshed, body["access_token"].(string))
+	// The same refresh retried within the grace window: the same answer,
+	// recorded as a replay.
+	if status, again, _ := h.postForm("/"+tid+"/oauth2/v2.0/token", u.refreshForm(tok.RefreshToken), "", ""); status != 200 || again["refresh_token"] != refreshed {
+		t.Fatalf("retried refresh: %d", status)
+	}
 
 	// The password grant with a wrong password.
 	if _, err := conf.PasswordCredentialsToken(octx, "alice", wrongPassword+"!"); err == nil {
@@ -135,6 +140,10 @@ func TestAuditLog(t *testing.T) {
 	find("the refresh", func(ev audit.Event) bool {
 		return ev.Kind == audit.TokenIssued && ev.Details["grant_type"] == "refresh_token" && ev.Target == alice &&
 			ev.Details["grant_id"] == code1.Details["grant_id"] && ev.Details["grant_id"] != ""
+	})
+	find("the retried refresh", func(ev audit.Event) bool {
+		return ev.Kind == audit.TokenIssued && ev.Details["grant_type"] == "refresh_token" && ev.Details["replay"] == "true" &&
+			ev.Target == alice && ev.Details["grant_id"] == code1.Details["grant_id"]
 	})
 	find("client credentials", func(ev audit.Event) bool {
 		return ev.Kind == audit.TokenIssued && ev.Details["grant_type"] == "client_credentials" && ev.Actor == bs.ClientID &&

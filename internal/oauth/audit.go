@@ -11,6 +11,9 @@ type issuedToken struct {
 	subject  string // the user's object id, or the client's service principal's
 	resource string // the audience's app id
 	grantID  string // the user grant (sid), if any
+	// replay: the response repeats one already recorded (a refresh
+	// retried within the grace window).
+	replay bool
 }
 
 // recordIssued records a token response of the token endpoint. Through
@@ -23,6 +26,10 @@ func (h *Handler) recordIssued(req *tokenRequest, client directory.Client) {
 	d := map[string]string{"grant_type": req.GrantType, "resource": req.issued.resource}
 	if req.issued.grantID != "" {
 		d["grant_id"] = req.issued.grantID
+	}
+	if req.issued.replay {
+		d["replay"] = "true"
+		delete(d, "resource")
 	}
 	h.audit.Record(audit.Event{TenantID: req.TenantID, Time: h.now(), Kind: audit.TokenIssued, Actor: client.App.AppID,
 		Target: req.issued.subject, Outcome: audit.Success, Details: d})

@@ -79,11 +79,16 @@ func (g refreshTokenGrant) issue(ctx context.Context, req *tokenRequest, client 
 		}
 		return session.Minted{Response: b, AccessTokenID: resp.claims.JTI, AccessTokenExpiresAt: resp.accessTokenExpiry()}, nil
 	}
-	body, _, err := h.sessions.Refresh(ctx, req.TenantID, req.RefreshToken, client.App.AppID,
+	body, gr, err := h.sessions.Refresh(ctx, req.TenantID, req.RefreshToken, client.App.AppID,
 		policy.RefreshTokenInactivity, policy.RefreshGrace, mint)
 	var oerr *Error
 	switch {
 	case err == nil:
+		if req.issued.subject == "" {
+			// A retry within the grace window: the response minted for
+			// the first try, again; mint did not run to say what it holds.
+			req.issued = issuedToken{subject: gr.UserID, grantID: gr.ID, replay: true}
+		}
 		return rawJSON(body), nil
 	case errors.As(err, &oerr):
 		return nil, oerr
