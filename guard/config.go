@@ -78,6 +78,18 @@ type Config struct {
 	// Introspection, when set, makes the guard ask the authority about
 	// every token (RFC 7662) instead of following the revocation feed.
 	Introspection *IntrospectionConfig
+	// VerifiedTokenCacheSize bounds the cache of tokens the guard has
+	// verified, keyed by the SHA-256 of the whole token, so that a client
+	// presenting the same token on every call costs a hash and a lookup
+	// instead of a signature verification. Only the signature, issuer,
+	// audience and tenant checks are skipped; exp and nbf, revocation (or
+	// introspection), and the middleware's tenant header and requirements
+	// are checked on every request, and a token whose key is no longer
+	// published is verified again, and refused. Default
+	// DefaultVerifiedTokenCacheSize (10,000 tokens, 1 to 2 KB each for
+	// tessera's tokens); negative turns the cache off. When full, a random
+	// entry makes room.
+	VerifiedTokenCacheSize int
 	// HTTPClient fetches discovery documents and key sets; default a
 	// client with a 10s timeout.
 	HTTPClient *http.Client
@@ -112,6 +124,7 @@ type settings struct {
 	revPoll      time.Duration // <0: revocations are not followed
 	revFeed      string        // explicit feed URL, or ""
 	introspect   *IntrospectionConfig
+	verifiedSize int // <=0: no verified-token cache
 	client       *http.Client
 	log          *slog.Logger
 	now          func() time.Time
@@ -209,6 +222,12 @@ func (c Config) check() (*settings, error) {
 			errs = append(errs, fmt.Errorf("revocation feed %q must be an absolute https URL (http is allowed on loopback only)", c.RevocationFeed))
 		}
 		s.revFeed = feed
+	}
+	switch s.verifiedSize = c.VerifiedTokenCacheSize; {
+	case s.verifiedSize == 0:
+		s.verifiedSize = DefaultVerifiedTokenCacheSize
+	case s.verifiedSize < 0:
+		s.verifiedSize = 0
 	}
 	if c.Introspection != nil {
 		ic := *c.Introspection

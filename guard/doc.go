@@ -33,6 +33,14 @@
 // token that passes its own checks (RFC 7662), caching "active" answers for
 // at most CacheTTL.
 //
+// A token that passed every check is remembered, by the SHA-256 of the
+// whole token, in a bounded cache (Config.VerifiedTokenCacheSize), so a
+// client presenting the same token on every call costs a hash and a map
+// lookup instead of a signature verification. Lifetime, revocation (or
+// introspection), the tenant header and the route's requirements are
+// still checked on every request, and a cached token whose key is no
+// longer published is verified afresh, and refused.
+//
 // Refusals follow RFC 6750 §3: 401 with a Bearer challenge for a missing
 // or invalid token, 403 insufficient_scope for a valid token lacking a
 // role, a scope or the tenant named by the tenant header, 400

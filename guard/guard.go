@@ -2,11 +2,13 @@ package guard
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // maxTokenBytes bounds the tokens the guard will parse. Entra access
@@ -22,6 +24,7 @@ type Guard struct {
 	tenants    *tenantResolver // nil unless a tenant header is configured
 	revs       *revocations    // nil when no revocation feed is followed
 	introspect *introspector   // nil unless Config.Introspection is set
+	verified   *verifiedCache  // nil when the verified-token cache is off
 }
 
 // New checks cfg, fetches the authority's discovery document, its key set
@@ -58,8 +61,9 @@ func New(ctx context.Context, cfg Config) (*Guard, error) {
 	}
 
 	g := &Guard{
-		s:       s,
-		issuers: s.issuers,
+		s:        s,
+		issuers:  s.issuers,
+		verified: newVerifiedCache(s.verifiedSize),
 		keys: &keyCache{
 			uri: doc.JWKSURI, client: s.client, now: s.now, log: s.log,
 			minInterval: s.minRefresh, maxAge: s.refresh,
@@ -140,44 +144,93 @@ func (g *Guard) Issuers() []string { return slices.Clone(g.issuers) }
 // consumer (allowlisted algorithm that fits the key, signature, issuer,
 // audience, lifetime) and returns the principal it describes. Errors are
 // *Error values.
+//
+// A token seen before is answered from the verified-token cache (see
+// Config.VerifiedTokenCacheSize): its lifetime and revocation are checked
+// again, its signature is not, as long as its key is still published.
 func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, error) {
 	if rawToken == "" || len(rawToken) > maxTokenBytes {
 		return nil, newError(ReasonMalformed, fmt.Errorf("token length %d", len(rawToken)))
 	}
+	var sum [sha256.Size]byte
+	if g.verified != nil {
+		sum = sha256.Sum256(bytesOf(rawToken))
+		if e := g.verified.get(&sum); e != nil {
+			if g.keys.stillPublished(e) {
+				if err := g.checkLifetime(e.p, g.s.now()); err != nil {
+					if err.Reason == ReasonExpired {
+						g.verified.remove(&sum, e) // for good: clocks move on
+					}
+					return nil, err
+				}
+				return g.notRevoked(ctx, rawToken, e.p)
+			}
+			// Its key is gone: validated afresh, the token is refused,
+			// or accepted under the key now published for its kid.
+			g.verified.remove(&sum, e)
+		}
+	}
+	p, e, err := g.verify(ctx, rawToken)
+	if err != nil {
+		return nil, err
+	}
+	if g.verified != nil {
+		// Revocation is not a reason to leave a token out: it is checked
+		// on every hit, and a revoked token replayed is refused cheaply.
+		g.verified.put(&sum, e)
+	}
+	return g.notRevoked(ctx, rawToken, p)
+}
+
+// verify runs the checks whose outcome depends only on the token and the
+// configuration (and, for the lifetime, the clock): the ones the
+// verified-token cache lets a repeated token skip.
+func (g *Guard) verify(ctx context.Context, rawToken string) (*Principal, *verifiedEntry, error) {
 	// The allowlist is applied while parsing, so "none" and HS* never get
 	// as far as a key (RFC 8725 §3.1).
 	jws, err := parseCompact(rawToken, g.s.algorithms)
 	if err != nil {
 		var alg errAlgorithm
 		if errors.As(err, &alg) {
-			return nil, newError(ReasonAlgorithm, alg)
+			return nil, nil, newError(ReasonAlgorithm, alg)
 		}
-		return nil, newError(ReasonMalformed, err)
+		return nil, nil, newError(ReasonMalformed, err)
 	}
 	// Every token tessera and Entra issue names its key; trying every key
 	// for a token that does not would only help someone probing.
 	if jws.kid == "" {
-		return nil, newError(ReasonUnknownKey, errors.New("token header has no kid"))
+		return nil, nil, newError(ReasonUnknownKey, errors.New("token header has no kid"))
 	}
-	key, err := g.keys.key(ctx, jws.kid)
+	key, set, err := g.keys.lookup(ctx, jws.kid)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fits(key, jws.alg) {
-		return nil, newError(ReasonAlgorithm, fmt.Errorf("alg %s does not fit key %s", jws.alg, jws.kid))
+		return nil, nil, newError(ReasonAlgorithm, fmt.Errorf("alg %s does not fit key %s", jws.alg, jws.kid))
 	}
 	if err := jws.verify(key); err != nil {
-		return nil, newError(ReasonSignature, err)
+		return nil, nil, newError(ReasonSignature, err)
 	}
 	p, err := principalFromPayload(jws.payload)
 	if err != nil {
-		return nil, newError(ReasonMalformed, err)
+		return nil, nil, newError(ReasonMalformed, err)
 	}
 	if err := g.checkClaims(p); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	// Only a token that is otherwise valid is looked up, so that an
-	// expired one is reported as expired.
+	if g.verified == nil {
+		return p, nil, nil
+	}
+	e := &verifiedEntry{p: p, kid: jws.kid, key: key.Key}
+	e.set.Store(set)
+	return p, e, nil
+}
+
+// notRevoked refuses a valid token that has been revoked. Only a token
+// that is otherwise valid is looked up, so that an expired one is
+// reported as expired. With the verified-token cache, p is the cached
+// principal and the caller gets a copy.
+func (g *Guard) notRevoked(ctx context.Context, rawToken string, p *Principal) (*Principal, error) {
 	switch {
 	case g.introspect != nil:
 		if err := g.introspect.check(ctx, rawToken, p); err != nil {
@@ -188,25 +241,17 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 			return nil, newError(ReasonRevoked, fmt.Errorf("revoked by %s", kind))
 		}
 	}
+	if g.verified != nil {
+		return p.clone(), nil
+	}
 	return p, nil
 }
 
 // checkClaims applies the lifetime, issuer, audience and tenant rules to a
 // token whose signature holds.
 func (g *Guard) checkClaims(p *Principal) *Error {
-	now := g.s.now()
-	// RFC 9068 §2.2 makes exp mandatory in access tokens; one without it
-	// would never expire.
-	if p.ExpiresAt.IsZero() {
-		return newError(ReasonMalformed, errors.New("token has no exp"))
-	}
-	// RFC 7519 §4.1.4: reject on or after exp, allowing for skew.
-	if !now.Before(p.ExpiresAt.Add(g.s.skew)) {
-		return newError(ReasonExpired, fmt.Errorf("expired at %s", p.ExpiresAt))
-	}
-	// RFC 7519 §4.1.5: reject before nbf, allowing for skew.
-	if !p.NotBefore.IsZero() && now.Add(g.s.skew).Before(p.NotBefore) {
-		return newError(ReasonNotYetValid, fmt.Errorf("not before %s", p.NotBefore))
+	if err := g.checkLifetime(p, g.s.now()); err != nil {
+		return err
 	}
 	// The tenant comes before the issuer: a {tenantid} issuer template is
 	// filled in with it.
@@ -219,6 +264,25 @@ func (g *Guard) checkClaims(p *Principal) *Error {
 	// RFC 7519 §4.1.3: the token must name us among its audiences.
 	if !slices.ContainsFunc(p.Audience, func(a string) bool { return g.s.audiences[a] }) {
 		return newError(ReasonAudience, fmt.Errorf("aud %q", p.Audience))
+	}
+	return nil
+}
+
+// checkLifetime applies exp and nbf, allowing for the clock skew: the
+// rules a cached token is held to on every request.
+func (g *Guard) checkLifetime(p *Principal, now time.Time) *Error {
+	// RFC 9068 §2.2 makes exp mandatory in access tokens; one without it
+	// would never expire.
+	if p.ExpiresAt.IsZero() {
+		return newError(ReasonMalformed, errors.New("token has no exp"))
+	}
+	// RFC 7519 §4.1.4: reject on or after exp, allowing for skew.
+	if !now.Before(p.ExpiresAt.Add(g.s.skew)) {
+		return newError(ReasonExpired, fmt.Errorf("expired at %s", p.ExpiresAt))
+	}
+	// RFC 7519 §4.1.5: reject before nbf, allowing for skew.
+	if !p.NotBefore.IsZero() && now.Add(g.s.skew).Before(p.NotBefore) {
+		return newError(ReasonNotYetValid, fmt.Errorf("not before %s", p.NotBefore))
 	}
 	return nil
 }

@@ -60,23 +60,45 @@ type keyCache struct {
 // key returns the public key for kid, refetching the key set once (subject
 // to the minimum interval) when kid is unknown.
 func (c *keyCache) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
+	k, _, err := c.lookup(ctx, kid)
+	return k, err
+}
+
+// lookup is key, also returning the key set the key was found in.
+func (c *keyCache) lookup(ctx context.Context, kid string) (jose.JSONWebKey, *keySet, error) {
 	if s := c.set.Load(); s != nil {
 		if k, ok := s.byKID[kid]; ok {
-			if c.now().Sub(s.fetchedAt) >= c.maxAge {
-				c.refreshInBackground()
-			}
-			return k, nil
+			c.refreshIfOld(s)
+			return k, s, nil
 		}
 	}
 	if err := c.refresh(ctx); err != nil && !errors.Is(err, errThrottled) {
-		return jose.JSONWebKey{}, newError(ReasonUnknownKey, fmt.Errorf("refetch key set for kid %q: %w", kid, err))
+		return jose.JSONWebKey{}, nil, newError(ReasonUnknownKey, fmt.Errorf("refetch key set for kid %q: %w", kid, err))
 	}
 	if s := c.set.Load(); s != nil {
 		if k, ok := s.byKID[kid]; ok {
-			return k, nil
+			return k, s, nil
 		}
 	}
-	return jose.JSONWebKey{}, newError(ReasonUnknownKey, fmt.Errorf("kid %q is not in the key set", kid))
+	return jose.JSONWebKey{}, nil, newError(ReasonUnknownKey, fmt.Errorf("kid %q is not in the key set", kid))
+}
+
+// current returns the key set, starting a background refresh when it is
+// older than the maximum age. Requests answered from the verified-token
+// cache read the keys through it, so that keys keep being refreshed, and
+// retired keys noticed, when no token needs a signature checked.
+func (c *keyCache) current() *keySet {
+	s := c.set.Load()
+	if s != nil {
+		c.refreshIfOld(s)
+	}
+	return s
+}
+
+func (c *keyCache) refreshIfOld(s *keySet) {
+	if c.now().Sub(s.fetchedAt) >= c.maxAge {
+		c.refreshInBackground()
+	}
 }
 
 // refreshInBackground starts one refresh without making the request that

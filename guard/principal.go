@@ -12,7 +12,8 @@ import (
 // Principal is the caller as a validated access token describes it.
 //
 // Each Validate returns a Principal of its own: changing its fields or
-// the elements of its slices affects no other request.
+// the elements of its slices affects no other request, even when the
+// guard answered from its cache of verified tokens.
 type Principal struct {
 	Subject  string   // sub: the caller, pairwise per application
 	ObjectID string   // oid: the user or service principal, stable across applications
