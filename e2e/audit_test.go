@@ -192,7 +192,8 @@ func TestAuditLog(t *testing.T) {
 	// An unknown name fails as unknown_user and names no one: what was
 	// typed is not kept (people type passwords into the name field).
 	var re *oauth2.RetrieveError
-	_, err = conf.PasswordCredentialsToken(octx, "nobody", wrongPassword)
+	const passwordAsName = "a password typed into the name field"
+	_, err = conf.PasswordCredentialsToken(octx, passwordAsName, wrongPassword)
 	if !errors.As(err, &re) {
 		t.Fatalf("unknown user: %v", err)
 	}
@@ -201,5 +202,5 @@ func TestAuditLog(t *testing.T) {
 	if last.Kind != audit.SignInFailure || last.Reason != "unknown_user" || last.Actor != "" {
 		t.Errorf("an unknown user's sign-in: %+v", last)
 	}
-	h.assertNoSecrets(seen...)
+	h.assertNoSecrets(append(seen, passwordAsName)...)
 }
