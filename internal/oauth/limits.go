@@ -10,7 +10,8 @@ import (
 // The abuse limits at the protocol endpoints (see package ratelimit):
 //
 //   - per address at the token and device authorization endpoints
-//     (limitAddress), before the body is read;
+//     (limitAddress), before the body is read, and for the password grant
+//     the per-address sign-in limit too;
 //   - per confidential client once it has authenticated (in
 //     authenticateClient), so that a caller who merely names a client id
 //     cannot spend that client's budget;
@@ -21,15 +22,37 @@ import (
 // OAuth endpoints, the token endpoint's error body (errThrottled).
 
 // limitAddress wraps a token or device authorization endpoint with the
-// per-address limit.
+// per-address limit and, for the password grant (RFC 6749 §4.3), the
+// per-address sign-in limit: it tries passwords as the sign-in page does,
+// and is the usual way of spraying them (RFC 9700 §2.4 deprecates it for
+// that reason among others).
 func (h *Handler) limitAddress(next http.HandlerFunc) http.HandlerFunc {
-	if h.limits == nil || h.limits.TokenAddress == nil {
+	if h.limits == nil || h.limits.Addresses == nil || (h.limits.TokenAddress == nil && h.limits.SignIn == nil) {
 		return next
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
+		if h.limits.Addresses.Exempt(h.limits.Addresses.Client(r)) {
+			next(w, r)
+			return
+		}
 		if ok, wait := h.limits.AllowAddress(h.limits.TokenAddress, r); !ok {
 			writeError(w, r, h.log, errThrottled(wait))
 			return
+		}
+		if h.limits.SignIn != nil {
+			// The same parse the endpoint runs first, so a bad request gets
+			// the same error; the endpoint's own parse then reuses the form.
+			req, oerr := parseClientRequest(w, r)
+			if oerr != nil {
+				writeError(w, r, h.log, oerr)
+				return
+			}
+			if req.GrantType == "password" {
+				if ok, wait := h.limits.AllowAddress(h.limits.SignIn, r); !ok {
+					writeError(w, r, h.log, errThrottled(wait))
+					return
+				}
+			}
 		}
 		next(w, r)
 	}

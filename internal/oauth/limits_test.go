@@ -66,6 +66,13 @@ func TestAbuseLimits(t *testing.T) {
 			func(g *fixture) response { return g.post("/adfs/oauth2/token", cc("wrong")) }, true, 1},
 		{"per address, product login (password guessing)", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			login, false, 1},
+		{"per address, password grant shares the sign-in bucket (password spraying)", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response {
+				return g.post("/"+tid+"/oauth2/v2.0/token", url.Values{"grant_type": {"password"}, "client_id": {f.public.AppID},
+					"username": {"mallory"}, "password": {"wrong password!"}, "scope": {"openid"}})
+			}, true, 1},
+		{"the sign-in limit does not touch other grants", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/token", cc(f.confSecret)) }, true, 0},
 		{"an exempt address is not limited per address", &ratelimit.Limits{Addresses: ratelimit.NewAddresses(nil, must(ratelimit.ParsePrefixes("127.0.0.0/8,::1")), nil),
 			SignIn: ratelimit.New(0.001, 2, ratelimit.Options{}), TokenAddress: ratelimit.New(0.001, 2, ratelimit.Options{})}, login, false, 0},
 	} {
