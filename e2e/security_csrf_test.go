@@ -15,6 +15,7 @@ import (
 func TestSecurityCSRF(t *testing.T) {
 	e := newSecEnv(t)
 	ctx := context.Background()
+	signedIn := e.signedIn(t, e.tid)
 	// pageFor opens, in a fresh browser (signed in as alice for consent
 	// and account selection), the page with form id.
 	pageFor := func(t *testing.T, id string) (*browser, pageForm) {
@@ -24,7 +25,7 @@ func TestSecurityCSRF(t *testing.T) {
 			p, _ := b.get(e.authorizeURL(e.tid, nil))
 			return b, p.form(t, "signin")
 		case "consent", "select_account":
-			b := e.signedIn(t, e.tid)
+			b := e.sessionOf(t, signedIn)
 			p, next := b.get(e.authorizeURL(e.tid, url.Values{"prompt": {id}}))
 			if next != nil {
 				t.Fatalf("no %s page: redirected to %s", id, next)

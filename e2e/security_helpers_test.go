@@ -128,6 +128,20 @@ func (e *secEnv) signedIn(t *testing.T, tenant string) *browser {
 	return b
 }
 
+// sessionOf returns a fresh browser holding only from's single sign-on
+// cookies: signed in, but with CSRF state of its own.
+func (e *secEnv) sessionOf(t *testing.T, from *browser) *browser {
+	t.Helper()
+	b := e.h.newBrowser(t)
+	base, _ := url.Parse(e.h.srv.URL)
+	for _, c := range from.c.Jar.Cookies(base) {
+		if strings.Contains(c.Name, "tessera_sso_") {
+			b.c.Jar.SetCookies(base, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: "/", Secure: true}})
+		}
+	}
+	return b
+}
+
 // code asks for a code in a signed-in browser with the request changed by
 // set, and returns the redirect's query.
 func (e *secEnv) code(t *testing.T, b *browser, tenant string, set url.Values) url.Values {
