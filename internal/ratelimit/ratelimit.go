@@ -21,6 +21,9 @@ const shards = 16
 // 200 bytes, so 64 Ki keys are about 13 MB at worst.
 const DefaultMaxKeys = 64 << 10
 
+// maxFullAfter bounds how long an idle bucket is remembered.
+const maxFullAfter = 24 * time.Hour
+
 // Limiter is a token bucket per key: each key may spend Burst requests at
 // once and earns Rate more per second. A nil *Limiter allows everything,
 // so a limit that is switched off costs nothing.
@@ -69,8 +72,10 @@ func New(perSecond float64, burst int, opts Options) *Limiter {
 	}
 	l := &Limiter{limit: rate.Limit(perSecond), burst: burst, now: opts.Now, perShard: max(opts.MaxKeys/shards, 1), seed: maphash.MakeSeed()}
 	// A bucket left alone this long is full again: the same as no bucket,
-	// so forgetting it changes no answer.
-	l.fullAfter = time.Duration(float64(burst) / perSecond * float64(time.Second))
+	// so forgetting it changes no answer. At most a day, which also keeps
+	// the conversion clear of overflow for a tiny rate: forgetting a
+	// bucket idle that long errs on the client's side.
+	l.fullAfter = time.Duration(min(float64(burst)/perSecond, maxFullAfter.Seconds()) * float64(time.Second))
 	l.sweepEvery = max(l.fullAfter, time.Minute)
 	for i := range l.shard {
 		l.shard[i].buckets = map[string]*bucket{}

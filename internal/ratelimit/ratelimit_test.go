@@ -47,6 +47,9 @@ func TestLimiterBucket(t *testing.T) {
 	if ok, _ := l.Allow("a"); ok {
 		t.Error("a refused request must not be counted as spent, nor a wait give more than one")
 	}
+	if tiny := New(1e-9, 1<<30, Options{Now: c.Now}); tiny.fullAfter <= 0 || tiny.fullAfter > maxFullAfter {
+		t.Errorf("a tiny rate's refill time %v: want within (0, %v], never overflowed", tiny.fullAfter, maxFullAfter)
+	}
 	var off *Limiter = New(0, 10, Options{})
 	if off != nil {
 		t.Fatal("rate 0 must switch the limit off")
