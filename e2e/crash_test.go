@@ -96,7 +96,17 @@ func crashUnderLoad(t *testing.T, env, args []string) {
 	// Two kills, at different points of the load.
 	var restarts sync.WaitGroup
 	restarts.Go(func() {
-		for _, at := range []time.Duration{2 * time.Second, 2500 * time.Millisecond} {
+		// Kill only once the load is running (the virtual users sign in,
+		// untimed, before the clock starts; a kill then aborts the run).
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			mu.Lock()
+			n := issued["refresh_token"]
+			mu.Unlock()
+			if n >= 6+20 {
+				break
+			}
+		}
+		for _, at := range []time.Duration{time.Second, 2500 * time.Millisecond} {
 			time.Sleep(at)
 			p.cmd.Process.Signal(syscall.SIGKILL)
 			<-p.exited
