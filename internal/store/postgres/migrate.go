@@ -1,15 +1,13 @@
 package postgres
 
 import (
+	"github.com/tessera-id/tessera/internal/store"
+
 	"context"
 	"embed"
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,43 +21,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the embedded migrations in version order and checks
-// that the versions run 1, 2, 3… without gaps or duplicates, so that a
-// misnamed file fails every test instead of silently being skipped.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		prefix, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number and an underscore", base)
-		}
-		text, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(text)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+// loadMigrations reads this engine's migrations (see store.LoadMigrations).
+func loadMigrations(fsys fs.FS) ([]store.Migration, error) { return store.LoadMigrations(fsys) }
 
 // migrationLock names the advisory lock that serialises migrations: one
 // key per schema, so that instances on one schema wait for each other and
@@ -104,14 +67,14 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, now time.Time) ([]string, 
 		}
 		by := appliedBy()
 		for _, m := range ms[current:] {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("postgres: migrate: apply %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("postgres: migrate: apply %s: %w", m.Name, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at, applied_by) VALUES ($1, $2, $3, $4)`,
-				m.version, m.name, now, by); err != nil {
-				return fmt.Errorf("postgres: migrate: record %s: %w", m.name, err)
+				m.Version, m.Name, now, by); err != nil {
+				return fmt.Errorf("postgres: migrate: record %s: %w", m.Name, err)
 			}
-			applied = append(applied, m.name)
+			applied = append(applied, m.Name)
 		}
 		return nil
 	})
@@ -185,9 +148,9 @@ func Status(ctx context.Context, dsn string) (version int, out []MigrationStatus
 		}
 	}
 	for _, m := range ms {
-		st, ok := done[m.version]
+		st, ok := done[m.Version]
 		if !ok {
-			st = MigrationStatus{Version: m.version, Name: m.name}
+			st = MigrationStatus{Version: m.Version, Name: m.Name}
 		}
 		out = append(out, st)
 	}

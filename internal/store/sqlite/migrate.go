@@ -1,17 +1,15 @@
 package sqlite
 
 import (
+	"github.com/tessera-id/tessera/internal/store"
+
 	"context"
 	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -22,43 +20,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the embedded migrations in version order and checks
-// that the versions run 1, 2, 3… without gaps or duplicates, so that a
-// misnamed file fails every test instead of silently being skipped.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		prefix, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number and an underscore", base)
-		}
-		text, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(text)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+// loadMigrations reads this engine's migrations (see store.LoadMigrations).
+func loadMigrations(fsys fs.FS) ([]store.Migration, error) { return store.LoadMigrations(fsys) }
 
 // latestVersion is the newest schema version this binary knows.
 func latestVersion() int {
@@ -93,12 +56,12 @@ func migrate(ctx context.Context, db *sql.DB, now time.Time) error {
 			return fmt.Errorf("sqlite: database schema version %d is newer than this binary supports (%d): run a newer tessera", current, len(ms))
 		}
 		for _, m := range ms[current:] {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("sqlite: migrate: apply %s: %w", m.name, err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("sqlite: migrate: apply %s: %w", m.Name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-				m.version, encTime(now)); err != nil {
-				return fmt.Errorf("sqlite: migrate: record %s: %w", m.name, err)
+				m.Version, encTime(now)); err != nil {
+				return fmt.Errorf("sqlite: migrate: record %s: %w", m.Name, err)
 			}
 		}
 		return nil
@@ -159,8 +122,8 @@ func Status(ctx context.Context, path string) (version int, out []MigrationStatu
 		}
 	}
 	for _, m := range ms {
-		at, ok := done[m.version]
-		out = append(out, MigrationStatus{Version: m.version, Name: m.name, Applied: ok, AppliedAt: at})
+		at, ok := done[m.Version]
+		out = append(out, MigrationStatus{Version: m.Version, Name: m.Name, Applied: ok, AppliedAt: at})
 	}
 	return version, out, nil
 }
