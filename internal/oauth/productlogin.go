@@ -82,6 +82,10 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	var in loginRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes)).Decode(&in); err != nil {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			fail(400, "invalid_request", "The request body is too large.", nil)
+			return
+		}
 		fail(400, "invalid_request", "The request body is not a JSON object with username and password.", err)
 		return
 	}
