@@ -47,6 +47,8 @@ type Store struct {
 	// applied lists the migrations this Open applied (empty when the
 	// schema was already current), for the caller to log.
 	applied []string
+	// feed groups the revocation feed's appends (see feedWriter).
+	feed *feedWriter
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a
@@ -74,6 +76,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.feed = startFeedWriter(s)
 	return s, nil
 }
 
@@ -91,6 +94,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pool; calls in progress finish first.
 func (s *Store) Close() error {
+	s.feed.close()
 	s.pool.Close()
 	return nil
 }

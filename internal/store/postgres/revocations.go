@@ -35,8 +35,10 @@ type feedEntry struct{ kind, value string }
 // statement that inserts the entries: the counter's row stays locked until
 // tx ends, so the next transaction that appends waits here, and gets higher
 // numbers, only once this one has committed (its entries visible) or rolled
-// back (its numbers given back). Appends are thereby serialised, which the
-// feed can afford: revocations are rare. Callers append last, after every
+// back (its numbers given back). Appends are thereby serialised; the feed
+// affords it because its one frequent caller, AppendRevocation (every
+// refresh revokes the rotated pair's access token), groups the appends of
+// a process into one transaction (feedWriter). Callers append last, after every
 // other row they lock, so a transaction holding the counter never waits
 // for another lock and the queue on it stays short and free of deadlocks.
 func appendRevocations(ctx context.Context, tx pgx.Tx, tenantID string, entries []feedEntry, at, expires time.Time) error {
@@ -66,9 +68,8 @@ func (s *Store) AppendRevocation(ctx context.Context, tenantID string, r session
 	if err := checkTenant(tenantID, r.TenantID); err != nil {
 		return wrapSession(op, err)
 	}
-	return s.writeSession(ctx, op, func(tx pgx.Tx) error {
-		return appendRevocations(ctx, tx, tenantID, []feedEntry{{r.Kind, r.Value}}, r.RevokedAt, r.ExpiresAt)
-	})
+	// Grouped with this process's other appends: see feedWriter.
+	return wrapSession(op, s.feed.append(ctx, tenantID, r))
 }
 
 // ListRevocations returns up to limit entries of the tenant's feed with

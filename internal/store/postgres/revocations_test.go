@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -194,5 +195,114 @@ func TestFeedFollowersMissNothing(t *testing.T) {
 	if len(seen) != writers*perWriter {
 		all, _ := s.ListRevocations(ctx, "a", 0, t0, writers*perWriter+1)
 		t.Fatalf("the follower saw %d of %d entries; the feed holds %d", len(seen), writers*perWriter, len(all))
+	}
+}
+
+// Every refresh appends to the feed, and appends are serialised on the
+// counter row: the appends of one process must go in one transaction per
+// group, or the cluster's refresh rate is one WAL flush per entry. While
+// one group waits (here, on a lock another instance holds), every append
+// that arrives joins the next group.
+func TestFeedAppendsAreGrouped(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	addTestTenant(t, s, "a")
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "held"}}, t0, feedExpires); err != nil {
+		t.Fatal(err)
+	}
+	before := s.feed.committed.Load()
+	const n = 50
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- s.AppendRevocation(ctx, "a", tokenRevocation("a", fmt.Sprint("jti-", i))) }()
+	}
+	for s.feed.waiting.Load() < n {
+		time.Sleep(time.Millisecond)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The group that was waiting on the lock when the others came, and
+	// one group of everyone else.
+	if got := s.feed.committed.Load() - before; got > 2 {
+		t.Errorf("%d appends made while one group waited went in %d transactions, want at most 2", n, got)
+	}
+	feed, err := s.ListRevocations(ctx, "a", 0, t0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, r := range feed {
+		if i > 0 && r.Seq <= feed[i-1].Seq {
+			t.Errorf("feed out of order: %d after %d", r.Seq, feed[i-1].Seq)
+		}
+		seen[r.Value] = true
+	}
+	if len(feed) != n+1 || !seen["held"] {
+		t.Errorf("feed has %d entries, want %d", len(feed), n+1)
+	}
+}
+
+// One caller's bad entry (a tenant that does not exist) fails that caller
+// alone; the others in its group are written.
+func TestFeedGroupIsolatesErrors(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	addTestTenant(t, s, "a")
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "held"}}, t0, feedExpires); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	type result struct {
+		tenant string
+		err    error
+	}
+	results := make(chan result, n+1)
+	for i := range n {
+		go func() {
+			results <- result{"a", s.AppendRevocation(ctx, "a", tokenRevocation("a", fmt.Sprint("ok-", i)))}
+		}()
+	}
+	go func() {
+		results <- result{"nope", s.AppendRevocation(ctx, "nope", tokenRevocation("nope", "bad"))}
+	}()
+	for s.feed.waiting.Load() < n+1 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range n + 1 {
+		r := <-results
+		switch {
+		case r.tenant == "nope" && !errors.Is(r.err, session.ErrNotFound):
+			t.Errorf("append for an unknown tenant: %v, want session.ErrNotFound", r.err)
+		case r.tenant == "a" && r.err != nil:
+			t.Errorf("append grouped with a bad one failed: %v", r.err)
+		}
+	}
+	feed, err := s.ListRevocations(ctx, "a", 0, t0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(feed) != n+1 {
+		t.Errorf("feed has %d entries, want %d", len(feed), n+1)
 	}
 }
