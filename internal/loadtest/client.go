@@ -179,10 +179,11 @@ func doJSONWith(hc *http.Client, req *http.Request, resOut **http.Response) (tok
 	var tr tokenResponse
 	jerr := json.Unmarshal(raw, &tr)
 	if res.StatusCode < 200 || res.StatusCode > 299 {
+		f := statusFailure(req, res)
 		if jerr == nil && tr.Error != "" {
-			return tr, &Failure{Kind: tr.Error, Detail: fmt.Sprintf("%s %s: %s", req.Method, req.URL.Path, res.Status)}
+			f.Kind, f.Detail = tr.Error, fmt.Sprintf("%s %s: %s", req.Method, req.URL.Path, res.Status)
 		}
-		return tr, statusFailure(req, res)
+		return tr, f
 	}
 	if jerr != nil {
 		return tr, failf("bad_json", "%s %s: %v", req.Method, req.URL.Path, jerr)
@@ -190,8 +191,15 @@ func doJSONWith(hc *http.Client, req *http.Request, resOut **http.Response) (tok
 	return tr, nil
 }
 
-func statusFailure(req *http.Request, res *http.Response) error {
-	return failf(fmt.Sprintf("status_%d", res.StatusCode), "%s %s", req.Method, req.URL.Path)
+func statusFailure(req *http.Request, res *http.Response) *Failure {
+	f := &Failure{Kind: fmt.Sprintf("status_%d", res.StatusCode), Detail: fmt.Sprintf("%s %s", req.Method, req.URL.Path)}
+	if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
+		f.Busy = true
+		if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && secs > 0 {
+			f.RetryAfter = time.Duration(secs) * time.Second
+		}
+	}
+	return f
 }
 
 // readBody reads the whole body, so that the connection goes back to the

@@ -1,9 +1,11 @@
 package loadtest
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // The shared transport sends only to the origins it was given: not to a
@@ -39,6 +41,42 @@ func TestTransportSendsOnlyToGivenOrigins(t *testing.T) {
 	} {
 		if SameOrigin(c.a, c.b) != c.same {
 			t.Errorf("SameOrigin(%q, %q) = %v", c.a, c.b, !c.same)
+		}
+	}
+}
+
+// A 503 or 429 is a Failure marked busy with the server's Retry-After,
+// under the OAuth error code when the body has one; other statuses are not
+// busy.
+func TestBusyFailures(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/503":
+			w.Header().Set("Retry-After", "2")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error":"temporarily_unavailable","error_description":"busy"}`))
+		case "/429":
+			w.WriteHeader(http.StatusTooManyRequests)
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"invalid_grant"}`))
+		}
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		path string
+		want Failure
+	}{
+		{"/503", Failure{Kind: "temporarily_unavailable", Busy: true, RetryAfter: 2 * time.Second}},
+		{"/429", Failure{Kind: "status_429", Busy: true}},
+		{"/400", Failure{Kind: "invalid_grant"}},
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+tc.path, nil)
+		_, err := doJSON(srv.Client(), req)
+		var f *Failure
+		if !errors.As(err, &f) || f.Kind != tc.want.Kind || f.Busy != tc.want.Busy || f.RetryAfter != tc.want.RetryAfter {
+			t.Errorf("%s: %#v, want %+v", tc.path, err, tc.want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 )
 
 // Failure is a request that did not do what the scenario expects, with the
@@ -18,6 +19,10 @@ import (
 type Failure struct {
 	Kind   string
 	Detail string
+	// Busy is set when the server said to come back later (429 or 503,
+	// RFC 6585 §4, RFC 9110 §15.6.4), with the Retry-After it gave, or 0.
+	Busy       bool
+	RetryAfter time.Duration
 }
 
 func (f *Failure) Error() string {

@@ -161,7 +161,7 @@ func Run(ctx context.Context, sc Scenario, opt Options) (*Result, error) {
 	g.SetLimit(8) // logins hash passwords: do not start with a stampede
 	for i := range workers {
 		g.Go(func() error {
-			w, err := sc.NewWorker(gctx, i)
+			w, err := prepare(gctx, sc, i)
 			if err != nil {
 				return fmt.Errorf("preparing virtual user %d: %w", i, err)
 			}
@@ -317,4 +317,28 @@ func verify(ctx context.Context, workers []Worker) *Verification {
 		}
 	}
 	return v
+}
+
+// prepareAttempts bounds how often preparing one virtual user is tried
+// when the server says it is busy.
+const prepareAttempts = 30
+
+// prepare makes worker i. Preparing signs users in, and a server bounds
+// its concurrent password hashes: under a burst of sign-ins it answers 503
+// or 429 with Retry-After, as it should. Preparation is not measured, so
+// it waits as told and tries again; any other failure ends the run.
+func prepare(ctx context.Context, sc Scenario, i int) (Worker, error) {
+	for attempt := 1; ; attempt++ {
+		w, err := sc.NewWorker(ctx, i)
+		var f *Failure
+		if err == nil || !errors.As(err, &f) || !f.Busy || attempt == prepareAttempts {
+			return w, err
+		}
+		wait := min(max(f.RetryAfter, 100*time.Millisecond), 5*time.Second)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
 }

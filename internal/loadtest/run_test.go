@@ -177,6 +177,39 @@ func TestNewWorkerFailureAbortsTheRun(t *testing.T) {
 	}
 }
 
+// A server that is busy while the users sign in (503 or 429 from its
+// bounded password hashing) is waited for and asked again: preparation is
+// not measured. A user it refuses for any other reason, or keeps refusing,
+// still ends the run.
+func TestPreparationWaitsWhenBusy(t *testing.T) {
+	var calls atomic.Int64
+	busy := &Failure{Kind: "temporarily_unavailable", Busy: true, RetryAfter: time.Millisecond}
+	sc := Scenario{Name: "busy", NewWorker: func(_ context.Context, id int) (Worker, error) {
+		if id == 1 && calls.Add(1) <= 3 {
+			return nil, busy
+		}
+		return fakeWorker{&fake{}}, nil
+	}}
+	if _, err := Run(context.Background(), sc, Options{Concurrency: 4, Requests: 10}); err != nil {
+		t.Fatalf("a user the server was busy for three times: %v", err)
+	}
+	if calls.Load() != 4 {
+		t.Errorf("user 1 was prepared %d times, want 4", calls.Load())
+	}
+
+	var tries atomic.Int64
+	always := Scenario{Name: "always busy", NewWorker: func(context.Context, int) (Worker, error) {
+		tries.Add(1)
+		return nil, &Failure{Kind: "status_429", Busy: true}
+	}}
+	if _, err := Run(context.Background(), always, Options{Concurrency: 1, Requests: 10}); err == nil {
+		t.Fatal("a server busy for ever: the run went ahead")
+	}
+	if tries.Load() != prepareAttempts {
+		t.Errorf("a server busy for ever was asked %d times, want %d", tries.Load(), prepareAttempts)
+	}
+}
+
 // Phases recorded by the workers are merged; during warm-up they are not.
 func TestPhasesMerged(t *testing.T) {
 	f := &fake{do: func(_ context.Context, _ int64, rec *Recorder) error {
