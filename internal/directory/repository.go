@@ -103,6 +103,29 @@ type Repository interface {
 	RecordSignInFailure(ctx context.Context, tenantID, objectID string, at time.Time, threshold int, lockUntil time.Time) (User, error)
 	// ResetSignInFailures clears the failure count and lock.
 	ResetSignInFailures(ctx context.Context, tenantID, objectID string) error
+	// ListLockedUsers returns the users whose LockedUntil is after q.At,
+	// ordered by object id, those after q.After only, at most q.Limit.
+	ListLockedUsers(ctx context.Context, tenantID string, q BanQuery) ([]User, error)
+
+	// RecordAddressFailure counts a failed sign-in from address in one
+	// atomic statement (an upsert … RETURNING) and returns the row after
+	// it. The count starts again at 1 when the stored window began at or
+	// before f.At-f.Window; when the new count is at or past f.Threshold
+	// (f.Threshold <= 0 never bans) BannedUntil becomes f.At+f.BanFor,
+	// never shortening a ban in place. Concurrent failures from any number
+	// of instances all count, and each caller sees its own count. A row
+	// may be purged (Purge) once both its window and its ban ended.
+	RecordAddressFailure(ctx context.Context, tenantID, address string, f AddressFailure) (AddressBan, error)
+	// GetAddressBan returns the address's row, banned or not, or
+	// ErrNotFound.
+	GetAddressBan(ctx context.Context, tenantID, address string) (AddressBan, error)
+	// ListAddressBans returns the addresses whose BannedUntil is after
+	// q.At, ordered by address, those after q.After only, at most q.Limit.
+	ListAddressBans(ctx context.Context, tenantID string, q BanQuery) ([]AddressBan, error)
+	// DeleteAddressBan deletes the address's row, with its count, if its
+	// ban holds at at, and returns it; otherwise ErrNotFound and nothing
+	// changes.
+	DeleteAddressBan(ctx context.Context, tenantID, address string, at time.Time) (AddressBan, error)
 
 	// PutConsent stores a consent grant, merging its scopes into an
 	// existing grant of the same client, resource and principal.

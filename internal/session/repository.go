@@ -67,8 +67,10 @@ type Repository interface {
 	ForgetSealed(ctx context.Context, before time.Time) error
 	// Purge deletes codes, refresh tokens, device codes and feed entries
 	// that expired before before, then the grants and browser sessions
-	// that expired and nothing refers to, at most limit rows of each kind,
-	// and returns how many rows it deleted (housekeeping, every tenant).
+	// that expired and nothing refers to, and the address failure counts
+	// (directory.RecordAddressFailure) whose window and ban ended before
+	// before, at most limit rows of each kind, and returns how many rows
+	// it deleted (housekeeping, every tenant).
 	Purge(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	CreateDeviceCode(ctx context.Context, tenantID string, d DeviceCode) error

@@ -272,3 +272,33 @@ func TestListsTieBreakInByteOrder(t *testing.T) {
 		t.Fatalf("listed %q, want %q", got, want)
 	}
 }
+
+// Address failure counts are exact with two instances: failures from one
+// address split across both all count, each caller sees its own count, and
+// the one reaching the threshold (wherever it lands) bans the address for
+// both.
+func TestInstancesCountEveryAddressFailure(t *testing.T) {
+	pair := openPair(t)
+	ctx := t.Context()
+	const n = 20
+	counts := make([]int, n)
+	errs := raceOn(pair, n, func(s *Store, i int) error {
+		b, err := s.RecordAddressFailure(ctx, "a", "192.0.2.1", directory.AddressFailure{At: t0, Window: time.Hour, Threshold: n, BanFor: time.Hour})
+		counts[i] = b.Failures
+		return err
+	})
+	mustDo(t, errors.Join(errs...))
+	slices.Sort(counts)
+	for i, c := range counts {
+		if c != i+1 {
+			t.Fatalf("the callers saw the counts %v, want 1…%d once each", counts, n)
+		}
+	}
+	for i, s := range pair {
+		b, err := s.GetAddressBan(ctx, "a", "192.0.2.1")
+		mustDo(t, err)
+		if b.Failures != n || !b.BannedUntil.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("instance %d: after %d failures the address has %+v", i, n, b)
+		}
+	}
+}

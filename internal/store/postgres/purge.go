@@ -8,7 +8,8 @@ import (
 // purgeStatements delete, in an order the foreign keys allow, rows whose
 // every use ended before the cut-off ($1): expired codes, refresh tokens,
 // device codes and feed entries, then grants and browser sessions nothing
-// refers to any more. PostgreSQL has no DELETE … LIMIT, so each statement
+// refers to any more, and the sign-in failures of addresses whose window
+// and ban have both ended. PostgreSQL has no DELETE … LIMIT, so each statement
 // picks at most $2 rows by primary key in a subquery: one purge is a few
 // short statements however large the backlog, and the server calls it
 // again until it deletes nothing.
@@ -30,6 +31,8 @@ var purgeStatements = []string{
 		SELECT b.tenant_id, b.id_hash FROM browser_sessions b WHERE b.expires_at < $1
 		AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.tenant_id = b.tenant_id AND g.browser_session_id = b.id)
 		LIMIT $2)`,
+	`DELETE FROM address_failures WHERE (tenant_id, address) IN (
+		SELECT tenant_id, address FROM address_failures WHERE expires_at < $1 LIMIT $2)`,
 }
 
 // Purge deletes session state that expired before before, at most limit

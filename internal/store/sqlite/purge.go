@@ -9,7 +9,8 @@ import (
 // purgeStatements delete, in an order the foreign keys allow, rows whose
 // every use ended before the cut-off: expired codes, refresh tokens, device
 // codes and feed entries, then grants and browser sessions nothing refers
-// to any more. Each statement removes at most limit rows, so one purge is
+// to any more, and the sign-in failures of addresses whose window and ban
+// have both ended. Each statement removes at most limit rows, so one purge is
 // a short transaction however large the backlog.
 var purgeStatements = []string{
 	`DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes WHERE expires_at < ?1 LIMIT ?2)`,
@@ -23,6 +24,7 @@ var purgeStatements = []string{
 	`DELETE FROM browser_sessions WHERE rowid IN (SELECT b.rowid FROM browser_sessions b WHERE b.expires_at < ?1
 		AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.tenant_id = b.tenant_id AND g.browser_session_id = b.id)
 		LIMIT ?2)`,
+	`DELETE FROM address_failures WHERE rowid IN (SELECT rowid FROM address_failures WHERE expires_at < ?1 LIMIT ?2)`,
 }
 
 // Purge deletes session state that expired before before, at most limit

@@ -52,6 +52,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users/Errors", testUserErrors},
 		{"Users/DeleteCascades", testDeleteUserCascades},
 		{"Users/SignInFailures", testSignInFailures},
+		{"Users/ListLocked", testListLockedUsers},
+
+		{"AddressBans/Count", testAddressFailures},
+		{"AddressBans/ListAndLift", testAddressBanListAndLift},
+		{"AddressBans/Purge", testPurgeAddressFailures},
+		{"Tenancy/AddressBans", testAddressBanTenancy},
 
 		{"Consents/RoundTrip", testConsentRoundTrip},
 		{"Consents/Errors", testConsentErrors},
@@ -115,6 +121,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency/PollDeviceCode", testConcurrentPollDeviceCode},
 		{"Concurrency/ApproveDeviceCode", testConcurrentApproveDeviceCode},
 		{"Concurrency/RecordSignInFailure", testConcurrentSignInFailures},
+		{"Concurrency/RecordAddressFailure", testConcurrentAddressFailures},
 		{"Concurrency/RevokeGrant", testConcurrentRevokeGrant},
 
 		{"Ping", func(t *testing.T, s store.Store) { must(t, s.Ping(t.Context())) }},
