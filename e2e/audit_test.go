@@ -92,9 +92,10 @@ func TestAuditLog(t *testing.T) {
 	seen = append(seen, secretText)
 	h.admin(adminTok, "user", "disable", "--id", bob.ObjectID, "--tenant", tid)
 
-	// Logout ends the browser's session and its grant.
-	if p, _ := b.get(h.srv.URL + "/" + tid + "/oauth2/v2.0/logout"); p.status != 200 {
-		t.Fatalf("logout: %d", p.status)
+	// Logout, confirmed, ends the browser's session and its grant.
+	p, _ = b.get(h.srv.URL + "/" + tid + "/oauth2/v2.0/logout")
+	if p, _ := b.submit(p.form(t, "logout"), nil, "decision=signout"); p.status != 200 || p.kind != "signed_out" {
+		t.Fatalf("logout: %d %q", p.status, p.kind)
 	}
 
 	// The audit log through the CLI, remote.

@@ -238,14 +238,38 @@ func TestBrowserSignInConsentSSOAndLogout(t *testing.T) {
 		t.Fatalf("SSO ended on %q, want the client's page", k)
 	}
 
-	// Logout ends the session and the grant; the next request signs in again.
-	if err := chromedp.Do(b, chromedp.Navigate(h.srv.URL+"/"+tid+"/oauth2/v2.0/logout")); err != nil {
+	// Logout without an id_token_hint asks first (logout CSRF, OIDC
+	// RP-Initiated Logout 1.0 §2): "Stay signed in" keeps the session.
+	logout := h.srv.URL + "/" + tid + "/oauth2/v2.0/logout?" + url.Values{"client_id": {client.AppID},
+		"post_logout_redirect_uri": {redirectURI}, "state": {"bye"}}.Encode()
+	if err := chromedp.Do(b, chromedp.Navigate(logout)); err != nil {
 		t.Fatal(err)
 	}
-	if k := pageKind(t, b); k != "signed_out" {
-		t.Fatalf("logout shows %q", k)
+	if k := pageKind(t, b); k != "logout" {
+		t.Fatalf("logout shows %q, want the confirmation page", k)
 	}
-	screenshot(t, b, "browser-3-signed-out.png")
+	screenshot(t, b, "browser-3-logout.png")
+	if err := chromedp.Do(b,
+		chromedp.Click(chromedp.CSS(`#logout button[value="cancel"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page="still_signed_in"]`)),
+	); err != nil {
+		t.Fatalf("stay signed in: %v", err)
+	}
+	if _, err := h.srv.Sessions.ActiveGrant(ctx, tid, g.ID); err != nil {
+		t.Errorf("the grant after Stay signed in: %v", err)
+	}
+	// "Sign out" ends the session and the grant, and the browser goes back
+	// to the client: the page's CSP form-action lets Chromium follow the
+	// redirect after the POST. The next request signs in again.
+	if err := chromedp.Do(b, chromedp.Navigate(logout)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`#logout button[value="signout"]`))); err != nil {
+		t.Fatalf("sign out: %v", err)
+	}
+	if q := rec.wait(t); q.Get("state") != "bye" || q.Get("code") != "" {
+		t.Fatalf("the client received %v after logout, want state=bye", q)
+	}
 	if _, err := h.srv.Sessions.ActiveGrant(ctx, tid, g.ID); err == nil {
 		t.Error("the grant is still active after logout")
 	}

@@ -15,10 +15,11 @@ import (
 )
 
 // The pages (internal/web) mark what they are with data-page on <main>:
-// signin, select_account, consent, device, device_done, form_post,
-// signed_out, error. Their forms post a hidden csrf_token and, inside a
-// sign-in, a sealed flow; the helpers below send every hidden field back
-// as it came, as a browser does, and fill in only what a person types.
+// signin, select_account, consent, device, device_done, form_post, logout
+// (the logout confirmation), still_signed_in, signed_out, error. Their
+// forms post a hidden csrf_token and, inside a sign-in, a sealed flow;
+// the helpers below send every hidden field back as it came, as a browser
+// does, and fill in only what a person types.
 
 // page is one HTML page the server answered with.
 type page struct {

@@ -114,7 +114,9 @@ func TestEveryRevocationReachesTheGuard(t *testing.T) {
 	if _, err := g.Validate(ctx, browserTok); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := b.get(h.srv.URL + "/" + h.tenant() + "/oauth2/v2.0/logout"); p.kind != "signed_out" {
+	// Without an id_token_hint the person confirms the logout.
+	p, _ = b.get(h.srv.URL + "/" + h.tenant() + "/oauth2/v2.0/logout")
+	if p, _ := b.submit(p.form(t, "logout"), nil, "decision=signout"); p.kind != "signed_out" {
 		t.Fatalf("logout page %q", p.kind)
 	}
 	t.Logf("session logout → guard: %v", untilRejected(t, g, browserTok, 30*time.Second))

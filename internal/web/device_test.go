@@ -53,8 +53,10 @@ func TestDeviceLogin(t *testing.T) {
 	if m := b.post(a, "device", map[string]string{"user_code": uc}).message(); !strings.Contains(m, "not right or has expired") {
 		t.Errorf("used code: %q", m)
 	}
-	// Logging the browser out does not end the device's grant.
-	b.get(e.ts.URL + "/contoso/oauth2/v2.0/logout")
+	// Logging the browser out (confirmed) does not end the device's grant.
+	if a := b.post(b.get(e.ts.URL+"/contoso/oauth2/v2.0/logout"), "logout", map[string]string{"decision": "signout"}); a.page != "signed_out" {
+		t.Fatalf("logout: page %q", a.page)
+	}
 	if _, err := e.sessions.ActiveGrant(e.ctx, e.tenant.ID, g.ID); err != nil {
 		t.Errorf("device grant after browser logout: %v", err)
 	}

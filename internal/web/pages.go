@@ -18,7 +18,7 @@ var templateFS embed.FS
 // pageNames are the pages; each is templates/{name}.html inside
 // templates/layout.html, and names itself in <main data-page>, which
 // tests (and people reading the HTML) use to tell the pages apart.
-var pageNames = []string{"signin", "select_account", "consent", "device", "device_done", "form_post", "signed_out", "error"}
+var pageNames = []string{"signin", "select_account", "consent", "device", "device_done", "form_post", "logout", "still_signed_in", "signed_out", "error"}
 
 func parsePages() map[string]*template.Template {
 	pages := make(map[string]*template.Template, len(pageNames))
@@ -47,8 +47,10 @@ type view struct {
 	UserCode    string
 	Declined    bool
 
-	Target  string // form_post: the redirect URI
-	Fields  []field
+	Accounts []account // logout: the sessions the browser holds
+
+	Target  string  // form_post: the redirect URI
+	Fields  []field // form_post, logout: hidden fields posted back
 	TraceID string
 }
 
@@ -57,6 +59,9 @@ type permission struct {
 }
 
 type field struct{ Name, Value string }
+
+// account is a session's user and tenant as the logout page names them.
+type account struct{ User, Tenant string }
 
 // newNonce returns a fresh CSP nonce (CSP3 §6.7.2.2: unguessable, new for
 // every response).
