@@ -39,6 +39,9 @@ type harness struct {
 	configDir string
 	// logs is everything the server logged, at debug level.
 	logs *syncBuffer
+	// secrets has every secret that crossed h.http; none may be in logs
+	// or in the audit log when the harness stops.
+	secrets *secretRecorder
 }
 
 // syncBuffer is a bytes.Buffer the server's goroutines may write to.
@@ -132,7 +135,8 @@ func startWith(t *testing.T, dataDir, addr string, edit func(*config.Config)) *h
 		t.Fatal(err)
 	}
 	pool.AppendCertsFromPEM(pem)
-	h.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	h.secrets = &secretRecorder{base: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, seen: map[string]struct{}{}}
+	h.http = &http.Client{Timeout: 30 * time.Second, Transport: h.secrets}
 	t.Cleanup(h.stop)
 	return h
 }
@@ -141,6 +145,9 @@ func startWith(t *testing.T, dataDir, addr string, edit func(*config.Config)) *h
 func (h *harness) stop() {
 	if h.cancel == nil {
 		return
+	}
+	if vs := h.secrets.values(); len(vs) > 0 {
+		h.assertNoSecrets(vs...)
 	}
 	h.cancel()
 	h.cancel = nil
