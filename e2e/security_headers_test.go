@@ -22,6 +22,12 @@ func (e *secEnv) secPages(t *testing.T) map[string]*http.Response {
 	b := e.signedIn(t, e.tid)
 	out["consent"], _ = b.fetch("GET", e.authorizeURL(e.tid, url.Values{"prompt": {"consent"}}), nil)
 	out["select_account"], _ = b.fetch("GET", e.authorizeURL(e.tid, url.Values{"prompt": {"select_account"}}), nil)
+	// A logout without id_token_hint shows the confirmation page (and ends nothing).
+	var logoutBody string
+	out["logout"], logoutBody = b.fetch("GET", e.h.srv.URL+"/"+e.tid+"/oauth2/v2.0/logout", nil)
+	if !strings.Contains(logoutBody, `data-page="logout"`) {
+		t.Fatalf("logout without a hint did not show the confirmation page:\n%s", logoutBody)
+	}
 	out["form_post"], _ = b.fetch("GET", e.authorizeURL(e.tid, url.Values{"response_mode": {"form_post"}}), nil)
 	out["code redirect"], _ = b.fetch("GET", e.authorizeURL(e.tid, nil), nil)
 	_, uc, _, err := e.h.srv.Sessions.StartDevice(ctx, e.tid, e.native.AppID, []string{"openid"}, "")
@@ -54,7 +60,7 @@ func (e *secEnv) secPages(t *testing.T) map[string]*http.Response {
 func TestSecurityClickjacking(t *testing.T) {
 	e := newSecEnv(t)
 	pages := e.secPages(t)
-	for _, name := range []string{"signin", "consent", "select_account", "device", "device consent", "form_post", "signed_out", "error"} {
+	for _, name := range []string{"signin", "consent", "select_account", "device", "device consent", "form_post", "logout", "signed_out", "error"} {
 		t.Run("§4.16 frame-ancestors 'none' on the "+name+" page", func(t *testing.T) {
 			h := pages[name].Header
 			if !hasDirective(h.Get("Content-Security-Policy"), "frame-ancestors", "'none'") || h.Get("X-Frame-Options") != "DENY" {
@@ -72,7 +78,7 @@ func TestSecurityClickjacking(t *testing.T) {
 func TestSecurityLeakage(t *testing.T) {
 	e := newSecEnv(t)
 	pages := e.secPages(t)
-	for _, name := range []string{"signin", "consent", "select_account", "device", "device consent", "form_post", "signed_out", "error", "code redirect"} {
+	for _, name := range []string{"signin", "consent", "select_account", "device", "device consent", "form_post", "logout", "signed_out", "error", "code redirect"} {
 		t.Run("§4.2.4 Referrer-Policy no-referrer on the "+name+" page", func(t *testing.T) {
 			if got := pages[name].Header.Get("Referrer-Policy"); got != "no-referrer" {
 				t.Fatalf("Referrer-Policy %q", got)
