@@ -63,6 +63,12 @@ type Config struct {
 	RateTokenAddress     float64 `flag:"rate-token-address" usage:"requests/s per client address at the token and device authorization endpoints (0: off)"`
 	RateTokenAddrBurst   int     `flag:"rate-token-address-burst" usage:"burst of --rate-token-address"`
 	RateExempt           string  `flag:"rate-exempt" usage:"comma-separated addresses or CIDR prefixes not limited per address"`
+	// Address bans (README, Abuse limits): failed sign-ins counted per
+	// client address and tenant in the database, so that a ban holds on
+	// every instance. Exempt addresses (--rate-exempt) are never counted.
+	BanAddressFailures int           `flag:"ban-address-failures" usage:"failed sign-ins (wrong password or unknown user) from one client address in a tenant, within --ban-address-window, that ban the address from signing in to the tenant (0: off)"`
+	BanAddressWindow   time.Duration `flag:"ban-address-window" usage:"how long failures from an address add up, from the first"`
+	BanAddressDuration time.Duration `flag:"ban-address-duration" usage:"how long an address stays banned; tessera admin bans remove lifts it sooner"`
 	// HSTS: see server.sendHSTS; tessera sends it whenever it serves TLS.
 	HSTS bool `flag:"hsts" usage:"also send Strict-Transport-Security under --http, when --public-url is https"`
 	// TrustedProxies are the load balancers whose X-Forwarded-For names
@@ -92,6 +98,12 @@ func Default() Config {
 		RateTokenClientBurst: 20000,
 		RateTokenAddrBurst:   1000,
 		RateExempt:           "127.0.0.0/8,::1",
+
+		// 50 failures in 15 minutes is more than an office's worth of
+		// typos behind one NAT, and far fewer than a spray needs.
+		BanAddressFailures: 50,
+		BanAddressWindow:   15 * time.Minute,
+		BanAddressDuration: time.Hour,
 	}
 }
 
@@ -231,6 +243,17 @@ func (c *Config) Validate() error {
 			bad("--%s %v: want 0 (off) or a positive rate", r.flag, r.rate)
 		} else if r.rate > 0 && r.burst < 1 {
 			bad("--%s-burst %d: want at least 1", r.flag, r.burst)
+		}
+	}
+	if c.BanAddressFailures < 0 {
+		bad("--ban-address-failures %d: want 0 (off) or a positive number", c.BanAddressFailures)
+	}
+	if c.BanAddressFailures > 0 {
+		if c.BanAddressWindow < time.Second {
+			bad("--ban-address-window %v: want at least 1s", c.BanAddressWindow)
+		}
+		if c.BanAddressDuration < time.Second {
+			bad("--ban-address-duration %v: want at least 1s", c.BanAddressDuration)
 		}
 	}
 	if _, err := ratelimit.ParsePrefixes(c.RateExempt); err != nil {

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRateLimitSettings: the abuse limits load from flags, environment and
@@ -44,5 +45,33 @@ func TestHSTSSetting(t *testing.T) {
 		if _, err := load(t, tc.args, nil); (err == nil) != tc.ok {
 			t.Errorf("%v: %v, want ok %v", tc.args, err, tc.ok)
 		}
+	}
+}
+
+// TestAddressBanSettings: the address ban flags load like every setting,
+// default to on, and bad values are reported together.
+func TestAddressBanSettings(t *testing.T) {
+	c, err := load(t, []string{"--ban-address-failures", "7"}, map[string]string{"TESSERA_BAN_ADDRESS_WINDOW": "2m", "TESSERA_BAN_ADDRESS_DURATION": "30m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BanAddressFailures != 7 || c.BanAddressWindow != 2*time.Minute || c.BanAddressDuration != 30*time.Minute {
+		t.Errorf("ban settings not applied: %+v", c)
+	}
+	if d := Default(); d.BanAddressFailures != 50 || d.BanAddressWindow != 15*time.Minute || d.BanAddressDuration != time.Hour {
+		t.Errorf("defaults changed: %+v; the README's Abuse limits table gives them", d)
+	}
+	_, err = load(t, []string{"--ban-address-failures", "-1"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--ban-address-failures") {
+		t.Errorf("negative threshold: %v", err)
+	}
+	_, err = load(t, []string{"--ban-address-window", "0s", "--ban-address-duration", "-1h"}, nil)
+	for _, want := range []string{"--ban-address-window", "--ban-address-duration"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want a problem with %s, got %v", want, err)
+		}
+	}
+	if _, err := load(t, []string{"--ban-address-failures", "0", "--ban-address-window", "0s"}, nil); err != nil {
+		t.Errorf("bans off need no window: %v", err)
 	}
 }

@@ -52,6 +52,7 @@ type Service struct {
 	revoker        Revoker
 	audit          *audit.Recorder
 	hashSlots      *HashSlots
+	addressBans    AddressBanPolicy
 }
 
 // Options are the Service's injectable sources of time and randomness;
@@ -66,11 +67,15 @@ type Options struct {
 	// PasswordHashSlots bound the argon2id hashes running at once;
 	// nil: one per core (see HashSlots).
 	PasswordHashSlots *HashSlots
+	// AddressBans bans client addresses after repeated failed sign-ins;
+	// the zero value is off.
+	AddressBans AddressBanPolicy
 }
 
 // NewService returns a Service over repo.
 func NewService(repo Repository, hasher SecretHasher, opts Options) *Service {
-	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams, audit: opts.Audit}
+	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams, audit: opts.Audit,
+		addressBans: opts.AddressBans}
 	if s.passwordParams == (PasswordParams{}) {
 		s.passwordParams = DefaultPasswordParams
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -22,13 +23,18 @@ var (
 )
 
 // LockedError says a sign-in was refused without checking the password:
-// the account is locked (Locked) or must wait before the next attempt.
+// the account is locked (Locked) or must wait before the next attempt, or
+// the client address is banned from the tenant (Address, with Locked).
 type LockedError struct {
-	Until  time.Time
-	Locked bool // true: locked out; false: slowed down
+	Until   time.Time
+	Locked  bool // true: locked out; false: slowed down
+	Address bool // the address is banned, whatever the account
 }
 
 func (e *LockedError) Error() string {
+	if e.Address {
+		return fmt.Sprintf("client address banned until %s after repeated failed sign-ins from it", e.Until.UTC().Format(time.RFC3339))
+	}
 	if e.Locked {
 		return fmt.Sprintf("account locked until %s after repeated failed sign-ins", e.Until.UTC().Format(time.RFC3339))
 	}
@@ -235,10 +241,20 @@ func slowdown(n int) time.Duration {
 
 // authenticateUser is AuthenticateUser, also returning the object id of
 // the user the name found (empty for an unknown name), for the audit log.
-func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password string) (User, string, error) {
+// addrKey is the client address's key ("" when it is not counted).
+func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password, addrKey string) (User, string, error) {
 	t, err := s.repo.GetTenant(ctx, tenantID)
 	if err != nil {
 		return User{}, "", err
+	}
+	// A banned address is refused first: before the name is looked up and
+	// before any hashing, so a banned sprayer costs a read, and whatever
+	// it sends, right password included, gets the same answer.
+	if banned, err := s.addressBan(ctx, tenantID, addrKey, s.clock()); err != nil || banned != nil {
+		if err != nil {
+			return User{}, "", err
+		}
+		return User{}, "", banned
 	}
 	policy := t.Policy.Effective()
 	upn = strings.ToLower(strings.TrimSpace(upn))
@@ -306,12 +322,18 @@ func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password 
 	return u, u.ObjectID, nil
 }
 
-// SignInVia says where a sign-in came from, for the audit log.
+// SignInVia says where a sign-in came from, for the audit log and the
+// address bans.
 type SignInVia struct {
 	// Channel is the way in: "web", "password_grant", "product_login".
 	Channel string
 	// ClientID is the application the user signs in to, when known.
 	ClientID string
+	// Address is the client's address as the HTTP layer resolved it
+	// (through trusted proxies only). The zero Addr, for an address
+	// exempt from per-address limits (--rate-exempt) or none known, is
+	// never counted nor banned.
+	Address netip.Addr
 }
 
 // AuthenticateUser checks a user's password (sign-in page, password grant,
@@ -326,8 +348,23 @@ func (s *Service) AuthenticateUser(ctx context.Context, tenantID, upn, password 
 // caller because only here is the user of a failed sign-in known. The
 // name typed is recorded only as the object id of the user it found:
 // people type their password into the name field.
+//
+// A wrong password or an unknown name also counts against the client
+// address (AddressBanPolicy); a right one lifts no address ban: the
+// address was guessing, whoever else signs in from it.
 func (s *Service) AuthenticateUserVia(ctx context.Context, tenantID, upn, password string, via SignInVia) (User, error) {
-	u, oid, err := s.authenticateUser(ctx, tenantID, upn, password)
+	addrKey := ""
+	if s.addressBans.Failures > 0 {
+		addrKey = AddressKey(via.Address)
+	}
+	u, oid, err := s.authenticateUser(ctx, tenantID, upn, password, addrKey)
+	if errors.Is(err, ErrInvalidCredentials) && addrKey != "" {
+		if cerr := s.countAddressFailure(ctx, tenantID, addrKey, s.clock(), via); cerr != nil {
+			// Fail as the lockout does when its count cannot be kept:
+			// an uncounted failure is a free guess.
+			err = fmt.Errorf("counting the failed sign-in from the client address: %w", cerr)
+		}
+	}
 	ev := audit.Event{TenantID: tenantID, Kind: audit.SignInSuccess, Actor: oid, Target: oid, Outcome: audit.Success,
 		Details: map[string]string{"channel": via.Channel}}
 	if via.ClientID != "" {
@@ -344,6 +381,8 @@ func (s *Service) AuthenticateUserVia(ctx context.Context, tenantID, upn, passwo
 func SignInFailureReason(err error, userKnown bool) string {
 	var locked *LockedError
 	switch {
+	case errors.As(err, &locked) && locked.Address:
+		return "address_banned"
 	case errors.Is(err, ErrInvalidCredentials) && !userKnown:
 		return "unknown_user"
 	case errors.Is(err, ErrInvalidCredentials):

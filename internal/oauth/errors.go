@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/metrics"
 )
 
@@ -144,10 +145,17 @@ func errBadCredentials(cause error) *Error {
 	return errInvalidGrant(50126, "Error validating credentials due to invalid username or password.", cause)
 }
 
-func errAccountLocked(until time.Time, locked bool, cause error) *Error {
-	desc := "The account is locked after repeated failed sign-ins; try again after " + until.UTC().Format(time.RFC3339) + "."
-	if !locked {
-		desc = "Too many failed sign-ins; wait until " + until.UTC().Format(time.RFC3339) + " before trying again."
+// errAccountLocked: Entra answers AADSTS50053 both for an account locked
+// after wrong passwords and for a sign-in blocked because of where it
+// came from, so a banned address gets it too, with its own words.
+func errAccountLocked(e *directory.LockedError, cause error) *Error {
+	until := e.Until.UTC().Format(time.RFC3339)
+	desc := "The account is locked after repeated failed sign-ins; try again after " + until + "."
+	switch {
+	case e.Address:
+		desc = "Sign-in from this address is blocked after repeated failed sign-ins from it; try again after " + until + "."
+	case !e.Locked:
+		desc = "Too many failed sign-ins; wait until " + until + " before trying again."
 	}
 	return errInvalidGrant(50053, desc, cause)
 }

@@ -178,6 +178,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, req *tokenR
 	ctx := r.Context()
 	req.Version = version
 	req.TenantRef = r.PathValue("tenant")
+	req.clientAddr = h.limits.SignInAddress(r)
 	g, ok := h.grants[req.GrantType]
 	ref := req.TenantRef
 	if multiTenantAliases[ref] {

@@ -53,7 +53,7 @@ func (g passwordGrant) issue(ctx context.Context, req *tokenRequest, client dire
 		return nil, oerr
 	}
 	user, err := h.dir.AuthenticateUserVia(ctx, req.TenantID, req.Username, req.Password,
-		directory.SignInVia{Channel: "password_grant", ClientID: client.App.AppID})
+		directory.SignInVia{Channel: "password_grant", ClientID: client.App.AppID, Address: req.clientAddr})
 	if oerr := signInError(err); oerr != nil {
 		return nil, oerr
 	}
@@ -85,7 +85,7 @@ func signInError(err error) *Error {
 	case errors.Is(err, directory.ErrInvalidCredentials):
 		return errBadCredentials(err)
 	case errors.As(err, &locked):
-		return errAccountLocked(locked.Until, locked.Locked, err)
+		return errAccountLocked(locked, err)
 	case errors.Is(err, directory.ErrUserDisabled):
 		return errUserDisabled(err)
 	case errors.Is(err, directory.ErrBusy):

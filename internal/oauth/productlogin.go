@@ -135,7 +135,7 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, err := h.dir.AuthenticateUserVia(ctx, t.ID, in.Username, in.Password,
-		directory.SignInVia{Channel: "product_login", ClientID: client.App.AppID})
+		directory.SignInVia{Channel: "product_login", ClientID: client.App.AppID, Address: h.limits.SignInAddress(r)})
 	var locked *directory.LockedError
 	switch {
 	case errors.Is(err, directory.ErrInvalidCredentials):
@@ -146,7 +146,11 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		// honours it does not come back a moment too early.
 		wait := max(int64((locked.Until.Sub(h.now())+time.Second-1)/time.Second), 1)
 		w.Header().Set("Retry-After", strconv.FormatInt(wait, 10))
-		fail(429, "too_many_attempts", "Too many failed sign-ins: try again after "+locked.Until.UTC().Format(time.RFC3339)+".", err)
+		msg := "Too many failed sign-ins: try again after " + locked.Until.UTC().Format(time.RFC3339) + "."
+		if locked.Address {
+			msg = "Too many failed sign-ins from this address: try again after " + locked.Until.UTC().Format(time.RFC3339) + "."
+		}
+		fail(429, "too_many_attempts", msg, err)
 		return
 	case errors.Is(err, directory.ErrUserDisabled):
 		fail(403, "account_disabled", "The user account is disabled.", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -59,6 +60,9 @@ type tokenRequest struct {
 
 	// issued is what a grant issued, for the audit log (see recordIssued).
 	issued issuedToken
+	// clientAddr is the address sign-in failures count against (the
+	// zero Addr when exempt): see ratelimit.Limits.SignInAddress.
+	clientAddr netip.Addr
 
 	form url.Values
 }

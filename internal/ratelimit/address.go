@@ -159,6 +159,22 @@ func (l *Limits) AllowAddress(lim *Limiter, r *http.Request) (bool, time.Duratio
 	return l.Addresses.Allow(lim, r)
 }
 
+// SignInAddress is the client address of r that sign-in failures count
+// against and address bans apply to (directory.SignInVia.Address): the
+// zero Addr when l or its Addresses are nil or the address is exempt, so
+// that exempt addresses (loopback by default) are never counted nor
+// banned.
+func (l *Limits) SignInAddress(r *http.Request) netip.Addr {
+	if l == nil || l.Addresses == nil {
+		return netip.Addr{}
+	}
+	addr := l.Addresses.Client(r)
+	if !addr.IsValid() || l.Addresses.Exempt(addr) {
+		return netip.Addr{}
+	}
+	return addr
+}
+
 // AllowClient spends one request of the TokenClient bucket of a client
 // that authenticated with a credential, in a tenant: the key comes from
 // the directory, never from what an unauthenticated caller typed.

@@ -110,7 +110,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 			s.Audit.Close(context.Background())
 		}
 	}()
-	s.Directory = directory.NewService(st, keys, directory.Options{Audit: s.Audit, PasswordHashSlots: passwordHashSlots(log, directory.DefaultPasswordParams)})
+	s.Directory = directory.NewService(st, keys, directory.Options{Audit: s.Audit, PasswordHashSlots: passwordHashSlots(log, directory.DefaultPasswordParams),
+		AddressBans: directory.AddressBanPolicy{Failures: cfg.BanAddressFailures, Window: cfg.BanAddressWindow, Duration: cfg.BanAddressDuration}})
 	s.Sessions = session.NewService(st, keys, keys, session.Options{Audit: s.Audit})
 	// Disabling a user or removing a client's credential revokes what
 	// they hold.

@@ -128,6 +128,9 @@ const (
 
 func lockedMessage(e *directory.LockedError) string {
 	at := e.Until.UTC().Format("15:04:05 UTC on 2 January 2006")
+	if e.Address {
+		return fmt.Sprintf("Sign-in from your network is blocked after too many failed sign-ins. Try again after %s, or ask your administrator to lift the block.", at)
+	}
 	if e.Locked {
 		return fmt.Sprintf("Your account is locked after too many failed sign-ins. Try again after %s, or ask your administrator to unlock it.", at)
 	}
@@ -174,7 +177,8 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, perr)
 		return
 	}
-	u, err := h.dir.AuthenticateUserVia(ctx, tid, username, password, directory.SignInVia{Channel: "web", ClientID: tg.app.AppID})
+	u, err := h.dir.AuthenticateUserVia(ctx, tid, username, password,
+		directory.SignInVia{Channel: "web", ClientID: tg.app.AppID, Address: h.limits.SignInAddress(r)})
 	if err != nil {
 		var locked *directory.LockedError
 		msg := msgBadCredentials
