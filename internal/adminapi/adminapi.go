@@ -1,7 +1,7 @@
 // Package adminapi is tessera's admin HTTP API: JSON over HTTP for managing
 // tenants and their policy, app registrations, service principals,
-// credentials, app role assignments, users, consents and signing keys,
-// described by an embedded OpenAPI document.
+// credentials, app role assignments, users, consents, lockouts and address
+// bans, and signing keys, described by an embedded OpenAPI document.
 package adminapi
 
 import (
@@ -121,6 +121,10 @@ func (a *api) routes() {
 	a.handle("GET "+t+"/consents", a.scoped(a.listConsents))
 	a.handle("POST "+t+"/consents", a.scoped(a.grantConsent))
 	a.handle("DELETE "+t+"/consents", a.scoped(a.revokeConsent))
+
+	a.handle("GET "+t+"/bans", a.scoped(a.listBans))
+	a.handle("DELETE "+t+"/bans/users/{user}", a.scoped(a.liftLockout))
+	a.handle("DELETE "+t+"/bans/addresses/{address}", a.scoped(a.liftAddressBan))
 
 	a.handle("GET "+t+"/audit", a.scoped(a.listAudit))
 

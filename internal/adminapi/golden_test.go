@@ -131,6 +131,12 @@ func TestGoldenShapes(t *testing.T) {
 	golden(t, "tenant_policy", e.do("PUT", tp("/policy"), tokAdminA, TenantPolicyUpdate{RefreshGraceSeconds: &grace, PasswordGrantDisabled: true,
 		ProductLoginResource: "api://orders", LockoutThreshold: &three}).must(t, 200).body)
 
+	for range three {
+		_, _ = e.dir.AuthenticateUser(t.Context(), e.contoso.ID, "alice", "wrong password, wrong")
+	}
+	e.banAddress(t, e.contoso, "192.0.2.7")
+	golden(t, "ban_list", e.do("GET", tp("/bans"), tokAdminA, nil).must(t, 200).body)
+
 	golden(t, "key_list", e.do("GET", "/admin/v1/keys", tokSystem, nil).must(t, 200).body)
 	golden(t, "error_not_found", e.do("GET", tp("/applications/api:%2F%2Fnope"), tokAdminA, nil).must(t, 404).body)
 
