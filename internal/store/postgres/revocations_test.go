@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tessera-id/tessera/internal/session"
 )
 
@@ -16,6 +18,23 @@ var feedExpires = t0.AddDate(1, 0, 0)
 func tokenRevocation(tenantID, jti string) session.Revocation {
 	return session.Revocation{TenantID: tenantID, Kind: session.RevokeToken, Value: jti, RevokedAt: t0,
 		ExpiresAt: feedExpires}
+}
+
+// holdFeed appends value to tenant's feed in a transaction it leaves
+// open (rolled back at the test's end unless committed): the feed's
+// counter row stays locked, as by another instance in the middle of an
+// append.
+func holdFeed(t *testing.T, s *Store, tenant, value string) pgx.Tx {
+	t.Helper()
+	tx, err := s.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if err := appendRevocations(t.Context(), tx, tenant, []feedEntry{{session.RevokeToken, value}}, t0, feedExpires); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
 
 // blockedBy reports whether some backend waits for a lock that the backend
@@ -40,14 +59,7 @@ func TestFeedNumbersFollowCommitOrder(t *testing.T) {
 	addTestTenant(t, s, "a")
 
 	// The first append, held open.
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "first"}}, t0, feedExpires); err != nil {
-		t.Fatal(err)
-	}
+	tx := holdFeed(t, s, "a", "first")
 	var pid int
 	if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
@@ -208,14 +220,7 @@ func TestFeedAppendsAreGrouped(t *testing.T) {
 	ctx := t.Context()
 	addTestTenant(t, s, "a")
 
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "held"}}, t0, feedExpires); err != nil {
-		t.Fatal(err)
-	}
+	tx := holdFeed(t, s, "a", "held")
 	before := s.feed.committed.Load()
 	const n = 50
 	errs := make(chan error, n)
@@ -261,14 +266,7 @@ func TestFeedGroupIsolatesErrors(t *testing.T) {
 	ctx := t.Context()
 	addTestTenant(t, s, "a")
 
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if err := appendRevocations(ctx, tx, "a", []feedEntry{{session.RevokeToken, "held"}}, t0, feedExpires); err != nil {
-		t.Fatal(err)
-	}
+	tx := holdFeed(t, s, "a", "held")
 	const n = 10
 	type result struct {
 		tenant string
