@@ -25,7 +25,7 @@ func newAdminCmd() *cobra.Command {
 	o := &adminOptions{}
 	cmd := &cobra.Command{
 		Use:   "admin",
-		Short: "Manage tenants, applications, service principals, credentials, role assignments, users, consents and keys; read the audit log",
+		Short: "Manage tenants, applications, service principals, credentials, role assignments, users, consents, bans and keys; read the audit log",
 		Long: `Manage the directory, as az ad does for Entra ID.
 
 Two ways to reach it, with the same commands and the same output:
@@ -59,6 +59,7 @@ Exit codes: 2 invalid input, 3 not found, 4 not authorized, 1 anything else.`,
 		newAdminRoleCmd(o),
 		newAdminUserCmd(o),
 		newAdminConsentCmd(o),
+		newAdminBansCmd(o),
 		newAdminKeysCmd(o),
 		newAdminAuditCmd(o),
 	)

@@ -73,6 +73,12 @@ type adminBackend interface {
 	// tenant's); query holds since, until, kind, limit and cursor.
 	ListAudit(ctx context.Context, tenant string, query url.Values) (adminapi.AuditList, error)
 
+	// ListBans lists one page of a tenant's lockouts and address bans;
+	// query holds limit and cursor.
+	ListBans(ctx context.Context, tenant string, query url.Values) (adminapi.BanList, error)
+	LiftLockout(ctx context.Context, tenant, user string) error
+	LiftAddressBan(ctx context.Context, tenant, address string) error
+
 	Close() error
 }
 
