@@ -10,10 +10,8 @@ set -euo pipefail
 
 # The whole run is bounded: the script re-runs itself under timeout, which
 # signals the script and every server in its process group.
-if [[ -z "${BENCH_UNDER_TIMEOUT:-}" ]]; then
-	export BENCH_UNDER_TIMEOUT=1
-	exec timeout -k 15 "${BENCH_TIMEOUT:-590}" "$0" "$@"
-fi
+. "$(dirname "$0")/lib.sh"
+bench_bounded "$@"
 
 CONCURRENCY=${CONCURRENCY:-32}
 DURATION=${DURATION:-10s}
@@ -28,44 +26,9 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/tessera-bench
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tessera-bench.XXXXXX")
 mkdir -p "$CACHE"
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
-
-PIDS=()
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$pid" 2>/dev/null || true
-	done
-	if [[ -n "${KEEP_WORK:-}" || $rc -ne 0 ]]; then
-		log "kept $WORK (servers' logs, raw results)"
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 for tool in go node npm curl jq openssl; do
 	command -v "$tool" >/dev/null || die "$tool is required"
 done
-
-# A loopback port nobody listens on, assigned to the named variable.
-# Below the ephemeral range (32768+), where client sockets would collide.
-NEXT_PORT=$((20000 + RANDOM % 10000))
-alloc_port() {
-	while (exec 3<>"/dev/tcp/127.0.0.1/$NEXT_PORT") 2>/dev/null; do NEXT_PORT=$((NEXT_PORT + 1)); done
-	printf -v "$1" '%s' "$NEXT_PORT"
-	NEXT_PORT=$((NEXT_PORT + 1))
-}
 
 # wait_ready URL PID LOG: until URL answers 2xx, the process dies, or 60 s.
 wait_ready() {

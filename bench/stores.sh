@@ -12,10 +12,8 @@
 # makes a database of its own there and drops it at the end.
 set -euo pipefail
 
-if [[ -z "${BENCH_UNDER_TIMEOUT:-}" ]]; then
-	export BENCH_UNDER_TIMEOUT=1
-	exec timeout -k 15 "${BENCH_TIMEOUT:-590}" "$0" "$@"
-fi
+. "$(dirname "$0")/lib.sh"
+bench_bounded "$@"
 
 CONCURRENCY=${CONCURRENCY:-32}
 DURATION=${DURATION:-10s}
@@ -28,38 +26,12 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tessera-stores.XXXXXX")
 DBNAME=tessera_bench_$$
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
-
-PIDS=()
 DB_MADE=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$pid" 2>/dev/null || true
-	done
+bench_cleanup_extra() {
 	[[ -n $DB_MADE ]] && psql -q "$PGURL" -c "DROP DATABASE IF EXISTS $DBNAME" >/dev/null 2>&1
-	if [[ -n "${KEEP_WORK:-}" || $rc -ne 0 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 for tool in go psql curl jq; do command -v "$tool" >/dev/null || die "$tool is required"; done
-
-NEXT_PORT=$((20000 + RANDOM % 10000))
-alloc_port() {
-	while (exec 3<>"/dev/tcp/127.0.0.1/$NEXT_PORT") 2>/dev/null; do NEXT_PORT=$((NEXT_PORT + 1)); done
-	printf -v "$1" '%s' "$NEXT_PORT"
-	NEXT_PORT=$((NEXT_PORT + 1))
-}
 
 LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "building tessera"
