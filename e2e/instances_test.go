@@ -43,6 +43,9 @@ type cluster struct {
 	http  *http.Client
 	// boot is the admin client the first start printed.
 	bootClientID, bootSecret string
+	// env is given to every instance, besides the shared database and
+	// master key.
+	env []string
 }
 
 // node is one instance.
@@ -55,7 +58,14 @@ type node struct {
 // (TestInstancesMigrateOnce starts them at once).
 func startCluster(t *testing.T, n int) *cluster {
 	t.Helper()
-	c := &cluster{dsn: pgtest.Schema(t), http: &http.Client{Timeout: 30 * time.Second}}
+	return startClusterEnv(t, n)
+}
+
+// startClusterEnv is startCluster with settings (TESSERA_…=…) for every
+// instance.
+func startClusterEnv(t *testing.T, n int, env ...string) *cluster {
+	t.Helper()
+	c := &cluster{dsn: pgtest.Schema(t), http: &http.Client{Timeout: 30 * time.Second}, env: env}
 	c.lb = newBalancer(t)
 	c.url = c.lb.url
 	for range n {
@@ -76,7 +86,7 @@ func startCluster(t *testing.T, n int) *cluster {
 func (c *cluster) startNode(t *testing.T) *node {
 	t.Helper()
 	addr := freeAddr(t)
-	p := serve(t, []string{"TESSERA_MASTER_KEY=" + sharedMasterKey, "TESSERA_DB=" + c.dsn},
+	p := serve(t, append([]string{"TESSERA_MASTER_KEY=" + sharedMasterKey, "TESSERA_DB=" + c.dsn}, c.env...),
 		"--http", "--addr", addr, "--public-url", c.url, "--data", t.TempDir(), "--key-reload", "1s")
 	if !strings.Contains(p.output(), "Serving ") {
 		t.Fatalf("instance on %s did not start:\n%s\n%s", addr, p.output(), p.stderr.String())
@@ -490,5 +500,47 @@ func TestInstancesMigrateOnce(t *testing.T) {
 	}
 	if migrated != 1 || booted != 1 {
 		t.Fatalf("of 3 instances started at once, %d migrated and %d bootstrapped; want exactly 1 each", migrated, booted)
+	}
+}
+
+// TestInstancesShareAddressBans: failed sign-ins from one address split
+// across A and B add up to one count in the database, and the ban they
+// reach holds on both; lifting it through one lifts it on both.
+func TestInstancesShareAddressBans(t *testing.T) {
+	c := startClusterEnv(t, 2, "TESSERA_RATE_EXEMPT=192.0.2.0/24", "TESSERA_BAN_ADDRESS_FAILURES=4")
+	nodes := []*http.Client{via(c.nodes[0].addr), via(c.nodes[1].addr)}
+	admin := c.adminToken(t)
+	c.adminCall(t, c.http, admin, "POST", "/tenants/default/users", adminapi.UserCreate{UserPrincipalName: "alice", Password: alicePassword}, nil)
+	login := func(hc *http.Client, user, password string) (int, string) {
+		body, _ := json.Marshal(map[string]string{"username": user, "password": password, "tenant": "default", "resource": directory.AdminAPIIdentifierURI})
+		resp, err := hc.Post(c.url+"/api/v1/users/login", "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	// Two failures on each instance: neither alone reaches 4.
+	for i := range 4 {
+		if status, body := login(nodes[i%2], fmt.Sprintf("nobody-%d", i), "spraying a password"); status != 401 {
+			t.Fatalf("failure %d on instance %d: %d %s", i+1, i%2, status, body)
+		}
+	}
+	for i, hc := range nodes {
+		if status, body := login(hc, "alice", alicePassword); status != 429 || !strings.Contains(body, "from this address") {
+			t.Errorf("right password on instance %d after 4 failures split across both: %d %s, want the address ban", i, status, body)
+		}
+	}
+	var bans adminapi.BanList
+	c.adminCall(t, nodes[1], admin, "GET", "/tenants/default/bans", nil, &bans)
+	if len(bans.Value) != 1 || bans.Value[0].Address != "127.0.0.1" || bans.Value[0].Failures != 4 {
+		t.Fatalf("bans seen through B: %+v", bans)
+	}
+	c.adminCall(t, nodes[0], admin, "DELETE", "/tenants/default/bans/addresses/127.0.0.1", nil, nil)
+	for i, hc := range nodes {
+		if status, body := login(hc, "alice", alicePassword); status != 200 {
+			t.Errorf("right password on instance %d after the lift through A: %d %s", i, status, body)
+		}
 	}
 }

@@ -183,3 +183,36 @@ func TestExemptAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInAddress: sign-in failures count against the client address
+// as resolved through trusted proxies, never against an exempt one (the
+// zero Addr, which the directory neither counts nor bans).
+func TestSignInAddress(t *testing.T) {
+	trusted, _ := ParsePrefixes("10.0.0.1")
+	exempt, _ := ParsePrefixes("127.0.0.0/8,::1,192.0.2.0/24")
+	l := &Limits{Addresses: NewAddresses(trusted, exempt, nil)}
+	for _, tc := range []struct {
+		remote, xff, want string
+	}{
+		{"203.0.113.9:1", "", "203.0.113.9"},
+		{"127.0.0.1:1", "", ""},
+		{"[::1]:1", "", ""},
+		{"10.0.0.1:1", "198.51.100.4", "198.51.100.4"},
+		{"10.0.0.1:1", "192.0.2.8", ""},                  // exempt behind the proxy
+		{"203.0.113.9:1", "198.51.100.4", "203.0.113.9"}, // forged header from an untrusted peer
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		got := l.SignInAddress(r)
+		if (tc.want == "" && got.IsValid()) || (tc.want != "" && got.String() != tc.want) {
+			t.Errorf("%s (X-Forwarded-For %q): %v, want %q", tc.remote, tc.xff, got, tc.want)
+		}
+	}
+	var none *Limits
+	if none.SignInAddress(httptest.NewRequest(http.MethodPost, "/", nil)).IsValid() {
+		t.Error("no limits configured, yet an address to count")
+	}
+}
