@@ -46,6 +46,11 @@ type Config struct {
 	AdminAddr string `flag:"admin-addr" usage:"address of the admin listener serving /metrics, e.g. 127.0.0.1:9090 (default off)"`
 	Pprof     bool   `flag:"pprof" usage:"also serve net/http/pprof at /debug/pprof/ on the admin listener"`
 
+	// Migrate off is for deployments that run `tessera migrate up` as a
+	// step of their own before rolling out a new version: a server then
+	// never changes the schema, and refuses one it cannot run on.
+	Migrate bool `flag:"migrate" usage:"apply pending schema migrations at start; with --migrate=false a server refuses a database whose schema is not exactly its own (run 'tessera migrate up' first)"`
+
 	// AuditRetention is how long audit events are kept, for every
 	// tenant: a server setting, since the operator answers for the
 	// storage and for what the law asks to keep.
@@ -83,6 +88,7 @@ func Default() Config {
 		DataDir:         "./tessera-data",
 		SigningAlg:      "RS256",
 		HomeTenant:      "default",
+		Migrate:         true,
 		KeyReload:       10 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		AuditRetention:  90 * 24 * time.Hour,

@@ -74,3 +74,20 @@ func TestDatabasePath(t *testing.T) {
 		t.Errorf("sqlite URL %q", got)
 	}
 }
+
+// Migrations at start are on unless turned off, by flag, environment or
+// file alike.
+func TestMigrateSetting(t *testing.T) {
+	if c, err := load(t, nil, nil); err != nil || !c.Migrate {
+		t.Fatalf("default: migrate %v (%v), want on", c.Migrate, err)
+	}
+	for name, c := range map[string]func() (Config, error){
+		"flag": func() (Config, error) { return load(t, []string{"--migrate=false"}, nil) },
+		"env":  func() (Config, error) { return load(t, nil, map[string]string{"TESSERA_MIGRATE": "false"}) },
+	} {
+		got, err := c()
+		if err != nil || got.Migrate {
+			t.Errorf("%s: migrate %v (%v), want off", name, got.Migrate, err)
+		}
+	}
+}

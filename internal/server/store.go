@@ -14,7 +14,8 @@ import (
 // OpenStore opens the store cfg names: PostgreSQL when --db is a
 // postgres:// URL, else the SQLite file (by default in the data folder).
 // Either brings its schema up to date first (PostgreSQL under an advisory
-// lock, so that instances starting together migrate once).
+// lock, so that instances starting together migrate once), unless
+// cfg.Migrate is off: then it refuses a schema that is not exactly its own.
 //
 // serving is true for `tessera serve`: on SQLite it then also takes the
 // data folder's serving lock, so that a second server on the same file is
@@ -23,7 +24,11 @@ import (
 // write briefly (`tessera admin --data`) pass false.
 func OpenStore(ctx context.Context, cfg config.Config, serving bool, log *slog.Logger) (store.Store, error) {
 	if cfg.Postgres() {
-		pg, err := postgres.Open(ctx, cfg.DB)
+		var opts []postgres.Option
+		if !cfg.Migrate {
+			opts = append(opts, postgres.NoMigrate())
+		}
+		pg, err := postgres.Open(ctx, cfg.DB, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -40,7 +45,11 @@ func OpenStore(ctx context.Context, cfg config.Config, serving bool, log *slog.L
 			return nil, err
 		}
 	}
-	db, err := sqlite.Open(ctx, path)
+	var opts []sqlite.Option
+	if !cfg.Migrate {
+		opts = append(opts, sqlite.NoMigrate())
+	}
+	db, err := sqlite.Open(ctx, path, opts...)
 	if err != nil {
 		release()
 		return nil, err

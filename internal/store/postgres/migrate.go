@@ -81,6 +81,32 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, now time.Time) ([]string, 
 	return applied, err
 }
 
+// checkSchema, for Open with NoMigrate, changes nothing and fails unless
+// the schema is exactly the one this binary runs on.
+func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("postgres: read schema version: %w", err)
+	}
+	current := 0
+	if exists {
+		if current, err = schemaVersion(ctx, pool); err != nil {
+			return err
+		}
+	}
+	switch {
+	case current > len(ms):
+		return fmt.Errorf("postgres: database schema version %d is newer than this binary supports (%d): run a newer tessera (schemas are never downgraded)", current, len(ms))
+	case current < len(ms):
+		return fmt.Errorf("postgres: database schema version %d is older than this binary needs (%d) and migrations at start are off (--migrate=false): run `tessera migrate up` first", current, len(ms))
+	}
+	return nil
+}
+
 func schemaVersion(ctx context.Context, q querier) (int, error) {
 	var v int
 	if err := q.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {

@@ -55,7 +55,11 @@ type Store struct {
 // key=value string, as libpq takes; pool_max_conns and the other pgxpool
 // settings may be given in it), brings the schema up to date under an
 // advisory lock (see Migrate) and checks that it can serve.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message can quote the DSN, password included.
@@ -66,12 +70,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s := &Store{pool: pool, now: time.Now}
-	applied, err := migrate(ctx, pool, time.Now())
+	if o.noMigrate {
+		err = checkSchema(ctx, pool)
+	} else {
+		s.applied, err = migrate(ctx, pool, time.Now())
+	}
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	s.applied = applied
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -79,6 +86,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.feed = startFeedWriter(s)
 	return s, nil
 }
+
+// An Option changes how Open opens the store.
+type Option func(*options)
+
+type options struct{ noMigrate bool }
+
+// NoMigrate makes Open leave the schema as it is and refuse one older (or
+// newer) than this binary's, for deployments that migrate as a step of
+// their own (`tessera migrate up`) before they roll out a new version.
+func NoMigrate() Option { return func(o *options) { o.noMigrate = true } }
 
 // Applied returns the names of the migrations Open applied, oldest first:
 // empty when another instance (or an earlier start) had applied them.

@@ -68,6 +68,32 @@ func migrate(ctx context.Context, db *sql.DB, now time.Time) error {
 	})
 }
 
+// checkSchema, for Open with NoMigrate, changes nothing and fails unless
+// the schema is exactly the one this binary runs on.
+func checkSchema(ctx context.Context, db *sql.DB) error {
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	current := 0
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	if n > 0 {
+		if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("sqlite: read schema version: %w", err)
+		}
+	}
+	switch {
+	case current > len(ms):
+		return fmt.Errorf("sqlite: database schema version %d is newer than this binary supports (%d): run a newer tessera", current, len(ms))
+	case current < len(ms):
+		return fmt.Errorf("sqlite: database schema version %d is older than this binary needs (%d) and migrations at start are off (--migrate=false): run `tessera migrate up` first", current, len(ms))
+	}
+	return nil
+}
+
 // MigrationStatus is one known migration and whether the database has it.
 type MigrationStatus struct {
 	Version   int       `json:"version"`

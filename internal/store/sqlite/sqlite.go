@@ -12,7 +12,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -61,6 +63,16 @@ type Store struct {
 	stmts sync.Map
 }
 
+// An Option changes how Open opens the store.
+type Option func(*options)
+
+type options struct{ noMigrate bool }
+
+// NoMigrate makes Open leave the schema as it is and refuse one older (or
+// newer) than this binary's, for deployments that migrate as a step of
+// their own (`tessera migrate up`).
+func NoMigrate() Option { return func(o *options) { o.noMigrate = true } }
+
 // Open opens (creating it if needed) the database file at path and brings
 // its schema up to date. It fails if the file's schema is newer than this
 // binary knows. path must name a file: an in-memory database cannot be
@@ -69,7 +81,11 @@ type Store struct {
 // Every connection runs in WAL mode with synchronous=FULL, so a commit is
 // on disk before the call returns: a token or code handed to a client is
 // durable before the response is written.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: need the path of a database file", path)
 	}
@@ -78,6 +94,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
 
+	if o.noMigrate {
+		// Opening would create the file: with migrations off, a missing
+		// database is refused like an old one, and nothing is made.
+		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sqlite: no database at %s and migrations at start are off (--migrate=false): run `tessera migrate up` first", abs)
+		}
+	}
 	w, err := sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -88,7 +111,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	// The first connection switches the file to WAL; migrate before any
 	// reader exists, so readers never see a half-built schema.
-	if err := migrate(ctx, w, time.Now()); err != nil {
+	if o.noMigrate {
+		err = checkSchema(ctx, w)
+	} else {
+		err = migrate(ctx, w, time.Now())
+	}
+	if err != nil {
 		w.Close()
 		return nil, err
 	}
