@@ -18,11 +18,11 @@ import (
 //
 // The directory tables keep tenant_id first in their list indexes
 // (tenant_id, created_at, id), which their paginated lists need; on an
-// empty table a lookup by key may take one of those too, but the
-// directory is read through the server's cache, and the first automatic
-// ANALYZE (after 50 rows) invalidates every cached plan of the table.
-// The session tables grow by thousands of rows a minute, on every
-// request's path, from the first minute.
+// empty table a lookup by key may take one of those too, which costs
+// little while the table is small, and the first automatic ANALYZE (after
+// 50 rows and a tenth of the table have changed) invalidates every cached
+// plan of the table. The session tables grow by thousands of rows a
+// minute, on every request's path, from the first minute.
 func TestHotLookupsUseThePrimaryKey(t *testing.T) {
 	s := openTest(t)
 	ctx := t.Context()
