@@ -308,11 +308,14 @@ func TestEveryRepositoryMethodIsClassified(t *testing.T) {
 		"UpdateServicePrincipal": true, "DeleteServicePrincipal": true, "AddCredential": true,
 		"DeleteCredential": true, "CreateRoleAssignment": true, "DeleteRoleAssignment": true, "DeleteUser": true}
 	// Uncached reads, and writes to tables the cache does not hold
-	// (users, consents, single-use values).
+	// (users, consents, single-use values, address failures: a ban must
+	// be read from the database on every sign-in so that every instance
+	// sees it at once).
 	passThrough := map[string]bool{"ListTenants": true, "ListApplications": true, "GetServicePrincipal": true,
 		"ListServicePrincipals": true, "ListRoleAssignmentsByResource": true, "CreateUser": true, "GetUser": true,
 		"GetUserByUPN": true, "ListUsers": true, "UpdateUser": true, "RecordSignInFailure": true,
-		"ResetSignInFailures": true, "PutConsent": true, "ListConsents": true, "DeleteConsent": true, "ConsumeOnce": true}
+		"ResetSignInFailures": true, "ListLockedUsers": true, "PutConsent": true, "ListConsents": true, "DeleteConsent": true,
+		"ConsumeOnce": true, "RecordAddressFailure": true, "GetAddressBan": true, "ListAddressBans": true, "DeleteAddressBan": true}
 	repo := reflect.TypeFor[directory.Repository]()
 	for i := range repo.NumMethod() {
 		name := repo.Method(i).Name
