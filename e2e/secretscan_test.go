@@ -54,6 +54,14 @@ func (s *secretRecorder) values() []string {
 	return out
 }
 
+// CloseIdleConnections closes the base transport's idle connections, so
+// that http.Client.CloseIdleConnections reaches them through the recorder.
+func (s *secretRecorder) CloseIdleConnections() {
+	if c, ok := s.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (s *secretRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	if _, pass, ok := r.BasicAuth(); ok {
 		s.add(pass)
