@@ -87,12 +87,7 @@ func TestInstancesCountEverySignInFailure(t *testing.T) {
 		return err
 	})
 	mustDo(t, errors.Join(errs...))
-	slices.Sort(counts)
-	for i, c := range counts {
-		if c != i+1 {
-			t.Fatalf("the callers saw the counts %v, want 1…%d once each", counts, n)
-		}
-	}
+	countedOnceEach(t, counts)
 	u, err := pair[1].GetUser(ctx, "a", "user-1")
 	mustDo(t, err)
 	if u.FailedSignIns != n || !u.LockedUntil.Equal(farAhead) {
@@ -288,17 +283,24 @@ func TestInstancesCountEveryAddressFailure(t *testing.T) {
 		return err
 	})
 	mustDo(t, errors.Join(errs...))
-	slices.Sort(counts)
-	for i, c := range counts {
-		if c != i+1 {
-			t.Fatalf("the callers saw the counts %v, want 1…%d once each", counts, n)
-		}
-	}
+	countedOnceEach(t, counts)
 	for i, s := range pair {
 		b, err := s.GetAddressBan(ctx, "a", "192.0.2.1")
 		mustDo(t, err)
 		if b.Failures != n || !b.BannedUntil.Equal(t0.Add(time.Hour)) {
 			t.Fatalf("instance %d: after %d failures the address has %+v", i, n, b)
+		}
+	}
+}
+
+// countedOnceEach fails unless the counts the concurrent callers saw are
+// 1…n, each once: every increment counted, none seen twice.
+func countedOnceEach(t *testing.T, counts []int) {
+	t.Helper()
+	slices.Sort(counts)
+	for i, c := range counts {
+		if c != i+1 {
+			t.Fatalf("the callers saw the counts %v, want 1…%d once each", counts, len(counts))
 		}
 	}
 }
