@@ -257,6 +257,22 @@ func (c *cluster) setGrace(t *testing.T, token string, seconds int64) {
 		ProductLoginLifetimeSeconds: &p.ProductLoginLifetimeSeconds, ProductLoginResource: p.ProductLoginResource,
 		LockoutThreshold: &p.LockoutThreshold, LockoutDurationSeconds: &p.LockoutDurationSeconds, SessionLifetimeSeconds: &p.SessionLifetimeSeconds,
 	}, nil)
+	// The write went to one instance; each other one learns of it within
+	// its directory cache's staleness bound. A test that relies on the
+	// policy everywhere waits until every instance answers with it.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, nd := range c.nodes {
+		for {
+			c.adminCall(t, via(nd.addr), token, "GET", "/tenants/default", nil, &ten)
+			if ten.Policy.RefreshGraceSeconds == seconds || seconds <= 0 && ten.Policy.RefreshGraceSeconds <= 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("instance %s still has grace %d s after 10 s, want %d", nd.addr, ten.Policy.RefreshGraceSeconds, seconds)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
 
 // userTokens signs the setup user in at one instance with the password
