@@ -48,7 +48,8 @@ type Repository interface {
 	// RotateRefreshToken is the one atomic step of a refresh:
 	//   - presented unused, unexpired, grant active: mark it used at now,
 	//     record next (its successor) and sealed (the response carrying
-	//     it) on it, store next; return (RefreshToken{} , nil).
+	//     it) on it, store next (with next.Generation as given: the
+	//     caller's presented.Generation + 1); return (RefreshToken{} , nil).
 	//   - presented already used, now - UsedAt <= grace: change nothing
 	//     and return the presented token (with SuccessorSealed) and
 	//     ErrUsed; the caller replays the sealed response.
@@ -85,9 +86,21 @@ type Repository interface {
 	// one poll receives the tokens; a later poll sees DeviceRedeemed.
 	PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (DeviceCode, error)
 
-	// AppendRevocation adds an entry to the tenant's feed.
+	// AppendRevocation adds an entry to the tenant's feed, numbered after
+	// every entry a follower can already read. A RevokeSuperseded entry
+	// takes the place of the tenant's entry with the same Value and
+	// Audience, if any: it is stored with a new Seq and the old one is
+	// gone, atomically, when its Generation is greater than the stored
+	// one's; otherwise (an append arriving late) nothing changes and no
+	// error is returned. So the feed holds at most one such entry per
+	// grant and audience.
 	AppendRevocation(ctx context.Context, tenantID string, r Revocation) error
 	// ListRevocations returns up to limit entries with Seq > after and
 	// ExpiresAt > now, in Seq order.
 	ListRevocations(ctx context.Context, tenantID string, after int64, now time.Time, limit int) ([]Revocation, error)
+	// LookupRevocations returns the tenant's entries with ExpiresAt > now
+	// whose Value is one of values, in no particular order. It reads them
+	// through an index on Value: its cost depends on how many entries name
+	// these values, not on the length of the feed.
+	LookupRevocations(ctx context.Context, tenantID string, values []string, now time.Time) ([]Revocation, error)
 }

@@ -92,11 +92,18 @@ type RefreshToken struct {
 	// the grace window so a retry gets the very same pair.
 	SuccessorHash   []byte
 	SuccessorSealed []byte
-	// AccessTokenID (jti) and AccessTokenExpiresAt name the access token
-	// issued together with this refresh token: rotating this token
-	// revokes that access token through the feed.
+	// AccessTokenID is the jti of the access token issued together with
+	// this refresh token. AccessTokenExpiresAt is the latest expiry of the
+	// access tokens the chain has issued up to and with this one: the
+	// RevokeSuperseded entry the next rotation writes lasts until then, so
+	// that it outlives every token it refuses even when the lifetime of a
+	// resource's tokens was shortened in between.
 	AccessTokenID        string
 	AccessTokenExpiresAt time.Time
+	// Generation is the token's place in its grant's rotation chain: 0 for
+	// the first, its predecessor's plus one after. It orders the chain's
+	// RevokeSuperseded entries (see Revocation.Generation).
+	Generation int64
 }
 
 // Device code states.
@@ -138,6 +145,13 @@ const (
 	RevokeClient = "client"
 	// RevokeToken: the one token whose jti is Value.
 	RevokeToken = "jti"
+	// RevokeSuperseded: the tokens of the grant (sid) Value for the
+	// audience Audience issued at or before RevokedAt, except the one whose
+	// jti is Except: what a refresh for that audience replaced. The tenant's
+	// feed holds at most one such entry per grant and audience; a later
+	// one takes its place (and a new Seq), so the feed grows with the
+	// sign-ins, not with their refreshes.
+	RevokeSuperseded = "superseded"
 )
 
 // Revocation is an entry of a tenant's revocation feed.
@@ -151,4 +165,16 @@ type Revocation struct {
 	// ExpiresAt: no token the entry concerns is valid after it anyway, so
 	// the feed drops the entry then.
 	ExpiresAt time.Time `json:"expiresAt"`
+	// Audience and Except belong to RevokeSuperseded entries: the aud the
+	// refused tokens carry, exactly (a v1 token's identifier URI, a v2
+	// token's appId), and the jti of the token that replaced them.
+	Audience string `json:"aud,omitempty"`
+	Except   string `json:"except,omitempty"`
+	// Generation orders the RevokeSuperseded entries of one grant and
+	// audience: the Generation of the refresh token whose rotation wrote
+	// it. An entry replaces the stored one only if it is of a later
+	// generation, so that two appends arriving out of order (a retry
+	// within the grace window lets the next rotation start before the
+	// previous one's append is done) leave the later one.
+	Generation int64 `json:"-"`
 }

@@ -15,8 +15,8 @@ import (
 // appendRevocations), so its appends are serialised across every instance:
 // each holds the row lock until its commit has been flushed. One append
 // per transaction would cap the whole cluster at one WAL flush per feed
-// entry, a few hundred a second, and every refresh appends one (the
-// rotated pair's access token). feedWriter therefore groups the
+// entry, a few hundred a second, and every refresh appends one (the entry
+// that supersedes its grant's earlier access tokens for the resource). feedWriter therefore groups the
 // AppendRevocation calls of this process: while one group commits, the
 // next gathers, and it goes in one transaction, one counter update and
 // one flush, however many entries it holds. Each caller is answered only
@@ -141,25 +141,73 @@ func (w *feedWriter) commit(group []*feedReq) {
 }
 
 // appendFeedRows is appendRevocations for entries of several tenants,
-// each with its own times, numbered in the order given.
+// each with its own times, numbered in the order given. A superseded entry
+// is an upsert on revocations_superseding: it takes the place of its grant
+// and audience's stored entry, with the next number, if that one is of an
+// earlier generation, and changes nothing otherwise (its number is then
+// left unused: followers skip gaps).
 func appendFeedRows(ctx context.Context, tx pgx.Tx, rows []*feedReq) error {
+	rows = latestSuperseding(rows)
 	tenants := make([]string, len(rows))
 	kinds := make([]string, len(rows))
 	values := make([]string, len(rows))
 	revoked := make([]time.Time, len(rows))
 	expires := make([]time.Time, len(rows))
+	auds := make([]string, len(rows))
+	excepts := make([]string, len(rows))
+	generations := make([]int64, len(rows))
 	for i, r := range rows {
 		tenants[i], kinds[i], values[i], revoked[i], expires[i] = r.tenantID, r.r.Kind, r.r.Value, r.r.RevokedAt, r.r.ExpiresAt
+		auds[i], excepts[i], generations[i] = r.r.Audience, r.r.Except, r.r.Generation
 	}
 	_, err := tx.Exec(ctx, `WITH counter AS (
 			UPDATE revocation_seq SET last_seq = last_seq + cardinality($1::text[])
 			WHERE id = 1 RETURNING last_seq - cardinality($1::text[]) AS base)
 		INSERT INTO revocations (`+revocationColumns+`)
-		SELECT counter.base + e.n, e.tenant, e.kind, e.value, e.revoked, e.expires
-		FROM counter, unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-			WITH ORDINALITY AS e (tenant, kind, value, revoked, expires, n)`,
-		tenants, kinds, values, revoked, expires)
+		SELECT counter.base + e.n, e.tenant, e.kind, e.value, e.revoked, e.expires, e.aud, e.except_jti, e.generation
+		FROM counter, unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+				$6::text[], $7::text[], $8::bigint[])
+			WITH ORDINALITY AS e (tenant, kind, value, revoked, expires, aud, except_jti, generation, n)
+		ON CONFLICT (value, aud, tenant_id) WHERE kind = 'superseded' DO UPDATE
+			SET seq = excluded.seq, revoked_at = excluded.revoked_at, expires_at = excluded.expires_at,
+				except_jti = excluded.except_jti, generation = excluded.generation
+			WHERE revocations.generation < excluded.generation`,
+		tenants, kinds, values, revoked, expires, auds, excepts, generations)
 	return err
+}
+
+// latestSuperseding leaves, of the superseded entries of one grant and
+// audience in rows, only the one of the latest generation (the later one
+// of equals): one INSERT … ON CONFLICT cannot update a row twice, and the
+// others would be replaced by it at once anyway. Their callers are
+// answered with the group's outcome, as if each had been written and
+// superseded. Other entries are kept, in order.
+func latestSuperseding(rows []*feedReq) []*feedReq {
+	type key struct{ tenant, value, aud string }
+	var latest map[key]int
+	for i, r := range rows {
+		if r.r.Kind != session.RevokeSuperseded {
+			continue
+		}
+		if latest == nil {
+			latest = map[key]int{}
+		}
+		k := key{r.tenantID, r.r.Value, r.r.Audience}
+		if j, seen := latest[k]; !seen || rows[j].r.Generation <= r.r.Generation {
+			latest[k] = i
+		}
+	}
+	if len(latest) == 0 {
+		return rows
+	}
+	out := make([]*feedReq, 0, len(rows))
+	for i, r := range rows {
+		if r.r.Kind == session.RevokeSuperseded && latest[key{r.tenantID, r.r.Value, r.r.Audience}] != i {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // close stops the writer after the group in progress, if any; appends

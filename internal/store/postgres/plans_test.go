@@ -75,3 +75,41 @@ func TestHotLookupsUseThePrimaryKey(t *testing.T) {
 		}
 	}
 }
+
+// Introspection looks a token's revocations up by the values it names
+// (session.Service.AccessTokenRevoked), one probe of revocations_by_value
+// per value: never a scan of the feed, whose length grows with the
+// sign-ins. Checked, as above, for the custom and the generic plan on a
+// new database.
+func TestRevocationLookupUsesTheValueIndex(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		if _, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.Query(ctx, "EXPLAIN "+lookupRevocations, "a", []string{"sid", "jti", "oid", "client"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan strings.Builder
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan.WriteString(line + "\n")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan.String(), "revocations_by_value") || strings.Contains(plan.String(), "Seq Scan") {
+			t.Errorf("the revocation lookup (%s) does not use revocations_by_value:\n%s", mode, plan.String())
+		}
+	}
+}

@@ -12,11 +12,11 @@ import (
 )
 
 const refreshTokenColumns = `tenant_id, hash, grant_id, client_id, created_at, expires_at, used_at,
-	successor_hash, successor_sealed, access_token_id, access_token_expires_at`
+	successor_hash, successor_sealed, access_token_id, access_token_expires_at, generation`
 
 // refreshTokenColumnsOf is refreshTokenColumns qualified by the alias t.
 const refreshTokenColumnsOf = `t.tenant_id, t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at,
-	t.successor_hash, t.successor_sealed, t.access_token_id, t.access_token_expires_at`
+	t.successor_hash, t.successor_sealed, t.access_token_id, t.access_token_expires_at, t.generation`
 
 // tokenAndGrant selects a refresh token (alias t) with its grant (g).
 const tokenAndGrant = `SELECT ` + refreshTokenColumnsOf + `, ` + grantColumnsOf + `
@@ -26,7 +26,7 @@ const tokenAndGrant = `SELECT ` + refreshTokenColumnsOf + `, ` + grantColumnsOf 
 // refreshTokenDest are the scan destinations of refreshTokenColumns.
 func refreshTokenDest(t *session.RefreshToken) []any {
 	return []any{&t.TenantID, &t.Hash, &t.GrantID, &t.ClientID, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt,
-		&t.SuccessorHash, &t.SuccessorSealed, &t.AccessTokenID, &t.AccessTokenExpiresAt}
+		&t.SuccessorHash, &t.SuccessorSealed, &t.AccessTokenID, &t.AccessTokenExpiresAt, &t.Generation}
 }
 
 func decodeRefreshToken(t session.RefreshToken) session.RefreshToken {
@@ -55,12 +55,12 @@ func scanTokenAndGrant(row pgx.Row, extra ...any) (session.RefreshToken, session
 // that no token outlives its grant whatever the caller computed.
 const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
 	SELECT $1::text, $2::bytea, grant_id, grant_client_id, $3::timestamptz, LEAST($4::timestamptz, grant_expires_at),
-		$5::timestamptz, $6::bytea, $7::bytea, $8::text, $9::timestamptz`
+		$5::timestamptz, $6::bytea, $7::bytea, $8::text, $9::timestamptz, $10::bigint`
 
-// refreshTokenArgs are the parameters $1 … $9 of insertRefreshToken.
+// refreshTokenArgs are the parameters $1 … $10 of insertRefreshToken.
 func refreshTokenArgs(tenantID string, t session.RefreshToken) []any {
 	return []any{tenantID, t.Hash, t.CreatedAt, t.ExpiresAt, t.UsedAt, nonNil(t.SuccessorHash),
-		nonNil(t.SuccessorSealed), t.AccessTokenID, t.AccessTokenExpiresAt}
+		nonNil(t.SuccessorSealed), t.AccessTokenID, t.AccessTokenExpiresAt, t.Generation}
 }
 
 // CreateRefreshToken stores the first refresh token of a grant, in one
@@ -75,7 +75,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t sessi
 	args := append(refreshTokenArgs(tenantID, t), t.GrantID, t.ClientID)
 	tag, err := s.pool.Exec(ctx, insertRefreshToken+`
 		FROM (SELECT id AS grant_id, client_id AS grant_client_id, expires_at AS grant_expires_at FROM grants
-			WHERE tenant_id = $1 AND id = $10 AND ($11 = '' OR client_id = $11)) g`, args...)
+			WHERE tenant_id = $1 AND id = $11 AND ($12 = '' OR client_id = $12)) g`, args...)
 	if err != nil || tag.RowsAffected() == 1 {
 		return wrapSession(op, err)
 	}
@@ -122,19 +122,19 @@ const rotateRefreshToken = `WITH g AS MATERIALIZED (
 			browser_session_id AS g_browser_session_id, scopes AS g_scopes, auth_time AS g_auth_time,
 			created_at AS g_created_at, expires_at AS g_expires_at, revoked_at AS g_revoked_at
 		FROM grants
-		WHERE tenant_id = $1 AND id = (SELECT grant_id FROM refresh_tokens WHERE tenant_id = $1 AND hash = $10)
+		WHERE tenant_id = $1 AND id = (SELECT grant_id FROM refresh_tokens WHERE tenant_id = $1 AND hash = $11)
 		FOR SHARE),
 	t AS MATERIALIZED (
 		SELECT ` + refreshTokenColumnsOf + `, g.* FROM refresh_tokens t, g
-		WHERE t.tenant_id = $1 AND t.hash = $10
+		WHERE t.tenant_id = $1 AND t.hash = $11
 		FOR NO KEY UPDATE OF t),
 	marked AS (
-		UPDATE refresh_tokens r SET used_at = $11, successor_hash = $2, successor_sealed = $12
+		UPDATE refresh_tokens r SET used_at = $12, successor_hash = $2, successor_sealed = $13
 		FROM t
-		WHERE r.tenant_id = $1 AND r.hash = $10 AND r.used_at = ` + notYet + `
+		WHERE r.tenant_id = $1 AND r.hash = $11 AND r.used_at = ` + notYet + `
 		AND t.used_at = ` + notYet + ` AND t.g_revoked_at = ` + notYet + `
-		AND $11 < t.expires_at AND $11 < t.g_expires_at
-		AND ($13 = '' OR $13 = t.grant_id) AND ($14 = '' OR $14 = t.g_client_id)
+		AND $12 < t.expires_at AND $12 < t.g_expires_at
+		AND ($14 = '' OR $14 = t.grant_id) AND ($15 = '' OR $15 = t.g_client_id)
 		RETURNING t.grant_id, t.g_client_id AS grant_client_id, t.g_expires_at AS grant_expires_at),
 	stored AS (` + insertRefreshToken + ` FROM marked RETURNING 1)
 	SELECT *, EXISTS (SELECT 1 FROM stored) FROM t`

@@ -304,3 +304,54 @@ func TestFeedGroupIsolatesErrors(t *testing.T) {
 		t.Errorf("feed has %d entries, want %d", len(feed), n+1)
 	}
 }
+
+// Superseded entries of one grant and audience that meet in one group
+// (refreshes reported at once; here they queue while another instance
+// holds the counter) are written as one upsert: the latest generation's
+// entry is the one left, and no append fails (one INSERT … ON CONFLICT
+// cannot update a row twice, so the group must not hand it two rows of
+// one key).
+func TestFeedGroupSupersedes(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	addTestTenant(t, s, "a")
+
+	tx := holdFeed(t, s, "a", "held")
+	before := s.feed.committed.Load()
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			aud := fmt.Sprint("api://", i%2)
+			errs <- s.AppendRevocation(ctx, "a", session.Revocation{TenantID: "a", Kind: session.RevokeSuperseded, Value: "grant-1",
+				Audience: aud, Except: fmt.Sprint("jti-", i), Generation: int64(i), RevokedAt: t0, ExpiresAt: feedExpires})
+		}()
+	}
+	for s.feed.waiting.Load() < n {
+		time.Sleep(time.Millisecond)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.feed.committed.Load() - before; got > 2 {
+		t.Errorf("%d appends made while one group waited went in %d transactions, want at most 2", n, got)
+	}
+	feed, err := s.ListRevocations(ctx, "a", 0, t0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range feed {
+		if r.Kind == session.RevokeSuperseded {
+			got[r.Audience] = r.Except
+		}
+	}
+	if len(feed) != 3 || got["api://0"] != "jti-38" || got["api://1"] != "jti-39" {
+		t.Errorf("feed %+v: want the held entry and, per audience, the latest generation's", feed)
+	}
+}

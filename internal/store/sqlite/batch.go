@@ -242,9 +242,9 @@ func (b *batcher) savepoint(tx *sql.Tx, stmt string) error {
 }
 
 // hotStatements are prepared by prepare: the batch's own and those of a
-// refresh token rotation, the busiest write.
+// refresh token rotation, the busiest write, and of the feed entry it makes.
 var hotStatements = []string{"SAVEPOINT op", "RELEASE op", "ROLLBACK TO op",
-	tokenAndGrant, markRefreshTokenUsed, insertRefreshTokenSQL}
+	tokenAndGrant, markRefreshTokenUsed, insertRefreshTokenSQL, dropSuperseded, insertSuperseded}
 
 // prepare prepares hotStatements on the write connection, before the
 // writer holds it in a transaction. One that fails to prepare is left out

@@ -11,11 +11,11 @@ import (
 )
 
 const refreshTokenColumns = `tenant_id, hash, grant_id, client_id, created_at, expires_at, used_at,
-	successor_hash, successor_sealed, access_token_id, access_token_expires_at`
+	successor_hash, successor_sealed, access_token_id, access_token_expires_at, generation`
 
 // tokenAndGrant selects a refresh token (alias t) with its grant (g).
 const tokenAndGrant = `SELECT t.tenant_id, t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at,
-	t.used_at, t.successor_hash, t.successor_sealed, t.access_token_id, t.access_token_expires_at,
+	t.used_at, t.successor_hash, t.successor_sealed, t.access_token_id, t.access_token_expires_at, t.generation,
 	g.tenant_id, g.id, g.user_id, g.client_id, g.browser_session_id, g.scopes, g.auth_time,
 	g.created_at, g.expires_at, g.revoked_at
 	FROM refresh_tokens t JOIN grants g ON g.tenant_id = t.tenant_id AND g.id = t.grant_id
@@ -27,7 +27,7 @@ const markRefreshTokenUsed = `UPDATE refresh_tokens SET used_at = ?, successor_h
 	successor_sealed = ? WHERE tenant_id = ? AND hash = ? AND used_at = ` + unset
 
 const insertRefreshTokenSQL = `INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // refreshTokenRow is a refresh token as its columns are scanned (see
 // grantRow).
@@ -39,7 +39,7 @@ type refreshTokenRow struct {
 // dest are the scan destinations of refreshTokenColumns.
 func (r *refreshTokenRow) dest() []any {
 	return []any{&r.t.TenantID, &r.t.Hash, &r.t.GrantID, &r.t.ClientID, &r.created, &r.expires, &r.used,
-		&r.t.SuccessorHash, &r.t.SuccessorSealed, &r.t.AccessTokenID, &r.accessToken}
+		&r.t.SuccessorHash, &r.t.SuccessorSealed, &r.t.AccessTokenID, &r.accessToken, &r.t.Generation}
 }
 
 func (r *refreshTokenRow) decode() session.RefreshToken {
@@ -103,7 +103,7 @@ func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, tenantID str
 	_, err := s.batch.exec(ctx, tx, insertRefreshTokenSQL,
 		tenantID, t.Hash, t.GrantID, t.ClientID, encTime(t.CreatedAt), encTime(t.ExpiresAt),
 		encTime(t.UsedAt), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed), t.AccessTokenID,
-		encTime(t.AccessTokenExpiresAt))
+		encTime(t.AccessTokenExpiresAt), t.Generation)
 	return err
 }
 

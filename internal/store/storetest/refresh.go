@@ -56,6 +56,7 @@ func testRotateRefreshToken(t *testing.T, s store.Store) {
 	g, rt1 := rotation(t, s, "a")
 	rt2 := newRefreshToken("a", "rt-2", "grant-1", at(10))
 	rt2.ExpiresAt = g.ExpiresAt.Add(time.Hour) // capped at the grant's
+	rt2.Generation = rt1.Generation + 1        // stored as given
 	old, err := s.RotateRefreshToken(ctx, "a", rt1.Hash, rt2, []byte("sealed-2"), at(10), grace, feedExpiry)
 	must(t, err)
 	wantEqual(t, old, session.RefreshToken{})
@@ -80,6 +81,7 @@ func testRotateRefreshToken(t *testing.T, s store.Store) {
 
 	// The chain goes on from the successor.
 	rt3 := newRefreshToken("a", "rt-3", "grant-1", at(20))
+	rt3.Generation = rt2.Generation + 1
 	_, err = s.RotateRefreshToken(ctx, "a", rt2.Hash, rt3, []byte("sealed-3"), at(20), grace, feedExpiry)
 	must(t, err)
 	wantEqual(t, getToken(t, s, "a", rt3.Hash), rt3)

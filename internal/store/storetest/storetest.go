@@ -87,6 +87,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeviceCodes/Poll", testPollDeviceCode},
 
 		{"Revocations/Feed", testRevocationFeed},
+		{"Revocations/Superseding", testSupersedingFeed},
+		{"Revocations/Lookup", testLookupRevocations},
 
 		{"Audit/RoundTrip", testAuditRoundTrip},
 		{"Audit/Query", testAuditQuery},
@@ -123,6 +125,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency/RecordSignInFailure", testConcurrentSignInFailures},
 		{"Concurrency/RecordAddressFailure", testConcurrentAddressFailures},
 		{"Concurrency/RevokeGrant", testConcurrentRevokeGrant},
+		{"Concurrency/Supersede", testConcurrentSupersede},
 
 		{"Ping", func(t *testing.T, s store.Store) { must(t, s.Ping(t.Context())) }},
 	}
