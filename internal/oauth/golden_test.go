@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,8 +117,14 @@ func TestWireShapes(t *testing.T) {
 	golden(t, "introspection_access_token", f.introspect(v2.str("access_token")).raw)
 	golden(t, "introspection_inactive", f.introspect("x").raw)
 
-	f.revoke(url.Values{"client_id": {f.public.AppID}, "token": {v2.str("refresh_token")}})
-	golden(t, "revocations", f.get("/"+f.tenant.ID+"/oauth2/v2.0/revocations?limit=1").raw)
+	// A refresh's entry supersedes the grant's earlier tokens for one
+	// audience: it adds aud and except to an entry's shape.
+	refreshed := f.refresh(f.public.AppID, v2.str("refresh_token"), nil)
+	feed := f.get("/" + f.tenant.ID + "/oauth2/v2.0/revocations?limit=1")
+	golden(t, "revocations_superseded", feed.raw)
+
+	f.revoke(url.Values{"client_id": {f.public.AppID}, "token": {refreshed.str("refresh_token")}})
+	golden(t, "revocations", f.get("/"+f.tenant.ID+"/oauth2/v2.0/revocations?limit=1&after="+strconv.FormatInt(int64(feed.body["next"].(float64)), 10)).raw)
 
 	f.setPolicy(directory.TenantPolicy{ProductLoginResource: "api://studies"})
 	golden(t, "product_login", f.login(`{"username":"alice","password":"`+password+`"}`, http.Header{"X-Tenant-Id": {"contoso"}}).raw)

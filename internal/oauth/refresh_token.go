@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/session"
@@ -77,7 +78,8 @@ func (g refreshTokenGrant) issue(ctx context.Context, req *tokenRequest, client 
 		if err != nil {
 			return session.Minted{}, errServer(err)
 		}
-		return session.Minted{Response: b, AccessTokenID: resp.claims.JTI, AccessTokenExpiresAt: resp.accessTokenExpiry()}, nil
+		return session.Minted{Response: b, AccessTokenID: resp.claims.JTI, AccessTokenExpiresAt: resp.accessTokenExpiry(),
+			AccessTokenAudience: resp.claims.Audience, AccessTokenIssuedAt: time.Unix(resp.claims.IssuedAt, 0)}, nil
 	}
 	body, gr, err := h.sessions.Refresh(ctx, req.TenantID, req.RefreshToken, client.App.AppID,
 		policy.RefreshTokenInactivity, policy.RefreshGrace, mint)

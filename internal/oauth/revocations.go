@@ -13,11 +13,15 @@ const (
 )
 
 // feedEntry is one entry of the revocation feed on the wire. The guard
-// reads exactly these names.
+// reads exactly these names. aud and except are a superseded entry's only
+// (session.RevokeSuperseded): a guard that predates that kind skips the
+// entry, and an entry of another kind has neither.
 type feedEntry struct {
 	Seq       int64  `json:"seq"`
 	Kind      string `json:"kind"`
 	Value     string `json:"value"`
+	Audience  string `json:"aud,omitempty"`
+	Except    string `json:"except,omitempty"`
 	RevokedAt string `json:"revokedAt"`
 	ExpiresAt string `json:"expiresAt"`
 }
@@ -32,8 +36,10 @@ type feedBody struct {
 // revocationFeed serves GET /{tenant}/oauth2/v2.0/revocations?after=N&limit=M:
 // the tenant's revocations after a cursor, in order, for resource servers
 // (the guard) to refuse revoked tokens before they expire. Entries stay
-// until every token they concern has expired. The feed is public like the
-// keys: it names grant, user and client ids, and token ids, never tokens.
+// until every token they concern has expired; a superseded entry goes
+// sooner when a later refresh of its grant for the same audience takes its
+// place with a higher seq. The feed is public like the keys: it names
+// grant, user and client ids, audiences and token ids, never tokens.
 func (h *Handler) revocationFeed(w http.ResponseWriter, r *http.Request) {
 	if oerr := h.serveFeed(w, r); oerr != nil {
 		writeError(w, r, h.log, oerr)
@@ -67,8 +73,8 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request) *Error {
 	}
 	body := feedBody{Revocations: make([]feedEntry, 0, len(page)), Next: after}
 	for _, e := range page {
-		body.Revocations = append(body.Revocations, feedEntry{Seq: e.Seq, Kind: e.Kind, Value: e.Value,
-			RevokedAt: rfc3339(e.RevokedAt), ExpiresAt: rfc3339(e.ExpiresAt)})
+		body.Revocations = append(body.Revocations, feedEntry{Seq: e.Seq, Kind: e.Kind, Value: e.Value, Audience: e.Audience,
+			Except: e.Except, RevokedAt: rfc3339(e.RevokedAt), ExpiresAt: rfc3339(e.ExpiresAt)})
 		body.Next = e.Seq
 	}
 	writeJSON(w, http.StatusOK, body)

@@ -76,9 +76,12 @@ func (h *Handler) verifyAccessToken(raw, tenantID string) (verifiedToken, error)
 const feedPage = 1000
 
 // revoked reports whether a verified token has been revoked: its grant
-// (sid) is no longer active, or the tenant's revocation feed names its
-// jti, or its user (oid) or client at or after it was issued. It reads
-// what a guard following the feed would know, and the grant itself.
+// (sid) is no longer active, or an entry of the tenant's revocation feed
+// refuses it (session.Refuses: its jti, its user or client at or after it
+// was issued, or a later refresh of its grant for the same audience). It
+// reads the grant by id and only the feed entries that name one of the
+// token's values, by index: what a guard following the feed would know,
+// at a cost that does not grow with the feed.
 func (h *Handler) revoked(ctx context.Context, tenantID string, t verifiedToken) (bool, error) {
 	if t.SessionID != "" {
 		_, err := h.sessions.ActiveGrant(ctx, tenantID, t.SessionID)
@@ -89,37 +92,11 @@ func (h *Handler) revoked(ctx context.Context, tenantID string, t verifiedToken)
 			return false, err
 		}
 	}
-	for after := int64(0); ; {
-		page, err := h.sessions.Feed(ctx, tenantID, after, feedPage)
-		if err != nil {
-			return false, err
-		}
-		for _, e := range page {
-			if revokes(e, t) {
-				return true, nil
-			}
-		}
-		if len(page) < feedPage {
-			return false, nil
-		}
-		after = page[len(page)-1].Seq
-	}
+	return h.sessions.AccessTokenRevoked(ctx, tenantID, t.facts())
 }
 
-// revokes reports whether one feed entry refuses the token. Entries by
-// user or client refuse the tokens issued at or before the revocation;
-// iat has whole seconds, so a token of the same second counts as before.
-func revokes(e session.Revocation, t verifiedToken) bool {
-	issued := time.Unix(t.IssuedAt, 0)
-	switch e.Kind {
-	case session.RevokeGrant:
-		return t.SessionID != "" && e.Value == t.SessionID
-	case session.RevokeToken:
-		return e.Value == t.JTI || e.Value == t.UTI
-	case session.RevokeSubject:
-		return e.Value == t.ObjectID && !issued.After(e.RevokedAt)
-	case session.RevokeClient:
-		return strings.EqualFold(e.Value, t.clientID()) && !issued.After(e.RevokedAt)
-	}
-	return false
+// facts are the claims of t that revocation decisions read.
+func (t verifiedToken) facts() session.AccessToken {
+	return session.AccessToken{SessionID: t.SessionID, JTI: t.JTI, UTI: t.UTI, ObjectID: t.ObjectID, ClientID: t.clientID(),
+		Audience: t.Audience, IssuedAt: time.Unix(t.IssuedAt, 0)}
 }

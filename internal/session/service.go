@@ -246,18 +246,11 @@ func (s *Service) RevokeClient(ctx context.Context, tenantID, clientID string) e
 
 // RevokeToken puts one access token (by jti) on the feed until it expires.
 func (s *Service) RevokeToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error {
-	err := s.revokeToken(ctx, tenantID, jti, expiresAt)
+	err := s.repo.AppendRevocation(ctx, tenantID, Revocation{TenantID: tenantID, Kind: RevokeToken, Value: jti, RevokedAt: s.clock(), ExpiresAt: expiresAt})
 	if err == nil {
 		s.recordRevocation(tenantID, audit.RevokeToken, "", tokenIDHash(jti))
 	}
 	return err
-}
-
-// revokeToken is RevokeToken without the audit record, for the routine
-// revocation of a rotated refresh token's access token: every refresh
-// does it, and the refresh itself is recorded as a token issuance.
-func (s *Service) revokeToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error {
-	return s.repo.AppendRevocation(ctx, tenantID, Revocation{TenantID: tenantID, Kind: RevokeToken, Value: jti, RevokedAt: s.clock(), ExpiresAt: expiresAt})
 }
 
 // IssueCode stores an authorization code and returns it. c.Hash,
@@ -337,6 +330,11 @@ type Minted struct {
 	Response             []byte
 	AccessTokenID        string // its jti
 	AccessTokenExpiresAt time.Time
+	// AccessTokenAudience and AccessTokenIssuedAt are the token's aud and
+	// iat, exactly as it carries them: the feed entry that retires the
+	// tokens it replaces names them.
+	AccessTokenAudience string
+	AccessTokenIssuedAt time.Time
 }
 
 // Minter builds the response of a successful refresh for the grant and the
@@ -369,17 +367,19 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 		return nil, Grant{}, ErrExpired
 	}
 	v, nh := s.opaque(RefreshTokenPrefix, tenantID)
-	next := RefreshToken{TenantID: tenantID, Hash: nh, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt)}
+	next := RefreshToken{TenantID: tenantID, Hash: nh, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt),
+		Generation: cur.Generation + 1}
 	var sealed []byte
 	var resp []byte
+	var m Minted
 	if cur.UsedAt.IsZero() {
 		// Mint only when this call may win; a loser's tokens are never
 		// returned to anyone.
-		m, err := mint(g, v)
-		if err != nil {
+		if m, err = mint(g, v); err != nil {
 			return nil, Grant{}, err
 		}
-		resp, next.AccessTokenID, next.AccessTokenExpiresAt = m.Response, m.AccessTokenID, m.AccessTokenExpiresAt
+		resp, next.AccessTokenID = m.Response, m.AccessTokenID
+		next.AccessTokenExpiresAt = maxTime(m.AccessTokenExpiresAt, cur.AccessTokenExpiresAt)
 		if sealed, err = s.seal.Seal(resp, SealedResponseAAD(tenantID, h)); err != nil {
 			return nil, Grant{}, err
 		}
@@ -390,10 +390,8 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 		if resp == nil {
 			return nil, Grant{}, fmt.Errorf("session: rotation succeeded without a response")
 		}
-		// The access token issued with the rotated refresh token goes
-		// with it: rotation invalidates the old pair, not only half.
-		if cur.AccessTokenID != "" && now.Before(cur.AccessTokenExpiresAt.Add(feedSkew)) {
-			if err := s.revokeToken(ctx, tenantID, cur.AccessTokenID, cur.AccessTokenExpiresAt.Add(feedSkew)); err != nil {
+		if m.AccessTokenID != "" {
+			if err := s.repo.AppendRevocation(ctx, tenantID, superseded(tenantID, g, next, m)); err != nil {
 				return nil, Grant{}, err
 			}
 		}
@@ -452,6 +450,25 @@ func (s *Service) Housekeeping(ctx context.Context, maxGrace time.Duration) (int
 		return 0, err
 	}
 	return s.repo.Purge(ctx, now.Add(-24*time.Hour), 1000)
+}
+
+// superseded is the feed entry of a rotation: the new access token m
+// replaces every earlier one of the grant for the same audience (RFC 9700
+// §4.14.2 retires the rotated refresh token; its access token goes with it,
+// and so do older ones of that resource still cached by the client), and
+// none for another audience. The entry lasts until the latest expiry of
+// any token the chain has issued, plus the skew guards allow, and takes
+// the place of the entry the previous rotation for that audience wrote.
+func superseded(tenantID string, g Grant, next RefreshToken, m Minted) Revocation {
+	return Revocation{TenantID: tenantID, Kind: RevokeSuperseded, Value: g.ID, Audience: m.AccessTokenAudience, Except: m.AccessTokenID,
+		RevokedAt: m.AccessTokenIssuedAt.UTC(), ExpiresAt: next.AccessTokenExpiresAt.Add(feedSkew).UTC(), Generation: next.Generation}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func minTime(a, b time.Time) time.Time {
