@@ -21,6 +21,12 @@ const (
 	revokeToken   = "jti"    // the token whose jti (or uti) is the value
 	revokeSubject = "oid"    // every token of the object id issued at or before revokedAt
 	revokeClient  = "client" // every token of the client (azp/appid) issued at or before revokedAt
+	// revokeSuperseded: the tokens of the sign-in (sid) value for the
+	// audience aud issued at or before revokedAt, except the token whose
+	// jti (or uti) is except: what a refresh of the sign-in for that
+	// audience replaced. A later one of the same sign-in and audience
+	// takes its place, in the feed and here.
+	revokeSuperseded = "superseded"
 )
 
 const (
@@ -43,148 +49,10 @@ type revocationEntry struct {
 	Seq       int64     `json:"seq"`
 	Kind      string    `json:"kind"`
 	Value     string    `json:"value"`
+	Aud       string    `json:"aud"`    // superseded only
+	Except    string    `json:"except"` // superseded only
 	RevokedAt time.Time `json:"revokedAt"`
 	ExpiresAt time.Time `json:"expiresAt"`
-}
-
-// revokedBefore refuses the tokens of one oid or client issued at or before
-// revokedAt, until expiresAt.
-type revokedBefore struct {
-	revokedAt time.Time
-	expiresAt time.Time
-}
-
-// revocationSet is an immutable snapshot of the live revocations, replaced
-// whole by each poll that changes it, so Validate reads it through an
-// atomic pointer without a lock.
-type revocationSet struct {
-	cursor   int64                // the feed's next: every entry up to it is applied
-	sessions map[string]time.Time // sid -> expiresAt
-	tokens   map[string]time.Time // jti/uti -> expiresAt
-	subjects map[string][]revokedBefore
-	clients  map[string][]revokedBefore
-	size     int
-	// nextExpiry is the earliest expiresAt held: until then a poll that
-	// brings nothing new has nothing to drop either.
-	nextExpiry time.Time
-}
-
-// revokes returns the kind of the entry that refuses p, or "".
-func (s *revocationSet) revokes(p *Principal) string {
-	if s.size == 0 {
-		return ""
-	}
-	if p.SessionID != "" {
-		if _, ok := s.sessions[p.SessionID]; ok {
-			return revokeSession
-		}
-	}
-	// Entra tokens carry uti, tessera's both; an entry may name either.
-	if s.hasToken(p.jti) || s.hasToken(p.uti) {
-		return revokeToken
-	}
-	if p.ObjectID != "" && issuedBefore(s.subjects[p.ObjectID], p.IssuedAt) {
-		return revokeSubject
-	}
-	// v2 tokens name the client in azp, v1 tokens in appid.
-	if p.azp != "" && issuedBefore(s.clients[p.azp], p.IssuedAt) {
-		return revokeClient
-	}
-	if p.appid != "" && issuedBefore(s.clients[p.appid], p.IssuedAt) {
-		return revokeClient
-	}
-	return ""
-}
-
-func (s *revocationSet) hasToken(id string) bool {
-	_, ok := s.tokens[id]
-	return ok && id != ""
-}
-
-// issuedBefore reports whether a token issued at iat falls under one of
-// the entries (iat <= revokedAt). A token without iat cannot show that it
-// was issued after the revocation, so it falls under any entry.
-func issuedBefore(entries []revokedBefore, iat time.Time) bool {
-	for _, e := range entries {
-		if iat.IsZero() || !iat.After(e.revokedAt) {
-			return true
-		}
-	}
-	return false
-}
-
-// with returns the set with added applied, the cursor moved to cursor and
-// the entries that expired by now dropped; s itself when nothing changes.
-// An entry is kept for skew past its expiresAt, as long as the guard still
-// accepts the tokens it concerns (RFC 7519 §4.1.4).
-func (s *revocationSet) with(added []revocationEntry, cursor int64, now time.Time, skew time.Duration) *revocationSet {
-	live := func(expiresAt time.Time) bool { return expiresAt.IsZero() || now.Before(expiresAt.Add(skew)) }
-	if len(added) == 0 && cursor == s.cursor && (s.nextExpiry.IsZero() || live(s.nextExpiry)) {
-		return s
-	}
-	n := &revocationSet{
-		cursor:   cursor,
-		sessions: make(map[string]time.Time, len(s.sessions)),
-		tokens:   make(map[string]time.Time, len(s.tokens)),
-		subjects: make(map[string][]revokedBefore, len(s.subjects)),
-		clients:  make(map[string][]revokedBefore, len(s.clients)),
-	}
-	keep := func(expiresAt time.Time) bool {
-		if !live(expiresAt) {
-			return false
-		}
-		n.size++
-		if !expiresAt.IsZero() && (n.nextExpiry.IsZero() || expiresAt.Before(n.nextExpiry)) {
-			n.nextExpiry = expiresAt
-		}
-		return true
-	}
-	putExpiry := func(m map[string]time.Time, v string, exp time.Time) {
-		old, seen := m[v]
-		if seen && (old.IsZero() || exp.Before(old) && !exp.IsZero()) {
-			return // the later expiry covers both entries
-		}
-		if seen {
-			n.size-- // replaced, not added
-		}
-		if keep(exp) {
-			m[v] = exp
-		}
-	}
-	putBefore := func(m map[string][]revokedBefore, v string, e revokedBefore) {
-		if keep(e.expiresAt) {
-			m[v] = append(m[v], e)
-		}
-	}
-	for v, exp := range s.sessions {
-		putExpiry(n.sessions, v, exp)
-	}
-	for v, exp := range s.tokens {
-		putExpiry(n.tokens, v, exp)
-	}
-	for v, es := range s.subjects {
-		for _, e := range es {
-			putBefore(n.subjects, v, e)
-		}
-	}
-	for v, es := range s.clients {
-		for _, e := range es {
-			putBefore(n.clients, v, e)
-		}
-	}
-	for _, e := range added {
-		switch e.Kind {
-		case revokeSession:
-			putExpiry(n.sessions, e.Value, e.ExpiresAt)
-		case revokeToken:
-			putExpiry(n.tokens, e.Value, e.ExpiresAt)
-		case revokeSubject:
-			putBefore(n.subjects, e.Value, revokedBefore{e.RevokedAt, e.ExpiresAt})
-		case revokeClient:
-			putBefore(n.clients, e.Value, revokedBefore{e.RevokedAt, e.ExpiresAt})
-		}
-	}
-	return n
 }
 
 // revocations follows one authority's revocation feed: a first full poll in
@@ -199,10 +67,13 @@ type revocations struct {
 	now      func() time.Time
 	log      *slog.Logger
 
-	set    atomic.Pointer[revocationSet]
+	// index holds the live revocations: changed in place by each poll,
+	// read by Validate without a lock.
+	index  *revocationIndex
 	synced atomic.Int64 // UnixNano of the last successful poll; 0 never
 
 	pollMu sync.Mutex // one poll at a time: the loop's and PollNow's
+	cursor int64      // the feed's next: every entry up to it is applied (under pollMu)
 
 	stop      context.CancelFunc
 	done      chan struct{} // closed when the loop has returned
@@ -214,7 +85,7 @@ func newRevocations(feed, tenant string, s *settings) *revocations {
 		feed: feed, tenant: tenant, interval: s.revPoll, skew: s.skew,
 		client: s.client, now: s.now, log: s.log,
 	}
-	r.set.Store(&revocationSet{})
+	r.index = newRevocationIndex()
 	return r
 }
 
@@ -270,14 +141,15 @@ func (r *revocations) jittered() time.Duration {
 	return r.interval - rand.N(r.interval/10+1)
 }
 
-// poll reads the feed from the cursor until a page comes back empty and
-// installs the new set. A failed poll changes nothing: the set and cursor
-// stay as they were and the next poll starts from the same cursor.
+// poll reads the feed from the cursor until a page comes back empty, then
+// applies what it read to the index and drops what expired: work in
+// proportion to the entries read and expired, not to those held. A failed
+// poll changes nothing: the revocations and the cursor stay as they were
+// and the next poll starts from the same cursor.
 func (r *revocations) poll(ctx context.Context) error {
 	r.pollMu.Lock()
 	defer r.pollMu.Unlock()
-	cur := r.set.Load()
-	after := cur.cursor
+	after := r.cursor
 	var added []revocationEntry
 	for range maxRevocationPages {
 		entries, next, err := r.page(ctx, after)
@@ -292,7 +164,7 @@ func (r *revocations) poll(ctx context.Context) error {
 				continue
 			}
 			switch e.Kind {
-			case revokeSession, revokeToken, revokeSubject, revokeClient:
+			case revokeSession, revokeToken, revokeSubject, revokeClient, revokeSuperseded:
 				added = append(added, e)
 			default:
 				// A kind added to the feed later: older guards skip it.
@@ -305,7 +177,8 @@ func (r *revocations) poll(ctx context.Context) error {
 		}
 	}
 	now := r.now()
-	r.set.Store(cur.with(added, after, now, r.skew))
+	r.index.apply(added, now, r.skew)
+	r.cursor = after
 	r.synced.Store(now.UnixNano())
 	return nil
 }
@@ -341,7 +214,7 @@ func (r *revocations) revoked(p *Principal) string {
 	if r.tenant != "" && p.TenantID != r.tenant {
 		return ""
 	}
-	return r.set.Load().revokes(p)
+	return r.index.refuses(p, r.now, r.skew)
 }
 
 // RevocationsSynced returns when the revocation feed was last read in full,
@@ -357,6 +230,19 @@ func (g *Guard) RevocationsSynced() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns).UTC()
+}
+
+// RevocationsHeld returns how many revocation entries the guard holds in
+// memory: about one per sign-in, token, user or client revoked within an
+// access token's lifetime, and one per sign-in and API refreshed within
+// it (a refresh replaces the entry of its sign-in's previous one), 0 when
+// it follows no feed. A monitoring gauge: it grows with the sign-ins, not
+// with how often they refresh.
+func (g *Guard) RevocationsHeld() int {
+	if g.revs == nil {
+		return 0
+	}
+	return int(g.revs.index.count.Load())
 }
 
 // PollNow reads the revocation feed now, from where the last poll ended,

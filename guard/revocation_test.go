@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -161,6 +162,61 @@ func TestRevocationKinds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A refresh's entry (superseded) refuses the sign-in's earlier tokens for
+// its audience, the one of the same second included, and nothing else:
+// not the token the refresh issued, not the sign-in's tokens for another
+// API (which clients keep serving from their caches), not another
+// sign-in's. Each refresh takes the place of the previous one's entry, so
+// a guard polling between refreshes holds one entry per sign-in and API.
+func TestRevocationSuperseded(t *testing.T) {
+	idp, clk := authority(t)
+	g := guardFor(t, idp, clk, func(c *guard.Config) { c.Audiences = []string{"api://one", "api://two"} })
+	token := func(sid, aud, jti string, iat time.Time) string {
+		c := idp.V2Claims(aud)
+		c["sid"], c["jti"], c["uti"] = sid, jti, jti
+		c["iat"], c["nbf"], c["exp"] = iat.Unix(), iat.Unix(), iat.Add(time.Hour).Unix()
+		return idp.Mint(t, c)
+	}
+	const sid, other = "5e55101d-0000-4000-8000-000000000001", "5e55101d-0000-4000-8000-000000000002"
+	earlier := token(sid, "api://one", "jti-earlier", t0.Add(-2*time.Minute))
+	sameSecond := token(sid, "api://one", "jti-replaced", t0)
+	replacement := token(sid, "api://one", "jti-replacement", t0)
+	otherAPI := token(sid, "api://two", "jti-two", t0.Add(-2*time.Minute))
+	otherSignIn := token(other, "api://one", "jti-other", t0.Add(-2*time.Minute))
+
+	idp.Supersede(sid, "api://one", "jti-replacement", t0, t0.Add(time.Hour))
+	pollNow(t, g)
+	for name, tc := range map[string]struct {
+		tok  string
+		want bool
+	}{
+		"an earlier token of the sign-in for the API": {earlier, true},
+		"the replaced token, of the same second":      {sameSecond, true},
+		"the token that replaced them":                {replacement, false},
+		"the sign-in's token for another API":         {otherAPI, false},
+		"another sign-in's token for the API":         {otherSignIn, false},
+	} {
+		if got := refused(t, g, tc.tok); got != tc.want {
+			t.Errorf("%s: refused %v, want %v", name, got, tc.want)
+		}
+	}
+
+	// 200 more refreshes of the sign-in, polled as they come: one entry.
+	var next string
+	for i := range 200 {
+		clk.Advance(time.Second)
+		next = fmt.Sprint("jti-", i)
+		idp.Supersede(sid, "api://one", next, clk.Now(), clk.Now().Add(time.Hour))
+		pollNow(t, g)
+	}
+	if n := g.RevocationsHeld(); n != 1 {
+		t.Errorf("the guard holds %d entries after 200 refreshes of one sign-in, want 1", n)
+	}
+	if !refused(t, g, replacement) || refused(t, g, token(sid, "api://one", next, clk.Now())) {
+		t.Error("after the refreshes, the first replacement is accepted or the newest token refused")
 	}
 }
 

@@ -14,6 +14,10 @@ const (
 	KindToken   = "jti"    // the token whose jti (or uti) is the value
 	KindSubject = "oid"    // every token of the object id issued at or before revokedAt
 	KindClient  = "client" // every token of the client (azp/appid) issued at or before revokedAt
+	// KindSuperseded: the tokens of the sign-in (sid) Value for the
+	// audience Aud issued at or before RevokedAt, except the one whose jti
+	// (or uti) is Except: what a refresh replaced. See Supersede.
+	KindSuperseded = "superseded"
 )
 
 // Revocation is an entry of a tenant's revocation feed, as served at
@@ -24,6 +28,9 @@ type Revocation struct {
 	Value     string    `json:"value"`
 	RevokedAt time.Time `json:"revokedAt"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	// Aud and Except belong to KindSuperseded entries.
+	Aud    string `json:"aud,omitempty"`
+	Except string `json:"except,omitempty"`
 }
 
 // FeedRequest is one request of the revocation feed, as the authority saw
@@ -66,6 +73,32 @@ func (a *Authority) RevokeIn(tid, kind, value string, revokedAt, expiresAt time.
 	f.entries[tid] = append(f.entries[tid], Revocation{
 		Seq: f.seq, Kind: kind, Value: value, RevokedAt: revokedAt.UTC(), ExpiresAt: expiresAt.UTC(),
 	})
+	return f.seq
+}
+
+// Supersede records a refresh of the sign-in sid for the audience aud on
+// the home tenant's feed, as tessera does: the sign-in's tokens for aud
+// issued at or before issuedAt are revoked, except the one whose jti is
+// except (the refresh's new token), until expiresAt. The entry takes the
+// place of the sign-in's previous one for aud, with the next seq, so a
+// follower reading by cursor sees it and the feed holds one entry per
+// sign-in and audience. It returns the entry's seq.
+func (a *Authority) Supersede(sid, aud, except string, issuedAt, expiresAt time.Time) int64 {
+	f := &a.feed
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.entries == nil {
+		f.entries = map[string][]Revocation{}
+	}
+	kept := f.entries[a.TenantID][:0:0]
+	for _, e := range f.entries[a.TenantID] {
+		if e.Kind != KindSuperseded || e.Value != sid || e.Aud != aud {
+			kept = append(kept, e)
+		}
+	}
+	f.seq++
+	f.entries[a.TenantID] = append(kept, Revocation{Seq: f.seq, Kind: KindSuperseded, Value: sid, Aud: aud, Except: except,
+		RevokedAt: issuedAt.UTC(), ExpiresAt: expiresAt.UTC()})
 	return f.seq
 }
 

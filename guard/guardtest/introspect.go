@@ -136,6 +136,11 @@ func (a *Authority) revoked(tid string, c map[string]any) bool {
 			if (c["azp"] == e.Value || c["appid"] == e.Value) && issuedBefore {
 				return true
 			}
+		case KindSuperseded:
+			replacement := c["jti"] == e.Except || c["uti"] == e.Except
+			if c["sid"] == e.Value && c["aud"] == e.Aud && issuedBefore && !replacement {
+				return true
+			}
 		}
 	}
 	return false

@@ -1,0 +1,436 @@
+package guard
+
+import (
+	"hash/maphash"
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// revocationIndex holds the live revocations of one feed, updated in place
+// by the poll that reads them and read without a lock by every Validate.
+//
+// It is a hash table of immutable entries whose buckets are replaced, not
+// changed: a poll that brings k entries (or drops k expired ones) copies
+// k buckets of one or two entries each, so its cost follows what changed,
+// not how much is held (the set it replaces was copied whole on every such
+// poll). A reader loads the table, then a bucket, through atomic pointers,
+// and compares a few entries: no lock, no allocation. The table doubles or
+// halves with the number of entries; that copy, rare, is paid over the
+// inserts or removals that led to it.
+//
+// Memory follows the entries held, one per key: a sign-in revoked (sid), a
+// token (jti/uti), a user or client (several windows, see window), and for
+// a refresh the one entry that retires the sign-in's earlier tokens for an
+// audience, replaced by the next refresh's (superseded). Entries go when
+// every token they concern has expired: an expiry heap finds them without
+// a scan.
+type revocationIndex struct {
+	seed  maphash.Seed
+	table atomic.Pointer[revTable]
+	count atomic.Int64 // entries held
+
+	// The writer's own, under revocations.pollMu: every entry, by when it
+	// can go (revEntry.expiry), so that a poll finds the expired ones
+	// without looking at the others.
+	heap []*revEntry
+}
+
+// revKind is a feed entry's kind as the index keeps it.
+type revKind uint8
+
+const (
+	kindSession revKind = iota + 1
+	kindToken
+	kindSubject
+	kindClient
+	kindSuperseded
+)
+
+// never is the expiry of an entry that never expires (expiresAt absent).
+const never = math.MaxInt64
+
+// window refuses the tokens issued at or before revokedAt while it lives
+// (until expiresAt plus the skew). Times are Unix nanoseconds.
+type window struct{ revokedAt, expiresAt int64 }
+
+// revEntry is one key's revocations, immutable once published: a change
+// publishes a new entry in its place.
+type revEntry struct {
+	kind  revKind
+	value string // sid, jti or uti, oid, client id
+	// superseded only: the audience, and the id of the token that
+	// replaced the refused ones.
+	aud, except string
+	// w is the entry's window: for sid and jti only its expiry counts
+	// (every token is refused, whenever issued); oid and client keep more
+	// windows when neither covers the other (see addWindow).
+	w    window
+	more []window
+	// expiry is the latest expiresAt of the windows: the entry goes once
+	// it has passed (plus the skew).
+	expiry int64
+	// heapAt is the entry's place in revocationIndex.heap; the writer's.
+	heapAt int
+}
+
+// revTable is one generation of the hash table: a power-of-two number of
+// buckets, each an immutable list behind an atomic pointer.
+type revTable struct {
+	buckets []atomic.Pointer[revBucket]
+	mask    uint64
+}
+
+type revBucket struct{ entries []*revEntry }
+
+const (
+	minBuckets = 64
+	// maxLoad and minLoad are the entries per bucket above which the
+	// table doubles and below which (over minBuckets) it halves.
+	maxLoad = 2
+	minLoad = 1.0 / 8
+)
+
+func newRevocationIndex() *revocationIndex {
+	x := &revocationIndex{seed: maphash.MakeSeed()}
+	x.table.Store(newRevTable(minBuckets))
+	return x
+}
+
+func newRevTable(n int) *revTable {
+	return &revTable{buckets: make([]atomic.Pointer[revBucket], n), mask: uint64(n - 1)}
+}
+
+func (x *revocationIndex) hash(kind revKind, value, aud string) uint64 {
+	h := maphash.String(x.seed, value)
+	if aud != "" {
+		h ^= maphash.String(x.seed, aud) * 0x9e3779b97f4a7c15
+	}
+	return h + uint64(kind)*0xff51afd7ed558ccd
+}
+
+// find returns the entry of a key in t, or nil.
+func (x *revocationIndex) find(t *revTable, kind revKind, value, aud string) *revEntry {
+	b := t.buckets[x.hash(kind, value, aud)&t.mask].Load()
+	if b == nil {
+		return nil
+	}
+	for _, e := range b.entries {
+		if e.kind == kind && e.value == value && e.aud == aud {
+			return e
+		}
+	}
+	return nil
+}
+
+// nanos is t in Unix nanoseconds, the zero time as never.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return never
+	case t.Year() >= 2262: // past int64 nanoseconds
+		return never - 1
+	case t.Year() < 1678:
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// live reports whether a window with this expiry still refuses tokens at
+// now: until expiresAt plus the skew, as long as the guard still accepts
+// the tokens it concerns (RFC 7519 §4.1.4).
+func live(expiresAt, now, skew int64) bool { return now-skew < expiresAt }
+
+// issuedBefore: a token issued at iat falls under a window revoked at
+// revokedAt. A token without iat cannot show that it was issued after
+// the revocation, so it falls under any window.
+func issuedBefore(iat time.Time, revokedAt int64) bool {
+	return iat.IsZero() || iat.UnixNano() <= revokedAt
+}
+
+// refuses returns the kind of the entry that refuses p, or "". now is
+// read only when an entry is found: most tokens have none.
+func (x *revocationIndex) refuses(p *Principal, now func() time.Time, skew time.Duration) string {
+	if x.count.Load() == 0 {
+		return ""
+	}
+	t := x.table.Load()
+	var at int64
+	alive := func(w window) bool {
+		if at == 0 {
+			at = now().UnixNano()
+		}
+		return live(w.expiresAt, at, int64(skew))
+	}
+	if p.SessionID != "" {
+		if e := x.find(t, kindSession, p.SessionID, ""); e != nil && alive(e.w) {
+			return revokeSession
+		}
+	}
+	// Entra tokens carry uti, tessera's both; an entry may name either.
+	for _, id := range [2]string{p.jti, p.uti} {
+		if id == "" {
+			continue
+		}
+		if e := x.find(t, kindToken, id, ""); e != nil && alive(e.w) {
+			return revokeToken
+		}
+	}
+	before := func(e *revEntry) bool {
+		if e == nil {
+			return false
+		}
+		if alive(e.w) && issuedBefore(p.IssuedAt, e.w.revokedAt) {
+			return true
+		}
+		for _, w := range e.more {
+			if alive(w) && issuedBefore(p.IssuedAt, w.revokedAt) {
+				return true
+			}
+		}
+		return false
+	}
+	if p.ObjectID != "" && before(x.find(t, kindSubject, p.ObjectID, "")) {
+		return revokeSubject
+	}
+	// v2 tokens name the client in azp, v1 tokens in appid.
+	for _, c := range [2]string{p.azp, p.appid} {
+		if c != "" && before(x.find(t, kindClient, c, "")) {
+			return revokeClient
+		}
+	}
+	// A refresh of the sign-in for this audience replaced the token,
+	// unless it is the replacement itself.
+	if p.SessionID != "" {
+		for _, aud := range p.Audience {
+			e := x.find(t, kindSuperseded, p.SessionID, aud)
+			if e != nil && before(e) && (e.except == "" || e.except != p.jti && e.except != p.uti) {
+				return revokeSuperseded
+			}
+		}
+	}
+	return ""
+}
+
+// entryOf is the index's form of a feed entry of a known kind, or nil.
+func entryOf(e revocationEntry) *revEntry {
+	var kind revKind
+	switch e.Kind {
+	case revokeSession:
+		kind = kindSession
+	case revokeToken:
+		kind = kindToken
+	case revokeSubject:
+		kind = kindSubject
+	case revokeClient:
+		kind = kindClient
+	case revokeSuperseded:
+		kind = kindSuperseded
+	default:
+		return nil
+	}
+	w := window{revokedAt: nanos(e.RevokedAt), expiresAt: nanos(e.ExpiresAt)}
+	if kind == kindSession || kind == kindToken {
+		w.revokedAt = never // every token of the sign-in, or the one token
+	}
+	n := &revEntry{kind: kind, value: e.Value, w: w, expiry: w.expiresAt}
+	if kind == kindSuperseded {
+		n.aud, n.except = e.Aud, e.Except
+	}
+	return n
+}
+
+// apply puts the entries of a poll, in feed order, then drops the entries
+// that expired by now. The writer's: one poll at a time.
+func (x *revocationIndex) apply(added []revocationEntry, now time.Time, skew time.Duration) {
+	at, sk := now.UnixNano(), int64(skew)
+	for _, a := range added {
+		if n := entryOf(a); n != nil {
+			x.put(n, at, sk)
+		}
+	}
+	for len(x.heap) > 0 && !live(x.heap[0].expiry, at, sk) {
+		x.remove(x.heap[0])
+	}
+}
+
+// put adds n, merged with the entry of its key if there is one: a sid or
+// jti keeps the later expiry, an oid or client adds a window, a superseded
+// entry replaces the one before it (the feed sends them in order). An
+// entry already expired is not kept.
+func (x *revocationIndex) put(n *revEntry, now, skew int64) {
+	if !live(n.expiry, now, skew) {
+		return
+	}
+	t := x.table.Load()
+	old := x.find(t, n.kind, n.value, n.aud)
+	if old != nil {
+		switch n.kind {
+		case kindSession, kindToken:
+			if old.expiry >= n.expiry {
+				return // the later expiry covers both entries
+			}
+		case kindSubject, kindClient:
+			if n = addWindow(old, n.w, now, skew); n == nil {
+				return
+			}
+		}
+		// The same strings, so that a key changed often keeps one copy.
+		n.value, n.aud = old.value, old.aud
+	}
+	x.replace(t, old, n)
+	if old != nil {
+		n.heapAt = old.heapAt
+		x.heap[n.heapAt] = n
+		x.fix(n.heapAt)
+		return
+	}
+	n.heapAt = len(x.heap)
+	x.heap = append(x.heap, n)
+	x.up(n.heapAt)
+	if x.count.Add(1) > int64(len(t.buckets))*maxLoad {
+		x.resize(len(t.buckets) * 2)
+	}
+}
+
+// addWindow returns old with the window w added and the windows that
+// expired by now dropped, or nil when w adds nothing: an oid or client
+// entry refuses the tokens issued at or before revokedAt until expiresAt,
+// so a window both older and shorter-lived than another is covered by it.
+func addWindow(old *revEntry, w window, now, skew int64) *revEntry {
+	covers := func(a, b window) bool { return a.revokedAt >= b.revokedAt && a.expiresAt >= b.expiresAt }
+	ws := append([]window{old.w}, old.more...)
+	for _, have := range ws {
+		if live(have.expiresAt, now, skew) && covers(have, w) {
+			return nil
+		}
+	}
+	kept := []window{w}
+	for _, have := range ws {
+		if live(have.expiresAt, now, skew) && !covers(w, have) {
+			kept = append(kept, have)
+		}
+	}
+	n := &revEntry{kind: old.kind, w: kept[0]}
+	if len(kept) > 1 {
+		n.more = kept[1:]
+	}
+	for _, k := range kept {
+		n.expiry = max(n.expiry, k.expiresAt)
+	}
+	return n
+}
+
+// remove drops e from the table and the heap.
+func (x *revocationIndex) remove(e *revEntry) {
+	t := x.table.Load()
+	x.replace(t, e, nil)
+	last := len(x.heap) - 1
+	i := e.heapAt
+	if i != last {
+		x.heap[i] = x.heap[last]
+		x.heap[i].heapAt = i
+	}
+	x.heap[last] = nil
+	x.heap = x.heap[:last]
+	if i != last {
+		x.fix(i)
+	}
+	if n := x.count.Add(-1); len(t.buckets) > minBuckets && float64(n) < float64(len(t.buckets))*minLoad {
+		x.resize(len(t.buckets) / 2)
+	}
+}
+
+// replace publishes the bucket of a key with old replaced by n (old nil:
+// n added; n nil: old removed). Readers see the bucket before or after,
+// never in between.
+func (x *revocationIndex) replace(t *revTable, old, n *revEntry) {
+	key := n
+	if key == nil {
+		key = old
+	}
+	slot := &t.buckets[x.hash(key.kind, key.value, key.aud)&t.mask]
+	var entries []*revEntry
+	if b := slot.Load(); b != nil {
+		entries = make([]*revEntry, 0, len(b.entries)+1)
+		for _, e := range b.entries {
+			if e != old {
+				entries = append(entries, e)
+			}
+		}
+	}
+	if n != nil {
+		entries = append(entries, n)
+	}
+	if len(entries) == 0 {
+		slot.Store(nil)
+		return
+	}
+	slot.Store(&revBucket{entries: entries})
+}
+
+// resize publishes a table of n buckets holding every entry. Readers of
+// the old table go on reading it; the writer never changes it again.
+func (x *revocationIndex) resize(n int) {
+	old := x.table.Load()
+	lists := make([][]*revEntry, n)
+	for i := range old.buckets {
+		if b := old.buckets[i].Load(); b != nil {
+			for _, e := range b.entries {
+				j := x.hash(e.kind, e.value, e.aud) & uint64(n-1)
+				lists[j] = append(lists[j], e)
+			}
+		}
+	}
+	t := newRevTable(n)
+	for i, l := range lists {
+		if l != nil {
+			t.buckets[i].Store(&revBucket{entries: l})
+		}
+	}
+	x.table.Store(t)
+}
+
+// The expiry heap: a binary min-heap on revEntry.expiry whose entries know
+// their place (heapAt), so that one can be replaced or removed in place.
+
+func (x *revocationIndex) fix(i int) {
+	if !x.up(i) {
+		x.down(i)
+	}
+}
+
+func (x *revocationIndex) up(i int) bool {
+	moved := false
+	for i > 0 {
+		p := (i - 1) / 2
+		if x.heap[p].expiry <= x.heap[i].expiry {
+			break
+		}
+		x.swap(i, p)
+		i, moved = p, true
+	}
+	return moved
+}
+
+func (x *revocationIndex) down(i int) {
+	for {
+		l, small := 2*i+1, i
+		if l < len(x.heap) && x.heap[l].expiry < x.heap[small].expiry {
+			small = l
+		}
+		if r := l + 1; r < len(x.heap) && x.heap[r].expiry < x.heap[small].expiry {
+			small = r
+		}
+		if small == i {
+			return
+		}
+		x.swap(i, small)
+		i = small
+	}
+}
+
+func (x *revocationIndex) swap(i, j int) {
+	x.heap[i], x.heap[j] = x.heap[j], x.heap[i]
+	x.heap[i].heapAt, x.heap[j].heapAt = i, j
+}
