@@ -75,6 +75,13 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil)
+}
+
+// newFixtureWith is newFixture with the sessions' repository wrapped by
+// wrap (nil: none), for tests that watch what the protocol reads.
+func newFixtureWith(t testing.TB, wrap func(session.Repository) session.Repository) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
@@ -91,7 +98,11 @@ func newFixture(t testing.TB) *fixture {
 	log := slog.New(slog.DiscardHandler)
 	f := &fixture{t: t, ctx: ctx, clock: c}
 	f.dir = directory.NewService(st, keys, directory.Options{Now: c.Now, PasswordParams: directory.PasswordParams{Memory: 1024, Time: 1, Threads: 1}})
-	f.sess = session.NewService(st, keys, keys, session.Options{Now: c.Now})
+	var repo session.Repository = st
+	if wrap != nil {
+		repo = wrap(st)
+	}
+	f.sess = session.NewService(repo, keys, keys, session.Options{Now: c.Now})
 	f.dir.SetRevoker(f.sess)
 	if f.ring, err = token.NewRing(ctx, st, keys, token.RingOptions{Now: c.Now, Logger: log}); err != nil {
 		t.Fatal(err)
