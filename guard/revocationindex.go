@@ -32,9 +32,15 @@ type revocationIndex struct {
 
 	// The writer's own, under revocations.pollMu: every entry, by when it
 	// can go (revEntry.expiry), so that a poll finds the expired ones
-	// without looking at the others.
+	// without looking at the others; and one copy of each audience named,
+	// which thousands of sign-ins' entries share.
 	heap []*revEntry
+	auds map[string]string
 }
+
+// maxAuds bounds revocationIndex.auds: a tenant has that many APIs at most
+// in practice; past it the map starts over.
+const maxAuds = 1024
 
 // revKind is a feed entry's kind as the index keeps it.
 type revKind uint8
@@ -277,6 +283,8 @@ func (x *revocationIndex) put(n *revEntry, now, skew int64) {
 		}
 		// The same strings, so that a key changed often keeps one copy.
 		n.value, n.aud = old.value, old.aud
+	} else if n.aud != "" {
+		n.aud = x.intern(n.aud)
 	}
 	x.replace(t, old, n)
 	if old != nil {
@@ -291,6 +299,18 @@ func (x *revocationIndex) put(n *revEntry, now, skew int64) {
 	if x.count.Add(1) > int64(len(t.buckets))*maxLoad {
 		x.resize(len(t.buckets) * 2)
 	}
+}
+
+// intern returns the index's copy of the audience aud.
+func (x *revocationIndex) intern(aud string) string {
+	if have, ok := x.auds[aud]; ok {
+		return have
+	}
+	if x.auds == nil || len(x.auds) >= maxAuds {
+		x.auds = make(map[string]string)
+	}
+	x.auds[aud] = aud
+	return aud
 }
 
 // addWindow returns old with the window w added and the windows that
