@@ -368,3 +368,74 @@ func TestSealedResponseIsBoundToTenantAndRow(t *testing.T) {
 		}
 	}
 }
+
+// A rotation's feed entry supersedes the grant's earlier tokens for the
+// new token's audience: it is one entry per grant and audience, ordered by
+// the chain's generation, and it lasts until the latest expiry of any
+// token the chain issued (plus the skew), even when a later token of a
+// shortened lifetime expires first: the earlier token it refuses lives
+// on. A retry within the grace window appends nothing.
+func TestRotationSupersedesPerAudience(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	g := e.grant(t, "")
+	longExpiry := e.now.Add(3 * time.Hour)
+	rt, err := e.svc.IssueRefreshToken(ctx, e.tenant, g, 90*24*time.Hour, "jti-0", longExpiry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	mint := func(aud string, exp time.Time) session.Minter {
+		return func(g session.Grant, next string) (session.Minted, error) {
+			n++
+			return session.Minted{Response: []byte(fmt.Sprintf(`{"refresh_token":%q}`, next)), AccessTokenID: fmt.Sprint("jti-", n),
+				AccessTokenExpiresAt: exp, AccessTokenAudience: aud, AccessTokenIssuedAt: e.now.Truncate(time.Second)}, nil
+		}
+	}
+	superseded := func() map[string]session.Revocation {
+		entries, err := e.svc.Feed(ctx, e.tenant, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]session.Revocation{}
+		for _, r := range entries {
+			if r.Kind != session.RevokeSuperseded || r.Value != g.ID {
+				t.Fatalf("unexpected entry %+v", r)
+			}
+			if _, dup := out[r.Audience]; dup {
+				t.Fatalf("two entries for %s", r.Audience)
+			}
+			out[r.Audience] = r
+		}
+		return out
+	}
+	shortExpiry := e.now.Add(time.Hour)
+	for i, aud := range []string{"api://one", "api://two", "api://one", "api://one"} {
+		e.now = e.now.Add(time.Second)
+		resp, _, err := e.svc.Refresh(ctx, e.tenant, rt, e.client, 90*24*time.Hour, time.Minute, mint(aud, shortExpiry))
+		if err != nil {
+			t.Fatalf("refresh %d: %v", i, err)
+		}
+		// The retry within the grace window gets the same answer and
+		// writes no entry.
+		before := superseded()
+		if again, _, err := e.svc.Refresh(ctx, e.tenant, rt, e.client, 90*24*time.Hour, time.Minute, mint(aud, shortExpiry)); err != nil || !bytes.Equal(again, resp) {
+			t.Fatalf("retry %d: %v", i, err)
+		}
+		if after := superseded(); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatalf("a retry within the grace window changed the feed: %v, then %v", before, after)
+		}
+		rt = refreshOf(resp)
+	}
+	got := superseded()
+	if len(got) != 2 || got["api://one"].Except != "jti-4" || got["api://two"].Except != "jti-2" || got["api://one"].Generation != 4 {
+		t.Fatalf("entries %+v, want one per audience, the latest refresh's", got)
+	}
+	// jti-0 (3 h) was issued before the entries; the lifetime was then
+	// shortened to 1 h: the entries outlive it all the same.
+	for aud, r := range got {
+		if !r.ExpiresAt.After(longExpiry) {
+			t.Errorf("the entry for %s expires at %v, before the chain's first token (%v)", aud, r.ExpiresAt, longExpiry)
+		}
+	}
+}
