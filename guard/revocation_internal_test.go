@@ -246,3 +246,22 @@ func TestTenantOfIssuer(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRevocationPollOfOne is a poll that brings one entry to a guard
+// holding 100,000: the cost of what changed, not of what is held.
+func BenchmarkRevocationPollOfOne(b *testing.B) {
+	const n = 100000
+	x := newRevocationIndex()
+	page := make([]revocationEntry, 0, n)
+	for i := range n {
+		page = append(page, superseding(int64(i+1), fmt.Sprint("sid-", i), "api://one", fmt.Sprint("jti-", i), it0))
+	}
+	x.apply(page, it0, skew)
+	one := []revocationEntry{{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		one[0] = superseding(int64(n+i+1), fmt.Sprint("sid-", i%n), "api://one", "jti-next", it0.Add(time.Second))
+		x.apply(one, it0, skew)
+	}
+}
