@@ -27,8 +27,11 @@
 // a goroutine polls it every RevocationPollInterval until Close. A token
 // whose sign-in (sid) or id (jti/uti) is on the feed is refused, and so is
 // one of a revoked user, service principal (oid) or client (azp/appid)
-// issued at or before the revocation. Lookups read an immutable set through
-// an atomic pointer; a failed poll keeps what was known. With
+// issued at or before the revocation, and one a later refresh of its
+// sign-in for the same audience replaced. Lookups read immutable buckets
+// through atomic pointers, without a lock; a poll replaces only the
+// buckets of what it brings or drops, and a failed poll keeps what was
+// known. With
 // Config.Introspection the guard instead asks the authority about each
 // token that passes its own checks (RFC 7662), caching "active" answers for
 // at most CacheTTL.
