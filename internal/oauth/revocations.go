@@ -9,7 +9,7 @@ import (
 // The revocation feed's page sizes.
 const (
 	feedDefaultLimit = 500
-	feedMaxLimit     = feedPage
+	feedMaxLimit     = 1000
 )
 
 // feedEntry is one entry of the revocation feed on the wire. The guard

@@ -72,9 +72,6 @@ func (h *Handler) verifyAccessToken(raw, tenantID string) (verifiedToken, error)
 	return vt, nil
 }
 
-// feedPage is the largest page of the revocation feed.
-const feedPage = 1000
-
 // revoked reports whether a verified token has been revoked: its grant
 // (sid) is no longer active, or an entry of the tenant's revocation feed
 // refuses it (session.Refuses: its jti, its user or client at or after it
