@@ -29,6 +29,9 @@ type revocationIndex struct {
 	seed  maphash.Seed
 	table atomic.Pointer[revTable]
 	count atomic.Int64 // entries held
+	// held counts the entries of each kind, so that a lookup of a kind
+	// the feed has none of (most, most of the time) is skipped.
+	held [kindSuperseded + 1]atomic.Int64
 
 	// The writer's own, under revocations.pollMu: every entry, by when it
 	// can go (revEntry.expiry), so that a poll finds the expired ones
@@ -87,7 +90,14 @@ type revTable struct {
 	mask    uint64
 }
 
-type revBucket struct{ entries []*revEntry }
+// revBucket is a bucket's entries with their keys' hashes, so that a
+// lookup passes over the others without reading them.
+type revBucket struct{ slots []revSlot }
+
+type revSlot struct {
+	hash uint64
+	e    *revEntry
+}
 
 const (
 	minBuckets = 64
@@ -107,26 +117,42 @@ func newRevTable(n int) *revTable {
 	return &revTable{buckets: make([]atomic.Pointer[revBucket], n), mask: uint64(n - 1)}
 }
 
-func (x *revocationIndex) hash(kind revKind, value, aud string) uint64 {
-	h := maphash.String(x.seed, value)
-	if aud != "" {
-		h ^= maphash.String(x.seed, aud) * 0x9e3779b97f4a7c15
+// str hashes one string of a key ("" as 0).
+func (x *revocationIndex) str(s string) uint64 {
+	if s == "" {
+		return 0
 	}
-	return h + uint64(kind)*0xff51afd7ed558ccd
+	return maphash.String(x.seed, s)
 }
 
-// find returns the entry of a key in t, or nil.
-func (x *revocationIndex) find(t *revTable, kind revKind, value, aud string) *revEntry {
-	b := t.buckets[x.hash(kind, value, aud)&t.mask].Load()
+// keyHash combines the hashes of a key's value and audience with its kind;
+// a reader hashes a token's sid once for both kinds that name it.
+func keyHash(kind revKind, value, aud uint64) uint64 {
+	h := value ^ aud*0x9e3779b97f4a7c15 + uint64(kind)*0xff51afd7ed558ccd
+	return h ^ h>>31
+}
+
+func (x *revocationIndex) hash(kind revKind, value, aud string) uint64 {
+	return keyHash(kind, x.str(value), x.str(aud))
+}
+
+// find returns the entry of a key whose hash is h in t, or nil.
+func find(t *revTable, h uint64, kind revKind, value, aud string) *revEntry {
+	b := t.buckets[h&t.mask].Load()
 	if b == nil {
 		return nil
 	}
-	for _, e := range b.entries {
-		if e.kind == kind && e.value == value && e.aud == aud {
-			return e
+	for _, s := range b.slots {
+		if s.hash == h && s.e.kind == kind && s.e.value == value && s.e.aud == aud {
+			return s.e
 		}
 	}
 	return nil
+}
+
+// lookup is find for a key of strings, for the writer.
+func (x *revocationIndex) lookup(t *revTable, kind revKind, value, aud string) *revEntry {
+	return find(t, x.hash(kind, value, aud), kind, value, aud)
 }
 
 // nanos is t in Unix nanoseconds, the zero time as never.
@@ -168,20 +194,6 @@ func (x *revocationIndex) refuses(p *Principal, now func() time.Time, skew time.
 		}
 		return live(w.expiresAt, at, int64(skew))
 	}
-	if p.SessionID != "" {
-		if e := x.find(t, kindSession, p.SessionID, ""); e != nil && alive(e.w) {
-			return revokeSession
-		}
-	}
-	// Entra tokens carry uti, tessera's both; an entry may name either.
-	for _, id := range [2]string{p.jti, p.uti} {
-		if id == "" {
-			continue
-		}
-		if e := x.find(t, kindToken, id, ""); e != nil && alive(e.w) {
-			return revokeToken
-		}
-	}
 	before := func(e *revEntry) bool {
 		if e == nil {
 			return false
@@ -196,20 +208,44 @@ func (x *revocationIndex) refuses(p *Principal, now func() time.Time, skew time.
 		}
 		return false
 	}
-	if p.ObjectID != "" && before(x.find(t, kindSubject, p.ObjectID, "")) {
+	has := func(k revKind) bool { return x.held[k].Load() > 0 }
+	var sid uint64 // the hash of p's sid, for both kinds that name it
+	bySid := p.SessionID != "" && (has(kindSession) || has(kindSuperseded))
+	if bySid {
+		sid = x.str(p.SessionID)
+	}
+	if bySid && has(kindSession) {
+		if e := find(t, keyHash(kindSession, sid, 0), kindSession, p.SessionID, ""); e != nil && alive(e.w) {
+			return revokeSession
+		}
+	}
+	// Entra tokens carry uti, tessera's both; an entry may name either.
+	if has(kindToken) {
+		for _, id := range [2]string{p.jti, p.uti} {
+			if id == "" {
+				continue
+			}
+			if e := find(t, keyHash(kindToken, x.str(id), 0), kindToken, id, ""); e != nil && alive(e.w) {
+				return revokeToken
+			}
+		}
+	}
+	if p.ObjectID != "" && has(kindSubject) && before(find(t, keyHash(kindSubject, x.str(p.ObjectID), 0), kindSubject, p.ObjectID, "")) {
 		return revokeSubject
 	}
 	// v2 tokens name the client in azp, v1 tokens in appid.
-	for _, c := range [2]string{p.azp, p.appid} {
-		if c != "" && before(x.find(t, kindClient, c, "")) {
-			return revokeClient
+	if has(kindClient) {
+		for _, c := range [2]string{p.azp, p.appid} {
+			if c != "" && before(find(t, keyHash(kindClient, x.str(c), 0), kindClient, c, "")) {
+				return revokeClient
+			}
 		}
 	}
 	// A refresh of the sign-in for this audience replaced the token,
 	// unless it is the replacement itself.
-	if p.SessionID != "" {
+	if bySid && has(kindSuperseded) {
 		for _, aud := range p.Audience {
-			e := x.find(t, kindSuperseded, p.SessionID, aud)
+			e := find(t, keyHash(kindSuperseded, sid, x.str(aud)), kindSuperseded, p.SessionID, aud)
 			if e != nil && before(e) && (e.except == "" || e.except != p.jti && e.except != p.uti) {
 				return revokeSuperseded
 			}
@@ -269,7 +305,7 @@ func (x *revocationIndex) put(n *revEntry, now, skew int64) {
 		return
 	}
 	t := x.table.Load()
-	old := x.find(t, n.kind, n.value, n.aud)
+	old := x.lookup(t, n.kind, n.value, n.aud)
 	if old != nil {
 		switch n.kind {
 		case kindSession, kindToken:
@@ -296,6 +332,7 @@ func (x *revocationIndex) put(n *revEntry, now, skew int64) {
 	n.heapAt = len(x.heap)
 	x.heap = append(x.heap, n)
 	x.up(n.heapAt)
+	x.held[n.kind].Add(1)
 	if x.count.Add(1) > int64(len(t.buckets))*maxLoad {
 		x.resize(len(t.buckets) * 2)
 	}
@@ -356,6 +393,7 @@ func (x *revocationIndex) remove(e *revEntry) {
 	if i != last {
 		x.fix(i)
 	}
+	x.held[e.kind].Add(-1)
 	if n := x.count.Add(-1); len(t.buckets) > minBuckets && float64(n) < float64(len(t.buckets))*minLoad {
 		x.resize(len(t.buckets) / 2)
 	}
@@ -369,43 +407,44 @@ func (x *revocationIndex) replace(t *revTable, old, n *revEntry) {
 	if key == nil {
 		key = old
 	}
-	slot := &t.buckets[x.hash(key.kind, key.value, key.aud)&t.mask]
-	var entries []*revEntry
+	h := x.hash(key.kind, key.value, key.aud)
+	slot := &t.buckets[h&t.mask]
+	var slots []revSlot
 	if b := slot.Load(); b != nil {
-		entries = make([]*revEntry, 0, len(b.entries)+1)
-		for _, e := range b.entries {
-			if e != old {
-				entries = append(entries, e)
+		slots = make([]revSlot, 0, len(b.slots)+1)
+		for _, s := range b.slots {
+			if s.e != old {
+				slots = append(slots, s)
 			}
 		}
 	}
 	if n != nil {
-		entries = append(entries, n)
+		slots = append(slots, revSlot{h, n})
 	}
-	if len(entries) == 0 {
+	if len(slots) == 0 {
 		slot.Store(nil)
 		return
 	}
-	slot.Store(&revBucket{entries: entries})
+	slot.Store(&revBucket{slots: slots})
 }
 
 // resize publishes a table of n buckets holding every entry. Readers of
 // the old table go on reading it; the writer never changes it again.
 func (x *revocationIndex) resize(n int) {
 	old := x.table.Load()
-	lists := make([][]*revEntry, n)
+	lists := make([][]revSlot, n)
 	for i := range old.buckets {
 		if b := old.buckets[i].Load(); b != nil {
-			for _, e := range b.entries {
-				j := x.hash(e.kind, e.value, e.aud) & uint64(n-1)
-				lists[j] = append(lists[j], e)
+			for _, s := range b.slots {
+				j := s.hash & uint64(n-1)
+				lists[j] = append(lists[j], s)
 			}
 		}
 	}
 	t := newRevTable(n)
 	for i, l := range lists {
 		if l != nil {
-			t.buckets[i].Store(&revBucket{entries: l})
+			t.buckets[i].Store(&revBucket{slots: l})
 		}
 	}
 	x.table.Store(t)
