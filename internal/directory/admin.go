@@ -88,7 +88,7 @@ const (
 func (s *Service) EnsureCLIApplication(ctx context.Context, tenantID string) (Application, error) {
 	app, err := s.repo.GetApplication(ctx, tenantID, CLIClientID)
 	if errors.Is(err, ErrNotFound) {
-		app, err = s.CreateApplication(ctx, tenantID, ApplicationSpec{
+		app, err = s.createApplication(ctx, tenantID, ApplicationSpec{
 			AppID: CLIClientID, DisplayName: CLIDisplayName, PublicClient: true,
 			IdentifierURIs: []string{}, RedirectURIs: []string{"http://localhost", "http://127.0.0.1"},
 		})
@@ -136,7 +136,7 @@ const (
 func (s *Service) EnsureManagementApplication(ctx context.Context, tenantID string) (Resource, error) {
 	app, err := s.repo.GetApplicationByIdentifierURI(ctx, tenantID, ManagementIdentifierURI)
 	if errors.Is(err, ErrNotFound) {
-		app, err = s.CreateApplication(ctx, tenantID, ApplicationSpec{
+		app, err = s.createApplication(ctx, tenantID, ApplicationSpec{
 			AppID: ManagementAppID, DisplayName: ManagementDisplayName,
 			IdentifierURIs: []string{ManagementIdentifierURI},
 			Scopes: []Scope{{Value: ManagementScope, DisplayName: managementScopeAdminText,

@@ -53,6 +53,7 @@ type Service struct {
 	audit          *audit.Recorder
 	hashSlots      *HashSlots
 	addressBans    AddressBanPolicy
+	dummyHash      *dummyHash
 }
 
 // Options are the Service's injectable sources of time and randomness;
@@ -75,7 +76,7 @@ type Options struct {
 // NewService returns a Service over repo.
 func NewService(repo Repository, hasher SecretHasher, opts Options) *Service {
 	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams, audit: opts.Audit,
-		addressBans: opts.AddressBans}
+		addressBans: opts.AddressBans, dummyHash: &dummyHash{}}
 	if s.passwordParams == (PasswordParams{}) {
 		s.passwordParams = DefaultPasswordParams
 	}
@@ -132,5 +133,6 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 func (s *Service) WithPasswordParams(p PasswordParams) *Service {
 	c := *s
 	c.passwordParams = p
+	c.dummyHash = &dummyHash{} // a dummy of the new parameters
 	return &c
 }

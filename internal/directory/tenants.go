@@ -30,16 +30,12 @@ type TenantSpec struct {
 
 // CreateTenant creates a tenant.
 func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, error) {
-	domain := strings.ToLower(strings.TrimSpace(spec.Domain))
-	switch {
-	case domain == "":
+	if strings.TrimSpace(spec.Domain) == "" {
 		return Tenant{}, invalid("a tenant needs a domain name")
-	case len(domain) > 253 || !domainRE.MatchString(domain):
-		return Tenant{}, invalid("tenant domain %q must be DNS labels of a-z, 0-9 and -", spec.Domain)
-	case reservedDomains[domain]:
-		return Tenant{}, invalid("tenant domain %q is reserved", domain)
-	case IsGUID(domain):
-		return Tenant{}, invalid("tenant domain must not be a GUID")
+	}
+	domain, err := normalizeDomain(spec.Domain)
+	if err != nil {
+		return Tenant{}, err
 	}
 	id := strings.ToLower(spec.ID)
 	if id == "" {
@@ -58,8 +54,8 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, er
 	return t, nil
 }
 
-// ResolveTenant finds a tenant by its id (a GUID) or its domain name, the
-// two forms a {tenant} URL segment may take.
+// ResolveTenant finds a tenant by its id (a GUID) or one of its domain
+// names, the two forms a {tenant} URL segment may take.
 func (s *Service) ResolveTenant(ctx context.Context, idOrDomain string) (Tenant, error) {
 	if IsGUID(idOrDomain) {
 		return s.repo.GetTenant(ctx, strings.ToLower(idOrDomain))

@@ -11,7 +11,10 @@ type User struct {
 	UserPrincipalName string `json:"userPrincipalName"`
 	DisplayName       string `json:"displayName"`
 	Mail              string `json:"mail,omitempty"`
-	Enabled           bool   `json:"accountEnabled"`
+	// MailVerified: an administrator vouched that Mail is the user's. Only
+	// then is it sent, in the email claim; never is it an identifier.
+	MailVerified bool `json:"mailVerified,omitempty"`
+	Enabled      bool `json:"accountEnabled"`
 	// PasswordHash is an argon2id hash in PHC string form, parameters
 	// included, so they can be raised later and old hashes upgraded at the
 	// next sign-in. Empty: the user cannot sign in with a password.

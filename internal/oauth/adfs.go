@@ -153,7 +153,7 @@ func (h *Handler) adfsDeviceAuthorization(w http.ResponseWriter, r *http.Request
 // grant then fails in the home tenant as a wrong credential would, and
 // does not tell which domains exist.
 func (h *Handler) adfsTenant(ctx context.Context, req *tokenRequest, presented func(*tokenRequest) (string, *Error)) (string, *Error) {
-	t, ok, err := h.dir.SoleTenantOf(ctx, req.ClientID)
+	t, ok, err := h.dir.TenantOfApplication(ctx, req.ClientID)
 	if err != nil {
 		return "", errServer(err)
 	}

@@ -39,7 +39,7 @@ func (h *Handler) adfsAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	f := parseAuthorize(r.Form, 2, adfsSegment)
 	f.Scope = directory.FoldResource(f.Scope, r.Form.Get("resource"))
-	t, ok, err := h.dir.SoleTenantOf(r.Context(), f.ClientID)
+	t, ok, err := h.dir.TenantOfApplication(r.Context(), f.ClientID)
 	if err != nil {
 		h.errorPage(w, r, pageServer(err))
 		return

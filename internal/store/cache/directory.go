@@ -152,6 +152,18 @@ func (c *Store) UpdateTenant(ctx context.Context, t directory.Tenant) error {
 	return c.Store.UpdateTenant(ctx, t)
 }
 
+// A domain moves the tenant lookup by domain: it flushes as a tenant
+// write does.
+func (c *Store) AddTenantDomain(ctx context.Context, tenantID string, d directory.TenantDomain) error {
+	defer c.Flush()
+	return c.Store.AddTenantDomain(ctx, tenantID, d)
+}
+
+func (c *Store) DeleteTenantDomain(ctx context.Context, tenantID, domain string) error {
+	defer c.Flush()
+	return c.Store.DeleteTenantDomain(ctx, tenantID, domain)
+}
+
 func (c *Store) CreateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	defer c.invalidate(tenantID)
 	return c.Store.CreateApplication(ctx, tenantID, app)

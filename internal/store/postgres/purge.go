@@ -8,8 +8,8 @@ import (
 // purgeStatements delete, in an order the foreign keys allow, rows whose
 // every use ended before the cut-off ($1): expired codes, refresh tokens,
 // device codes and feed entries, then grants and browser sessions nothing
-// refers to any more, and the sign-in failures of addresses whose window
-// and ban have both ended. PostgreSQL has no DELETE … LIMIT, so each statement
+// refers to any more, the sign-in failures of addresses whose window and
+// ban have both ended, and those of unknown names once forgotten. PostgreSQL has no DELETE … LIMIT, so each statement
 // picks at most $2 rows by primary key in a subquery: one purge is a few
 // short statements however large the backlog, and the server calls it
 // again until it deletes nothing.
@@ -33,6 +33,8 @@ var purgeStatements = []string{
 		LIMIT $2)`,
 	`DELETE FROM address_failures WHERE (tenant_id, address) IN (
 		SELECT tenant_id, address FROM address_failures WHERE expires_at < $1 LIMIT $2)`,
+	`DELETE FROM name_failures WHERE (tenant_id, name_key) IN (
+		SELECT tenant_id, name_key FROM name_failures WHERE expires_at < $1 LIMIT $2)`,
 }
 
 // Purge deletes session state that expired before before, at most limit

@@ -9,8 +9,8 @@ import (
 // purgeStatements delete, in an order the foreign keys allow, rows whose
 // every use ended before the cut-off: expired codes, refresh tokens, device
 // codes and feed entries, then grants and browser sessions nothing refers
-// to any more, and the sign-in failures of addresses whose window and ban
-// have both ended. Each statement removes at most limit rows, so one purge is
+// to any more, the sign-in failures of addresses whose window and ban
+// have both ended, and those of unknown names once forgotten. Each statement removes at most limit rows, so one purge is
 // a short transaction however large the backlog.
 var purgeStatements = []string{
 	`DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes WHERE expires_at < ?1 LIMIT ?2)`,
@@ -25,6 +25,7 @@ var purgeStatements = []string{
 		AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.tenant_id = b.tenant_id AND g.browser_session_id = b.id)
 		LIMIT ?2)`,
 	`DELETE FROM address_failures WHERE rowid IN (SELECT rowid FROM address_failures WHERE expires_at < ?1 LIMIT ?2)`,
+	`DELETE FROM name_failures WHERE rowid IN (SELECT rowid FROM name_failures WHERE expires_at < ?1 LIMIT ?2)`,
 }
 
 // Purge deletes session state that expired before before, at most limit

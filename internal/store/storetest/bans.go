@@ -158,11 +158,11 @@ func testListLockedUsers(t *testing.T, s store.Store) {
 			lockUntil = at(50) // ends before the list
 		}
 		if i == 4 {
-			_, err := s.RecordSignInFailure(ctx, "a", u.ObjectID, at(1), 5, lockUntil) // counted, not locked
+			_, err := s.RecordSignInFailure(ctx, "a", u.ObjectID, directory.SignInFailure{At: at(1), Threshold: 5, LockUntil: lockUntil}) // counted, not locked
 			must(t, err)
 			continue
 		}
-		u, err := s.RecordSignInFailure(ctx, "a", u.ObjectID, at(1), 1, lockUntil)
+		u, err := s.RecordSignInFailure(ctx, "a", u.ObjectID, directory.SignInFailure{At: at(1), Threshold: 1, LockUntil: lockUntil})
 		must(t, err)
 		if i != 3 {
 			want = append(want, u)
@@ -221,7 +221,7 @@ func testAddressBanTenancy(t *testing.T, s store.Store) {
 	b := newUser("b", "user-1", t0)
 	b.LockedUntil = time.Time{}
 	must(t, s.CreateUser(ctx, "b", b))
-	_, err := s.RecordSignInFailure(ctx, "a", "user-1", at(1), 1, at(1000))
+	_, err := s.RecordSignInFailure(ctx, "a", "user-1", directory.SignInFailure{At: at(1), Threshold: 1, LockUntil: at(1000)})
 	must(t, err)
 
 	_, err = s.GetAddressBan(ctx, "b", "192.0.2.1")

@@ -3,6 +3,7 @@ package storetest
 import (
 	"testing"
 
+	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/store"
 )
 
@@ -81,4 +82,15 @@ func testDirectoryVersion(t *testing.T, s store.Store) {
 	moved("DeleteServicePrincipal")
 	must(t, s.DeleteApplication(ctx, "t1", "app-2"))
 	moved("DeleteApplication")
+
+	// Tenants are cached by domain too.
+	must(t, s.AddTenantDomain(ctx, "t1", directory.TenantDomain{TenantID: "t1", Domain: "more.example", CreatedAt: at(8)}))
+	moved("AddTenantDomain")
+	_, err = s.ListTenantDomains(ctx, "t1")
+	must(t, err)
+	_, err = s.TenantOfApplication(ctx, "app-1")
+	must(t, err)
+	still("reads")
+	must(t, s.DeleteTenantDomain(ctx, "t1", "more.example"))
+	moved("DeleteTenantDomain")
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store"
 )
@@ -165,7 +166,7 @@ func testConcurrentSignInFailures(t *testing.T, s store.Store) {
 	must(t, s.CreateUser(t.Context(), "a", u))
 	counts := make([]int, racers)
 	errs := race(racers, func(i int) error {
-		got, err := s.RecordSignInFailure(t.Context(), "a", "user-1", at(1), racers, at(100))
+		got, err := s.RecordSignInFailure(t.Context(), "a", "user-1", directory.SignInFailure{At: at(1), Threshold: racers, LockUntil: at(100)})
 		counts[i] = got.FailedSignIns
 		return err
 	})

@@ -160,7 +160,7 @@ func testIsolationSessionWrites(t *testing.T, s store.Store) {
 	// The shared ids change in A only.
 	a.user.DisplayName = "changed in a"
 	must(t, s.UpdateUser(ctx, "a", a.user))
-	_, err = s.RecordSignInFailure(ctx, "a", "user-1", at(1), 1, at(100))
+	_, err = s.RecordSignInFailure(ctx, "a", "user-1", directory.SignInFailure{At: at(1), Threshold: 1, LockUntil: at(100)})
 	must(t, err)
 	must(t, s.ResetSignInFailures(ctx, "a", "user-1"))
 	must(t, s.PutConsent(ctx, "a", newConsent("a", "client-1", "api-1", "user-1", at(1), "more")))

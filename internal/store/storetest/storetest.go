@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Applications/NotFound", testApplicationNotFound},
 		{"Applications/ListOrder", testApplicationListOrder},
 		{"Applications/DeleteCascades", testDeleteApplicationCascades},
+		{"Applications/IDsAcrossTenants", testApplicationIDsAcrossTenants},
+		{"Tenants/Domains", testTenantDomains},
 
 		{"ServicePrincipals/RoundTrip", testServicePrincipalRoundTrip},
 		{"ServicePrincipals/Errors", testServicePrincipalErrors},
@@ -53,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users/DeleteCascades", testDeleteUserCascades},
 		{"Users/SignInFailures", testSignInFailures},
 		{"Users/ListLocked", testListLockedUsers},
+		{"NameFailures/Count", testNameFailures},
+		{"NameFailures/TenancyAndPurge", testNameFailuresTenancyAndPurge},
 
 		{"AddressBans/Count", testAddressFailures},
 		{"AddressBans/ListAndLift", testAddressBanListAndLift},
@@ -122,6 +126,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency/ApproveDeviceCode", testConcurrentApproveDeviceCode},
 		{"Concurrency/RecordSignInFailure", testConcurrentSignInFailures},
 		{"Concurrency/RecordAddressFailure", testConcurrentAddressFailures},
+		{"Concurrency/RecordNameFailure", testConcurrentNameFailures},
 		{"Concurrency/RevokeGrant", testConcurrentRevokeGrant},
 
 		{"Ping", func(t *testing.T, s store.Store) { must(t, s.Ping(t.Context())) }},
