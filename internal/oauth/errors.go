@@ -164,6 +164,14 @@ func errUserDisabled(cause error) *Error {
 	return errInvalidGrant(50057, "The user account is disabled.", cause)
 }
 
+// errNameNotBound: the user's name is not in a domain of its tenant (a
+// user from before names were bound to domains). Entra has no such state;
+// it is a disabled account until an administrator acts, so 50057, with
+// words that say what to do.
+func errNameNotBound(cause error) *Error {
+	return errInvalidGrant(50057, "The user account cannot sign in: its user name is not in a domain of its tenant. An administrator must rename the user or add the domain to the tenant.", cause)
+}
+
 // errConsentRequired: the user has not consented to a requested scope and
 // the grant cannot ask (password, refresh). Entra sends suberror
 // consent_required so that clients know to send the user through the

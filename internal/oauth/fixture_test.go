@@ -108,7 +108,7 @@ func newFixture(t testing.TB) *fixture {
 	if _, f.confSecret, err = f.dir.AddSecret(ctx, tid, f.conf.AppID, directory.SecretSpec{}); err != nil {
 		t.Fatal(err)
 	}
-	f.user = must(f.dir.CreateUser(ctx, tid, directory.UserSpec{UserPrincipalName: "alice", DisplayName: "Alice", Mail: "alice@example.com", Password: password}))
+	f.user = must(f.dir.CreateUser(ctx, tid, directory.UserSpec{UserPrincipalName: "alice", DisplayName: "Alice", Mail: "alice@example.com", MailVerified: true, Password: password}))
 	must(f.dir.AssignRole(ctx, tid, directory.AssignmentSpec{Principal: f.user.ObjectID, Resource: f.api.AppID, Role: "Reader"}))
 	for _, client := range []string{f.public.AppID, f.conf.AppID} {
 		f.consent(client, "openid profile email offline_access api://studies/read")

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -36,8 +37,13 @@ func TestAbuseLimits(t *testing.T) {
 		return url.Values{"grant_type": {"client_credentials"}, "client_id": {f.conf.AppID}, "client_secret": {secret}, "scope": {"api://studies/.default"}}
 	}
 	device := url.Values{"client_id": {f.public.AppID}, "scope": {"openid api://studies/read"}}
+	// The guesses spray a new name each time: one name tried again and
+	// again is slowed down by name (unknown or not), which would answer
+	// 429 for its own reason.
+	sprayed := 0
+	nextName := func() string { sprayed++; return fmt.Sprintf("mallory%d", sprayed) }
 	login := func(g *fixture) response {
-		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/users/login", strings.NewReader(`{"username":"mallory","password":"wrong password!","tenant":"contoso","resource":"api://studies"}`))
+		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/users/login", strings.NewReader(`{"username":"`+nextName()+`","password":"wrong password!","tenant":"contoso","resource":"api://studies"}`))
 		req.Header.Set("Content-Type", "application/json")
 		return g.do(req)
 	}
@@ -69,7 +75,7 @@ func TestAbuseLimits(t *testing.T) {
 		{"per address, password grant shares the sign-in bucket (password spraying)", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			func(g *fixture) response {
 				return g.post("/"+tid+"/oauth2/v2.0/token", url.Values{"grant_type": {"password"}, "client_id": {f.public.AppID},
-					"username": {"mallory"}, "password": {"wrong password!"}, "scope": {"openid"}})
+					"username": {nextName()}, "password": {"wrong password!"}, "scope": {"openid"}})
 			}, true, 1},
 		{"the sign-in limit does not touch other grants", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/token", cc(f.confSecret)) }, true, 0},

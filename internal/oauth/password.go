@@ -86,6 +86,8 @@ func signInError(err error) *Error {
 		return errBadCredentials(err)
 	case errors.As(err, &locked):
 		return errAccountLocked(locked, err)
+	case errors.Is(err, directory.ErrNameNotBound):
+		return errNameNotBound(err)
 	case errors.Is(err, directory.ErrUserDisabled):
 		return errUserDisabled(err)
 	case errors.Is(err, directory.ErrBusy):

@@ -152,6 +152,9 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		fail(429, "too_many_attempts", msg, err)
 		return
+	case errors.Is(err, directory.ErrNameNotBound):
+		fail(403, "account_disabled", "The user account cannot sign in: its user name is not in a domain of its tenant. An administrator must rename the user or add the domain to the tenant.", err)
+		return
 	case errors.Is(err, directory.ErrUserDisabled):
 		fail(403, "account_disabled", "The user account is disabled.", err)
 		return

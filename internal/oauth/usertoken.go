@@ -113,6 +113,15 @@ func (is *issuance) wantsRefreshToken() bool {
 // granted) of an issuance. The refresh token is the caller's: it is
 // stored with the access token's id, or, on refresh, minted by sessions.
 func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *Error) {
+	// Every token naming a user is minted here: none may carry a name
+	// outside the domains of the user's tenant, which another tenant may
+	// own (a user from before names were bound; the grant holds until the
+	// user is renamed).
+	if err := h.dir.CheckNameBound(ctx, is.user); errors.Is(err, directory.ErrNameNotBound) {
+		return nil, errNameNotBound(err)
+	} else if err != nil {
+		return nil, errServer(err)
+	}
 	res := directory.Resource{App: is.client.App, SP: is.client.SP, Requested: is.client.App.AppID}
 	var values, full []string
 	if len(is.scopes.Resources) > 0 {
@@ -161,8 +170,11 @@ func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *E
 		out.resource = aud
 	}
 	if is.scopes.Has("openid") {
+		// OIDC Core §5.4: email with the email scope; only an address an
+		// administrator verified, since relying parties take it for the
+		// user's (and some match accounts by it), and never otherwise.
 		email := ""
-		if is.scopes.Has("email") {
+		if is.scopes.Has("email") && is.user.MailVerified {
 			email = is.user.Mail
 		}
 		id := token.IDTokenClaims(token.IDTokenParams{

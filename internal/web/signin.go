@@ -124,6 +124,7 @@ const (
 	msgMissing        = "Enter your user name and password."
 	msgFullName       = "Enter your full user name, for example alice@contoso."
 	msgDisabled       = "Your account is disabled. Ask your administrator to enable it."
+	msgNameNotBound   = "Your account cannot sign in: its user name is not in a domain of its organization. Ask your administrator to rename it."
 )
 
 func lockedMessage(e *directory.LockedError) string {
@@ -186,6 +187,8 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, directory.ErrInvalidCredentials):
 		case errors.As(err, &locked):
 			msg = lockedMessage(locked)
+		case errors.Is(err, directory.ErrNameNotBound):
+			msg = msgNameNotBound
 		case errors.Is(err, directory.ErrUserDisabled):
 			msg = msgDisabled
 		case errors.Is(err, directory.ErrBusy):
