@@ -90,6 +90,9 @@ func (a *api) routes() {
 	a.handle("POST /admin/v1/tenants", a.system(a.createTenant))
 	a.handle("GET "+t, a.scoped(a.getTenant))
 	a.handle("PUT "+t+"/policy", a.scoped(a.setTenantPolicy))
+	a.handle("GET "+t+"/domains", a.scoped(a.listDomains))
+	a.handle("POST "+t+"/domains", a.scoped(a.addDomain))
+	a.handle("DELETE "+t+"/domains/{domain}", a.scoped(a.removeDomain))
 
 	a.handle("GET "+t+"/applications", a.scoped(a.listApplications))
 	a.handle("POST "+t+"/applications", a.scoped(a.createApplication))

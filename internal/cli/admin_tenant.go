@@ -51,7 +51,8 @@ func newAdminTenantCmd(o *adminOptions) *cobra.Command {
 	}
 	return adminGroup("tenant", "Manage tenants and their sign-in and token policy", `  tessera admin tenant create --domain contoso.example
   tessera admin tenant list
-  tessera admin tenant set-policy --tenant contoso.example --refresh-grace off`, create, list, show, newTenantSetPolicyCmd(o))
+  tessera admin tenant set-policy --tenant contoso.example --refresh-grace off
+  tessera admin tenant domain add --tenant contoso.example --domain contoso.com`, create, list, show, newTenantSetPolicyCmd(o), newTenantDomainCmd(o))
 }
 
 // policyDuration is a duration flag that also takes whole days ("90d"),
