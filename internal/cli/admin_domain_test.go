@@ -31,7 +31,7 @@ func TestAdminDomainsAndNames(t *testing.T) {
 		f.run(want, append(f.remote(), args...)...)
 	}
 	both(ExitError, "tenant", "domain", "add", "--tenant", "default", "--domain", "fabrikam.example") // another tenant's: conflict
-	both(ExitUsage, "tenant", "domain", "remove", "--tenant", "fabrikam", "--domain", "fabrikam")    // its own
+	both(ExitUsage, "tenant", "domain", "remove", "--tenant", "fabrikam", "--domain", "fabrikam")     // its own
 	both(ExitUsage, "tenant", "domain", "add", "--tenant", "fabrikam")
 	both(ExitUsage, "user", "create", "--tenant", "fabrikam", "--upn", "alice@default")
 
