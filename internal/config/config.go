@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/ratelimit"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	PublicURL  string `flag:"public-url" usage:"base URL clients use, the base of every issuer (default https://{addr})"`
 	SigningAlg string `flag:"signing-alg" usage:"algorithm of new signing keys: RS256 or ES256"`
 	HomeTenant string `flag:"home-tenant" usage:"domain of the tenant created on first start"`
+	// Domain is a further domain of the home tenant, for its users' names
+	// (alice@contoso.example) while URLs keep naming it by HomeTenant.
+	Domain string `flag:"domain" usage:"a further domain of the home tenant for its user names (alice@contoso.example), added at start unless another tenant holds it (default none: users are name@{home-tenant})"`
 	// KeyReload is how often the key ring is re-read from the store, so a
 	// rotation made by the admin CLI or another instance is picked up.
 	KeyReload       time.Duration `flag:"key-reload" usage:"how often to re-read signing keys from the store"`
@@ -210,6 +214,14 @@ func (c *Config) Validate() error {
 			bad("--public-url %q: want an absolute http(s) URL", c.PublicURL)
 		case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
 			bad("--public-url %q: want scheme and host only, no path", c.PublicURL)
+		}
+	}
+	if err := directory.CheckDomain(c.HomeTenant); err != nil {
+		bad("--home-tenant: %s", strings.TrimPrefix(err.Error(), directory.ErrInvalid.Error()+": "))
+	}
+	if c.Domain != "" {
+		if err := directory.CheckDomain(c.Domain); err != nil {
+			bad("--domain: %s", strings.TrimPrefix(err.Error(), directory.ErrInvalid.Error()+": "))
 		}
 	}
 	if c.SigningAlg != "RS256" && c.SigningAlg != "ES256" {

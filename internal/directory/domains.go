@@ -29,6 +29,14 @@ import (
 // password, so it tells nothing to someone who does not know it.
 var ErrNameNotBound = fmt.Errorf("%w: the user principal name is not in a domain of its tenant", ErrUserDisabled)
 
+// CheckDomain reports whether s may be a tenant's domain (DNS labels, not
+// reserved, not a GUID), for configuration checked before any tenant is
+// touched.
+func CheckDomain(s string) error {
+	_, err := normalizeDomain(s)
+	return err
+}
+
 // normalizeDomain checks a domain a caller chose (a tenant's own, or one
 // added to it) and returns its canonical form.
 func normalizeDomain(raw string) (string, error) {

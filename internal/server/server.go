@@ -146,7 +146,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		s.ln = tls.NewListener(s.ln, tlsCfg)
 	}
 
-	s.Bootstrap, s.HomeTenant, err = bootstrap(ctx, s.Directory, cfg.HomeTenant)
+	s.Bootstrap, s.HomeTenant, err = bootstrap(ctx, s.Directory, log, cfg.HomeTenant, cfg.Domain)
 	if err != nil {
 		return nil, err
 	}
