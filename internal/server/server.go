@@ -205,7 +205,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	limits := s.abuseLimits()
 	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Limits: limits, Logger: s.log, Audit: s.Audit}).Register(mux)
-	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL,
+	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID,
 		InsecureCookies: s.cfg.HTTP && strings.HasPrefix(s.URL, "http://"), Limits: limits, Logger: s.log}).Register(mux)
 	mux.Handle("/admin/v1/", adminapi.New(adminapi.Config{
 		Directory: s.Directory,

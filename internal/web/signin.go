@@ -153,8 +153,15 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tid := f.TenantID
+	if tid == "" && f.TenantRef == adfsSegment && !strings.Contains(username, "@") && h.home != "" {
+		// /adfs names no tenant, and its token endpoint reads a bare
+		// name as the home tenant's (the operator's fixed choice); the
+		// page does the same. A full name's domain decides below, each
+		// domain being one tenant's.
+		tid = h.home
+	}
 	if tid == "" {
-		// /common/ or /organizations/: the user name's domain decides.
+		// /common/, /organizations/ or /adfs: the user name's domain decides.
 		_, domain, found := strings.Cut(username, "@")
 		if !found || domain == "" {
 			h.showSignIn(w, r, f, nil, msgFullName, username)
