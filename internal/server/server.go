@@ -154,6 +154,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err := s.openAdmin(); err != nil {
 		return nil, fmt.Errorf("--admin-addr: %w", err)
 	}
+	// Last, when every file it looks at exists.
+	checkDataFolder(cfg, log)
 	return s, nil
 }
 
