@@ -126,6 +126,22 @@ type DeviceCode struct {
 	GrantID string
 }
 
+// PurgeBefore are the cut-offs of Repository.Purge.
+type PurgeBefore struct {
+	// Expired: device codes, revocation feed entries and address
+	// failure counts that expired before it go. Nothing answers
+	// differently for them once expired: the feed lists no expired
+	// entry, a count whose window and ban ended counts nothing, and a
+	// device polling past its code's expiry, which RFC 8628 §3.5 tells it
+	// not to, gets invalid_grant instead of expired_token.
+	Expired time.Time
+	// Answered: codes and refresh tokens that expired before it go, then
+	// the grants and browser sessions that expired before it and that
+	// nothing refers to any more. They stay a margin past expiry, so that
+	// one presented late is answered "expired" rather than unknown.
+	Answered time.Time
+}
+
 // Revocation kinds.
 const (
 	// RevokeGrant: every token whose sid is Value.

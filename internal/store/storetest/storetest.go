@@ -80,11 +80,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokens/Errors", testRotateErrors},
 		{"RefreshTokens/ForgetSealed", testForgetSealed},
 		{"Purge", testPurge},
+		{"Purge/Batches", testPurgeBatches},
 
 		{"DeviceCodes/RoundTrip", testDeviceCodeRoundTrip},
 		{"DeviceCodes/UserCodeReuse", testDeviceUserCodeReuse},
 		{"DeviceCodes/Approve", testApproveDeviceCode},
 		{"DeviceCodes/Poll", testPollDeviceCode},
+		{"DeviceCodes/PendingLimit", testDevicePendingLimit},
 
 		{"Revocations/Feed", testRevocationFeed},
 
@@ -120,6 +122,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency/RedeemCode", testConcurrentRedeemCode},
 		{"Concurrency/PollDeviceCode", testConcurrentPollDeviceCode},
 		{"Concurrency/ApproveDeviceCode", testConcurrentApproveDeviceCode},
+		{"Concurrency/DevicePendingLimit", testConcurrentDevicePendingLimit},
 		{"Concurrency/RecordSignInFailure", testConcurrentSignInFailures},
 		{"Concurrency/RecordAddressFailure", testConcurrentAddressFailures},
 		{"Concurrency/RevokeGrant", testConcurrentRevokeGrant},
