@@ -222,6 +222,21 @@ func errThrottled(wait time.Duration) *Error {
 		Description: "Too many requests: wait for the time in Retry-After before trying again."}
 }
 
+// errDevicePendingLimit: the client has as many device authorizations
+// pending in the tenant as the server keeps (session.PendingLimitError).
+// RFC 8628 §3.1 gives the device authorization endpoint the token
+// endpoint's errors (RFC 6749 §5.2), none of which fits "not now":
+// slow_down (§3.5) is an answer to polling, with a 400 that tells a client
+// to keep polling, not to wait. So the answer is errThrottled's, 429
+// temporarily_unavailable with Retry-After (RFC 6585 §4), which MSAL and
+// the Azure CLI already honour, with the wait until the first pending code
+// expires and words that say this is the application's limit, not the
+// caller's.
+func errDevicePendingLimit(wait time.Duration, cause error) *Error {
+	return &Error{Code: "temporarily_unavailable", Status: http.StatusTooManyRequests, AADSTS: 90055, RetryAfter: wait, Cause: cause,
+		Description: "Too many device sign-ins are waiting for this application in this tenant: wait for the time in Retry-After before trying again."}
+}
+
 // errBusy: every password hashing slot stayed busy for the brief wait
 // (directory.ErrBusy). 503 with Retry-After (RFC 9110 §15.6.4): the
 // server, not the client, is short; 90006 is Entra's

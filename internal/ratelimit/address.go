@@ -215,6 +215,9 @@ type Limits struct {
 	// TokenAddress limits each address at the token and device
 	// authorization endpoints.
 	TokenAddress *Limiter
+	// DeviceAddress limits each address at the device authorization
+	// endpoints: each request that passes writes a row (RFC 8628 §5.2).
+	DeviceAddress *Limiter
 	// SignIn limits each address where a password or a user code is
 	// tried: the sign-in page, the product-login API and the device code
 	// entry page share it, so guessing through one leaves less for the

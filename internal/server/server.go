@@ -112,7 +112,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}()
 	s.Directory = directory.NewService(st, keys, directory.Options{Audit: s.Audit, PasswordHashSlots: passwordHashSlots(log, directory.DefaultPasswordParams),
 		AddressBans: directory.AddressBanPolicy{Failures: cfg.BanAddressFailures, Window: cfg.BanAddressWindow, Duration: cfg.BanAddressDuration}})
-	s.Sessions = session.NewService(st, keys, keys, session.Options{Audit: s.Audit})
+	s.Sessions = session.NewService(st, keys, keys, session.Options{Audit: s.Audit, DevicePendingMax: cfg.DevicePendingMax})
 	// Disabling a user or removing a client's credential revokes what
 	// they hold.
 	s.Directory.SetRevoker(s.Sessions)
