@@ -178,10 +178,14 @@ func TestClientAddress(t *testing.T) {
 	if _, err := ParsePrefixes("10.0.0.0/8,not-an-address"); err == nil {
 		t.Error("a bad prefix was accepted")
 	}
-	// A stand-in is one key per hop text, the same in every process, and
-	// never a real client's.
-	if Key(StandIn("unknown")) == Key(StandIn("garbage")) || StandIn("x") != StandIn("x") {
-		t.Error("stand-ins of different hops share a key, or one hop has two")
+	// A stand-in is one key per hop text, the same in every process and
+	// instance (no random seed: bans are kept in the database), and never
+	// a real client's.
+	if got := Key(StandIn("unknown")); got != "2001:db8:b23a:6a84::/64" {
+		t.Errorf("stand-in key of %q: %s, want 2001:db8: and the first 32 bits of its SHA-256", "unknown", got)
+	}
+	if Key(StandIn("unknown")) == Key(StandIn("garbage")) {
+		t.Error("stand-ins of different hops share a key")
 	}
 	if !standInPrefix.Contains(StandIn("unknown")) {
 		t.Errorf("stand-in %v outside %v", StandIn("unknown"), standInPrefix)
