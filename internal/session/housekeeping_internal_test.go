@@ -26,8 +26,8 @@ func (r *backlogRepo) Purge(_ context.Context, before PurgeBefore, limit int) (i
 
 // TestHousekeepingPurgesTheBacklog: one housekeeping run purges a backlog
 // of any size in batches of purgeBatch, all with the cut-offs of its
-// start: device codes and the like at once, codes and refresh tokens a
-// day late.
+// start: device codes and the like a device code's lifetime late, codes
+// and refresh tokens a day late.
 func TestHousekeepingPurgesTheBacklog(t *testing.T) {
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	repo := &backlogRepo{left: 2*purgeBatch + 500}
@@ -40,8 +40,8 @@ func TestHousekeepingPurgesTheBacklog(t *testing.T) {
 		t.Fatalf("%d batches, want 3: two full ones and the rest", len(repo.cuts))
 	}
 	for i, cut := range repo.cuts {
-		if !cut.Expired.Equal(now) || !cut.Answered.Equal(now.Add(-24*time.Hour)) || repo.limits[i] != purgeBatch {
-			t.Errorf("batch %d: cut-offs %+v, limit %d; want expired now, answered a day ago, %d rows", i, cut, repo.limits[i], purgeBatch)
+		if !cut.Expired.Equal(now.Add(-DeviceCodeLifetime)) || !cut.Answered.Equal(now.Add(-24*time.Hour)) || repo.limits[i] != purgeBatch {
+			t.Errorf("batch %d: cut-offs %+v, limit %d; want expired a device code's lifetime ago, answered a day ago, %d rows", i, cut, repo.limits[i], purgeBatch)
 		}
 	}
 }

@@ -37,18 +37,20 @@ func TestDevicePendingCap(t *testing.T) {
 	}
 }
 
-// TestHousekeepingPurgesAtExpiry: device codes go as soon as they
-// expire; codes keep their day of margin, to be answered "expired".
+// TestHousekeepingPurgesAtExpiry: device codes stay one device-code
+// lifetime past their expiry, so a device still polling is told
+// expired_token (RFC 8628 §3.5), then go; codes keep their day of margin,
+// to be answered "expired".
 func TestHousekeepingPurgesAtExpiry(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	var device []string
+	var device, user []string
 	for range 3 {
-		_, user, _, err := e.svc.StartDevice(ctx, e.tenant, e.client, nil, "")
+		dc, uc, _, err := e.svc.StartDevice(ctx, e.tenant, e.client, nil, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		device = append(device, user)
+		device, user = append(device, dc), append(user, uc)
 	}
 	g := e.grant(t, "")
 	code, err := e.svc.IssueCode(ctx, e.tenant, session.Code{GrantID: g.ID, ClientID: e.client, RedirectURI: "http://localhost/cb"}, time.Minute)
@@ -60,16 +62,25 @@ func TestHousekeepingPurgesAtExpiry(t *testing.T) {
 	if n, err := e.svc.Housekeeping(ctx, time.Minute); err != nil || n != 0 {
 		t.Fatalf("housekeeping before expiry: %d rows, %v", n, err)
 	}
+	// Just expired: kept, and a late poll is told so.
 	e.now = e.now.Add(session.DeviceCodeLifetime + time.Second)
-	if n, err := e.svc.Housekeeping(ctx, time.Minute); err != nil || n != int64(len(device)) {
-		t.Fatalf("housekeeping after expiry: %d rows, %v; want the %d device codes", n, err, len(device))
+	if n, err := e.svc.Housekeeping(ctx, time.Minute); err != nil || n != 0 {
+		t.Fatalf("housekeeping just after expiry: %d rows, %v; want none yet", n, err)
 	}
-	for _, user := range device {
-		if _, err := e.svc.LookupUserCode(ctx, e.tenant, user); !errors.Is(err, session.ErrNotFound) {
+	if _, _, err := e.svc.PollDevice(ctx, e.tenant, device[0], e.client); !errors.Is(err, session.ErrExpiredToken) {
+		t.Errorf("a poll just after expiry: %v, want ErrExpiredToken", err)
+	}
+	// A lifetime later: gone.
+	e.now = e.now.Add(session.DeviceCodeLifetime)
+	if n, err := e.svc.Housekeeping(ctx, time.Minute); err != nil || n != int64(len(device)) {
+		t.Fatalf("housekeeping a lifetime after expiry: %d rows, %v; want the %d device codes", n, err, len(device))
+	}
+	for _, uc := range user {
+		if _, err := e.svc.LookupUserCode(ctx, e.tenant, uc); !errors.Is(err, session.ErrNotFound) {
 			t.Errorf("an expired device code after housekeeping: %v, want ErrNotFound (purged)", err)
 		}
 	}
 	if _, _, err := e.svc.RedeemCode(ctx, e.tenant, code); !errors.Is(err, session.ErrExpired) {
-		t.Errorf("a code a quarter of an hour past expiry: %v, want ErrExpired (kept a day, not purged)", err)
+		t.Errorf("a code half an hour past expiry: %v, want ErrExpired (kept a day, not purged)", err)
 	}
 }

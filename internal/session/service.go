@@ -460,9 +460,10 @@ func (s *Service) Feed(ctx context.Context, tenantID string, after int64, limit 
 
 // Housekeeping drops sealed refresh responses past the longest grace
 // window, so no usable token stays recoverable from the database, and
-// purges expired state: what means nothing once expired (device codes,
-// feed entries, address failure counts) at once, codes and refresh tokens
-// a day after they expired (the day keeps recent expiries answering
+// purges expired state: device codes, feed entries and address failure
+// counts one device-code lifetime after they expired (so a late poll is
+// still told expired_token), codes and refresh tokens a day after they
+// expired (the day keeps recent expiries answering
 // "expired" rather than "unknown"), and what nothing refers to any more.
 // It purges in batches until the backlog as of its start is gone, each
 // batch a short transaction, so that a backlog (a flood of device
@@ -473,7 +474,7 @@ func (s *Service) Housekeeping(ctx context.Context, maxGrace time.Duration) (int
 	if err := s.repo.ForgetSealed(ctx, now.Add(-maxGrace)); err != nil {
 		return 0, err
 	}
-	cut := PurgeBefore{Expired: now, Answered: now.Add(-answerExpiredFor)}
+	cut := PurgeBefore{Expired: now.Add(-DeviceCodeLifetime), Answered: now.Add(-answerExpiredFor)}
 	var total int64
 	for {
 		n, err := s.repo.Purge(ctx, cut, purgeBatch)

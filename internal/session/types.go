@@ -129,11 +129,13 @@ type DeviceCode struct {
 // PurgeBefore are the cut-offs of Repository.Purge.
 type PurgeBefore struct {
 	// Expired: device codes, revocation feed entries and address
-	// failure counts that expired before it go. Nothing answers
-	// differently for them once expired: the feed lists no expired
-	// entry, a count whose window and ban ended counts nothing, and a
-	// device polling past its code's expiry, which RFC 8628 §3.5 tells it
-	// not to, gets invalid_grant instead of expired_token.
+	// failure counts that expired before it go. Housekeeping sets it a
+	// device code's lifetime in the past: a device still polling just
+	// after its code expired is answered expired_token (RFC 8628 §3.5),
+	// not invalid_grant, and the rows a flood leaves stay bounded by the
+	// pending cap. The feed lists no expired entry and a count whose
+	// window and ban ended counts nothing, so the margin changes no
+	// answer of theirs.
 	Expired time.Time
 	// Answered: codes and refresh tokens that expired before it go, then
 	// the grants and browser sessions that expired before it and that
