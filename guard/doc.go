@@ -15,9 +15,11 @@
 //
 // Tokens are compact JWS (RFC 7515) JWTs (RFC 7519) of either Entra
 // shape: v2 (iss https://host/{tid}/v2.0, aud the app id, azp) or v1 (iss
-// https://host/{tid}/, aud usually api://{appId}, appid). Validation
-// follows the JWT BCP (RFC 8725): an allowlist of asymmetric algorithms,
-// each only with a key of its own type; no "none", no HMAC. Keys are
+// https://host/{tid}/, aud usually api://{appId}, appid), or RFC 9068's
+// (typ at+jwt). A token without azp, appid or typ at+jwt is an ID token,
+// not an access token, and is refused. Validation follows the JWT BCP
+// (RFC 8725): an allowlist of asymmetric algorithms, each only with a key
+// of its own type; no "none", no HMAC. Keys are
 // cached and refetched for an unknown kid through one single flight at
 // most once per MinRefreshInterval.
 //
