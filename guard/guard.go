@@ -22,7 +22,8 @@ type Guard struct {
 	issuers    []string
 	keys       *keyCache
 	tenants    *tenantResolver // nil unless a tenant header is configured
-	revs       *revocations    // nil when no revocation feed is followed
+	revs       *revocations    // nil when no single revocation feed is followed
+	tenantRevs *tenantFeeds    // nil unless the feed is a {tenantid} template
 	introspect *introspector   // nil unless Config.Introspection is set
 	verified   *verifiedCache  // nil when the verified-token cache is off
 }
@@ -123,9 +124,9 @@ func (g *Guard) followRevocations(ctx context.Context, discovered, issuer string
 	}
 	if strings.Contains(feed, "{tenantid}") {
 		// A multi-tenant authority (/common) has one feed per tenant and
-		// names them by a template; the guard follows one feed.
-		s.log.Warn("guard: a multi-tenant authority has no single revocation feed; set RevocationFeed to a tenant's feed, or revoked tokens are accepted until they expire",
-			"revocation_feed_endpoint", feed)
+		// names them by a template: the guard follows the feed of each
+		// tenant whose tokens it sees (revocations_multi.go).
+		g.tenantRevs = newTenantFeeds(ctx, feed, s)
 		return nil
 	}
 	r := newRevocations(feed, tenantOfIssuer(issuer), s)
@@ -241,6 +242,14 @@ func (g *Guard) notRevoked(ctx context.Context, rawToken string, p *Principal) (
 		}
 	case g.revs != nil:
 		if kind := g.revs.revoked(p); kind != "" {
+			return nil, newError(ReasonRevoked, fmt.Errorf("revoked by %s", kind))
+		}
+	case g.tenantRevs != nil:
+		kind, err := g.tenantRevs.revoked(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if kind != "" {
 			return nil, newError(ReasonRevoked, fmt.Errorf("revoked by %s", kind))
 		}
 	}
