@@ -30,7 +30,11 @@
 // whose sign-in (sid) or id (jti/uti) is on the feed is refused, and so is
 // one of a revoked user, service principal (oid) or client (azp/appid)
 // issued at or before the revocation. Lookups read an immutable set through
-// an atomic pointer; a failed poll keeps what was known. With
+// an atomic pointer; a failed poll keeps what was known. On a multi-tenant
+// authority (/common, /organizations), whose discovery names the feed by a
+// {tenantid} template, the guard follows the feed of each tenant whose
+// tokens it accepts, read whole before that tenant's first token is
+// admitted (Config.RevocationTenants bounds how many). With
 // Config.Introspection the guard instead asks the authority about each
 // token that passes its own checks (RFC 7662), caching "active" answers for
 // at most CacheTTL.
