@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users/DeleteCascades", testDeleteUserCascades},
 		{"Users/SignInFailures", testSignInFailures},
 		{"Users/ListLocked", testListLockedUsers},
+		{"Users/Enabled", testUserEnabled},
 
 		{"AddressBans/Count", testAddressFailures},
 		{"AddressBans/ListAndLift", testAddressBanListAndLift},
@@ -96,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tenancy/Audit", testAuditTenancy},
 
 		{"DirectoryVersion/MovesOnEveryDirectoryWrite", testDirectoryVersion},
+		{"DirectoryVersion/UsersEnabledAndDeleted", testDirectoryVersionUsers},
 
 		{"Tenancy/UnknownTenant", testUnknownTenant},
 		{"Tenancy/ObjectOfAnotherTenant", testObjectOfAnotherTenant},
