@@ -20,7 +20,7 @@ const (
 func (s *Service) EnsureAdminApplication(ctx context.Context, tenantID string) (Resource, error) {
 	app, err := s.repo.GetApplicationByIdentifierURI(ctx, tenantID, AdminAPIIdentifierURI)
 	if errors.Is(err, ErrNotFound) {
-		app, err = s.CreateApplication(ctx, tenantID, ApplicationSpec{
+		app, err = s.createApplication(ctx, tenantID, ApplicationSpec{
 			DisplayName:    AdminAPIDisplayName,
 			IdentifierURIs: []string{AdminAPIIdentifierURI},
 			AppRoles: []AppRole{{
@@ -31,7 +31,8 @@ func (s *Service) EnsureAdminApplication(ctx context.Context, tenantID string) (
 				Enabled:            true,
 			}},
 			AccessTokenAcceptedVersion: 2,
-		})
+			AccessTokenLifetime:        MaxAdminTokenLifetime,
+		}, true)
 		if errors.Is(err, ErrConflict) { // created concurrently
 			app, err = s.repo.GetApplicationByIdentifierURI(ctx, tenantID, AdminAPIIdentifierURI)
 		}

@@ -47,8 +47,15 @@ type ApplicationPatch struct {
 	PreAuthorized              *[]PreAuthorizedApplication `json:"preAuthorizedApplications,omitempty"`
 }
 
-// CreateApplication registers an application in a tenant.
+// CreateApplication registers an application in a tenant. The admin API's
+// identifier URI is reserved for the built-in application.
 func (s *Service) CreateApplication(ctx context.Context, tenantID string, spec ApplicationSpec) (Application, error) {
+	return s.createApplication(ctx, tenantID, spec, false)
+}
+
+// createApplication is CreateApplication; builtIn lets
+// EnsureAdminApplication take the reserved identifier URI.
+func (s *Service) createApplication(ctx context.Context, tenantID string, spec ApplicationSpec, builtIn bool) (Application, error) {
 	if _, err := s.repo.GetTenant(ctx, tenantID); err != nil {
 		return Application{}, err
 	}
@@ -86,6 +93,11 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID string, spec A
 	}
 	if err := s.normalizeApplication(&app); err != nil {
 		return Application{}, err
+	}
+	if !builtIn {
+		if err := checkNewApplication(app); err != nil {
+			return Application{}, err
+		}
 	}
 	if err := s.repo.CreateApplication(ctx, tenantID, app); err != nil {
 		return Application{}, err
@@ -157,6 +169,9 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, ref string, p
 	if err := s.normalizeApplication(&app); err != nil {
 		return Application{}, err
 	}
+	if err := checkApplicationChange(before, app); err != nil {
+		return Application{}, err
+	}
 	if err := s.checkRemovedRoles(ctx, tenantID, before, app); err != nil {
 		return Application{}, err
 	}
@@ -212,6 +227,9 @@ func (s *Service) DeleteApplication(ctx context.Context, tenantID, ref string) e
 	app, err := s.GetApplication(ctx, tenantID, ref)
 	if err != nil {
 		return err
+	}
+	if IsAdminAPI(app) {
+		return errBuiltIn("it cannot be deleted (remove role assignments to take an administrator's rights away)")
 	}
 	if err := s.repo.DeleteApplication(ctx, tenantID, app.AppID); err != nil {
 		return err
