@@ -37,7 +37,8 @@ type issuance struct {
 	// idIssuer overrides the ID token's iss (tokenRequest.IDIssuer).
 	idIssuer string
 	// lifetime overrides the resource's access-token lifetime (product
-	// login); zero keeps it.
+	// login); zero keeps it. The admin API's cap holds either way
+	// (directory.AccessTokenLifetime).
 	lifetime time.Duration
 	// issued, when set, receives what was issued, for the audit log.
 	issued *issuedToken
@@ -133,10 +134,7 @@ func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *E
 	if err != nil {
 		return nil, errServer(err)
 	}
-	lifetime := res.App.AccessTokenLifetime
-	if is.lifetime > 0 {
-		lifetime = is.lifetime
-	}
+	lifetime := directory.AccessTokenLifetime(res.App, is.lifetime)
 	now := h.now()
 	claims := token.UserTokenClaims(token.UserTokenParams{
 		Version: version, IssuerBase: h.publicURL, TenantID: is.tenantID, Audience: aud,
