@@ -206,13 +206,14 @@ func contains(list []string, s string) bool {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	limits := s.abuseLimits()
-	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Limits: limits, Logger: s.log, Audit: s.Audit}).Register(mux)
+	protocol := oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Limits: limits, Logger: s.log, Audit: s.Audit})
+	protocol.Register(mux)
 	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL,
 		InsecureCookies: s.cfg.HTTP && strings.HasPrefix(s.URL, "http://"), Limits: limits, Logger: s.log}).Register(mux)
 	mux.Handle("/admin/v1/", adminapi.New(adminapi.Config{
 		Directory: s.Directory,
 		Keys:      s.Keys,
-		Auth:      &adminAuth{dir: s.Directory, keys: s.Keys, publicURL: s.URL, homeTenant: s.HomeTenant.ID},
+		Auth:      &adminAuth{tokens: protocol, dir: s.Directory, homeTenant: s.HomeTenant.ID},
 		Logger:    s.log,
 		Audit:     s.Audit,
 	}))
