@@ -67,3 +67,25 @@ func TestVerifyAccessTokenIsIntrospection(t *testing.T) {
 		})
 	}
 }
+
+// An ID token is not an access token (OIDC Core §2: its audience is the
+// client, and it carries no azp or appid): introspection calls it
+// inactive, and neither the admin API (VerifyAccessToken) nor the product
+// logout accepts it, even though this server signed it and it is valid.
+func TestIDTokenIsNoAccessToken(t *testing.T) {
+	f := newFixture(t)
+	r, _ := f.tokensFor(fullScope)
+	id := r.str("id_token")
+	if id == "" {
+		t.Fatal("no id_token to present")
+	}
+	if _, err := f.handler.VerifyAccessToken(f.ctx, id); !errors.Is(err, oauth.ErrTokenInvalid) {
+		t.Errorf("VerifyAccessToken(id_token): %v, want ErrTokenInvalid", err)
+	}
+	if in := f.introspect(id); in.body["active"] != false || len(in.body) != 1 {
+		t.Errorf("introspection of the id_token: %s, want {\"active\":false}", in.raw)
+	}
+	if !f.active(r.str("access_token")) {
+		t.Error("the access token of the same sign-in is not active")
+	}
+}
