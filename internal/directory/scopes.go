@@ -193,6 +193,55 @@ func (s *Service) Permissions(ctx context.Context, tenantID string, client Appli
 	return granted, missing, nil
 }
 
+// DecideScopes decides, from Permissions' split of q into granted and
+// missing, which scopes a grant that cannot ask the user (a token request)
+// may use, and which it must refuse. A scope is used when it needs no
+// consent now: pre-authorized, admin-consented, or consented by the user,
+// as the directory holds them at this moment. A scope named explicitly
+// that needs consent is refused; {resource}/.default takes the resource's
+// scopes that need none, and is refused only when there is none.
+//
+// What a grant was made with is no reason to issue a scope again: RFC 6749
+// §6 bounds a refreshed token by what the resource owner granted, and a
+// consent withdrawn (or a pre-authorization removed) since is no longer
+// granted. The token endpoint, the device and code redemptions and the
+// product login all decide with this one rule.
+func DecideScopes(q, granted, missing ScopeRequest) (out ScopeRequest, refused []string) {
+	for _, sc := range granted.OIDC {
+		if slices.Contains(missing.OIDC, sc) {
+			refused = append(refused, sc)
+		} else {
+			out.OIDC = append(out.OIDC, sc)
+		}
+	}
+	for i, r := range granted.Resources {
+		var miss []string
+		for _, m := range missing.Resources {
+			if m.Resource.App.AppID == r.Resource.App.AppID {
+				miss = append(miss, m.Values...)
+			}
+		}
+		def := i < len(q.Resources) && q.Resources[i].Default
+		var values []string
+		for _, v := range r.Values {
+			switch {
+			case !slices.Contains(miss, v):
+				values = append(values, v)
+			case !def:
+				refused = append(refused, r.Prefix+"/"+v)
+			}
+		}
+		// .default of a resource whose scopes the client may use none of:
+		// Permissions offered them all for consent.
+		if def && len(values) == 0 && len(r.Values) > 0 {
+			refused = append(refused, r.Prefix+"/.default")
+		}
+		r.Values, r.Default = values, def
+		out.Resources = append(out.Resources, r)
+	}
+	return out, refused
+}
+
 func (r Resource) exposes(value string) bool {
 	for _, sc := range r.App.Scopes {
 		if sc.Value == value && sc.Enabled {

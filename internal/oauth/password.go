@@ -57,7 +57,7 @@ func (g passwordGrant) issue(ctx context.Context, req *tokenRequest, client dire
 	if oerr := signInError(err); oerr != nil {
 		return nil, oerr
 	}
-	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q, heldScopes{})
+	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
 	if oerr != nil {
 		return nil, oerr
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,13 +172,10 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		fail(500, "server_error", "The server failed to process the request.", err)
 		return
 	}
-	scope := directory.ResourceScopes{Resource: res, Prefix: prefix}
-	for _, v := range granted.Resources[0].Values {
-		if len(missing.Resources) == 0 || !slices.Contains(missing.Resources[0].Values, v) {
-			scope.Values = append(scope.Values, v)
-		}
-	}
-	scopes := directory.ScopeRequest{Resources: []directory.ResourceScopes{scope}}
+	// What would need consent is left out, not refused: a product login
+	// asks none, and its token carries the user's roles regardless.
+	scopes, _ := directory.DecideScopes(q, granted, missing)
+	scope := scopes.Resources[0]
 	gr, err := h.sessions.NewGrant(ctx, t.ID, session.GrantSpec{UserID: user.ObjectID, ClientID: client.App.AppID,
 		Scopes: scopes.Strings(), AuthTime: h.now(), Lifetime: policy.ProductLoginLifetime})
 	if err != nil {

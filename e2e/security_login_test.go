@@ -1,0 +1,293 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tessera-id/tessera/internal/directory"
+)
+
+// The trust boundaries of user tokens (issue 13, review findings L1, L3,
+// L4): which resource a product login may mint for, who may hold a token
+// of an application that requires assignment, which token may end a
+// product login, and what a refresh token may still mint once a consent is
+// withdrawn. Each test drives a real server on loopback, as the review's
+// repro commands did.
+
+// loginEnv is setupUserApps (api://studies, the native client, alice
+// holding Reader) plus api://other (scope read, no assignment), api://locked
+// (scope read, role Reader, assignment required) and users bob, carol and
+// dave; bob and carol hold Reader on api://locked.
+type loginEnv struct {
+	h      *harness
+	u      userApps
+	tid    string
+	adm    string
+	other  directory.Application
+	locked directory.Application
+	users  map[string]directory.User
+}
+
+const lockedPassword = "correct horse battery staple"
+
+func newLoginEnv(t *testing.T) *loginEnv {
+	t.Helper()
+	h := start(t)
+	e := &loginEnv{h: h, u: setupUserApps(t, h), tid: h.tenant(), adm: h.adminToken(), users: map[string]directory.User{}}
+	ctx := context.Background()
+	d := h.srv.Directory
+	app := func(spec directory.ApplicationSpec, required bool) directory.Application {
+		a, err := d.CreateApplication(ctx, e.tid, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.CreateServicePrincipal(ctx, e.tid, directory.ServicePrincipalSpec{AppID: a.AppID, AppRoleAssignmentRequired: required}); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	e.other = app(directory.ApplicationSpec{DisplayName: "Other API", IdentifierURIs: []string{"api://other"},
+		Scopes: []directory.Scope{{Value: "read", Enabled: true}}}, false)
+	e.locked = app(directory.ApplicationSpec{DisplayName: "Locked API", IdentifierURIs: []string{"api://locked"},
+		Scopes:   []directory.Scope{{Value: "read", Enabled: true}},
+		AppRoles: []directory.AppRole{{Value: "Reader", Enabled: true, AllowedMemberTypes: []string{directory.MemberTypeUser}}}}, true)
+	e.users["alice"] = e.u.alice
+	for _, name := range []string{"bob", "carol", "dave"} {
+		u, err := d.CreateUser(ctx, e.tid, directory.UserSpec{UserPrincipalName: name, DisplayName: name, Password: lockedPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.users[name] = u
+	}
+	for _, name := range []string{"bob", "carol"} {
+		if _, err := d.AssignRole(ctx, e.tid, directory.AssignmentSpec{Principal: e.users[name].ObjectID, Resource: e.locked.AppID, Role: "Reader"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// password is alice's or another user's password.
+func (e *loginEnv) password(user string) string {
+	if user == "alice" {
+		return alicePassword
+	}
+	return lockedPassword
+}
+
+func (e *loginEnv) tokenPath() string { return "/" + e.tid + "/oauth2/v2.0/token" }
+
+// token posts a token request to the tenant's v2 endpoint.
+func (e *loginEnv) token(form url.Values) (int, map[string]any) {
+	e.h.t.Helper()
+	status, body, _ := e.h.postForm(e.tokenPath(), form, "", "")
+	return status, body
+}
+
+// passwordGrant asks a token of client for user with the password grant.
+func (e *loginEnv) passwordGrant(client, user, scope string) (int, map[string]any) {
+	return e.token(url.Values{"grant_type": {"password"}, "client_id": {client}, "username": {user},
+		"password": {e.password(user)}, "scope": {scope}})
+}
+
+func (e *loginEnv) refresh(client, rt, scope string) (int, map[string]any) {
+	f := url.Values{"grant_type": {"refresh_token"}, "client_id": {client}, "refresh_token": {rt}}
+	if scope != "" {
+		f.Set("scope", scope)
+	}
+	return e.token(f)
+}
+
+// authorize runs the native client's authorization request for scope in a
+// fresh browser, signing in as user and accepting consent; it returns the
+// redirect to the client (its query holds a code or an error) or fails.
+func (e *loginEnv) authorize(t *testing.T, user, scope string) url.Values {
+	t.Helper()
+	q := url.Values{"client_id": {e.u.native.AppID}, "redirect_uri": {e.u.redirect}, "response_type": {"code"},
+		"scope": {scope}, "state": {"st"}, "code_challenge": {secChallenge}, "code_challenge_method": {"S256"}}
+	back := e.h.authorizeWithPassword(t, e.h.srv.URL+"/"+e.tid+"/oauth2/v2.0/authorize?"+q.Encode(), user, e.password(user))
+	return back.Query()
+}
+
+func (e *loginEnv) redeem(code string) (int, map[string]any) {
+	return e.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {e.u.native.AppID}, "code": {code},
+		"redirect_uri": {e.u.redirect}, "code_verifier": {secVerifier}})
+}
+
+// startDevice starts a device flow of client for scope and returns the
+// device code and the user code.
+func (e *loginEnv) startDevice(t *testing.T, client, scope string) (deviceCode, userCode string) {
+	t.Helper()
+	status, body, _ := e.h.postForm("/"+e.tid+"/oauth2/v2.0/devicecode", url.Values{"client_id": {client}, "scope": {scope}}, "", "")
+	if status != 200 {
+		t.Fatalf("device authorization: %d %v", status, body)
+	}
+	return body["device_code"].(string), body["user_code"].(string)
+}
+
+// approveDevicePage enters the user code, signs in as user and accepts,
+// and returns the page the flow ends on.
+func (e *loginEnv) approveDevicePage(t *testing.T, userCode, user string) page {
+	t.Helper()
+	b := e.h.newBrowser(t)
+	p, next := b.get(e.h.srv.URL + "/" + e.tid + "/devicelogin")
+	p, next = b.submit(p.form(t, "device"), url.Values{"user_code": {userCode}}, "")
+	p, next = b.walk(p, next, user, e.password(user))
+	if next != nil {
+		t.Fatalf("device approval redirected to %s", next)
+	}
+	return p
+}
+
+func (e *loginEnv) pollDevice(client, deviceCode string) (int, map[string]any) {
+	return e.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {client}, "device_code": {deviceCode}})
+}
+
+// adminRun runs `tessera admin …` as the bootstrap administrator and fails
+// the test if it fails; its output is not read.
+func (e *loginEnv) adminRun(t *testing.T, args ...string) {
+	t.Helper()
+	full := append([]string{"admin"}, args...)
+	full = append(full, "--server", e.h.srv.URL, "--token", e.adm, "--ca-file", e.h.srv.CAFile)
+	if _, errOut, err := e.h.cli(full...); err != nil {
+		t.Fatalf("tessera admin %s: %v\n%s", strings.Join(args, " "), err, errOut)
+	}
+}
+
+// productLogin posts to /api/v1/users/login; resource "" leaves it out.
+func (e *loginEnv) productLogin(t *testing.T, user, resource string) (int, map[string]any) {
+	t.Helper()
+	in := map[string]string{"username": user, "password": e.password(user), "tenant": "default"}
+	if resource != "" {
+		in["resource"] = resource
+	}
+	raw, _ := json.Marshal(in)
+	req, _ := http.NewRequest("POST", e.h.srv.URL+"/api/v1/users/login", strings.NewReader(string(raw)))
+	req.Header.Set("Content-Type", "application/json")
+	status, body, _ := e.h.do(req)
+	return status, body
+}
+
+func (e *loginEnv) productLogout(t *testing.T, token string) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.h.srv.URL+"/api/v1/users/logout", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return e.h.do(req)
+}
+
+func (e *loginEnv) setPolicy(t *testing.T, p directory.TenantPolicy) {
+	t.Helper()
+	if _, err := e.h.srv.Directory.SetTenantPolicy(context.Background(), e.tid, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantAADSTS fails unless the answer is the OAuth error with the AADSTS code.
+func wantAADSTS(t *testing.T, status int, body map[string]any, code string, aadsts int) {
+	t.Helper()
+	codes, _ := body["error_codes"].([]any)
+	if status != 400 || body["error"] != code || len(codes) != 1 || codes[0] != float64(aadsts) {
+		t.Fatalf("got %d %s (codes %v), want 400 %s AADSTS%d", status, shortBody(body), body["error_codes"], code, aadsts)
+	}
+}
+
+func audOf(t *testing.T, body map[string]any) string {
+	t.Helper()
+	tok, _ := body["access_token"].(string)
+	if tok == "" {
+		t.Fatalf("no access token: %s", shortBody(body))
+	}
+	aud, _ := claimsOf(t, tok)["aud"].(string)
+	return aud
+}
+
+// TestSecurityConsentRevocation: review L4. A refresh token mints only what
+// the consents in force allow: once the consent that allowed a resource's
+// scopes is withdrawn — the user's own (given on the consent page or by an
+// administrator for the user), the admin consent for every user, or the
+// resource's pre-authorization of the client — the refresh is refused for
+// that resource (consent_required), and the same refresh token still
+// serves the resources whose consent stands.
+func TestSecurityConsentRevocation(t *testing.T) {
+	e := newLoginEnv(t)
+	native := e.u.native.AppID
+	e.u.adminConsent(t, e.h, "openid profile offline_access")
+	both := "openid profile offline_access api://studies/read api://other/read"
+	for _, tc := range []struct {
+		name  string
+		user  string
+		grant func(t *testing.T) // makes the consent to api://studies (and api://other)
+		rt    func(t *testing.T) string
+		drop  func(t *testing.T) // withdraws the consent to api://studies
+	}{
+		{"the user's consent on the consent page", "alice",
+			func(t *testing.T) {},
+			func(t *testing.T) string {
+				status, body := e.redeem(e.authorize(t, "alice", both).Get("code"))
+				wantTokens(t, status, body)
+				return body["refresh_token"].(string)
+			},
+			func(t *testing.T) {
+				e.adminRun(t, "consent", "revoke", "--client", native, "--resource", "api://studies", "--user", "alice")
+			}},
+		{"the user's consent given by an administrator", "bob",
+			func(t *testing.T) {
+				e.adminRun(t, "consent", "grant", "--client", native, "--resource", "api://studies", "--scope", "read", "--user", "bob")
+				e.adminRun(t, "consent", "grant", "--client", native, "--resource", "api://other", "--scope", "read", "--user", "bob")
+			}, nil,
+			func(t *testing.T) {
+				e.adminRun(t, "consent", "revoke", "--client", native, "--resource", "api://studies", "--user", "bob")
+			}},
+		{"the admin consent for every user", "carol",
+			func(t *testing.T) {
+				e.adminRun(t, "consent", "grant", "--client", native, "--resource", "api://studies", "--scope", "read")
+				e.adminRun(t, "consent", "grant", "--client", native, "--resource", "api://other", "--scope", "read")
+			}, nil,
+			func(t *testing.T) {
+				e.adminRun(t, "consent", "revoke", "--client", native, "--resource", "api://studies")
+			}},
+		{"the resource's pre-authorization of the client", "dave",
+			func(t *testing.T) {
+				e.adminRun(t, "app", "update", "--id", "api://studies", "--pre-authorize", native+"=read")
+			}, nil,
+			func(t *testing.T) {
+				e.adminRun(t, "app", "update", "--id", "api://studies", "--pre-authorize", "")
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.grant(t)
+			var rt string
+			if tc.rt != nil {
+				rt = tc.rt(t)
+			} else {
+				status, body := e.passwordGrant(native, tc.user, both)
+				wantTokens(t, status, body)
+				rt = body["refresh_token"].(string)
+			}
+			// Before: the refresh token serves both resources.
+			status, body := e.refresh(native, rt, "api://studies/read")
+			if wantTokens(t, status, body); audOf(t, body) != e.u.api.AppID {
+				t.Fatalf("refresh for api://studies before the withdrawal: aud %s", audOf(t, body))
+			}
+			rt = body["refresh_token"].(string)
+			tc.drop(t)
+			for _, scope := range []string{"api://studies/read", "", "api://studies/.default"} {
+				status, body = e.refresh(native, rt, scope)
+				wantAADSTS(t, status, body, "invalid_grant", 65001)
+				if body["suberror"] != "consent_required" {
+					t.Errorf("refresh with scope %q: suberror %v, want consent_required", scope, body["suberror"])
+				}
+			}
+			// The refusal spent nothing: the same refresh token still
+			// serves the resource whose consent stands.
+			status, body = e.refresh(native, rt, "api://other/read")
+			if wantTokens(t, status, body); audOf(t, body) != e.other.AppID {
+				t.Errorf("refresh for api://other: aud %s", audOf(t, body))
+			}
+		})
+	}
+}
