@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,6 +205,104 @@ func audOf(t *testing.T, body map[string]any) string {
 	}
 	aud, _ := claimsOf(t, tok)["aud"].(string)
 	return aud
+}
+
+// TestSecurityAssignmentRequiredForUsers: review L1 (second half). A
+// resource whose service principal requires assignment gives no token to a
+// user holding none of its roles, on every user grant (Entra's AADSTS50105),
+// and the sign-in pages refuse before a code or a device approval; a user
+// holding a role gets the token with it.
+func TestSecurityAssignmentRequiredForUsers(t *testing.T) {
+	e := newLoginEnv(t)
+	native := e.u.native.AppID
+	lockedScope := "openid profile offline_access api://locked/read"
+	e.u.adminConsent(t, e.h, "openid profile offline_access api://locked/read api://studies/read")
+	wantReader := func(t *testing.T, status int, body map[string]any) {
+		t.Helper()
+		wantTokens(t, status, body)
+		at := claimsOf(t, body["access_token"].(string))
+		if at["aud"] != e.locked.AppID || !slices.Contains(anyStrings(at["roles"]), "Reader") {
+			t.Fatalf("token aud %v roles %v, want api://locked with Reader", at["aud"], at["roles"])
+		}
+	}
+
+	t.Run("password grant: a user without a role is refused", func(t *testing.T) {
+		status, body := e.passwordGrant(native, "alice", lockedScope)
+		wantAADSTS(t, status, body, "invalid_grant", 50105)
+		if d := fmt.Sprint(body["error_description"]); !strings.Contains(d, "alice@") || !strings.Contains(d, "not assigned to a role") {
+			t.Errorf("description %q names neither the user nor the rule", d)
+		}
+		status, body = e.passwordGrant(native, "bob", lockedScope)
+		wantReader(t, status, body)
+	})
+	t.Run("authorization endpoint: no code for a user without a role", func(t *testing.T) {
+		back := e.authorize(t, "alice", lockedScope)
+		if back.Get("code") != "" || back.Get("error") != "access_denied" || !strings.Contains(back.Get("error_description"), "AADSTS50105") {
+			t.Fatalf("authorize as alice: code %t, error %q %q", back.Get("code") != "", back.Get("error"), back.Get("error_description"))
+		}
+		back = e.authorize(t, "bob", lockedScope)
+		status, body := e.redeem(back.Get("code"))
+		wantReader(t, status, body)
+	})
+	t.Run("device code: no approval for a user without a role", func(t *testing.T) {
+		dc, uc := e.startDevice(t, native, lockedScope)
+		p := e.approveDevicePage(t, uc, "alice")
+		if p.kind != "error" || !strings.Contains(p.message(), "AADSTS50105") {
+			t.Fatalf("device approval as alice ended on %q: %s", p.kind, p.message())
+		}
+		status, body := e.pollDevice(native, dc)
+		if status != 400 || body["error"] != "access_denied" {
+			t.Fatalf("poll after the refusal: %d %s, want access_denied", status, shortBody(body))
+		}
+		dc, uc = e.startDevice(t, native, lockedScope)
+		if p := e.approveDevicePage(t, uc, "bob"); p.kind != "device_done" {
+			t.Fatalf("device approval as bob ended on %q: %s", p.kind, p.message())
+		}
+		status, body = e.pollDevice(native, dc)
+		wantReader(t, status, body)
+	})
+	t.Run("refresh token of another resource: no token for the locked one", func(t *testing.T) {
+		status, body := e.passwordGrant(native, "alice", "openid offline_access api://studies/read")
+		wantTokens(t, status, body)
+		status, body = e.refresh(native, body["refresh_token"].(string), "api://locked/read")
+		wantAADSTS(t, status, body, "invalid_grant", 50105)
+	})
+	t.Run("assignment removed after sign-in: code, device code and refresh token are refused", func(t *testing.T) {
+		code := e.authorize(t, "carol", lockedScope).Get("code")
+		dc, uc := e.startDevice(t, native, lockedScope)
+		if p := e.approveDevicePage(t, uc, "carol"); p.kind != "device_done" {
+			t.Fatalf("device approval as carol ended on %q: %s", p.kind, p.message())
+		}
+		status, body := e.passwordGrant(native, "carol", lockedScope)
+		wantReader(t, status, body)
+		rt := body["refresh_token"].(string)
+		as, err := e.h.srv.Directory.ListRoleAssignments(context.Background(), e.tid, directory.AssignmentFilter{Principal: e.users["carol"].ObjectID})
+		if err != nil || len(as) != 1 {
+			t.Fatalf("carol's assignments: %v %v", as, err)
+		}
+		e.adminRun(t, "role", "remove", "--id", as[0].ID)
+
+		status, body = e.redeem(code)
+		wantAADSTS(t, status, body, "invalid_grant", 50105)
+		status, body = e.pollDevice(native, dc)
+		wantAADSTS(t, status, body, "invalid_grant", 50105)
+		status, body = e.refresh(native, rt, "")
+		wantAADSTS(t, status, body, "invalid_grant", 50105)
+	})
+	t.Run("product login: a user without a role is refused", func(t *testing.T) {
+		e.setPolicy(t, directory.TenantPolicy{ProductLoginResource: "api://locked"})
+		status, body := e.productLogin(t, "alice", "")
+		if status != 403 || body["error"] != "not_assigned" || !strings.Contains(fmt.Sprint(body["error_description"]), "not assigned to a role") || body["access_token"] != nil {
+			t.Fatalf("product login as alice: %d %s, want 403 not_assigned", status, refusal(body))
+		}
+		status, body = e.productLogin(t, "bob", "")
+		if status != 200 {
+			t.Fatalf("product login as bob: %d %s", status, refusal(body))
+		}
+		if at := claimsOf(t, body["access_token"].(string)); at["aud"] != e.locked.AppID || !slices.Contains(anyStrings(at["roles"]), "Reader") {
+			t.Errorf("bob's product token: aud %v roles %v", at["aud"], at["roles"])
+		}
+	})
 }
 
 // TestSecurityConsentRevocation: review L4. A refresh token mints only what

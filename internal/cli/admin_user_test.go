@@ -133,7 +133,7 @@ func TestAdminUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if roles, err := dir.UserRoles(ctx, home.ID, alice.ID, res); err != nil || strings.Join(roles, ",") != "Reader" {
+	if roles, err := dir.AuthorizeUser(ctx, home.ID, alice.ID, res); err != nil || strings.Join(roles, ",") != "Reader" {
 		t.Errorf("alice's roles = %v, %v", roles, err)
 	}
 

@@ -276,8 +276,34 @@ func (s *Service) Consent(ctx context.Context, tenantID, clientID, principalID s
 	return nil
 }
 
-// UserRoles returns the values of the app roles of resource assigned to the
-// user, in the order the resource defines them.
-func (s *Service) UserRoles(ctx context.Context, tenantID, userID string, resource Resource) ([]string, error) {
-	return s.rolesOf(ctx, tenantID, userID, resource, MemberTypeUser)
+// Audience is the resource a user token for q is issued for: the first
+// resource q names (Entra issues one access token per request, for one
+// resource), or the client itself when q names none (a token for
+// openid profile offline_access).
+func (q ScopeRequest) Audience(client Client) Resource {
+	if len(q.Resources) > 0 {
+		return q.Resources[0].Resource
+	}
+	return Resource{App: client.App, SP: client.SP, Requested: client.App.AppID}
+}
+
+// AuthorizeUser decides whether the user may get a token for resource, and
+// returns the values of the resource's app roles the user holds, in the
+// order the resource defines them, for the token's roles claim. A resource
+// whose service principal requires assignment gives no token to a user
+// holding none of its roles: ErrUserNotAssigned (Entra's AADSTS50105).
+//
+// It is the one reader of the rule for users: every user grant mints
+// through it, and the sign-in pages and the grants that create a sign-in
+// (password, product login) ask it first, so that a refused user leaves
+// no code, approval or grant behind.
+func (s *Service) AuthorizeUser(ctx context.Context, tenantID, userID string, resource Resource) ([]string, error) {
+	roles, err := s.rolesOf(ctx, tenantID, userID, resource, MemberTypeUser)
+	if err != nil {
+		return nil, err
+	}
+	if len(roles) == 0 && resource.SP.AppRoleAssignmentRequired {
+		return nil, fmt.Errorf("%w: user %s holds no role of %s", ErrUserNotAssigned, userID, resource.App.AppID)
+	}
+	return roles, nil
 }

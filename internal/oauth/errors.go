@@ -79,6 +79,15 @@ func errNotAssigned(cause error) *Error {
 		Description: "The application is not assigned to a role for the requested resource, which requires assignment."}
 }
 
+// errUserNotAssigned: the token would be for a resource whose service
+// principal requires assignment, and the user holds none of its roles
+// (directory.ErrUserNotAssigned). Entra's AADSTS50105, in its words.
+func errUserNotAssigned(user directory.User, res directory.Resource, cause error) *Error {
+	return &Error{Code: "invalid_grant", Status: 400, AADSTS: 50105, Cause: cause,
+		Description: fmt.Sprintf("The signed in user '%s' is not assigned to a role for the application '%s' (%s). The application requires assignment: an administrator of the tenant must assign the user one of its app roles.",
+			user.UserPrincipalName, res.App.AppID, clip(res.App.DisplayName))}
+}
+
 func errUnknownResource(param string, cause error) *Error {
 	code := "invalid_scope"
 	if param == "resource" {

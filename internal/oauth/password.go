@@ -61,6 +61,11 @@ func (g passwordGrant) issue(ctx context.Context, req *tokenRequest, client dire
 	if oerr != nil {
 		return nil, oerr
 	}
+	// Asked before the grant is made, so that a refused user leaves none;
+	// mintUser asks again as every grant does.
+	if _, oerr := h.userRoles(ctx, req.TenantID, user, scopes.Audience(client)); oerr != nil {
+		return nil, oerr
+	}
 	now := h.now()
 	gr, err := h.sessions.NewGrant(ctx, req.TenantID, session.GrantSpec{
 		UserID: user.ObjectID, ClientID: client.App.AppID, Scopes: scopes.Strings(),

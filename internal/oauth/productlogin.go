@@ -27,6 +27,7 @@ import (
 //	400 invalid_request       malformed body, missing field, unknown tenant or resource
 //	401 invalid_credentials   unknown user or wrong password (one message for both)
 //	403 account_disabled      the right password of a disabled account
+//	403 not_assigned          the resource requires assignment and the user holds none of its roles
 //	429 too_many_attempts     locked out or slowed down after failures, with Retry-After
 //	429 too_many_requests     too many requests from the address (abuse limits), with Retry-After
 //	503 temporarily_unavailable  every password hashing slot busy, with Retry-After
@@ -159,6 +160,14 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		fail(503, "temporarily_unavailable", "The server is busy checking other sign-ins: try again in a moment.", err)
 		return
 	case err != nil:
+		fail(500, "server_error", "The server failed to process the request.", err)
+		return
+	}
+	if _, err := h.dir.AuthorizeUser(ctx, t.ID, user.ObjectID, res); errors.Is(err, directory.ErrUserNotAssigned) {
+		fail(403, "not_assigned", fmt.Sprintf("The signed in user '%s' is not assigned to a role for the application '%s' (%s): an administrator of the tenant must assign the user one of its app roles.",
+			user.UserPrincipalName, res.App.AppID, clip(res.App.DisplayName)), err)
+		return
+	} else if err != nil {
 		fail(500, "server_error", "The server failed to process the request.", err)
 		return
 	}
