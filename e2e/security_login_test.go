@@ -207,6 +207,57 @@ func audOf(t *testing.T, body map[string]any) string {
 	return aud
 }
 
+// TestSecurityProductLoginResource: review L1 (second half). The product
+// login mints only for the resource the tenant's policy names
+// (productLoginResource, or one of productLoginResources); with neither
+// configured it issues nothing and says how to configure it.
+func TestSecurityProductLoginResource(t *testing.T) {
+	e := newLoginEnv(t)
+	for _, tc := range []struct {
+		name     string
+		policy   directory.TenantPolicy
+		resource string // named in the request
+		status   int
+		code     string
+		describe string // in error_description
+		aud      string // of the token, on success
+	}{
+		{"no policy: a request naming a resource is refused, saying how to configure",
+			directory.TenantPolicy{}, "api://studies", 400, "invalid_request", "productLoginResource", ""},
+		{"no policy, no resource named: refused, saying how to configure",
+			directory.TenantPolicy{}, "", 400, "invalid_request", "productLoginResource", ""},
+		{"policy names api://studies: a request naming api://other is refused",
+			directory.TenantPolicy{ProductLoginResource: "api://studies"}, "api://other", 400, "invalid_request", "not allowed", ""},
+		{"policy names api://studies: a request naming the admin API is refused",
+			directory.TenantPolicy{ProductLoginResource: "api://studies"}, directory.AdminAPIIdentifierURI, 400, "invalid_request", "not allowed", ""},
+		{"policy names api://studies: a request naming none gets it",
+			directory.TenantPolicy{ProductLoginResource: "api://studies"}, "", 200, "", "", e.u.api.AppID},
+		{"policy names api://studies: a request naming it by appId gets it",
+			directory.TenantPolicy{ProductLoginResource: "api://studies"}, e.u.api.AppID, 200, "", "", e.u.api.AppID},
+		{"allow-list names api://other: a request naming it gets it",
+			directory.TenantPolicy{ProductLoginResource: "api://studies", ProductLoginResources: []string{"api://other"}}, "api://other", 200, "", "", e.other.AppID},
+		{"allow-list only: a request naming none is refused",
+			directory.TenantPolicy{ProductLoginResources: []string{"api://other"}}, "", 400, "invalid_request", "resource", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.setPolicy(t, tc.policy)
+			status, body := e.productLogin(t, "alice", tc.resource)
+			if status != tc.status {
+				t.Fatalf("product login: %d %s, want %d", status, refusal(body), tc.status)
+			}
+			if tc.status != 200 {
+				if body["error"] != tc.code || !strings.Contains(fmt.Sprint(body["error_description"]), tc.describe) || body["access_token"] != nil {
+					t.Fatalf("product login: %s, want %s mentioning %q", refusal(body), tc.code, tc.describe)
+				}
+				return
+			}
+			if aud := audOf(t, body); aud != tc.aud {
+				t.Errorf("token for %s, want %s", aud, tc.aud)
+			}
+		})
+	}
+}
+
 // TestSecurityAssignmentRequiredForUsers: review L1 (second half). A
 // resource whose service principal requires assignment gives no token to a
 // user holding none of its roles, on every user grant (Entra's AADSTS50105),

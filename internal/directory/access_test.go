@@ -85,3 +85,59 @@ func mustRole(t *testing.T, app directory.Application, value string) directory.A
 	}
 	return r
 }
+
+// TestProductLoginResource: the product login mints only for a resource the
+// tenant's policy names; what a request names is checked against it, and
+// an unknown resource reads as one not allowed.
+func TestProductLoginResource(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tid := e.tenant.ID
+	studies := e.app(t, directory.ApplicationSpec{DisplayName: "studies", IdentifierURIs: []string{"api://studies"}}, true)
+	other := e.app(t, directory.ApplicationSpec{DisplayName: "other", IdentifierURIs: []string{"api://other"}}, true)
+	e.app(t, directory.ApplicationSpec{DisplayName: "third", IdentifierURIs: []string{"api://third"}}, true)
+	def := directory.TenantPolicy{ProductLoginResource: "api://studies"}
+	list := directory.TenantPolicy{ProductLoginResource: "api://studies", ProductLoginResources: []string{"api://other"}}
+	onlyList := directory.TenantPolicy{ProductLoginResources: []string{"api://other"}}
+	for _, tc := range []struct {
+		name      string
+		policy    directory.TenantPolicy
+		requested string
+		want      string // appId
+		err       error
+	}{
+		{"no policy, nothing named: off", directory.TenantPolicy{}, "", "", directory.ErrProductLoginOff},
+		{"no policy, a resource named: off", directory.TenantPolicy{}, "api://studies", "", directory.ErrProductLoginOff},
+		{"default, nothing named: the default", def, "", studies.AppID, nil},
+		{"default named by identifier URI", def, "api://studies", studies.AppID, nil},
+		{"default named by appId", def, studies.AppID, studies.AppID, nil},
+		{"default named as api://{appId}", def, "api://" + studies.AppID, studies.AppID, nil},
+		{"another resource: not allowed", def, "api://third", "", directory.ErrResourceNotAllowed},
+		{"an unknown resource: not allowed, as any other", def, "api://nothing", "", directory.ErrResourceNotAllowed},
+		{"allow-list: the listed one", list, "api://other", other.AppID, nil},
+		{"allow-list: the default still", list, "", studies.AppID, nil},
+		{"allow-list: an unlisted one", list, "api://third", "", directory.ErrResourceNotAllowed},
+		{"allow-list without a default, nothing named", onlyList, "", "", directory.ErrResourceNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.dir.ProductLoginResource(ctx, tid, tc.policy, tc.requested)
+			if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) || res.App.AppID != tc.want {
+				t.Errorf("got %q, %v; want %q, %v", res.App.AppID, err, tc.want, tc.err)
+			}
+		})
+	}
+
+	// The policy is checked when it is set: every resource must resolve.
+	for _, p := range []directory.TenantPolicy{
+		{ProductLoginResource: "api://nothing"},
+		{ProductLoginResources: []string{"api://other", "api://nothing"}},
+	} {
+		if _, err := e.dir.SetTenantPolicy(ctx, tid, p); !errors.Is(err, directory.ErrInvalid) {
+			t.Errorf("policy %+v: %v, want ErrInvalid", p, err)
+		}
+	}
+	got, err := e.dir.SetTenantPolicy(ctx, tid, directory.TenantPolicy{ProductLoginResources: []string{" api://other ", "", "api://other", "api://third"}})
+	if err != nil || !slices.Equal(got.Policy.ProductLoginResources, []string{"api://other", "api://third"}) {
+		t.Errorf("allow-list stored as %q, %v; want trimmed, without blanks or repeats", got.Policy.ProductLoginResources, err)
+	}
+}

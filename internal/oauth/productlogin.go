@@ -21,10 +21,14 @@ import (
 // Authorization header, as their own login endpoints always did. Each
 // login is a grant of the CLI's public client (its id is the token's sid),
 // so logout, disabling the user or an admin revoke it like any other.
+// The token is for the resource the tenant's policy names, never one the
+// caller picks (directory.ProductLoginResource), and only for a user the
+// resource accepts (directory.AuthorizeUser).
 //
 // Errors are JSON {"error","error_description"}:
 //
-//	400 invalid_request       malformed body, missing field, unknown tenant or resource
+//	400 invalid_request       malformed body, missing field, unknown tenant, product
+//	                          login not configured, or a resource the policy does not allow
 //	401 invalid_credentials   unknown user or wrong password (one message for both)
 //	403 account_disabled      the right password of a disabled account
 //	403 not_assigned          the resource requires assignment and the user holds none of its roles
@@ -113,25 +117,17 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	policy := t.Policy.Effective()
-	resourceRef := policy.ProductLoginResource
-	if resourceRef == "" {
-		resourceRef = in.Resource
-	}
-	if resourceRef == "" {
-		fail(400, "invalid_request", "No resource to issue the token for: the tenant's policy names none (productLoginResource), so the request must (\"resource\").", nil)
+	// Decided before the password is checked: a request the tenant does
+	// not allow costs no hashing and counts as no failed sign-in.
+	res, err := h.dir.ProductLoginResource(ctx, t.ID, policy, in.Resource)
+	if err != nil {
+		status, code, desc := productResourceError(t, policy, in.Resource, err)
+		fail(status, code, desc, err)
 		return
 	}
 	client, oerr := h.publicClient(ctx, t.ID, directory.CLIClientID)
 	if oerr != nil {
 		fail(500, "server_error", "The tenant has no usable CLI client registration.", oerr)
-		return
-	}
-	res, err := h.dir.ResolveResource(ctx, t.ID, resourceRef)
-	if errors.Is(err, directory.ErrUnknownResource) {
-		fail(400, "invalid_request", fmt.Sprintf("The resource '%s' was not found in the tenant.", clip(resourceRef)), err)
-		return
-	} else if err != nil {
-		fail(500, "server_error", "The server failed to process the request.", err)
 		return
 	}
 	user, err := h.dir.AuthenticateUserVia(ctx, t.ID, in.Username, in.Password,
@@ -174,7 +170,7 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 	// The token carries the resource's scopes the CLI client may use
 	// without asking (pre-authorized or admin-consented) and the user's app
 	// roles: a product login asks no consent.
-	prefix := strings.TrimSuffix(resourceRef, "/")
+	prefix := strings.TrimSuffix(res.Requested, "/")
 	q := directory.ScopeRequest{Resources: []directory.ResourceScopes{{Resource: res, Prefix: prefix, Default: true}}}
 	granted, missing, err := h.dir.Permissions(ctx, t.ID, client.App, user.ObjectID, q)
 	if err != nil {
@@ -201,6 +197,23 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		issued: issuedToken{subject: user.ObjectID, resource: scope.Resource.App.AppID, grantID: gr.ID}}, client)
 	w.Header().Set("Authorization", "Bearer "+resp.accessToken)
 	writeJSON(w, http.StatusOK, loginResponse{AccessToken: resp.accessToken, TokenType: "Bearer", ExpiresIn: int64(resp.lifetime.Seconds())})
+}
+
+// productResourceError is the product API's answer when the tenant's policy
+// gives a login request no resource (directory.ProductLoginResource).
+func productResourceError(t directory.Tenant, p directory.TenantPolicy, requested string, err error) (status int, code, desc string) {
+	switch {
+	case errors.Is(err, directory.ErrProductLoginOff):
+		return 400, "invalid_request", fmt.Sprintf("Product login is not configured in tenant '%s': its policy names no resource to issue tokens for. An administrator names one with productLoginResource (tessera admin tenant set-policy --tenant %s --product-login-resource api://…).", t.Domain, t.Domain)
+	case errors.Is(err, directory.ErrResourceNotAllowed) && strings.TrimSpace(requested) == "":
+		return 400, "invalid_request", "Name the resource (\"resource\"): the tenant's policy allows several (productLoginResources) and names no default (productLoginResource)."
+	case errors.Is(err, directory.ErrResourceNotAllowed):
+		return 400, "invalid_request", fmt.Sprintf("The resource '%s' is not allowed for product login in this tenant: leave \"resource\" out for the tenant's default, or have an administrator add it to productLoginResources.", clip(requested))
+	case errors.Is(err, directory.ErrUnknownResource):
+		return 400, "invalid_request", fmt.Sprintf("The tenant's product-login resource '%s' was not found or is disabled: an administrator must configure it again.", clip(p.ProductLoginResource))
+	default:
+		return 500, "server_error", "The server failed to process the request."
+	}
 }
 
 // productLogout ends the login a token came from: its grant is revoked,

@@ -81,15 +81,22 @@ func TestProductLoginAndLogout(t *testing.T) {
 func TestProductLoginErrors(t *testing.T) {
 	f := newFixture(t)
 	tenant := http.Header{"X-Tenant-Id": {"contoso"}}
-	// No resource in the policy or the request.
-	r := f.login(`{"username":"alice","password":"`+password+`"}`, tenant)
-	if r.status != 400 || r.str("error") != "invalid_request" || !strings.Contains(r.str("error_description"), "resource") {
-		t.Errorf("no resource: %d %s", r.status, r.raw)
+	// No resource in the policy: the product login is off, whatever the
+	// request names, and the answer says how to turn it on.
+	for _, body := range []string{`{"username":"alice","password":"` + password + `"}`, `{"username":"alice","password":"` + password + `","resource":"api://studies"}`} {
+		r := f.login(body, tenant)
+		if r.status != 400 || r.str("error") != "invalid_request" || !strings.Contains(r.str("error_description"), "productLoginResource") || r.str("access_token") != "" {
+			t.Errorf("no policy, %s: %d %s", body, r.status, r.raw)
+		}
 	}
-	// The request's resource, when the policy names none.
-	r = f.login(`{"username":"alice","password":"`+password+`","resource":"api://studies"}`, tenant)
-	if r.status != 200 {
-		t.Fatalf("resource in the body: %d %s", r.status, r.raw)
+	// The policy's resource, named or not; another one is refused.
+	policy := directory.TenantPolicy{ProductLoginResource: "api://studies"}
+	f.setPolicy(policy)
+	if r := f.login(`{"username":"alice","password":"`+password+`","resource":"api://studies"}`, tenant); r.status != 200 {
+		t.Fatalf("the policy's resource in the body: %d %s", r.status, r.raw)
+	}
+	if r := f.login(`{"username":"alice","password":"`+password+`","resource":"api://nothing"}`, tenant); r.status != 400 || !strings.Contains(r.str("error_description"), "not allowed") {
+		t.Errorf("a resource the policy does not name: %d %s", r.status, r.raw)
 	}
 	// No tenant anywhere (no home tenant configured).
 	if r := f.login(`{"username":"alice","password":"`+password+`","resource":"api://studies"}`, nil); r.status != 400 {
@@ -107,7 +114,8 @@ func TestProductLoginErrors(t *testing.T) {
 		}
 	}
 	// Locked: 429 with Retry-After until the lock ends.
-	f.setPolicy(directory.TenantPolicy{LockoutThreshold: 2, LockoutDuration: 10 * time.Minute})
+	policy.LockoutThreshold, policy.LockoutDuration = 2, 10*time.Minute
+	f.setPolicy(policy)
 	must(f.dir.CreateUser(f.ctx, f.tenant.ID, directory.UserSpec{UserPrincipalName: "dave", Password: password}))
 	var locked response
 	for range 2 {
