@@ -356,6 +356,72 @@ func TestSecurityAssignmentRequiredForUsers(t *testing.T) {
 	})
 }
 
+// TestSecurityProductLogout: review L3. /api/v1/users/logout ends only a
+// product login: a token of another client, or one the CLI got through
+// the device code or password grant as `az login` does, is refused and
+// its sign-in keeps working; a product login's token ends that login only.
+func TestSecurityProductLogout(t *testing.T) {
+	e := newLoginEnv(t)
+	e.u.adminConsent(t, e.h, "openid profile offline_access api://studies/read")
+	e.setPolicy(t, directory.TenantPolicy{ProductLoginResource: "api://studies"})
+	azScope := "https://management.core.windows.net//.default offline_access openid profile"
+	for _, tc := range []struct {
+		name   string
+		client string
+		issue  func(t *testing.T) (int, map[string]any)
+	}{
+		{"another client's token (authorization code)", e.u.native.AppID, func(t *testing.T) (int, map[string]any) {
+			return e.redeem(e.authorize(t, "alice", "openid profile offline_access api://studies/read").Get("code"))
+		}},
+		{"the CLI's token from the password grant (az login --username)", directory.CLIClientID, func(t *testing.T) (int, map[string]any) {
+			return e.passwordGrant(directory.CLIClientID, "alice", azScope)
+		}},
+		{"the CLI's token from the device code grant (az login --use-device-code)", directory.CLIClientID, func(t *testing.T) (int, map[string]any) {
+			dc, uc := e.startDevice(t, directory.CLIClientID, azScope)
+			if p := e.approveDevicePage(t, uc, "alice"); p.kind != "device_done" {
+				t.Fatalf("device approval ended on %q: %s", p.kind, p.message())
+			}
+			return e.pollDevice(directory.CLIClientID, dc)
+		}},
+	} {
+		t.Run(tc.name+" is refused and its sign-in lives on", func(t *testing.T) {
+			status, body := tc.issue(t)
+			wantTokens(t, status, body)
+			at, rt := body["access_token"].(string), body["refresh_token"].(string)
+			sid, _ := claimsOf(t, at)["sid"].(string)
+			status, out, hdr := e.productLogout(t, at)
+			if status != 401 || out["error"] != "invalid_token" || !strings.Contains(hdr.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Fatalf("logout with it: %d %s, want 401 invalid_token", status, refusal(out))
+			}
+			if _, err := e.h.srv.Sessions.ActiveGrant(context.Background(), e.tid, sid); err != nil {
+				t.Fatalf("its grant after the refused logout: %v", err)
+			}
+			status, body = e.refresh(tc.client, rt, "")
+			wantTokens(t, status, body)
+		})
+	}
+	t.Run("a product login's token ends that login only", func(t *testing.T) {
+		_, first := e.productLogin(t, "alice", "")
+		_, second := e.productLogin(t, "alice", "")
+		tok, other := first["access_token"].(string), second["access_token"].(string)
+		sid, _ := claimsOf(t, tok)["sid"].(string)
+		otherSID, _ := claimsOf(t, other)["sid"].(string)
+		if status, out, _ := e.productLogout(t, tok); status != 204 {
+			t.Fatalf("logout: %d %s", status, refusal(out))
+		}
+		if _, err := e.h.srv.Sessions.ActiveGrant(context.Background(), e.tid, sid); err == nil {
+			t.Error("the login's grant is active after logout")
+		}
+		if _, err := e.h.srv.Sessions.ActiveGrant(context.Background(), e.tid, otherSID); err != nil {
+			t.Errorf("another login of the same user ended too: %v", err)
+		}
+		// Logging out twice is not an error: the login has ended.
+		if status, out, _ := e.productLogout(t, tok); status != 204 {
+			t.Errorf("second logout: %d %s", status, refusal(out))
+		}
+	})
+}
+
 // TestSecurityConsentRevocation: review L4. A refresh token mints only what
 // the consents in force allow: once the consent that allowed a resource's
 // scopes is withdrawn — the user's own (given on the consent page or by an

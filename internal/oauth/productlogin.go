@@ -182,7 +182,7 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 	scopes, _ := directory.DecideScopes(q, granted, missing)
 	scope := scopes.Resources[0]
 	gr, err := h.sessions.NewGrant(ctx, t.ID, session.GrantSpec{UserID: user.ObjectID, ClientID: client.App.AppID,
-		Scopes: scopes.Strings(), AuthTime: h.now(), Lifetime: policy.ProductLoginLifetime})
+		Scopes: scopes.Strings(), AuthTime: h.now(), Lifetime: policy.ProductLoginLifetime, Channel: session.ChannelProductLogin})
 	if err != nil {
 		fail(500, "server_error", "The server failed to process the request.", err)
 		return
@@ -217,7 +217,9 @@ func productResourceError(t directory.Tenant, p directory.TenantPolicy, requeste
 }
 
 // productLogout ends the login a token came from: its grant is revoked,
-// which puts its sid on the revocation feed.
+// which puts its sid on the revocation feed. Only a product login's token
+// ends anything (session.EndProductLogin): any other access token, of any
+// client, is refused and its sign-in stays.
 func (h *Handler) productLogout(w http.ResponseWriter, r *http.Request) {
 	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	unauthorized := func(desc string, cause error) {
@@ -239,7 +241,12 @@ func (h *Handler) productLogout(w http.ResponseWriter, r *http.Request) {
 		unauthorized("The token is not a sign-in's token.", errors.New("no sid"))
 		return
 	}
-	if err := h.sessions.RevokeGrant(r.Context(), vt.TenantID, vt.SessionID); err != nil && !errors.Is(err, session.ErrNotFound) {
+	err = h.sessions.EndProductLogin(r.Context(), vt.TenantID, vt.SessionID, vt.ObjectID)
+	switch {
+	case errors.Is(err, session.ErrNotProductLogin), errors.Is(err, session.ErrNotFound):
+		unauthorized("The token is not a product login's token: this endpoint ends only sign-ins made at /api/v1/users/login. Sign out of other applications at their logout endpoint, or revoke their refresh token (RFC 7009).", err)
+		return
+	case err != nil:
 		writeAPIError(w, r, h.log, 500, "server_error", "The server failed to process the request.", err)
 		return
 	}

@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,6 +70,17 @@ func TestProductLoginAndLogout(t *testing.T) {
 	}
 	if !f.grantActive(claims(t, second.str("access_token"))["sid"].(string)) {
 		t.Error("logout ended another login")
+	}
+	// Another sign-in's access token ends nothing (review L3): the
+	// password grant's, for the same user.
+	other := f.token(url.Values{"grant_type": {"password"}, "client_id": {f.public.AppID}, "username": {"alice"},
+		"password": {password}, "scope": {"openid api://studies/read"}})
+	if other.status != 200 {
+		t.Fatalf("password grant: %d %s", other.status, other.raw)
+	}
+	otherSID, _ := claims(t, other.str("access_token"))["sid"].(string)
+	if out := f.logout(other.str("access_token")); out.status != 401 || out.str("error") != "invalid_token" || !f.grantActive(otherSID) {
+		t.Errorf("logout with a password grant's token: %d %s, grant active %v", out.status, out.raw, f.grantActive(otherSID))
 	}
 	for _, bad := range []string{"", "garbage", tok + "x"} {
 		out := f.logout(bad)

@@ -196,13 +196,15 @@ type GrantSpec struct {
 	Scopes                             []string
 	AuthTime                           time.Time
 	Lifetime                           time.Duration // absolute
+	Channel                            string        // Grant.Channel
 }
 
 // NewGrant records a sign-in of a user to a client.
 func (s *Service) NewGrant(ctx context.Context, tenantID string, g GrantSpec) (Grant, error) {
 	now := s.clock()
 	gr := Grant{TenantID: tenantID, ID: uuid.NewString(), UserID: g.UserID, ClientID: g.ClientID, BrowserSessionID: g.BrowserSessionID,
-		Scopes: g.Scopes, AuthTime: g.AuthTime.UTC().Truncate(time.Microsecond), CreatedAt: now, ExpiresAt: now.Add(g.Lifetime)}
+		Scopes: g.Scopes, AuthTime: g.AuthTime.UTC().Truncate(time.Microsecond), CreatedAt: now, ExpiresAt: now.Add(g.Lifetime),
+		Channel: g.Channel}
 	if gr.Scopes == nil {
 		gr.Scopes = []string{}
 	}

@@ -57,7 +57,16 @@ type Grant struct {
 	// ExpiresAt is absolute: no refresh token of the grant outlives it.
 	ExpiresAt time.Time
 	RevokedAt time.Time
+	// Channel is how the grant was made: ChannelProductLogin, or "" for
+	// the OAuth grants (authorization code, device code, password) and
+	// every grant made before channels were recorded.
+	Channel string
 }
+
+// ChannelProductLogin marks a grant made by the product-login API, the only
+// grants its logout ends: its tokens, `az login`'s and `tessera login`'s
+// all name the CLI's client, so the token cannot tell them apart.
+const ChannelProductLogin = "product_login"
 
 // Code is an authorization code (RFC 6749 §4.1.2), stored by hash.
 type Code struct {

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		{"Grants/RoundTrip", testGrantRoundTrip},
 		{"Grants/Errors", testGrantErrors},
+		{"Grants/Channel", testGrantChannel},
 		{"Grants/Revoke", testRevokeGrant},
 		{"Grants/RevokeGrantsOf", testRevokeGrantsOf},
 
