@@ -109,14 +109,25 @@ func (e *loginEnv) refresh(client, rt, scope string) (int, map[string]any) {
 // redirect to the client (its query holds a code or an error) or fails.
 func (e *loginEnv) authorize(t *testing.T, user, scope string) url.Values {
 	t.Helper()
-	q := url.Values{"client_id": {e.u.native.AppID}, "redirect_uri": {e.u.redirect}, "response_type": {"code"},
+	return e.authorizeAs(t, e.u.native.AppID, user, scope)
+}
+
+// authorizeAs is authorize for another public client with the same
+// redirect URI.
+func (e *loginEnv) authorizeAs(t *testing.T, client, user, scope string) url.Values {
+	t.Helper()
+	q := url.Values{"client_id": {client}, "redirect_uri": {e.u.redirect}, "response_type": {"code"},
 		"scope": {scope}, "state": {"st"}, "code_challenge": {secChallenge}, "code_challenge_method": {"S256"}}
 	back := e.h.authorizeWithPassword(t, e.h.srv.URL+"/"+e.tid+"/oauth2/v2.0/authorize?"+q.Encode(), user, e.password(user))
 	return back.Query()
 }
 
 func (e *loginEnv) redeem(code string) (int, map[string]any) {
-	return e.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {e.u.native.AppID}, "code": {code},
+	return e.redeemAs(e.u.native.AppID, code)
+}
+
+func (e *loginEnv) redeemAs(client, code string) (int, map[string]any) {
+	return e.token(url.Values{"grant_type": {"authorization_code"}, "client_id": {client}, "code": {code},
 		"redirect_uri": {e.u.redirect}, "code_verifier": {secVerifier}})
 }
 
@@ -311,6 +322,31 @@ func TestSecurityAssignmentRequiredForUsers(t *testing.T) {
 		}
 		status, body = e.pollDevice(native, dc)
 		wantReader(t, status, body)
+	})
+	t.Run("signing in to a client that requires assignment: no code without a role", func(t *testing.T) {
+		// The token of openid profile is for the client itself, so the
+		// client's own service principal decides, as Entra's does.
+		ctx := context.Background()
+		d := e.h.srv.Directory
+		app, err := d.CreateApplication(ctx, e.tid, directory.ApplicationSpec{DisplayName: "Locked desktop", PublicClient: true,
+			RedirectURIs: []string{e.u.redirect}, AppRoles: []directory.AppRole{{Value: "User", Enabled: true, AllowedMemberTypes: []string{directory.MemberTypeUser}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.CreateServicePrincipal(ctx, e.tid, directory.ServicePrincipalSpec{AppID: app.AppID, AppRoleAssignmentRequired: true}); err != nil {
+			t.Fatal(err)
+		}
+		e.adminRun(t, "consent", "grant", "--client", app.AppID, "--resource", "openid", "--scope", "openid", "--scope", "profile")
+		e.adminRun(t, "role", "assign", "--assignee", "bob@default", "--resource", app.AppID, "--role", "User")
+		back := e.authorizeAs(t, app.AppID, "alice", "openid profile")
+		if back.Get("code") != "" || back.Get("error") != "access_denied" || !strings.Contains(back.Get("error_description"), "AADSTS50105") {
+			t.Fatalf("authorize as alice: code %t, error %q %q", back.Get("code") != "", back.Get("error"), back.Get("error_description"))
+		}
+		status, body := e.redeemAs(app.AppID, e.authorizeAs(t, app.AppID, "bob", "openid profile").Get("code"))
+		wantTokens(t, status, body)
+		if at := claimsOf(t, body["access_token"].(string)); at["aud"] != app.AppID || !slices.Contains(anyStrings(at["roles"]), "User") {
+			t.Errorf("bob's token: aud %v roles %v", at["aud"], at["roles"])
+		}
 	})
 	t.Run("refresh token of another resource: no token for the locked one", func(t *testing.T) {
 		status, body := e.passwordGrant(native, "alice", "openid offline_access api://studies/read")
