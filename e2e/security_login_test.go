@@ -148,6 +148,9 @@ func (e *loginEnv) approveDevicePage(t *testing.T, userCode, user string) page {
 	t.Helper()
 	b := e.h.newBrowser(t)
 	p, next := b.get(e.h.srv.URL + "/" + e.tid + "/devicelogin")
+	if next != nil {
+		t.Fatalf("devicelogin redirected to %s", next)
+	}
 	p, next = b.submit(p.form(t, "device"), url.Values{"user_code": {userCode}}, "")
 	p, next = b.walk(p, next, user, e.password(user))
 	if next != nil {
