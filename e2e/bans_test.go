@@ -147,7 +147,8 @@ func TestAddressBanEndToEnd(t *testing.T) {
 func TestUserLockoutEndToEnd(t *testing.T) {
 	h, _ := bansServer(t)
 	admin := h.adminToken()
-	if _, err := h.srv.Directory.SetTenantPolicy(t.Context(), h.tenant(), directory.TenantPolicy{LockoutThreshold: 2}); err != nil {
+	// The whole policy: bansServer's product-login resource, and the lockout.
+	if _, err := h.srv.Directory.SetTenantPolicy(t.Context(), h.tenant(), directory.TenantPolicy{ProductLoginResource: "api://studies", LockoutThreshold: 2}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
