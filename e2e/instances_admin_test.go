@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/adminapi"
 	"github.com/tessera-id/tessera/internal/directory"
 )
 
@@ -47,6 +48,7 @@ func TestInstancesAdminAuthorityFollowsTheDirectory(t *testing.T) {
 	c.adminCall(t, a, home, "POST", "/tenants/default/roleAssignments", role, nil)
 
 	appTok := c.clientCredentials(t, a, app.AppID, cred.SecretText, directory.AdminAPIIdentifierURI+"/.default")
+	c.adminCall(t, a, home, "PUT", "/tenants/default/policy", adminapi.TenantPolicyUpdate{ProductLoginResource: directory.AdminAPIIdentifierURI}, nil)
 	resp, err := a.Post(c.url+"/api/v1/users/login", "application/json",
 		strings.NewReader(`{"username":"cluster-admin","password":"`+alicePassword+`","resource":"`+directory.AdminAPIIdentifierURI+`"}`))
 	if err != nil {

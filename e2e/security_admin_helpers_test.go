@@ -36,6 +36,13 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	if e.b, err = h.srv.Directory.CreateTenantWithAdmin(context.Background(), directory.TenantSpec{Domain: "fabrikam"}); err != nil {
 		t.Fatal(err)
 	}
+	// Administrators sign in through the product login too (loginToken):
+	// each tenant's policy names the admin API as its resource.
+	for _, tn := range []string{h.tenant(), e.b.ID} {
+		if _, err := h.srv.Directory.SetTenantPolicy(context.Background(), tn, directory.TenantPolicy{ProductLoginResource: directory.AdminAPIIdentifierURI}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return e
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tessera-id/tessera/internal/config"
+	"github.com/tessera-id/tessera/internal/directory"
 )
 
 // xffLogin posts a product login for user through a "proxy" on loopback
@@ -27,6 +28,14 @@ func xffLogin(t *testing.T, h *harness, xff, user, password string) (int, string
 	return status, code
 }
 
+// studiesProductLogin names api://studies as the product login's resource.
+func studiesProductLogin(t *testing.T, h *harness) {
+	t.Helper()
+	if _, err := h.srv.Directory.SetTenantPolicy(t.Context(), h.tenant(), directory.TenantPolicy{ProductLoginResource: "api://studies"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestForwardedForHopsAreClients (review L5): behind a trusted proxy on
 // loopback, whatever the proxy writes for the client (an address with a
 // port, in brackets, with spaces, or something that is no address at all)
@@ -39,6 +48,7 @@ func TestForwardedForHopsAreClients(t *testing.T) {
 			c.TrustedProxies, c.RateSignIn, c.RateSignInBurst = "127.0.0.1,::1", 0.001, 2
 		})
 		setupUserApps(t, h) // api://studies, so that a wrong password answers 401
+		studiesProductLogin(t, h)
 		for _, xff := range []string{
 			"203.0.113.5",                       // the control: already limited before
 			"203.0.113.6:4444",                  // Azure Application Gateway, IIS ARR
@@ -73,6 +83,7 @@ func TestForwardedForHopsAreClients(t *testing.T) {
 			c.TrustedProxies, c.BanAddressFailures = "127.0.0.1,::1", 3
 		})
 		u := setupUserApps(t, h)
+		studiesProductLogin(t, h)
 		u.adminConsent(t, h, "openid profile offline_access api://studies/read")
 		admin := h.adminToken()
 		for _, xff := range []string{"198.51.100.7:5555", "[2001:db8:5::9]:443", "not-an-address"} {
