@@ -82,6 +82,13 @@ func TestSecurityDomainsBindNames(t *testing.T) {
 	if wrong["error_codes"] == nil || !equalJSON(wrong["error_codes"], unknown["error_codes"]) {
 		t.Errorf("carol with a wrong password: %s; an unknown name: %s", refusal(wrong), refusal(unknown))
 	}
+	fab, err := h.srv.Directory.ResolveTenant(t.Context(), "fabrikam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.srv.Directory.SetTenantPolicy(t.Context(), fab.ID, directory.TenantPolicy{ProductLoginResource: directory.ManagementIdentifierURI}); err != nil {
+		t.Fatal(err)
+	}
 	req, _ := http.NewRequest("POST", h.srv.URL+"/api/v1/users/login", strings.NewReader(`{"username":"carol@contoso.example","password":"`+alicePassword+`","tenant":"fabrikam","resource":"`+directory.ManagementIdentifierURI+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	if status, body, _ := h.do(req); status != 403 || !strings.Contains(body["error_description"].(string), "not in a domain of its tenant") {

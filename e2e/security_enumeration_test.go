@@ -49,7 +49,7 @@ func TestSecurityNoUserEnumerationThroughSlowDown(t *testing.T) {
 	// locks, the fourth and fifth meet the lock. Loopback is exempt from
 	// the per-address limits and bans by default, so only the name's
 	// schedule answers.
-	if _, err := d.SetTenantPolicy(ctx, h.tenant(), directory.TenantPolicy{LockoutThreshold: 3}); err != nil {
+	if _, err := d.SetTenantPolicy(ctx, h.tenant(), directory.TenantPolicy{LockoutThreshold: 3, ProductLoginResource: "api://studies"}); err != nil {
 		t.Fatal(err)
 	}
 	retryAfter := func(hdr http.Header) bool {

@@ -105,6 +105,9 @@ func newNamesEnv(t *testing.T) *namesEnv {
 		t.Fatalf("B's admin token: %d %v", status, body)
 	}
 	n.adminB = body["access_token"].(string)
+	// Each tenant's product login is for its own API.
+	n.mustAdmin(200, n.sys, "PUT", "/tenants/default/policy", map[string]any{"productLoginResource": "api://api-default"})
+	n.mustAdmin(200, n.sys, "PUT", "/tenants/fabrikam/policy", map[string]any{"productLoginResource": "api://api-fabrikam"})
 	return n
 }
 

@@ -15,9 +15,11 @@
 //
 // Tokens are compact JWS (RFC 7515) JWTs (RFC 7519) of either Entra
 // shape: v2 (iss https://host/{tid}/v2.0, aud the app id, azp) or v1 (iss
-// https://host/{tid}/, aud usually api://{appId}, appid). Validation
-// follows the JWT BCP (RFC 8725): an allowlist of asymmetric algorithms,
-// each only with a key of its own type; no "none", no HMAC. Keys are
+// https://host/{tid}/, aud usually api://{appId}, appid), or RFC 9068's
+// (typ at+jwt). A token without azp, appid or typ at+jwt is an ID token,
+// not an access token, and is refused. Validation follows the JWT BCP
+// (RFC 8725): an allowlist of asymmetric algorithms, each only with a key
+// of its own type; no "none", no HMAC. Keys are
 // cached and refetched for an unknown kid through one single flight at
 // most once per MinRefreshInterval.
 //
@@ -28,7 +30,11 @@
 // whose sign-in (sid) or id (jti/uti) is on the feed is refused, and so is
 // one of a revoked user, service principal (oid) or client (azp/appid)
 // issued at or before the revocation. Lookups read an immutable set through
-// an atomic pointer; a failed poll keeps what was known. With
+// an atomic pointer; a failed poll keeps what was known. On a multi-tenant
+// authority (/common, /organizations), whose discovery names the feed by a
+// {tenantid} template, the guard follows the feed of each tenant whose
+// tokens it accepts, read whole before that tenant's first token is
+// admitted (Config.RevocationTenants bounds how many). With
 // Config.Introspection the guard instead asks the authority about each
 // token that passes its own checks (RFC 7662), caching "active" answers for
 // at most CacheTTL.

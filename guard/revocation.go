@@ -349,6 +349,9 @@ func (r *revocations) revoked(p *Principal) string {
 // read it. A readiness check can refuse traffic when it is too old: until
 // the feed is reachable again, tokens revoked since are still accepted.
 func (g *Guard) RevocationsSynced() time.Time {
+	if g.tenantRevs != nil {
+		return g.tenantRevs.synced()
+	}
 	if g.revs == nil {
 		return time.Time{}
 	}
@@ -364,6 +367,9 @@ func (g *Guard) RevocationsSynced() time.Time {
 // the guard follows no feed; on any other error the known revocations stay
 // as they were.
 func (g *Guard) PollNow(ctx context.Context) error {
+	if g.tenantRevs != nil {
+		return g.tenantRevs.pollNow(ctx)
+	}
 	if g.revs == nil {
 		return ErrNoRevocationFeed
 	}
@@ -377,6 +383,9 @@ func (g *Guard) PollNow(ctx context.Context) error {
 // it to end. The guard goes on validating tokens against the revocations
 // it knows. Close may be called more than once.
 func (g *Guard) Close() {
+	if g.tenantRevs != nil {
+		g.tenantRevs.close()
+	}
 	if g.revs != nil {
 		g.revs.close()
 	}

@@ -263,9 +263,12 @@ type TenantPolicy struct {
 	PasswordGrantDisabled       bool   `json:"passwordGrantDisabled"`
 	ProductLoginLifetimeSeconds int64  `json:"productLoginLifetimeSeconds"`
 	ProductLoginResource        string `json:"productLoginResource"`
-	LockoutThreshold            int    `json:"lockoutThreshold"`
-	LockoutDurationSeconds      int64  `json:"lockoutDurationSeconds"`
-	SessionLifetimeSeconds      int64  `json:"sessionLifetimeSeconds"`
+	// ProductLoginResources are the further resources a product-login
+	// request may name; [] when there are none.
+	ProductLoginResources  []string `json:"productLoginResources"`
+	LockoutThreshold       int      `json:"lockoutThreshold"`
+	LockoutDurationSeconds int64    `json:"lockoutDurationSeconds"`
+	SessionLifetimeSeconds int64    `json:"sessionLifetimeSeconds"`
 }
 
 // TenantPolicyUpdate is the body of PUT …/policy: the whole policy. A field
@@ -274,15 +277,16 @@ type TenantPolicy struct {
 // domain would read as "default" is refused instead, except for the
 // refresh grace window, where 0 (like -1) turns it off.
 type TenantPolicyUpdate struct {
-	RefreshTokenInactivitySeconds *int64 `json:"refreshTokenInactivitySeconds,omitempty"`
-	RefreshTokenLifetimeSeconds   *int64 `json:"refreshTokenLifetimeSeconds,omitempty"`
-	RefreshGraceSeconds           *int64 `json:"refreshGraceSeconds,omitempty"`
-	PasswordGrantDisabled         bool   `json:"passwordGrantDisabled,omitempty"`
-	ProductLoginLifetimeSeconds   *int64 `json:"productLoginLifetimeSeconds,omitempty"`
-	ProductLoginResource          string `json:"productLoginResource,omitempty"`
-	LockoutThreshold              *int   `json:"lockoutThreshold,omitempty"`
-	LockoutDurationSeconds        *int64 `json:"lockoutDurationSeconds,omitempty"`
-	SessionLifetimeSeconds        *int64 `json:"sessionLifetimeSeconds,omitempty"`
+	RefreshTokenInactivitySeconds *int64   `json:"refreshTokenInactivitySeconds,omitempty"`
+	RefreshTokenLifetimeSeconds   *int64   `json:"refreshTokenLifetimeSeconds,omitempty"`
+	RefreshGraceSeconds           *int64   `json:"refreshGraceSeconds,omitempty"`
+	PasswordGrantDisabled         bool     `json:"passwordGrantDisabled,omitempty"`
+	ProductLoginLifetimeSeconds   *int64   `json:"productLoginLifetimeSeconds,omitempty"`
+	ProductLoginResource          string   `json:"productLoginResource,omitempty"`
+	ProductLoginResources         []string `json:"productLoginResources,omitempty"`
+	LockoutThreshold              *int     `json:"lockoutThreshold,omitempty"`
+	LockoutDurationSeconds        *int64   `json:"lockoutDurationSeconds,omitempty"`
+	SessionLifetimeSeconds        *int64   `json:"sessionLifetimeSeconds,omitempty"`
 }
 
 func tenantOut(t directory.Tenant) Tenant {
@@ -312,6 +316,7 @@ func policyOut(p directory.TenantPolicy) TenantPolicy {
 		PasswordGrantDisabled:         e.PasswordGrantDisabled,
 		ProductLoginLifetimeSeconds:   secs(e.ProductLoginLifetime),
 		ProductLoginResource:          e.ProductLoginResource,
+		ProductLoginResources:         append([]string{}, e.ProductLoginResources...),
 		LockoutThreshold:              e.LockoutThreshold,
 		LockoutDurationSeconds:        secs(e.LockoutDuration),
 		SessionLifetimeSeconds:        secs(e.SessionLifetime),
@@ -328,6 +333,14 @@ func (u TenantPolicyUpdate) policy() (directory.TenantPolicy, error) {
 	p := directory.TenantPolicy{
 		PasswordGrantDisabled: u.PasswordGrantDisabled,
 		ProductLoginResource:  strings.TrimSpace(u.ProductLoginResource),
+	}
+	if len(u.ProductLoginResources) > directory.MaxProductLoginResources {
+		return p, badRequest("productLoginResources may list at most %d resources", directory.MaxProductLoginResources)
+	}
+	for _, r := range u.ProductLoginResources {
+		if r = strings.TrimSpace(r); r != "" {
+			p.ProductLoginResources = append(p.ProductLoginResources, r)
+		}
 	}
 	durations := []struct {
 		field string

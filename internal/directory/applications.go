@@ -69,17 +69,19 @@ func IsWellKnownAppID(appID string) bool {
 // CreateApplication registers an application in a tenant. Its appId is
 // new unless spec chooses one, which must be free in every tenant and
 // must not be a well-known id: those only the built-in applications have
-// (EnsureCLIApplication, EnsureManagementApplication).
+// (EnsureCLIApplication, EnsureManagementApplication). The admin API's
+// identifier URI is reserved for the built-in admin application.
 func (s *Service) CreateApplication(ctx context.Context, tenantID string, spec ApplicationSpec) (Application, error) {
 	if IsWellKnownAppID(spec.AppID) {
 		return Application{}, invalid("appId %s is a built-in application's, registered by tessera itself in every tenant; leave appId out for a new one", strings.ToLower(spec.AppID))
 	}
-	return s.createApplication(ctx, tenantID, spec)
+	return s.createApplication(ctx, tenantID, spec, false)
 }
 
-// createApplication is CreateApplication without the rule on well-known
-// ids, for the built-in applications.
-func (s *Service) createApplication(ctx context.Context, tenantID string, spec ApplicationSpec) (Application, error) {
+// createApplication is CreateApplication without its rules on built-in
+// applications: builtIn lets the Ensure functions take a well-known appId
+// or the admin API's reserved identifier URI.
+func (s *Service) createApplication(ctx context.Context, tenantID string, spec ApplicationSpec, builtIn bool) (Application, error) {
 	if _, err := s.repo.GetTenant(ctx, tenantID); err != nil {
 		return Application{}, err
 	}
@@ -117,6 +119,11 @@ func (s *Service) createApplication(ctx context.Context, tenantID string, spec A
 	}
 	if err := s.normalizeApplication(&app); err != nil {
 		return Application{}, err
+	}
+	if !builtIn {
+		if err := checkNewApplication(app); err != nil {
+			return Application{}, err
+		}
 	}
 	if err := s.repo.CreateApplication(ctx, tenantID, app); err != nil {
 		return Application{}, err
@@ -188,6 +195,9 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, ref string, p
 	if err := s.normalizeApplication(&app); err != nil {
 		return Application{}, err
 	}
+	if err := checkApplicationChange(before, app); err != nil {
+		return Application{}, err
+	}
 	if err := s.checkRemovedRoles(ctx, tenantID, before, app); err != nil {
 		return Application{}, err
 	}
@@ -243,6 +253,9 @@ func (s *Service) DeleteApplication(ctx context.Context, tenantID, ref string) e
 	app, err := s.GetApplication(ctx, tenantID, ref)
 	if err != nil {
 		return err
+	}
+	if IsAdminAPI(app) {
+		return errBuiltIn("it cannot be deleted (remove role assignments to take an administrator's rights away)")
 	}
 	if err := s.repo.DeleteApplication(ctx, tenantID, app.AppID); err != nil {
 		return err

@@ -106,6 +106,12 @@ type Repository interface {
 	GetUser(ctx context.Context, tenantID, objectID string) (User, error)
 	// GetUserByUPN matches the user principal name case-insensitively.
 	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
+	// GetUserEnabled reports whether the user is enabled, or ErrNotFound:
+	// the one fact about a user the admin API reads on every request, and
+	// which the directory cache keeps (users themselves are not cached:
+	// their sign-in failure counts change at every failed sign-in).
+	// Enabling, disabling and deleting a user move DirectoryVersion.
+	GetUserEnabled(ctx context.Context, tenantID, objectID string) (bool, error)
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
 	// UpdateUser replaces the user (same uniqueness rule as CreateUser),
 	// except its brute-force state (FailedSignIns, LastFailureAt,

@@ -31,6 +31,9 @@ var (
 	// ErrNotAssigned: the resource requires role assignment and the
 	// client holds none of its roles.
 	ErrNotAssigned = errors.New("not assigned to the resource")
+	// ErrUserNotAssigned: the resource requires role assignment and the
+	// user holds none of its roles.
+	ErrUserNotAssigned = errors.New("user not assigned to the resource")
 )
 
 func invalid(format string, a ...any) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -91,10 +92,16 @@ func (s *Service) SetTenantPolicy(ctx context.Context, tenantID string, p Tenant
 	case p.ProductLoginLifetime != 0 && p.ProductLoginLifetime < MinAccessTokenLifetime:
 		return Tenant{}, invalid("product-login tokens must live at least %v", MinAccessTokenLifetime)
 	}
-	if p.ProductLoginResource != "" {
-		if _, err := s.ResolveResource(ctx, tenantID, p.ProductLoginResource); err != nil {
-			return Tenant{}, invalid("product-login resource %q: no application with an enabled service principal answers to it", p.ProductLoginResource)
+	p.ProductLoginResource = strings.TrimSpace(p.ProductLoginResource)
+	var extra []string
+	for _, r := range p.ProductLoginResources {
+		if r = strings.TrimSpace(r); r != "" && !slices.Contains(extra, r) {
+			extra = append(extra, r)
 		}
+	}
+	p.ProductLoginResources = extra
+	if err := s.checkProductLoginResources(ctx, tenantID, p); err != nil {
+		return Tenant{}, err
 	}
 	e := p.Effective()
 	if e.RefreshTokenInactivity > e.RefreshTokenLifetime {

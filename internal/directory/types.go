@@ -117,7 +117,8 @@ type ServicePrincipal struct {
 	DisplayName string `json:"displayName"`
 	Enabled     bool   `json:"accountEnabled"`
 	// AppRoleAssignmentRequired, on a resource's service principal, means a
-	// client gets a token for the resource only if it holds one of its roles.
+	// client or a user gets a token for the resource only if it holds one
+	// of its roles.
 	AppRoleAssignmentRequired bool      `json:"appRoleAssignmentRequired"`
 	CreatedAt                 time.Time `json:"createdAt"`
 }

@@ -41,7 +41,7 @@ func (h *Handler) registerADFS(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST /adfs/oauth2/token", h.limitAddress(h.adfsToken))
 	if h.sessions != nil {
-		mux.HandleFunc("POST /adfs/oauth2/devicecode", h.limitAddress(h.adfsDeviceAuthorization))
+		mux.HandleFunc("POST /adfs/oauth2/devicecode", h.limitAddress(h.limitDevice(h.adfsDeviceAuthorization)))
 	}
 }
 

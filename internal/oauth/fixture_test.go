@@ -71,6 +71,7 @@ type fixture struct {
 	conf       directory.Application
 	confSecret string
 	user       directory.User
+	handler    *oauth.Handler
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -118,7 +119,8 @@ func newFixture(t testing.TB) *fixture {
 	f.srv = httptest.NewUnstartedServer(mux)
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
-	oauth.New(oauth.Config{Directory: f.dir, Sessions: f.sess, Keys: f.ring, PublicURL: f.srv.URL, Logger: log, Now: c.Now}).Register(mux)
+	f.handler = oauth.New(oauth.Config{Directory: f.dir, Sessions: f.sess, Keys: f.ring, PublicURL: f.srv.URL, Logger: log, Now: c.Now})
+	f.handler.Register(mux)
 	return f
 }
 

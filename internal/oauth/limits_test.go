@@ -68,6 +68,16 @@ func TestAbuseLimits(t *testing.T) {
 			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/token", cc("wrong")) }, true, 1},
 		{"per address, device authorization endpoint (RFC 8628 §5.2)", &ratelimit.Limits{Addresses: addrs, TokenAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/devicecode", device) }, true, 1},
+		{"per address, device authorization limit, v2 (RFC 8628 §5.2, on by default)", &ratelimit.Limits{Addresses: addrs, DeviceAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/devicecode", device) }, true, 1},
+		{"per address, device authorization limit, v1", &ratelimit.Limits{Addresses: addrs, DeviceAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response {
+				return g.post("/"+tid+"/oauth2/devicecode", url.Values{"client_id": {f.public.AppID}, "resource": {"api://studies"}})
+			}, true, 1},
+		{"per address, device authorization limit, AD FS", &ratelimit.Limits{Addresses: addrs, DeviceAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response { return g.post("/adfs/oauth2/devicecode", device) }, true, 1},
+		{"the device authorization limit does not touch the token endpoint", &ratelimit.Limits{Addresses: addrs, DeviceAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/token", cc(f.confSecret)) }, true, 0},
 		{"per address, AD FS token endpoint", &ratelimit.Limits{Addresses: addrs, TokenAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			func(g *fixture) response { return g.post("/adfs/oauth2/token", cc("wrong")) }, true, 1},
 		{"per address, product login (password guessing)", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},

@@ -37,7 +37,8 @@ type issuance struct {
 	// idIssuer overrides the ID token's iss (tokenRequest.IDIssuer).
 	idIssuer string
 	// lifetime overrides the resource's access-token lifetime (product
-	// login); zero keeps it.
+	// login); zero keeps it. The admin API's cap holds either way
+	// (directory.AccessTokenLifetime).
 	lifetime time.Duration
 	// issued, when set, receives what was issued, for the audit log.
 	issued *issuedToken
@@ -138,14 +139,11 @@ func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *E
 	if version == 1 {
 		aud = res.Requested
 	}
-	roles, err := h.dir.UserRoles(ctx, is.tenantID, is.user.ObjectID, res)
-	if err != nil {
-		return nil, errServer(err)
+	roles, oerr := h.userRoles(ctx, is.tenantID, is.user, res)
+	if oerr != nil {
+		return nil, oerr
 	}
-	lifetime := res.App.AccessTokenLifetime
-	if is.lifetime > 0 {
-		lifetime = is.lifetime
-	}
+	lifetime := directory.AccessTokenLifetime(res.App, is.lifetime)
 	now := h.now()
 	claims := token.UserTokenClaims(token.UserTokenParams{
 		Version: version, IssuerBase: h.publicURL, TenantID: is.tenantID, Audience: aud,
@@ -219,6 +217,19 @@ func (h *Handler) issueWithRefresh(ctx context.Context, is *issuance) (any, *Err
 		resp.refreshToken = rt
 	}
 	return resp.wire(), nil
+}
+
+// userRoles are the user's roles of the resource a token is for, when the
+// user may have a token for it at all (directory.AuthorizeUser).
+func (h *Handler) userRoles(ctx context.Context, tenantID string, user directory.User, res directory.Resource) ([]string, *Error) {
+	roles, err := h.dir.AuthorizeUser(ctx, tenantID, user.ObjectID, res)
+	switch {
+	case errors.Is(err, directory.ErrUserNotAssigned):
+		return nil, errUserNotAssigned(user, res, err)
+	case err != nil:
+		return nil, errServer(err)
+	}
+	return roles, nil
 }
 
 // activeUser loads the user a grant is for; a user gone or disabled since

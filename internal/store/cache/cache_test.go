@@ -333,11 +333,11 @@ func TestReadsAreCopies(t *testing.T) {
 func TestEveryRepositoryMethodIsClassified(t *testing.T) {
 	cached := map[string]bool{"GetTenant": true, "GetTenantByDomain": true, "GetApplication": true,
 		"GetApplicationByIdentifierURI": true, "GetServicePrincipalByAppID": true, "ListCredentials": true,
-		"ListRoleAssignmentsByPrincipal": true}
+		"ListRoleAssignmentsByPrincipal": true, "GetUserEnabled": true}
 	invalidating := map[string]bool{"CreateTenant": true, "UpdateTenant": true, "CreateApplication": true,
 		"UpdateApplication": true, "DeleteApplication": true, "CreateServicePrincipal": true,
 		"UpdateServicePrincipal": true, "DeleteServicePrincipal": true, "AddCredential": true,
-		"DeleteCredential": true, "CreateRoleAssignment": true, "DeleteRoleAssignment": true, "DeleteUser": true,
+		"DeleteCredential": true, "CreateRoleAssignment": true, "DeleteRoleAssignment": true, "UpdateUser": true, "DeleteUser": true,
 		"AddTenantDomain": true, "DeleteTenantDomain": true}
 	// Uncached reads, and writes to tables the cache does not hold
 	// (users, consents, single-use values, address failures: a ban must
@@ -345,7 +345,7 @@ func TestEveryRepositoryMethodIsClassified(t *testing.T) {
 	// sees it at once).
 	passThrough := map[string]bool{"ListTenants": true, "ListApplications": true, "GetServicePrincipal": true,
 		"ListServicePrincipals": true, "ListRoleAssignmentsByResource": true, "CreateUser": true, "GetUser": true,
-		"GetUserByUPN": true, "ListUsers": true, "UpdateUser": true, "RecordSignInFailure": true,
+		"GetUserByUPN": true, "ListUsers": true, "RecordSignInFailure": true,
 		"ResetSignInFailures": true, "ListLockedUsers": true, "PutConsent": true, "ListConsents": true, "DeleteConsent": true,
 		"ConsumeOnce": true, "RecordAddressFailure": true, "GetAddressBan": true, "ListAddressBans": true, "DeleteAddressBan": true,
 		// The tenant of an application, at /adfs only (not the hot path);

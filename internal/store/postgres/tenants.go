@@ -31,6 +31,7 @@ type policyDoc struct {
 	SessionLifetime        time.Duration `json:"sessionLifetime,omitempty"`
 	ProductLoginLifetime   time.Duration `json:"productLoginLifetime,omitempty"`
 	ProductLoginResource   string        `json:"productLoginResource,omitempty"`
+	ProductLoginResources  []string      `json:"productLoginResources,omitempty"`
 	LockoutThreshold       int           `json:"lockoutThreshold,omitempty"`
 	LockoutDuration        time.Duration `json:"lockoutDuration,omitempty"`
 }

@@ -58,6 +58,14 @@ func (s *Store) GetUserByUPN(ctx context.Context, tenantID, upn string) (directo
 	return u, wrap(fmt.Sprintf("get user by name %s in tenant %s", upn, tenantID), err)
 }
 
+// GetUserEnabled reads the enabled flag alone (see
+// directory.Repository.GetUserEnabled).
+func (s *Store) GetUserEnabled(ctx context.Context, tenantID, objectID string) (bool, error) {
+	var enabled bool
+	err := s.readRow(ctx, `SELECT enabled FROM users WHERE tenant_id = ? AND object_id = ?`, tenantID, objectID).Scan(&enabled)
+	return enabled, wrap(fmt.Sprintf("get whether user %s in tenant %s is enabled", objectID, tenantID), err)
+}
+
 func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]directory.User, error) {
 	return queryList(ctx, s, "list users in tenant "+tenantID, scanUser,
 		`SELECT `+userColumns+` FROM users WHERE tenant_id = ? ORDER BY created_at, object_id`, tenantID)

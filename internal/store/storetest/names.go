@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store"
 )
 
@@ -224,11 +225,11 @@ func testNameFailuresTenancyAndPurge(t *testing.T, s store.Store) {
 	must(t, err)
 	// Purge before the oldest expiry keeps every row; after it, only the
 	// rows whose count is not yet forgotten.
-	_, err = s.Purge(ctx, at(3600), 1000)
+	_, err = s.Purge(ctx, session.PurgeBefore{Expired: at(3600), Answered: at(3600)}, 1000)
 	must(t, err)
 	_, err = s.GetNameFailures(ctx, "a", key)
 	must(t, err)
-	_, err = s.Purge(ctx, at(3600+10), 1000)
+	_, err = s.Purge(ctx, session.PurgeBefore{Expired: at(3600 + 10), Answered: at(3600 + 10)}, 1000)
 	must(t, err)
 	for _, tn := range []string{"a", "b"} {
 		_, err = s.GetNameFailures(ctx, tn, key)

@@ -75,6 +75,7 @@ func newGrant(tenantID, id, browserSessionID string, created time.Time) session.
 		AuthTime:         created.Add(-time.Minute),
 		CreatedAt:        created,
 		ExpiresAt:        created.AddDate(1, 0, 0),
+		Channel:          "channel-1",
 	}
 }
 

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users/DeleteCascades", testDeleteUserCascades},
 		{"Users/SignInFailures", testSignInFailures},
 		{"Users/ListLocked", testListLockedUsers},
+		{"Users/Enabled", testUserEnabled},
 		{"NameFailures/Count", testNameFailures},
 		{"NameFailures/TenancyAndPurge", testNameFailuresTenancyAndPurge},
 
@@ -71,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		{"Grants/RoundTrip", testGrantRoundTrip},
 		{"Grants/Errors", testGrantErrors},
+		{"Grants/Channel", testGrantChannel},
 		{"Grants/Revoke", testRevokeGrant},
 		{"Grants/RevokeGrantsOf", testRevokeGrantsOf},
 
@@ -84,11 +86,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokens/Errors", testRotateErrors},
 		{"RefreshTokens/ForgetSealed", testForgetSealed},
 		{"Purge", testPurge},
+		{"Purge/Batches", testPurgeBatches},
 
 		{"DeviceCodes/RoundTrip", testDeviceCodeRoundTrip},
 		{"DeviceCodes/UserCodeReuse", testDeviceUserCodeReuse},
 		{"DeviceCodes/Approve", testApproveDeviceCode},
 		{"DeviceCodes/Poll", testPollDeviceCode},
+		{"DeviceCodes/PendingLimit", testDevicePendingLimit},
 
 		{"Revocations/Feed", testRevocationFeed},
 
@@ -98,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tenancy/Audit", testAuditTenancy},
 
 		{"DirectoryVersion/MovesOnEveryDirectoryWrite", testDirectoryVersion},
+		{"DirectoryVersion/UsersEnabledAndDeleted", testDirectoryVersionUsers},
 
 		{"Tenancy/UnknownTenant", testUnknownTenant},
 		{"Tenancy/ObjectOfAnotherTenant", testObjectOfAnotherTenant},
@@ -124,6 +129,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency/RedeemCode", testConcurrentRedeemCode},
 		{"Concurrency/PollDeviceCode", testConcurrentPollDeviceCode},
 		{"Concurrency/ApproveDeviceCode", testConcurrentApproveDeviceCode},
+		{"Concurrency/DevicePendingLimit", testConcurrentDevicePendingLimit},
 		{"Concurrency/RecordSignInFailure", testConcurrentSignInFailures},
 		{"Concurrency/RecordAddressFailure", testConcurrentAddressFailures},
 		{"Concurrency/RecordNameFailure", testConcurrentNameFailures},

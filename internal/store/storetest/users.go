@@ -193,3 +193,35 @@ func testSignInFailures(t *testing.T, s store.Store) {
 	want.FailedSignIns, want.LastFailureAt = 3, at(12)
 	wantEqual(t, got, want)
 }
+
+// GetUserEnabled reads what the stored user says, in its tenant only, and
+// ErrNotFound for a user that is not (or no longer) there.
+func testUserEnabled(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addTenant(t, s, "a")
+	addTenant(t, s, "b")
+	u := newUser("a", "user-1", t0)
+	must(t, s.CreateUser(ctx, "a", u))
+	off := newUser("a", "user-2", t0)
+	off.Enabled = false
+	must(t, s.CreateUser(ctx, "a", off))
+
+	enabled, err := s.GetUserEnabled(ctx, "a", "user-1")
+	must(t, err)
+	wantEqual(t, enabled, true)
+	enabled, err = s.GetUserEnabled(ctx, "a", "user-2")
+	must(t, err)
+	wantEqual(t, enabled, false)
+	_, err = s.GetUserEnabled(ctx, "b", "user-1")
+	wantErr(t, err, directory.ErrNotFound)
+
+	u.Enabled = false
+	must(t, s.UpdateUser(ctx, "a", u))
+	enabled, err = s.GetUserEnabled(ctx, "a", "user-1")
+	must(t, err)
+	wantEqual(t, enabled, false)
+
+	must(t, s.DeleteUser(ctx, "a", "user-1"))
+	_, err = s.GetUserEnabled(ctx, "a", "user-1")
+	wantErr(t, err, directory.ErrNotFound)
+}

@@ -1,0 +1,5 @@
+-- 0008: reserved. Issue 13's helpers were given migration numbers 0006 to
+-- 0009 to write in parallel; this branch needs only 0009, and migrations
+-- must run 1, 2, 3… without gaps (store.LoadMigrations). This file holds
+-- the number and changes nothing; when the branch that owns 0008 is merged,
+-- its migration replaces this file.
