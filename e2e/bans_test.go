@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,6 +26,11 @@ func bansServer(t *testing.T) (*harness, userApps) {
 	})
 	u := setupUserApps(t, h)
 	u.adminConsent(t, h, "openid profile offline_access api://studies/read")
+	// The product login issues tokens only for the resource the tenant's
+	// policy names (review L1); the logins below name it.
+	if _, err := h.srv.Directory.SetTenantPolicy(context.Background(), h.tenant(), directory.TenantPolicy{ProductLoginResource: "api://studies"}); err != nil {
+		t.Fatal(err)
+	}
 	return h, u
 }
 
@@ -141,7 +147,8 @@ func TestAddressBanEndToEnd(t *testing.T) {
 func TestUserLockoutEndToEnd(t *testing.T) {
 	h, _ := bansServer(t)
 	admin := h.adminToken()
-	if _, err := h.srv.Directory.SetTenantPolicy(t.Context(), h.tenant(), directory.TenantPolicy{LockoutThreshold: 2}); err != nil {
+	// The whole policy: bansServer's product-login resource, and the lockout.
+	if _, err := h.srv.Directory.SetTenantPolicy(t.Context(), h.tenant(), directory.TenantPolicy{ProductLoginResource: "api://studies", LockoutThreshold: 2}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {

@@ -255,7 +255,7 @@ func (c *cluster) setGrace(t *testing.T, token string, seconds int64) {
 		RefreshTokenInactivitySeconds: &p.RefreshTokenInactivitySeconds, RefreshTokenLifetimeSeconds: &p.RefreshTokenLifetimeSeconds,
 		RefreshGraceSeconds: &seconds, PasswordGrantDisabled: p.PasswordGrantDisabled,
 		ProductLoginLifetimeSeconds: &p.ProductLoginLifetimeSeconds, ProductLoginResource: p.ProductLoginResource,
-		LockoutThreshold: &p.LockoutThreshold, LockoutDurationSeconds: &p.LockoutDurationSeconds, SessionLifetimeSeconds: &p.SessionLifetimeSeconds,
+		ProductLoginResources: p.ProductLoginResources, LockoutThreshold: &p.LockoutThreshold, LockoutDurationSeconds: &p.LockoutDurationSeconds, SessionLifetimeSeconds: &p.SessionLifetimeSeconds,
 	}, nil)
 	// The write went to one instance; each other one learns of it within
 	// its directory cache's staleness bound. A test that relies on the
@@ -527,8 +527,28 @@ func TestInstancesShareAddressBans(t *testing.T) {
 	nodes := []*http.Client{via(c.nodes[0].addr), via(c.nodes[1].addr)}
 	admin := c.adminToken(t)
 	c.adminCall(t, c.http, admin, "POST", "/tenants/default/users", adminapi.UserCreate{UserPrincipalName: "alice", Password: alicePassword}, nil)
+	// The product login issues tokens only for the resource the tenant's
+	// policy names, and only to users the resource accepts (review L1):
+	// the logins below ask for an API of their own (they asked for the
+	// admin API, which requires assignment and which alice has no role
+	// of), named by the policy; wait until both instances know it (see
+	// setGrace).
+	var api adminapi.Application
+	c.adminCall(t, c.http, admin, "POST", "/tenants/default/applications", adminapi.ApplicationCreate{DisplayName: "Studies API", IdentifierURIs: []string{"api://studies"}}, &api)
+	c.adminCall(t, c.http, admin, "POST", "/tenants/default/servicePrincipals", directory.ServicePrincipalSpec{AppID: api.AppID}, nil)
+	c.adminCall(t, c.http, admin, "PUT", "/tenants/default/policy", adminapi.TenantPolicyUpdate{ProductLoginResource: "api://studies"}, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, hc := range nodes {
+		var ten adminapi.Tenant
+		for c.adminCall(t, hc, admin, "GET", "/tenants/default", nil, &ten); ten.Policy.ProductLoginResource != "api://studies"; c.adminCall(t, hc, admin, "GET", "/tenants/default", nil, &ten) {
+			if time.Now().After(deadline) {
+				t.Fatal("an instance does not know the product-login resource after 10 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	login := func(hc *http.Client, user, password string) (int, string) {
-		body, _ := json.Marshal(map[string]string{"username": user, "password": password, "tenant": "default", "resource": directory.AdminAPIIdentifierURI})
+		body, _ := json.Marshal(map[string]string{"username": user, "password": password, "tenant": "default", "resource": "api://studies"})
 		resp, err := hc.Post(c.url+"/api/v1/users/login", "application/json", strings.NewReader(string(body)))
 		if err != nil {
 			t.Fatal(err)

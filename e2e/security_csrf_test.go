@@ -146,11 +146,12 @@ func TestSecurityLogoutCSRF(t *testing.T) {
 	if _, err := d.CreateUser(ctx, e.tid, directory.UserSpec{UserPrincipalName: "bob", Password: alicePassword}); err != nil {
 		t.Fatal(err)
 	}
-	tb, err := d.CreateTenant(ctx, directory.TenantSpec{Domain: "fabrikam"})
+	tb, err := d.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: "fabrikam"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.populate(t, tb.ID, e.tid)
+	e.populate(t, tb.ID)
+	e.twin(t, tb.ID, nil)
 	// tokensOf signs user in to tenant in a fresh browser and redeems a
 	// code of the native client: the browser and the token response.
 	tokensOf := func(t *testing.T, tenant, user string) (*browser, map[string]any) {
@@ -165,7 +166,15 @@ func TestSecurityLogoutCSRF(t *testing.T) {
 		return b, body
 	}
 	_, bob := tokensOf(t, e.tid, "bob")
-	_, aliceB := tokensOf(t, tb.ID, "alice")
+	// B's alice signs in to the client id both tenants hold (the CLI's),
+	// so that her ID token differs from A's alice's only by its tenant.
+	bB := e.h.newBrowser(t)
+	p, next := bB.get(e.authorizeURL(tb.ID, twinAuthorize(nil)))
+	if _, next = bB.walk(p, next, "alice", alicePassword); next == nil || next.Query().Get("code") == "" {
+		t.Fatalf("sign-in of alice at B: %v", next)
+	}
+	status, aliceB := e.token(tb.ID, e.twinRedeem(next.Query().Get("code")))
+	wantTokens(t, status, aliceB)
 	logoutA := e.h.srv.URL + "/" + e.tid + "/oauth2/v2.0/logout"
 	logoutCommon := e.h.srv.URL + "/common/oauth2/v2.0/logout"
 	rp := url.Values{"client_id": {e.native.AppID}, "post_logout_redirect_uri": {secNativeRedirect}, "state": {"bye"}}

@@ -2,14 +2,21 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
 )
@@ -46,15 +53,15 @@ func newSecEnv(t *testing.T) *secEnv {
 	t.Helper()
 	h := start(t)
 	e := &secEnv{h: h, tid: h.tenant()}
-	e.populate(t, e.tid, "")
+	e.populate(t, e.tid)
 	return e
 }
 
-// populate registers the env's applications and alice in tenantID. With
-// sameAs set (the home tenant's env already populated), the applications
-// get the same client ids, so that a tenant B holds a client indistinguishable
-// from tenant A's but for its tenant.
-func (e *secEnv) populate(t *testing.T, tenantID string, sameAs string) (api, native, web directory.Application, secret string) {
+// populate registers the env's applications and alice in tenantID. The
+// first call (the home tenant) makes the env's own; a second tenant gets
+// applications of its own ids, since an application id belongs to one
+// tenant only (issue 13).
+func (e *secEnv) populate(t *testing.T, tenantID string) (api, native, web directory.Application, secret string) {
 	t.Helper()
 	ctx := context.Background()
 	d := e.h.srv.Directory
@@ -68,14 +75,10 @@ func (e *secEnv) populate(t *testing.T, tenantID string, sameAs string) (api, na
 		}
 		return a
 	}
-	ids := [3]string{}
-	if sameAs != "" {
-		ids = [3]string{e.api.AppID, e.native.AppID, e.web.AppID}
-	}
-	api = app(directory.ApplicationSpec{AppID: ids[0], DisplayName: "Studies API", IdentifierURIs: []string{"api://studies"},
+	api = app(directory.ApplicationSpec{DisplayName: "Studies API", IdentifierURIs: []string{"api://studies"},
 		Scopes: []directory.Scope{{Value: "read", Enabled: true}}})
-	native = app(directory.ApplicationSpec{AppID: ids[1], DisplayName: "Studies desktop", PublicClient: true, RedirectURIs: []string{secNativeRedirect}})
-	web = app(directory.ApplicationSpec{AppID: ids[2], DisplayName: "Studies web", RedirectURIs: []string{secWebRedirect}})
+	native = app(directory.ApplicationSpec{DisplayName: "Studies desktop", PublicClient: true, RedirectURIs: []string{secNativeRedirect}})
+	web = app(directory.ApplicationSpec{DisplayName: "Studies web", RedirectURIs: []string{secWebRedirect}})
 	_, secret, err := d.AddSecret(ctx, tenantID, web.AppID, directory.SecretSpec{})
 	if err != nil {
 		t.Fatal(err)
@@ -84,19 +87,85 @@ func (e *secEnv) populate(t *testing.T, tenantID string, sameAs string) (api, na
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, c := range []string{native.AppID, web.AppID} {
+		e.consentAll(t, tenantID, c)
+	}
+	if e.api.AppID == "" {
+		e.api, e.native, e.web, e.webSecret, e.alice = api, native, web, secret, alice
+	}
+	return api, native, web, secret
+}
+
+// consentAll gives client an administrator's consent to secScope in
+// tenantID.
+func (e *secEnv) consentAll(t *testing.T, tenantID, client string) {
+	t.Helper()
+	ctx := context.Background()
+	d := e.h.srv.Directory
 	q, err := d.ParseScopes(ctx, tenantID, secScope, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{native.AppID, web.AppID} {
-		if err := d.Consent(ctx, tenantID, c, directory.AllPrincipals, q); err != nil {
+	if err := d.Consent(ctx, tenantID, client, directory.AllPrincipals, q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The twin clients: the only application ids two tenants may both hold
+// are the well-known ones, which tessera registers in every tenant. Tests
+// of what binds a value to its tenant use them, so that the other tenant
+// knows the client and only the binding can refuse: the CLI's public
+// client (a loopback redirect on any port, RFC 8252 §7.3) and the
+// management application as a confidential client.
+const (
+	secTwinPublic       = directory.CLIClientID
+	secTwinConfidential = directory.ManagementAppID
+	secTwinRedirect     = "http://localhost:8400/"
+)
+
+// twin consents the CLI's client to secScope in tenantID and gives the
+// management application there a secret (returned) and, with key, a
+// certificate.
+func (e *secEnv) twin(t *testing.T, tenantID string, key *rsa.PrivateKey) (secret string) {
+	t.Helper()
+	ctx := context.Background()
+	d := e.h.srv.Directory
+	e.consentAll(t, tenantID, secTwinPublic)
+	_, secret, err := d.AddSecret(ctx, tenantID, secTwinConfidential, directory.SecretSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != nil {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "twin"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.AddCertificate(ctx, tenantID, secTwinConfidential,
+			directory.CertificateSpec{Certificate: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if sameAs == "" {
-		e.api, e.native, e.web, e.webSecret, e.alice = api, native, web, secret, alice
+	return secret
+}
+
+// twinAuthorize are the authorization parameters of the twin public
+// client (for authorizeURL's set).
+func twinAuthorize(set url.Values) url.Values {
+	q := url.Values{"client_id": {secTwinPublic}, "redirect_uri": {secTwinRedirect}}
+	for k, v := range set {
+		q[k] = v
 	}
-	return api, native, web, secret
+	return q
+}
+
+// twinRedeem is the twin public client's code redemption.
+func (e *secEnv) twinRedeem(code string) url.Values {
+	f := e.redeemForm(code)
+	f.Set("client_id", secTwinPublic)
+	f.Set("redirect_uri", secTwinRedirect)
+	return f
 }
 
 // authorizeURL is an authorization request of the native client with

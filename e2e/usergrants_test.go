@@ -51,7 +51,7 @@ func setupUserApps(t *testing.T, h *harness) userApps {
 		AppRoles: []directory.AppRole{{Value: "Reader", Enabled: true, AllowedMemberTypes: []string{directory.MemberTypeUser}}}})
 	u.native = app(directory.ApplicationSpec{DisplayName: "Studies desktop", PublicClient: true, RedirectURIs: []string{u.redirect}})
 	var err error
-	if u.alice, err = d.CreateUser(ctx, tid, directory.UserSpec{UserPrincipalName: "alice", DisplayName: "Alice", Mail: "alice@example.com", Password: alicePassword}); err != nil {
+	if u.alice, err = d.CreateUser(ctx, tid, directory.UserSpec{UserPrincipalName: "alice", DisplayName: "Alice", Mail: "alice@example.com", MailVerified: true, Password: alicePassword}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.AssignRole(ctx, tid, directory.AssignmentSpec{Principal: u.alice.ObjectID, Resource: u.api.AppID, Role: "Reader"}); err != nil {

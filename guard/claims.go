@@ -44,6 +44,7 @@ const (
 	claimAzp
 	claimAppID
 	claimSID
+	claimIDTyp
 	claimIat
 	claimNbf
 	claimExp
@@ -79,6 +80,8 @@ func claimOf(name string) claim {
 		return claimAppID
 	case "sid":
 		return claimSID
+	case "idtyp":
+		return claimIDTyp
 	case "iat":
 		return claimIat
 	case "nbf":

@@ -73,8 +73,20 @@ type Config struct {
 	// RevocationFeed is the revocation feed's URL; by default the
 	// discovery document's revocation_feed_endpoint. When there is
 	// neither, the guard cannot learn of revocations and says so once in
-	// the log. It must be https, except on a loopback host.
+	// the log. It must be https, except on a loopback host. A URL with
+	// "{tenantid}" (a multi-tenant authority's, /common or /organizations)
+	// names one feed per tenant: the guard follows the feed of each tenant
+	// whose tokens it accepts, reading it whole before it admits that
+	// tenant's first token.
 	RevocationFeed string
+	// RevocationTenants bounds how many tenants' feeds a guard on a
+	// multi-tenant authority follows at once; default
+	// DefaultRevocationTenants. A feed no token has needed for 15 to 20
+	// minutes is dropped (and read afresh when one does). While that many
+	// are followed and none has gone unused for 5 minutes, a token of
+	// another tenant is refused with 503 temporarily_unavailable: the
+	// guard cannot check it.
+	RevocationTenants int
 	// Introspection, when set, makes the guard ask the authority about
 	// every token (RFC 7662) instead of following the revocation feed.
 	Introspection *IntrospectionConfig
@@ -123,6 +135,7 @@ type settings struct {
 	realm        string
 	revPoll      time.Duration // <0: revocations are not followed
 	revFeed      string        // explicit feed URL, or ""
+	revTenants   int           // bound on the tenant feeds of a {tenantid} feed
 	introspect   *IntrospectionConfig
 	verifiedSize int // <=0: no verified-token cache
 	client       *http.Client
@@ -222,6 +235,12 @@ func (c Config) check() (*settings, error) {
 			errs = append(errs, fmt.Errorf("revocation feed %q must be an absolute https URL (http is allowed on loopback only)", c.RevocationFeed))
 		}
 		s.revFeed = feed
+	}
+	switch s.revTenants = c.RevocationTenants; {
+	case s.revTenants == 0:
+		s.revTenants = DefaultRevocationTenants
+	case s.revTenants < 0:
+		errs = append(errs, fmt.Errorf("revocation tenants %d is negative", c.RevocationTenants))
 	}
 	switch s.verifiedSize = c.VerifiedTokenCacheSize; {
 	case s.verifiedSize == 0:

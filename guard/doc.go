@@ -15,9 +15,11 @@
 //
 // Tokens are compact JWS (RFC 7515) JWTs (RFC 7519) of either Entra
 // shape: v2 (iss https://host/{tid}/v2.0, aud the app id, azp) or v1 (iss
-// https://host/{tid}/, aud usually api://{appId}, appid). Validation
-// follows the JWT BCP (RFC 8725): an allowlist of asymmetric algorithms,
-// each only with a key of its own type; no "none", no HMAC. Keys are
+// https://host/{tid}/, aud usually api://{appId}, appid), or RFC 9068's
+// (typ at+jwt). A token without azp, appid or typ at+jwt is an ID token,
+// not an access token, and is refused. Validation follows the JWT BCP
+// (RFC 8725): an allowlist of asymmetric algorithms, each only with a key
+// of its own type; no "none", no HMAC. Keys are
 // cached and refetched for an unknown kid through one single flight at
 // most once per MinRefreshInterval.
 //
@@ -31,7 +33,11 @@
 // sign-in for the same audience replaced. Lookups read immutable buckets
 // through atomic pointers, without a lock; a poll replaces only the
 // buckets of what it brings or drops, and a failed poll keeps what was
-// known. With
+// known. On a multi-tenant authority (/common, /organizations), whose
+// discovery names the feed by a {tenantid} template, the guard follows the
+// feed of each tenant whose tokens it accepts, read whole before that
+// tenant's first token is admitted (Config.RevocationTenants bounds how
+// many). With
 // Config.Introspection the guard instead asks the authority about each
 // token that passes its own checks (RFC 7662), caching "active" answers for
 // at most CacheTTL.

@@ -24,6 +24,7 @@ const (
 	ReasonNotYetValid      Reason = "not_yet_valid"
 	ReasonIssuer           Reason = "issuer"
 	ReasonAudience         Reason = "audience"
+	ReasonNotAccessToken   Reason = "not_access_token"
 	ReasonNoTenant         Reason = "no_tenant"
 	ReasonTenant           Reason = "tenant"
 	ReasonMissingRole      Reason = "missing_role"
@@ -60,6 +61,7 @@ var reasons = map[Reason]reasonInfo{
 	ReasonNotYetValid:      {http.StatusUnauthorized, "invalid_token", "the access token is not yet valid"},
 	ReasonIssuer:           {http.StatusUnauthorized, "invalid_token", "the access token is from an untrusted issuer"},
 	ReasonAudience:         {http.StatusUnauthorized, "invalid_token", "the access token is not meant for this resource"},
+	ReasonNotAccessToken:   {http.StatusUnauthorized, "invalid_token", "the token is not an access token"},
 	ReasonNoTenant:         {http.StatusUnauthorized, "invalid_token", "the access token names no tenant"},
 	ReasonTenant:           {http.StatusForbidden, "insufficient_scope", "the access token is not valid for the requested tenant"},
 	ReasonMissingRole:      {http.StatusForbidden, "insufficient_scope", "the access token lacks a required application role"},

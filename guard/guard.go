@@ -22,7 +22,8 @@ type Guard struct {
 	issuers    []string
 	keys       *keyCache
 	tenants    *tenantResolver // nil unless a tenant header is configured
-	revs       *revocations    // nil when no revocation feed is followed
+	revs       *revocations    // nil when no single revocation feed is followed
+	tenantRevs *tenantFeeds    // nil unless the feed is a {tenantid} template
 	introspect *introspector   // nil unless Config.Introspection is set
 	verified   *verifiedCache  // nil when the verified-token cache is off
 }
@@ -123,9 +124,9 @@ func (g *Guard) followRevocations(ctx context.Context, discovered, issuer string
 	}
 	if strings.Contains(feed, "{tenantid}") {
 		// A multi-tenant authority (/common) has one feed per tenant and
-		// names them by a template; the guard follows one feed.
-		s.log.Warn("guard: a multi-tenant authority has no single revocation feed; set RevocationFeed to a tenant's feed, or revoked tokens are accepted until they expire",
-			"revocation_feed_endpoint", feed)
+		// names them by a template: the guard follows the feed of each
+		// tenant whose tokens it sees (revocations_multi.go).
+		g.tenantRevs = newTenantFeeds(ctx, feed, s)
 		return nil
 	}
 	r := newRevocations(feed, tenantOfIssuer(issuer), s)
@@ -218,6 +219,9 @@ func (g *Guard) verify(ctx context.Context, rawToken string) (*Principal, *verif
 	if err := g.checkClaims(p); err != nil {
 		return nil, nil, err
 	}
+	if !accessTokenMarked(jws.typ, p) {
+		return nil, nil, newError(ReasonNotAccessToken, fmt.Errorf("typ %q and neither azp nor appid", jws.typ))
+	}
 	if g.verified == nil {
 		return p, nil, nil
 	}
@@ -238,6 +242,14 @@ func (g *Guard) notRevoked(ctx context.Context, rawToken string, p *Principal) (
 		}
 	case g.revs != nil:
 		if kind := g.revs.revoked(p); kind != "" {
+			return nil, newError(ReasonRevoked, fmt.Errorf("revoked by %s", kind))
+		}
+	case g.tenantRevs != nil:
+		kind, err := g.tenantRevs.revoked(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if kind != "" {
 			return nil, newError(ReasonRevoked, fmt.Errorf("revoked by %s", kind))
 		}
 	}
@@ -266,6 +278,24 @@ func (g *Guard) checkClaims(p *Principal) *Error {
 		return newError(ReasonAudience, fmt.Errorf("aud %q", p.Audience))
 	}
 	return nil
+}
+
+// accessTokenMarked reports whether a token bears an access token's mark,
+// so that an ID token is not taken for one. An ID token is signed by the
+// same keys, and when the API's registration is also a client, its aud is
+// the API's id (OpenID Connect Core §2: aud is the client); a client
+// holding a user's ID token must not call the API with it.
+//
+// RFC 9068 §2.1 marks a JWT access token with typ "at+jwt" (§4: the
+// resource server checks it); an explicit one is accepted. tessera and
+// Entra mark both kinds "JWT", so their access tokens are known by the
+// client they were issued to: azp in v2 tokens, appid in v1 tokens, in
+// every access token, delegated or app-only. Their ID tokens carry
+// neither (Microsoft's ID token claims reference; tessera's IDClaims).
+func accessTokenMarked(typ string, p *Principal) bool {
+	// RFC 7515 §4.1.9: a media type; "application/" may be left out, and
+	// media types compare case-insensitively (RFC 2045 §5.1).
+	return strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt") || p.azp != "" || p.appid != ""
 }
 
 // checkLifetime applies exp and nbf, allowing for the clock skew: the

@@ -32,6 +32,7 @@ import (
 // compactJWS is a compact serialization split and decoded.
 type compactJWS struct {
 	alg, kid     string
+	typ          string // the typ header parameter (RFC 7515 §4.1.9), or ""
 	signingInput string // BASE64URL(header) '.' BASE64URL(payload)
 	payload      string // decoded; its bytes are the JSON claims set
 	signature    []byte
@@ -43,6 +44,7 @@ type compactJWS struct {
 type jwsHeader struct {
 	Alg  *string `json:"alg"`
 	Kid  string  `json:"kid"`
+	Typ  string  `json:"typ"`
 	Crit any     `json:"crit"` // any value at all is refused
 	B64  any     `json:"b64"`  // RFC 7797 needs crit; refused with it
 }
@@ -81,6 +83,7 @@ func parseCompact(raw string, allowed []jose.SignatureAlgorithm) (compactJWS, er
 		return j, errors.New("protected header has crit or b64")
 	}
 	j.alg, j.kid = *hdr.Alg, hdr.Kid
+	j.typ = hdr.Typ
 	payload, err := decodeSegment(nil, p)
 	if err != nil {
 		return j, fmt.Errorf("payload: %w", err)

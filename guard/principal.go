@@ -39,6 +39,9 @@ type Principal struct {
 	// The claims the fields above choose between, as the revocation feed
 	// may name either: jti and uti (TokenID), azp and appid (ClientID).
 	jti, uti, azp, appid string
+	// idtyp is Entra's token type claim: "app" or "user" (see
+	// IsApplication); "" when the token has none.
+	idtyp string
 }
 
 // Claims returns every claim of the token, as encoding/json decodes a JSON
@@ -108,8 +111,30 @@ func (p *Principal) HasRole(r string) bool { return slices.Contains(p.Roles, r) 
 func (p *Principal) HasScope(s string) bool { return slices.Contains(p.Scopes, s) }
 
 // IsApplication reports whether the token was issued to an application
-// acting for itself (client credentials): such tokens carry no scp.
-func (p *Principal) IsApplication() bool { return len(p.Scopes) == 0 }
+// acting for itself (client credentials), not to one acting for a
+// signed-in user. It decides as Microsoft documents for Entra's access
+// tokens, which tessera's follow:
+//
+//   - idtyp, when the token has it, decides: "app" is an application,
+//     anything else ("user") is not. Microsoft's access token claims
+//     reference names this claim as the surest way for an API to tell an
+//     app-only token from an app+user one; tessera puts it in every
+//     access token, Entra when the API asks for the optional claim.
+//   - Without idtyp, the token's own claims decide: a delegated token
+//     carries scp (an app-only one never does) or sid (the user's
+//     sign-in); an app-only token has oid equal to sub, the test
+//     Microsoft's "Protected web API: verify scopes and app roles" gives
+//     for APIs called by daemon apps. A token that shows neither is not
+//     taken for an application.
+//
+// A missing scp alone does not make an application: tessera's
+// product-login tokens carry roles and no scp, and are a user's.
+func (p *Principal) IsApplication() bool {
+	if p.idtyp != "" {
+		return p.idtyp == "app"
+	}
+	return len(p.Scopes) == 0 && p.SessionID == "" && p.ObjectID != "" && p.ObjectID == p.Subject
+}
 
 type principalKey struct{}
 
@@ -147,6 +172,7 @@ func principalFromPayload(payload string) (*Principal, error) {
 		jti:      looseStr(c[claimJTI]),
 		azp:      looseStr(c[claimAzp]),
 		appid:    looseStr(c[claimAppID]),
+		idtyp:    looseStr(c[claimIDTyp]),
 	}
 	p.uti = p.TokenID
 	// The three lists share one allocation, built on the stack first.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -72,6 +73,7 @@ func TestProxy(t *testing.T) {
 		guard.HeaderClientID:  claims["azp"].(string),
 		guard.HeaderRoles:     "Reader,Auditor",
 		guard.HeaderScopes:    "",
+		guard.HeaderTokenType: guard.TokenTypeApp,
 		"X-Tessera-Elevation": "",
 		"Authorization":       "Bearer " + tok, // kept for the upstream
 	}
@@ -84,13 +86,15 @@ func TestProxy(t *testing.T) {
 		t.Errorf("forged role header survived next to the real one: %q", vs)
 	}
 
-	// A user token: scopes forwarded, no roles header at all.
+	// A user token: scopes forwarded, the roles header set and empty (a
+	// header left out would let a forged spelling of it stand alone).
 	if s := call(idp.Mint(t, idp.V2Claims(resourceID)), forged); s != http.StatusTeapot {
 		t.Fatalf("user token: %d", s)
 	}
 	h = *got.Load()
-	if h.Get(guard.HeaderScopes) != "user_impersonation" || len(h.Values(guard.HeaderRoles)) != 0 {
-		t.Errorf("user token headers: scopes %q roles %q", h.Get(guard.HeaderScopes), h.Values(guard.HeaderRoles))
+	if h.Get(guard.HeaderScopes) != "user_impersonation" || !slices.Equal(h.Values(guard.HeaderRoles), []string{""}) ||
+		h.Get(guard.HeaderTokenType) != guard.TokenTypeUser {
+		t.Errorf("user token headers: scopes %q roles %q type %q", h.Get(guard.HeaderScopes), h.Values(guard.HeaderRoles), h.Get(guard.HeaderTokenType))
 	}
 }
 

@@ -222,6 +222,9 @@ func (r *revocations) revoked(p *Principal) string {
 // read it. A readiness check can refuse traffic when it is too old: until
 // the feed is reachable again, tokens revoked since are still accepted.
 func (g *Guard) RevocationsSynced() time.Time {
+	if g.tenantRevs != nil {
+		return g.tenantRevs.synced()
+	}
 	if g.revs == nil {
 		return time.Time{}
 	}
@@ -235,10 +238,14 @@ func (g *Guard) RevocationsSynced() time.Time {
 // RevocationsHeld returns how many revocation entries the guard holds in
 // memory: about one per sign-in, token, user or client revoked within an
 // access token's lifetime, and one per sign-in and API refreshed within
-// it (a refresh replaces the entry of its sign-in's previous one), 0 when
-// it follows no feed. A monitoring gauge: it grows with the sign-ins, not
+// it (a refresh replaces the entry of its sign-in's previous one), over
+// every tenant's feed on a multi-tenant authority, 0 when it follows no
+// feed. A monitoring gauge: it grows with the sign-ins, not
 // with how often they refresh.
 func (g *Guard) RevocationsHeld() int {
+	if g.tenantRevs != nil {
+		return g.tenantRevs.held()
+	}
 	if g.revs == nil {
 		return 0
 	}
@@ -250,6 +257,9 @@ func (g *Guard) RevocationsHeld() int {
 // the guard follows no feed; on any other error the known revocations stay
 // as they were.
 func (g *Guard) PollNow(ctx context.Context) error {
+	if g.tenantRevs != nil {
+		return g.tenantRevs.pollNow(ctx)
+	}
 	if g.revs == nil {
 		return ErrNoRevocationFeed
 	}
@@ -263,6 +273,9 @@ func (g *Guard) PollNow(ctx context.Context) error {
 // it to end. The guard goes on validating tokens against the revocations
 // it knows. Close may be called more than once.
 func (g *Guard) Close() {
+	if g.tenantRevs != nil {
+		g.tenantRevs.close()
+	}
 	if g.revs != nil {
 		g.revs.close()
 	}

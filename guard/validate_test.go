@@ -174,6 +174,7 @@ func TestIssuerTemplate(t *testing.T) {
 	}
 	c := idp.V2Claims(resourceID)
 	other := guardtest.NewGUID()
+	idp.AddTenant(other) // the authority serves its revocation feed
 	c["tid"], c["iss"] = other, idp.Base()+"/"+other+"/v2.0"
 	if _, err := g.Validate(context.Background(), idp.Mint(t, c)); err != nil {
 		t.Fatalf("other tenant: %v", err)

@@ -29,7 +29,7 @@ const (
 
 // V2Claims are the claims of a v2 delegated access token of the home
 // tenant for the resource audience (its app id), as tessera issues them:
-// Entra's claims and sid, the sign-in the token comes from.
+// Entra's claims, idtyp "user", and sid, the sign-in the token comes from.
 func (a *Authority) V2Claims(audience string) Claims {
 	now := a.Now().Truncate(time.Second)
 	return Claims{
@@ -37,7 +37,7 @@ func (a *Authority) V2Claims(audience string) Claims {
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(Lifetime).Unix(),
 		"azp": ClientID, "azpacr": "1", "oid": UserOID, "sub": UserSub,
 		"scp": scopeUser, "name": "Ada Lovelace", "preferred_username": "ada@contoso.example",
-		"ver": "2.0", "uti": NewGUID()[:22], "jti": NewGUID(), "sid": SessionID,
+		"ver": "2.0", "uti": NewGUID()[:22], "jti": NewGUID(), "sid": SessionID, "idtyp": "user",
 	}
 }
 

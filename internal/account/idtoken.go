@@ -37,14 +37,16 @@ type idClaims struct {
 	Subject           string           `json:"sub"`
 	PreferredUsername string           `json:"preferred_username"`
 	UPN               string           `json:"upn"`
-	Email             string           `json:"email"`
 	Name              string           `json:"name"`
 }
 
-// username is the name az shows for the account: preferred_username (v2),
-// else upn (v1), else email.
+// username is the name az shows for the account, and the CLI selects it
+// by (account set, logout --username): preferred_username (v2), else upn
+// (v1). Never email: an address is no identifier of the account (a
+// provider may send one it did not verify, and the "nOAuth" class of
+// attacks lives on relying parties that match accounts by it).
 func (c idClaims) username() string {
-	for _, v := range []string{c.PreferredUsername, c.UPN, c.Email} {
+	for _, v := range []string{c.PreferredUsername, c.UPN} {
 		if v != "" {
 			return v
 		}

@@ -6,6 +6,7 @@ package adminapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -16,13 +17,19 @@ import (
 	"github.com/tessera-id/tessera/internal/token"
 )
 
-// Authenticator validates the caller's bearer token (implemented by the
-// server with its own key ring).
+// Authenticator establishes who calls (see Caller); the server implements
+// it with its own key ring, revocation check and directory. A plain error
+// or a Refusal is a 401; CheckFailed is a 500.
 type Authenticator interface {
 	Authenticate(r *http.Request) (Caller, error)
 }
 
-// Caller is who sent a request, as its access token says.
+// Caller is who sent a request: the principal its access token names, and
+// the authority the directory gives that principal now. Roles holds
+// directory.AdminRole only when the directory says the principal holds it
+// at this moment; a role claim in the token is never the source (STYLE:
+// authority comes from the directory, now). An Authenticator that refuses
+// returns what it verified of the caller with the error, for the audit log.
 type Caller struct {
 	TenantID string
 	Subject  string
@@ -61,6 +68,8 @@ type api struct {
 	now  func() time.Time
 	mux  *http.ServeMux
 	rec  *audit.Recorder
+	// refusals bounds what refused requests write to the audit log.
+	refusals refusals
 }
 
 // New returns the admin API handler. It serves full paths under
@@ -90,6 +99,9 @@ func (a *api) routes() {
 	a.handle("POST /admin/v1/tenants", a.system(a.createTenant))
 	a.handle("GET "+t, a.scoped(a.getTenant))
 	a.handle("PUT "+t+"/policy", a.scoped(a.setTenantPolicy))
+	a.handle("GET "+t+"/domains", a.scoped(a.listDomains))
+	a.handle("POST "+t+"/domains", a.scoped(a.addDomain))
+	a.handle("DELETE "+t+"/domains/{domain}", a.scoped(a.removeDomain))
 
 	a.handle("GET "+t+"/applications", a.scoped(a.listApplications))
 	a.handle("POST "+t+"/applications", a.scoped(a.createApplication))
@@ -203,11 +215,14 @@ func (s *statusRecorder) WriteHeader(code int)        { s.code = code }
 // every route needs.
 func (a *api) authorize(r *http.Request) (Caller, error) {
 	c, err := a.auth.Authenticate(r)
-	if err != nil {
-		return Caller{}, unauthorized(r, err)
-	}
-	if !slices.Contains(c.Roles, directory.AdminRole) {
-		return Caller{}, forbidden("the caller does not hold the " + directory.AdminRole + " role")
+	var failed checkFailed
+	switch {
+	case errors.As(err, &failed):
+		return Caller{}, &apiError{kind: kindInternal, cause: err}
+	case err != nil:
+		return Caller{}, unauthorized(r, err).refusedBy(c, reasonOf(r, err))
+	case !slices.Contains(c.Roles, directory.AdminRole):
+		return Caller{}, forbidden("the caller does not hold the "+directory.AdminRole+" role").refusedBy(c, directory.AdminRefusedNotAdmin)
 	}
 	return c, nil
 }
@@ -221,7 +236,7 @@ func (a *api) system(f endpoint) func(http.ResponseWriter, *http.Request) error 
 			return err
 		}
 		if !c.SystemAdmin {
-			return forbidden("only an administrator of the home tenant may manage tenants and keys")
+			return forbidden("only an administrator of the home tenant may manage tenants and keys").refusedBy(c, ReasonNotSystemAdmin)
 		}
 		return f(w, r, &call{caller: c})
 	}
@@ -251,11 +266,11 @@ func (a *api) tenantFor(ctx context.Context, c Caller, ref string) (directory.Te
 	t, err := a.dir.ResolveTenant(ctx, ref)
 	switch {
 	case err != nil && !c.SystemAdmin && isNotFound(err):
-		return directory.Tenant{}, forbidden(notYours)
+		return directory.Tenant{}, forbidden(notYours).refusedBy(c, ReasonOtherTenant)
 	case err != nil:
 		return directory.Tenant{}, domainErr(err, "tenant "+quote(ref)+" does not exist", "")
 	case !c.SystemAdmin && t.ID != c.TenantID:
-		return directory.Tenant{}, forbidden(notYours)
+		return directory.Tenant{}, forbidden(notYours).refusedBy(c, ReasonOtherTenant)
 	}
 	return t, nil
 }

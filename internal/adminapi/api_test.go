@@ -3,6 +3,7 @@ package adminapi
 import (
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -41,13 +42,13 @@ func TestTenants(t *testing.T) {
 
 	// A new tenant's policy is the defaults, shown as the numbers in force.
 	want := TenantPolicy{RefreshTokenInactivitySeconds: 90 * 86400, RefreshTokenLifetimeSeconds: 365 * 86400, RefreshGraceSeconds: 5,
-		ProductLoginLifetimeSeconds: 86400, LockoutThreshold: 10, LockoutDurationSeconds: 900, SessionLifetimeSeconds: 8 * 3600}
-	if tn.Policy != want {
+		ProductLoginLifetimeSeconds: 86400, ProductLoginResources: []string{}, LockoutThreshold: 10, LockoutDurationSeconds: 900, SessionLifetimeSeconds: 8 * 3600}
+	if !reflect.DeepEqual(tn.Policy, want) {
 		t.Errorf("policy %+v, want %+v", tn.Policy, want)
 	}
 	var got Tenant
 	e.do("GET", "/admin/v1/tenants/"+tn.ID, tokSystem, nil).must(t, 200).json(t, &got)
-	if got != tn {
+	if !reflect.DeepEqual(got, tn) {
 		t.Errorf("GET tenant = %+v, want %+v", got, tn)
 	}
 	e.do("GET", "/admin/v1/tenants/contoso.example", tokAdminA, nil).must(t, 200)

@@ -5,7 +5,7 @@ import (
 	"net/url"
 )
 
-const appConflict = "the appId or an identifier URI is already used by another application in the tenant"
+const appConflict = "the appId is already registered (application ids are unique across tenants) or an identifier URI is already used by another application in the tenant"
 
 func appNotFound(r *http.Request, c *call) string {
 	return "application " + quote(r.PathValue("app")) + " does not exist in tenant " + c.tenant.Domain
@@ -28,6 +28,13 @@ func (a *api) createApplication(w http.ResponseWriter, r *http.Request, c *call)
 	var body ApplicationCreate
 	if err := decode(w, r, &body); err != nil {
 		return err
+	}
+	if body.AppID != "" && !c.caller.SystemAdmin {
+		// A client id names its tenant (it is unique across tenants): a
+		// tenant admin who could choose one could try for another
+		// tenant's, whose refusal would even say that it exists. The
+		// server chooses, unless the operator does.
+		return forbidden("only an administrator of the home tenant may choose an appId: leave appId out and the server assigns a new one")
 	}
 	app, err := a.dir.CreateApplication(r.Context(), c.tenant.ID, body.spec())
 	if err != nil {

@@ -58,6 +58,9 @@ type apiError struct {
 	// bearer is the RFC 6750 §3 error code for WWW-Authenticate; "-" means
 	// the header without one (a request that carried no token at all).
 	bearer string
+	// refused, on a 401 or 403, is who was refused and why, for the
+	// audit log (see refusals.go).
+	refused *refused
 }
 
 func (e *apiError) Error() string {
@@ -178,6 +181,9 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	a.log.Log(r.Context(), level, "admin api request failed",
 		"trace_id", trace, "method", r.Method, "path", r.URL.Path, "status", row.status, "err", e.Error())
+	if e.kind == kindUnauthorized || e.kind == kindForbidden {
+		a.auditRefusal(r, e, row.status)
+	}
 	switch e.bearer {
 	case "":
 	case "-":

@@ -1,6 +1,8 @@
 package adminapi
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +31,9 @@ func TestTenantPolicy(t *testing.T) {
 		SessionLifetimeSeconds:        i64(3600),
 	}).must(t, 200).json(t, &got)
 	want := TenantPolicy{RefreshTokenInactivitySeconds: 30 * 86400, RefreshTokenLifetimeSeconds: 365 * 86400, RefreshGraceSeconds: -1,
-		PasswordGrantDisabled: true, ProductLoginLifetimeSeconds: 3600, ProductLoginResource: "api://product", LockoutThreshold: 5,
-		LockoutDurationSeconds: 900, SessionLifetimeSeconds: 3600}
-	if got.Policy != want || got.ID != e.contoso.ID {
+		PasswordGrantDisabled: true, ProductLoginLifetimeSeconds: 3600, ProductLoginResource: "api://product", ProductLoginResources: []string{},
+		LockoutThreshold: 5, LockoutDurationSeconds: 900, SessionLifetimeSeconds: 3600}
+	if !reflect.DeepEqual(got.Policy, want) || got.ID != e.contoso.ID {
 		t.Fatalf("PUT answered %+v, want policy %+v", got, want)
 	}
 	// The domain holds what was asked: fields left out are the defaults
@@ -45,7 +47,7 @@ func TestTenantPolicy(t *testing.T) {
 		t.Errorf("stored policy %+v", p)
 	}
 	e.do("GET", tenantPath(e.contoso, ""), tokAdminA, nil).must(t, 200).json(t, &got)
-	if got.Policy != want {
+	if !reflect.DeepEqual(got.Policy, want) {
 		t.Errorf("GET shows %+v", got.Policy)
 	}
 
@@ -56,13 +58,13 @@ func TestTenantPolicy(t *testing.T) {
 		SessionLifetimeSeconds: &want.SessionLifetimeSeconds}
 	var again Tenant
 	e.do("PUT", policy, tokAdminA, back).must(t, 200).json(t, &again)
-	if again.Policy != want {
+	if !reflect.DeepEqual(again.Policy, want) {
 		t.Errorf("round trip: %+v", again.Policy)
 	}
 
 	// PUT replaces the whole policy: an empty body is every default.
 	e.do("PUT", policy, tokAdminA, TenantPolicyUpdate{}).must(t, 200).json(t, &got)
-	if got.Policy != policyOut(directory.TenantPolicy{}) || got.Policy.RefreshGraceSeconds != 5 {
+	if !reflect.DeepEqual(got.Policy, policyOut(directory.TenantPolicy{})) || got.Policy.RefreshGraceSeconds != 5 {
 		t.Errorf("empty PUT: %+v", got.Policy)
 	}
 	// A grace window of 0 is no window: off, shown as -1.
@@ -76,7 +78,7 @@ func TestTenantPolicy(t *testing.T) {
 	// Only the tenant named changed.
 	var home Tenant
 	e.do("GET", tenantPath(e.home, ""), tokSystem, nil).must(t, 200).json(t, &home)
-	if home.Policy != policyOut(directory.TenantPolicy{}) {
+	if !reflect.DeepEqual(home.Policy, policyOut(directory.TenantPolicy{})) {
 		t.Errorf("the home tenant's policy changed: %+v", home.Policy)
 	}
 }
@@ -100,6 +102,14 @@ func TestTenantPolicyBadRequests(t *testing.T) {
 		{"inactivity within the lifetime", TenantPolicyUpdate{RefreshTokenInactivitySeconds: i64(400 * 86400)}, nil, "exceeds the absolute lifetime"},
 		{"product-login lifetime range", TenantPolicyUpdate{ProductLoginLifetimeSeconds: i64(2 * 86400)}, nil, "at most 24h"},
 		{"product-login resource must exist", TenantPolicyUpdate{ProductLoginResource: "api://nope"}, nil, `productLoginResource "api://nope" is no application`},
+		{"every allowed product-login resource must exist", TenantPolicyUpdate{ProductLoginResources: []string{"api://nope"}}, nil, `productLoginResources "api://nope" is no application`},
+		{"the allow-list is bounded", TenantPolicyUpdate{ProductLoginResources: func() []string {
+			out := make([]string, directory.MaxProductLoginResources+1)
+			for i := range out {
+				out[i] = fmt.Sprintf("api://r%d", i)
+			}
+			return out
+		}()}, []reqOpt{invalidRequest}, "productLoginResources may list at most 20"},
 		{"unknown fields are refused", `{"refreshGrace":5}`, []reqOpt{invalidRequest, rawBody}, `unknown field "refreshGrace"`},
 	}
 	for _, c := range cases {
@@ -113,7 +123,7 @@ func TestTenantPolicyBadRequests(t *testing.T) {
 	// Nothing was stored by the refused requests.
 	var got Tenant
 	e.do("GET", tenantPath(e.contoso, ""), tokAdminA, nil).must(t, 200).json(t, &got)
-	if got.Policy != policyOut(directory.TenantPolicy{}) {
+	if !reflect.DeepEqual(got.Policy, policyOut(directory.TenantPolicy{})) {
 		t.Errorf("policy after refused requests: %+v", got.Policy)
 	}
 }
@@ -155,7 +165,7 @@ func TestNewRoutesIsolateTenants(t *testing.T) {
 	users, _ := e.dir.ListUsers(t.Context(), e.home.ID)
 	gs, _ := e.dir.Repository().ListConsents(t.Context(), e.home.ID, directory.CLIClientID, "")
 	ht, _ := e.dir.ResolveTenant(t.Context(), e.home.ID)
-	if len(users) != 1 || len(gs) != 1 || len(gs[0].Scopes) != 4 || ht.Policy != (directory.TenantPolicy{}) {
+	if len(users) != 1 || len(gs) != 1 || len(gs[0].Scopes) != 4 || !reflect.DeepEqual(ht.Policy, directory.TenantPolicy{}) {
 		t.Errorf("home tenant changed: users %d, consents %+v, policy %+v", len(users), gs, ht.Policy)
 	}
 	// The system admin may do all of it in any tenant.

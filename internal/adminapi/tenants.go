@@ -50,15 +50,22 @@ func (a *api) setTenantPolicy(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	if p.ProductLoginResource != "" {
-		// A resource that does not resolve would make every product login
-		// fail later, far from the typo that caused it: refuse it now.
-		// (The rule belongs in directory.SetTenantPolicy; until it is
-		// there, the API holds it for both CLI backends.)
-		if _, err := a.dir.ResolveResource(r.Context(), c.tenant.ID, p.ProductLoginResource); err != nil {
+	// A resource that does not resolve would make every product login
+	// fail later, far from the typo that caused it: refuse it now, naming
+	// the field. (directory.SetTenantPolicy refuses it too.)
+	refs := append([]string{p.ProductLoginResource}, p.ProductLoginResources...)
+	for i, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		if _, err := a.dir.ResolveResource(r.Context(), c.tenant.ID, ref); err != nil {
+			field := "productLoginResource"
+			if i > 0 {
+				field = "productLoginResources"
+			}
 			if errors.Is(err, directory.ErrUnknownResource) {
 				return &apiError{kind: kindBadRequest, cause: err,
-					message: "productLoginResource " + quote(p.ProductLoginResource) + " is no application with an enabled service principal in tenant " + c.tenant.Domain}
+					message: field + " " + quote(ref) + " is no application with an enabled service principal in tenant " + c.tenant.Domain}
 			}
 			return domainErr(err, "", "")
 		}

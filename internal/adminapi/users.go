@@ -36,7 +36,7 @@ func (a *api) createUser(w http.ResponseWriter, r *http.Request, c *call) error 
 		return err
 	}
 	spec := directory.UserSpec{UserPrincipalName: body.UserPrincipalName, DisplayName: body.DisplayName, Mail: body.Mail,
-		Password: body.Password, Disabled: !enabled(body.AccountEnabled)}
+		MailVerified: body.MailVerified, Password: body.Password, Disabled: !enabled(body.AccountEnabled)}
 	u, err := a.dir.CreateUser(r.Context(), c.tenant.ID, spec)
 	if err != nil {
 		return domainErr(err, "tenant "+c.tenant.Domain+" no longer exists", userConflict)
@@ -56,30 +56,34 @@ func (a *api) getUser(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
-// updateUser enables or disables a user. Disabling revokes every grant the
-// user holds at once (the directory calls the session layer), so that
-// refresh tokens stop working and resource servers following the
-// revocation feed drop the access tokens.
+// updateUser renames a user, changes its display name or mail, and
+// enables or disables it. Disabling revokes every grant the user holds at
+// once (the directory calls the session layer), so that refresh tokens
+// stop working and resource servers following the revocation feed drop
+// the access tokens. The fields are applied in that order; a rule broken
+// by one (a name outside the tenant's domains) leaves the user as it was.
 func (a *api) updateUser(w http.ResponseWriter, r *http.Request, c *call) error {
 	var body UserPatch
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
 	ref := r.PathValue("user")
-	var (
-		u   directory.User
-		err error
-	)
 	before, err := a.dir.GetUser(r.Context(), c.tenant.ID, ref)
-	if err == nil && body.AccountEnabled != nil {
-		u, err = a.dir.SetUserEnabled(r.Context(), c.tenant.ID, ref, *body.AccountEnabled)
-	} else {
-		u = before
-	}
 	if err != nil {
 		return domainErr(err, userNotFound(r, c), userConflict)
 	}
+	u := before
+	if body.changesDetails() {
+		if u, err = a.dir.UpdateUser(r.Context(), c.tenant.ID, before.ObjectID, body.details()); err != nil {
+			return domainErr(err, userNotFound(r, c), userConflict)
+		}
+	}
 	if body.AccountEnabled != nil {
+		if u, err = a.dir.SetUserEnabled(r.Context(), c.tenant.ID, before.ObjectID, *body.AccountEnabled); err != nil {
+			return domainErr(err, userNotFound(r, c), userConflict)
+		}
+	}
+	if body.AccountEnabled != nil || body.changesDetails() {
 		a.auditChange(r, c, "user.update", userOut(before, a.now()), userOut(u, a.now()), "target", u.ObjectID)
 	}
 	writeJSON(w, http.StatusOK, userOut(u, a.now()))

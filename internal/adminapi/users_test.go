@@ -214,7 +214,10 @@ func TestUserBadRequests(t *testing.T) {
 		{"mail shape", "POST", users, UserCreate{UserPrincipalName: "bob", Mail: "not an address"}, nil, 400, "not an address"},
 		{"set-password length", "POST", users + "/alice@default/password", PasswordSet{Password: "short"}, nil, 400, "at least 12 characters"},
 		{"password is all the body holds", "POST", users + "/alice@default/password", `{"password":"long enough password","hash":"x"}`, []reqOpt{invalidRequest, rawBody}, 400, `unknown field "hash"`},
-		{"patch has only accountEnabled", "PATCH", users + "/alice@default", `{"displayName":"x"}`, []reqOpt{invalidRequest, rawBody}, 400, `unknown field "displayName"`},
+		{"patch has only its fields (no password hash)", "PATCH", users + "/alice@default", `{"passwordHash":"x"}`, []reqOpt{invalidRequest, rawBody}, 400, `unknown field "passwordHash"`},
+		{"UPN in a domain of the tenant (issue 13)", "POST", users, UserCreate{UserPrincipalName: "bob@fabrikam"}, nil, 400, `"fabrikam" is not a domain of this tenant (its domains: default)`},
+		{"rename in a domain of the tenant", "PATCH", users + "/alice@default", UserPatch{UserPrincipalName: ptrTo("alice@elsewhere.example")}, nil, 400, `"elsewhere.example" is not a domain of this tenant`},
+		{"verified mail needs mail", "POST", users, UserCreate{UserPrincipalName: "bob", MailVerified: true}, nil, 400, "mailVerified needs a mail address"},
 		{"UPN taken, case-insensitively", "POST", users, UserCreate{UserPrincipalName: "ALICE@default"}, nil, 409, "already exists"},
 	}
 	for _, c := range cases {

@@ -74,6 +74,8 @@ type Application struct {
 // the directory's defaults (identifier URI api://{appId}, token version 2,
 // a lifetime of one hour).
 type ApplicationCreate struct {
+	// AppID chooses the client id: home tenant administrators only, and
+	// never a well-known id; omitted, the server assigns a new one.
 	AppID                      string                               `json:"appId,omitempty"`
 	DisplayName                string                               `json:"displayName"`
 	IdentifierURIs             []string                             `json:"identifierUris,omitempty"`
@@ -261,9 +263,12 @@ type TenantPolicy struct {
 	PasswordGrantDisabled       bool   `json:"passwordGrantDisabled"`
 	ProductLoginLifetimeSeconds int64  `json:"productLoginLifetimeSeconds"`
 	ProductLoginResource        string `json:"productLoginResource"`
-	LockoutThreshold            int    `json:"lockoutThreshold"`
-	LockoutDurationSeconds      int64  `json:"lockoutDurationSeconds"`
-	SessionLifetimeSeconds      int64  `json:"sessionLifetimeSeconds"`
+	// ProductLoginResources are the further resources a product-login
+	// request may name; [] when there are none.
+	ProductLoginResources  []string `json:"productLoginResources"`
+	LockoutThreshold       int      `json:"lockoutThreshold"`
+	LockoutDurationSeconds int64    `json:"lockoutDurationSeconds"`
+	SessionLifetimeSeconds int64    `json:"sessionLifetimeSeconds"`
 }
 
 // TenantPolicyUpdate is the body of PUT …/policy: the whole policy. A field
@@ -272,15 +277,16 @@ type TenantPolicy struct {
 // domain would read as "default" is refused instead, except for the
 // refresh grace window, where 0 (like -1) turns it off.
 type TenantPolicyUpdate struct {
-	RefreshTokenInactivitySeconds *int64 `json:"refreshTokenInactivitySeconds,omitempty"`
-	RefreshTokenLifetimeSeconds   *int64 `json:"refreshTokenLifetimeSeconds,omitempty"`
-	RefreshGraceSeconds           *int64 `json:"refreshGraceSeconds,omitempty"`
-	PasswordGrantDisabled         bool   `json:"passwordGrantDisabled,omitempty"`
-	ProductLoginLifetimeSeconds   *int64 `json:"productLoginLifetimeSeconds,omitempty"`
-	ProductLoginResource          string `json:"productLoginResource,omitempty"`
-	LockoutThreshold              *int   `json:"lockoutThreshold,omitempty"`
-	LockoutDurationSeconds        *int64 `json:"lockoutDurationSeconds,omitempty"`
-	SessionLifetimeSeconds        *int64 `json:"sessionLifetimeSeconds,omitempty"`
+	RefreshTokenInactivitySeconds *int64   `json:"refreshTokenInactivitySeconds,omitempty"`
+	RefreshTokenLifetimeSeconds   *int64   `json:"refreshTokenLifetimeSeconds,omitempty"`
+	RefreshGraceSeconds           *int64   `json:"refreshGraceSeconds,omitempty"`
+	PasswordGrantDisabled         bool     `json:"passwordGrantDisabled,omitempty"`
+	ProductLoginLifetimeSeconds   *int64   `json:"productLoginLifetimeSeconds,omitempty"`
+	ProductLoginResource          string   `json:"productLoginResource,omitempty"`
+	ProductLoginResources         []string `json:"productLoginResources,omitempty"`
+	LockoutThreshold              *int     `json:"lockoutThreshold,omitempty"`
+	LockoutDurationSeconds        *int64   `json:"lockoutDurationSeconds,omitempty"`
+	SessionLifetimeSeconds        *int64   `json:"sessionLifetimeSeconds,omitempty"`
 }
 
 func tenantOut(t directory.Tenant) Tenant {
@@ -310,6 +316,7 @@ func policyOut(p directory.TenantPolicy) TenantPolicy {
 		PasswordGrantDisabled:         e.PasswordGrantDisabled,
 		ProductLoginLifetimeSeconds:   secs(e.ProductLoginLifetime),
 		ProductLoginResource:          e.ProductLoginResource,
+		ProductLoginResources:         append([]string{}, e.ProductLoginResources...),
 		LockoutThreshold:              e.LockoutThreshold,
 		LockoutDurationSeconds:        secs(e.LockoutDuration),
 		SessionLifetimeSeconds:        secs(e.SessionLifetime),
@@ -326,6 +333,14 @@ func (u TenantPolicyUpdate) policy() (directory.TenantPolicy, error) {
 	p := directory.TenantPolicy{
 		PasswordGrantDisabled: u.PasswordGrantDisabled,
 		ProductLoginResource:  strings.TrimSpace(u.ProductLoginResource),
+	}
+	if len(u.ProductLoginResources) > directory.MaxProductLoginResources {
+		return p, badRequest("productLoginResources may list at most %d resources", directory.MaxProductLoginResources)
+	}
+	for _, r := range u.ProductLoginResources {
+		if r = strings.TrimSpace(r); r != "" {
+			p.ProductLoginResources = append(p.ProductLoginResources, r)
+		}
 	}
 	durations := []struct {
 		field string
@@ -375,7 +390,10 @@ type User struct {
 	UserPrincipalName string `json:"userPrincipalName"`
 	DisplayName       string `json:"displayName"`
 	Mail              string `json:"mail,omitempty"`
-	AccountEnabled    bool   `json:"accountEnabled"`
+	// MailVerified: an administrator vouched for Mail; only then is it
+	// sent in the email claim.
+	MailVerified   bool `json:"mailVerified"`
+	AccountEnabled bool `json:"accountEnabled"`
 	// LockedUntil is set while repeated failed sign-ins keep the account
 	// locked; setting a password or enabling the user lifts the lock.
 	LockedUntil *time.Time `json:"lockedUntil,omitempty"`
@@ -386,19 +404,56 @@ type User struct {
 // UserCreate is the body of POST …/users. The password, if any, is hashed
 // (argon2id) and never shown or logged.
 type UserCreate struct {
-	// UserPrincipalName: name@domain; a bare name gets @{tenant domain}.
+	// UserPrincipalName: name@domain, domain one of the tenant's; a bare
+	// name gets @{tenant domain}.
 	UserPrincipalName string `json:"userPrincipalName"`
 	DisplayName       string `json:"displayName,omitempty"`
 	Mail              string `json:"mail,omitempty"`
-	Password          string `json:"password,omitempty"`
+	// MailVerified: the administrator vouches that Mail is the user's.
+	MailVerified bool   `json:"mailVerified,omitempty"`
+	Password     string `json:"password,omitempty"`
 	// AccountEnabled defaults to true.
 	AccountEnabled *bool `json:"accountEnabled,omitempty"`
 }
 
-// UserPatch is the body of PATCH …/users/{user}.
+// UserPatch is the body of PATCH …/users/{user}: fields present change,
+// absent ones stay.
 type UserPatch struct {
 	// AccountEnabled false also revokes every grant the user holds.
 	AccountEnabled *bool `json:"accountEnabled,omitempty"`
+	// UserPrincipalName renames the user, into a domain of the tenant.
+	UserPrincipalName *string `json:"userPrincipalName,omitempty"`
+	DisplayName       *string `json:"displayName,omitempty"`
+	// Mail replaces the address, unverified unless MailVerified says so.
+	Mail         *string `json:"mail,omitempty"`
+	MailVerified *bool   `json:"mailVerified,omitempty"`
+}
+
+func (p UserPatch) details() directory.UserPatch {
+	return directory.UserPatch{UserPrincipalName: p.UserPrincipalName, DisplayName: p.DisplayName, Mail: p.Mail, MailVerified: p.MailVerified}
+}
+
+func (p UserPatch) changesDetails() bool {
+	return p.UserPrincipalName != nil || p.DisplayName != nil || p.Mail != nil || p.MailVerified != nil
+}
+
+// TenantDomain is a domain a tenant owns (user names end in one; each
+// also names the tenant in URLs).
+type TenantDomain struct {
+	Domain string `json:"domain"`
+	// Primary: the tenant's own domain, chosen at its creation; it cannot
+	// be removed.
+	Primary   bool      `json:"primary"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// TenantDomainCreate is the body of POST …/domains.
+type TenantDomainCreate struct {
+	Domain string `json:"domain"`
+}
+
+func domainOut(t directory.Tenant, d directory.TenantDomain) TenantDomain {
+	return TenantDomain{Domain: d.Domain, Primary: strings.EqualFold(d.Domain, t.Domain), CreatedAt: d.CreatedAt}
 }
 
 // PasswordSet is the body of POST …/users/{user}/password.
@@ -410,7 +465,7 @@ type PasswordSet struct {
 // it has passed until the next good sign-in clears it.
 func userOut(u directory.User, now time.Time) User {
 	out := User{TenantID: u.TenantID, ID: u.ObjectID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName,
-		Mail: u.Mail, AccountEnabled: u.Enabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Mail: u.Mail, MailVerified: u.MailVerified, AccountEnabled: u.Enabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 	if now.Before(u.LockedUntil) {
 		t := u.LockedUntil
 		out.LockedUntil = &t

@@ -138,15 +138,19 @@ func newAdminAppCmd(o *adminOptions) *cobra.Command {
 
 func newAppCreateCmd(o *adminOptions) *cobra.Command {
 	var f appFlags
-	var tenant string
+	var tenant, appID string
 	var out output
 	cmd := adminLeaf("create", "Register an application", `  # an API with two app roles, one for applications only
   tessera admin app create --display-name orders-api --identifier-uri api://orders \
       --app-role Reader --app-role Writer:Application --scope Orders.Read
 
   # a client; print only its appId
-  tessera admin app create --display-name orders-worker --query appId -o tsv`)
+  tessera admin app create --display-name orders-worker --query appId -o tsv
+
+  # keep a client id when moving an application (home tenant administrators)
+  tessera admin app create --display-name orders-worker --app-id 6a1f9c2e-…`)
 	f.add(cmd)
+	cmd.Flags().StringVar(&appID, "app-id", "", "choose the client id, a GUID unused in every tenant (home tenant administrators only; default a new one)")
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -161,6 +165,7 @@ func newAppCreateCmd(o *adminOptions) *cobra.Command {
 			return err
 		}
 		body := adminapi.ApplicationCreate{
+			AppID:                      strings.TrimSpace(appID),
 			DisplayName:                f.displayName,
 			Scopes:                     scopesFrom(f.scopes, nil),
 			AppRoles:                   rolesFrom(f.appRoles, nil),

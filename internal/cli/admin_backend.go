@@ -33,6 +33,9 @@ type adminBackend interface {
 	ListTenants(ctx context.Context) ([]adminapi.Tenant, error)
 	GetTenant(ctx context.Context, tenant string) (adminapi.Tenant, error)
 	SetTenantPolicy(ctx context.Context, tenant string, p adminapi.TenantPolicyUpdate) (adminapi.Tenant, error)
+	ListTenantDomains(ctx context.Context, tenant string) ([]adminapi.TenantDomain, error)
+	AddTenantDomain(ctx context.Context, tenant, domain string) (adminapi.TenantDomain, error)
+	RemoveTenantDomain(ctx context.Context, tenant, domain string) error
 
 	CreateApplication(ctx context.Context, tenant string, app adminapi.ApplicationCreate) (adminapi.Application, error)
 	GetApplication(ctx context.Context, tenant, ref string) (adminapi.Application, error)
@@ -348,6 +351,18 @@ func (c *apiClient) GetTenant(ctx context.Context, tenant string) (adminapi.Tena
 
 func (c *apiClient) SetTenantPolicy(ctx context.Context, tenant string, p adminapi.TenantPolicyUpdate) (adminapi.Tenant, error) {
 	return apiCall[adminapi.Tenant](ctx, c, "PUT", adminTenantPath(tenant)+"/policy", p)
+}
+
+func (c *apiClient) ListTenantDomains(ctx context.Context, tenant string) ([]adminapi.TenantDomain, error) {
+	return apiList[adminapi.TenantDomain](ctx, c, "GET", adminTenantPath(tenant)+"/domains")
+}
+
+func (c *apiClient) AddTenantDomain(ctx context.Context, tenant, domain string) (adminapi.TenantDomain, error) {
+	return apiCall[adminapi.TenantDomain](ctx, c, "POST", adminTenantPath(tenant)+"/domains", adminapi.TenantDomainCreate{Domain: domain})
+}
+
+func (c *apiClient) RemoveTenantDomain(ctx context.Context, tenant, domain string) error {
+	return c.do(ctx, "DELETE", adminTenantPath(tenant)+"/domains"+pathSeg(domain), nil, nil)
 }
 
 func (c *apiClient) CreateApplication(ctx context.Context, tenant string, app adminapi.ApplicationCreate) (adminapi.Application, error) {

@@ -24,7 +24,7 @@ func newSPCreateCmd(o *adminOptions) *cobra.Command {
   # a resource only clients holding one of its app roles get tokens for
   tessera admin sp create --id api://orders --assignment-required`)
 	cmd.Flags().StringVar(&spec.AppID, "id", "", "the application's appId or identifier URI (required)")
-	cmd.Flags().BoolVar(&spec.AppRoleAssignmentRequired, "assignment-required", false, "clients need an app role assignment to get tokens for this resource")
+	cmd.Flags().BoolVar(&spec.AppRoleAssignmentRequired, "assignment-required", false, "clients and users need an app role of this resource to get tokens for it")
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -70,7 +70,7 @@ func newSPUpdateCmd(o *adminOptions) *cobra.Command {
   tessera admin sp update --id api://orders --assignment-required`)
 	cmd.Flags().StringVar(&id, "id", "", "object id, the application's appId, or an identifier URI (required)")
 	cmd.Flags().BoolVar(&enabled, "enabled", true, "whether the service principal may get tokens")
-	cmd.Flags().BoolVar(&assignReq, "assignment-required", false, "clients need an app role assignment to get tokens for this resource")
+	cmd.Flags().BoolVar(&assignReq, "assignment-required", false, "clients and users need an app role of this resource to get tokens for it")
 	addTenantFlag(cmd, &tenant)
 	out.addFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

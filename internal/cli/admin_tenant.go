@@ -51,7 +51,8 @@ func newAdminTenantCmd(o *adminOptions) *cobra.Command {
 	}
 	return adminGroup("tenant", "Manage tenants and their sign-in and token policy", `  tessera admin tenant create --domain contoso.example
   tessera admin tenant list
-  tessera admin tenant set-policy --tenant contoso.example --refresh-grace off`, create, list, show, newTenantSetPolicyCmd(o))
+  tessera admin tenant set-policy --tenant contoso.example --refresh-grace off
+  tessera admin tenant domain add --tenant contoso.example --domain contoso.com`, create, list, show, newTenantSetPolicyCmd(o), newTenantDomainCmd(o))
 }
 
 // policyDuration is a duration flag that also takes whole days ("90d"),
@@ -94,6 +95,7 @@ func (p *policyDuration) seconds() *int64 {
 
 func newTenantSetPolicyCmd(o *adminOptions) *cobra.Command {
 	var tenant, grace, passwordGrant, productResource string
+	var productResources []string
 	var inactivity, lifetime, productLifetime, lockoutDuration, sessionLifetime policyDuration
 	var threshold int
 	var out output
@@ -102,11 +104,18 @@ func newTenantSetPolicyCmd(o *adminOptions) *cobra.Command {
   tessera admin tenant set-policy --refresh-grace off
   # refresh tokens unused for 30 days expire; none lives past a year
   tessera admin tenant set-policy --tenant contoso.example --refresh-inactivity 30d --refresh-lifetime 365d
-  tessera admin tenant set-policy --password-grant off --lockout-threshold 5 --lockout-duration 30m`)
+  tessera admin tenant set-policy --password-grant off --lockout-threshold 5 --lockout-duration 30m
+  # product logins get tokens for api://orders; a request may name api://reports instead
+  tessera admin tenant set-policy --product-login-resource api://orders --product-login-resources api://reports`)
 	cmd.Long = `Change a tenant's sign-in and token policy. Only the flags given change; the
 rest of the policy stays as tenant show prints it. Durations are Go durations
 (8h, 15m, 2160h) or whole days (90d). Tokens and sessions already issued keep
-the lifetime they were issued with. Prints the tenant with its new policy.`
+the lifetime they were issued with. Prints the tenant with its new policy.
+
+The product login (/api/v1/users/login) issues tokens only for the resource
+--product-login-resource names (when the request names none) and those
+--product-login-resources allows a request to name; with neither set it
+issues none.`
 	f := cmd.Flags()
 	f.StringVar(&grace, "refresh-grace", "", "window in which a client retrying a rotated refresh token gets the same answer, up to 1m, or off (default 5s)")
 	f.Var(&inactivity, "refresh-inactivity", "how long an unused refresh token stays valid (default 90d)")
@@ -114,6 +123,7 @@ the lifetime they were issued with. Prints the tenant with its new policy.`
 	f.StringVar(&passwordGrant, "password-grant", "", "the resource owner password grant: on or off")
 	f.Var(&productLifetime, "product-login-lifetime", "lifetime of product-login tokens, 10m to 24h (default 24h)")
 	f.StringVar(&productResource, "product-login-resource", "", `resource of product-login tokens when the request names none: an identifier URI or appId ("" for none)`)
+	f.StringArrayVar(&productResources, "product-login-resources", nil, `a further resource a product-login request may name (repeatable; replaces the list, "" clears it)`)
 	f.IntVar(&threshold, "lockout-threshold", 0, "consecutive failed sign-ins that lock an account (default 10)")
 	f.Var(&lockoutDuration, "lockout-duration", "how long a lockout lasts (default 15m)")
 	f.Var(&sessionLifetime, "session-lifetime", "how long a browser sign-in gives single sign-on (default 8h)")
@@ -122,7 +132,7 @@ the lifetime they were issued with. Prints the tenant with its new policy.`
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		changed := cmd.Flags().Changed
 		names := []string{"refresh-grace", "refresh-inactivity", "refresh-lifetime", "password-grant", "product-login-lifetime",
-			"product-login-resource", "lockout-threshold", "lockout-duration", "session-lifetime"}
+			"product-login-resource", "product-login-resources", "lockout-threshold", "lockout-duration", "session-lifetime"}
 		given := false
 		for _, n := range names {
 			given = given || changed(n)
@@ -169,6 +179,7 @@ the lifetime they were issued with. Prints the tenant with its new policy.`
 				PasswordGrantDisabled:         p.PasswordGrantDisabled,
 				ProductLoginLifetimeSeconds:   &p.ProductLoginLifetimeSeconds,
 				ProductLoginResource:          p.ProductLoginResource,
+				ProductLoginResources:         p.ProductLoginResources,
 				LockoutThreshold:              &p.LockoutThreshold,
 				LockoutDurationSeconds:        &p.LockoutDurationSeconds,
 				SessionLifetimeSeconds:        &p.SessionLifetimeSeconds,
@@ -190,6 +201,9 @@ the lifetime they were issued with. Prints the tenant with its new policy.`
 			}
 			if changed("product-login-resource") {
 				u.ProductLoginResource = strings.TrimSpace(productResource)
+			}
+			if changed("product-login-resources") {
+				u.ProductLoginResources = nonEmptyValues(productResources)
 			}
 			if changed("lockout-threshold") {
 				u.LockoutThreshold = &threshold

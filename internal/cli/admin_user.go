@@ -56,10 +56,10 @@ func (p *passwordFlags) read(cmd *cobra.Command) (string, error) {
 }
 
 func newAdminUserCmd(o *adminOptions) *cobra.Command {
-	return adminGroup("user", "Manage users: create, list, show, set-password, disable, enable, delete",
+	return adminGroup("user", "Manage users: create, list, show, update, set-password, disable, enable, delete",
 		`  printf '%s' "$PW" | tessera admin user create --upn alice --display-name "Alice Liddell" --password-stdin
   tessera admin user disable --id alice@default`,
-		newUserCreateCmd(o), newUserListCmd(o), newUserShowCmd(o), newUserSetPasswordCmd(o),
+		newUserCreateCmd(o), newUserListCmd(o), newUserShowCmd(o), newUserUpdateCmd(o), newUserSetPasswordCmd(o),
 		newUserEnableCmd(o, "disable", false), newUserEnableCmd(o, "enable", true), newUserDeleteCmd(o))
 }
 
@@ -73,8 +73,11 @@ func newUserCreateCmd(o *adminOptions) *cobra.Command {
   printf '%s' "$PW" | tessera admin user create --upn alice --display-name "Alice Liddell" --password-stdin
   # a user who signs in only once a password is set
   tessera admin user create --upn bob@contoso.example --tenant contoso.example --disabled`)
-	cmd.Long = `Create a user. The user principal name is the sign-in name; a bare name gets
-the tenant's domain (alice becomes alice@default). Give the password on
+	cmd.Long = `Create a user. The user principal name is the sign-in name; it must end in
+one of the tenant's domains (tessera admin tenant domain list), and a bare name
+gets the tenant's own domain (alice becomes alice@default). The e-mail address
+is sent to applications (the email claim) only with --mail-verified, by which
+you vouch that it is the user's. Give the password on
 standard input with --password-stdin: --password puts it in your shell
 history and the process list. It needs at least 12 characters and is stored
 only as an argon2id hash. Without a password the user cannot sign in with one
@@ -82,6 +85,7 @@ until tessera admin user set-password gives it one.`
 	cmd.Flags().StringVar(&body.UserPrincipalName, "upn", "", "user principal name, name@domain or a bare name (required)")
 	cmd.Flags().StringVar(&body.DisplayName, "display-name", "", "display name (default the name before the @)")
 	cmd.Flags().StringVar(&body.Mail, "mail", "", "e-mail address")
+	cmd.Flags().BoolVar(&body.MailVerified, "mail-verified", false, "vouch that --mail is the user's: only then do tokens carry it")
 	cmd.Flags().BoolVar(&disabled, "disabled", false, "create the user disabled: it cannot sign in until enabled")
 	pw.add(cmd, "password")
 	addTenantFlag(cmd, &tenant)
@@ -133,6 +137,52 @@ func newUserShowCmd(o *adminOptions) *cobra.Command {
 		func(ctx context.Context, b adminBackend, tenant, id string) (any, error) {
 			return b.GetUser(ctx, tenant, id)
 		})
+}
+
+func newUserUpdateCmd(o *adminOptions) *cobra.Command {
+	var id, tenant, upn, displayName, mail string
+	var mailVerified bool
+	var out output
+	cmd := adminLeaf("update", "Rename a user, or change its display name or e-mail address",
+		`  # into another domain of the tenant; the object id, password and sign-ins stay
+  tessera admin user update --id alice@contoso.com --upn alice@contoso.example
+  tessera admin user update --id alice@default --mail alice@mail.example --mail-verified`)
+	cmd.Long = `Change a user: only the flags given change. A new name must end in one of the
+tenant's domains. A new e-mail address is unverified (not sent to
+applications) unless --mail-verified is given too.`
+	addUserIDFlag(cmd, &id)
+	cmd.Flags().StringVar(&upn, "upn", "", "new user principal name, name@domain or a bare name")
+	cmd.Flags().StringVar(&displayName, "display-name", "", "new display name")
+	cmd.Flags().StringVar(&mail, "mail", "", "new e-mail address")
+	cmd.Flags().BoolVar(&mailVerified, "mail-verified", false, "vouch that the e-mail address is the user's (--mail-verified=false withdraws it)")
+	addTenantFlag(cmd, &tenant)
+	out.addFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := requireFlags(cmd, "id"); err != nil {
+			return err
+		}
+		var p adminapi.UserPatch
+		changed := cmd.Flags().Changed
+		if changed("upn") {
+			p.UserPrincipalName = &upn
+		}
+		if changed("display-name") {
+			p.DisplayName = &displayName
+		}
+		if changed("mail") {
+			p.Mail = &mail
+		}
+		if changed("mail-verified") {
+			p.MailVerified = &mailVerified
+		}
+		if p == (adminapi.UserPatch{}) {
+			return usageErrorf("nothing to change: pass at least one of --upn, --display-name, --mail, --mail-verified")
+		}
+		return adminRun(cmd, o, tenant, &out, func(ctx context.Context, b adminBackend) (any, error) {
+			return b.UpdateUser(ctx, tenant, id, p)
+		})
+	}
+	return cmd
 }
 
 func newUserSetPasswordCmd(o *adminOptions) *cobra.Command {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +134,7 @@ func TestAdminUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if roles, err := dir.UserRoles(ctx, home.ID, alice.ID, res); err != nil || strings.Join(roles, ",") != "Reader" {
+	if roles, err := dir.AuthorizeUser(ctx, home.ID, alice.ID, res); err != nil || strings.Join(roles, ",") != "Reader" {
 		t.Errorf("alice's roles = %v, %v", roles, err)
 	}
 
@@ -235,13 +236,13 @@ func TestAdminTenantPolicy(t *testing.T) {
 	want := before.Policy
 	want.RefreshGraceSeconds, want.RefreshTokenInactivitySeconds, want.PasswordGrantDisabled = -1, 30*86400, true
 	want.ProductLoginResource, want.LockoutThreshold, want.LockoutDurationSeconds = "api://product", 5, 1800
-	if after.Policy != want {
+	if !reflect.DeepEqual(after.Policy, want) {
 		t.Fatalf("set-policy: %+v, want %+v", after.Policy, want)
 	}
 	// Only the flags given change.
 	after = decodeAdminJSON[adminapi.Tenant](t, f.run(0, append(f.local(), "tenant", "set-policy", "--session-lifetime", "2h", "--refresh-grace", "10s", "--password-grant", "on")...))
 	want.SessionLifetimeSeconds, want.RefreshGraceSeconds, want.PasswordGrantDisabled = 7200, 10, false
-	if after.Policy != want {
+	if !reflect.DeepEqual(after.Policy, want) {
 		t.Fatalf("second set-policy: %+v, want %+v", after.Policy, want)
 	}
 	if got := f.both("tenant", "show", "--query", "policy.sessionLifetimeSeconds", "-o", "tsv"); got != "7200\n" {
@@ -250,6 +251,15 @@ func TestAdminTenantPolicy(t *testing.T) {
 	f.run(0, append(f.local(), "tenant", "set-policy", "--product-login-resource", "")...)
 	if got := f.both("tenant", "show", "--query", "policy.productLoginResource", "-o", "tsv"); got != "\n" {
 		t.Errorf("cleared resource = %q", got)
+	}
+	// The allow-list: a repeatable flag that replaces the list; "" clears it.
+	f.run(0, append(f.remote(), "tenant", "set-policy", "--product-login-resources", "api://product", "--product-login-resources", api.AppID)...)
+	if got := f.both("tenant", "show", "--query", "policy.productLoginResources", "-o", "tsv"); got != "api://product\n"+api.AppID+"\n" {
+		t.Errorf("allow-list = %q", got)
+	}
+	f.run(0, append(f.local(), "tenant", "set-policy", "--product-login-resources", "")...)
+	if got := f.both("tenant", "show", "--query", "length(policy.productLoginResources)", "-o", "tsv"); got != "0\n" {
+		t.Errorf("cleared allow-list = %q", got)
 	}
 
 	for _, backend := range [][]string{f.local(), f.remote()} {
@@ -263,6 +273,7 @@ func TestAdminTenantPolicy(t *testing.T) {
 			{"tenant", "set-policy", "--password-grant", "maybe"},
 			{"tenant", "set-policy", "--lockout-threshold", "0"},
 			{"tenant", "set-policy", "--product-login-resource", "api://nope"},
+			{"tenant", "set-policy", "--product-login-resources", "api://nope"},
 			{"tenant", "set-policy", "--refresh-inactivity", "400d"}, // longer than the lifetime
 		} {
 			f.run(ExitUsage, append(backend, args...)...)

@@ -59,17 +59,23 @@ of the roles or ANY of the scopes is admitted. Without either, any valid token
 is. --tenant-header requires an X-Tenant-ID header naming the token's tenant
 by id or by domain.
 
-The upstream learns the caller from headers the proxy sets:
+The upstream learns the caller from headers the proxy sets on every request,
+empty when the token has no value:
   X-Tessera-Subject, X-Tessera-Object-Id, X-Tessera-Tenant-Id,
-  X-Tessera-Client-Id, X-Tessera-Roles, X-Tessera-Scopes (comma-separated)
-Every X-Tessera-* header a caller sends is removed first, so none can be
-forged. The Authorization header is passed on unchanged, for an upstream that
-checks the token again or exchanges it on behalf of the caller.
+  X-Tessera-Client-Id, X-Tessera-Roles, X-Tessera-Scopes (comma-separated),
+  X-Tessera-Token-Type (app: an application acting for itself; user)
+A caller's headers named X-Tessera-* in any spelling, and every header whose
+name contains '_' (which CGI, WSGI and Rack servers read as '-'), are removed
+first, so none can be forged. The Authorization header is passed on
+unchanged, for an upstream that checks the token again or exchanges it on
+behalf of the caller. ID tokens are refused: only access tokens pass.
 
 A token is refused once revoked (a signed-out session, a disabled user, a
 deleted client): the proxy reads the authority's revocation feed at start and
 polls it every --revocation-poll (10s); 0 turns this off, and revoked tokens
-are then accepted until they expire.
+are then accepted until they expire. With a multi-tenant --authority
+(/common/v2.0, /organizations/v2.0) it follows the feed of each tenant whose
+tokens it sees, read whole before that tenant's first token passes.
 
 tessera's local CA is trusted through SSL_CERT_FILE or --ca-file (which adds
 to the system roots, for the authority and the upstream). The proxy stops
@@ -155,6 +161,10 @@ func (o *proxyOptions) run(cmd *cobra.Command) error {
 	if o.tenantHeader {
 		cfg.TenantHeader = proxyTenantHeader
 	}
+	// On the way out, after the guard stops polling: hang up the
+	// connections to the authority rather than leave them to its idle
+	// timeout (the command may run inside a longer-lived process).
+	defer client.CloseIdleConnections()
 	g, err := guard.New(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%w (check --authority, that tessera serve is running, and --ca-file)", err)

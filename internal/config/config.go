@@ -18,7 +18,9 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/ratelimit"
+	"github.com/tessera-id/tessera/internal/session"
 )
 
 // Config is everything `tessera serve` can be told. Each field's flag name
@@ -35,6 +37,9 @@ type Config struct {
 	PublicURL  string `flag:"public-url" usage:"base URL clients use, the base of every issuer (default https://{addr})"`
 	SigningAlg string `flag:"signing-alg" usage:"algorithm of new signing keys: RS256 or ES256"`
 	HomeTenant string `flag:"home-tenant" usage:"domain of the tenant created on first start"`
+	// Domain is a further domain of the home tenant, for its users' names
+	// (alice@contoso.example) while URLs keep naming it by HomeTenant.
+	Domain string `flag:"domain" usage:"a further domain of the home tenant for its user names (alice@contoso.example), added at start unless another tenant holds it (default none: users are name@{home-tenant})"`
 	// KeyReload is how often the key ring is re-read from the store, so a
 	// rotation made by the admin CLI or another instance is picked up.
 	KeyReload       time.Duration `flag:"key-reload" usage:"how often to re-read signing keys from the store"`
@@ -67,7 +72,12 @@ type Config struct {
 	RateTokenClientBurst int     `flag:"rate-token-client-burst" usage:"burst of --rate-token-client"`
 	RateTokenAddress     float64 `flag:"rate-token-address" usage:"requests/s per client address at the token and device authorization endpoints (0: off)"`
 	RateTokenAddrBurst   int     `flag:"rate-token-address-burst" usage:"burst of --rate-token-address"`
+	RateDeviceAddress    float64 `flag:"rate-device-address" usage:"device authorizations/s per client address (each is a row until it expires; 0: off)"`
+	RateDeviceAddrBurst  int     `flag:"rate-device-address-burst" usage:"burst of --rate-device-address"`
 	RateExempt           string  `flag:"rate-exempt" usage:"comma-separated addresses or CIDR prefixes not limited per address"`
+	// DevicePendingMax bounds the rows device authorizations can add,
+	// whatever the number of addresses (session.DefaultDevicePendingMax).
+	DevicePendingMax int `flag:"device-pending-max" usage:"device authorizations one client may have pending in a tenant at once; more get 429 until some expire"`
 	// Address bans (README, Abuse limits): failed sign-ins counted per
 	// client address and tenant in the database, so that a ban holds on
 	// every instance. Exempt addresses (--rate-exempt) are never counted.
@@ -104,6 +114,15 @@ func Default() Config {
 		RateTokenClientBurst: 20000,
 		RateTokenAddrBurst:   1000,
 		RateExempt:           "127.0.0.0/8,::1",
+
+		// A person starts a device sign-in a few times a day, not
+		// thousands: 10 at once, then one every 100 s (36 an hour) per
+		// address, so that a flood from one address holds at most about
+		// 20 of a client's pending codes (they live 15 minutes) and
+		// filling the cap takes hundreds of addresses (RFC 8628 §5.2).
+		RateDeviceAddress:   0.01,
+		RateDeviceAddrBurst: 10,
+		DevicePendingMax:    session.DefaultDevicePendingMax,
 
 		// 50 failures in 15 minutes is more than an office's worth of
 		// typos behind one NAT, and far fewer than a spray needs.
@@ -212,6 +231,14 @@ func (c *Config) Validate() error {
 			bad("--public-url %q: want scheme and host only, no path", c.PublicURL)
 		}
 	}
+	if err := directory.CheckDomain(c.HomeTenant); err != nil {
+		bad("--home-tenant: %s", strings.TrimPrefix(err.Error(), directory.ErrInvalid.Error()+": "))
+	}
+	if c.Domain != "" {
+		if err := directory.CheckDomain(c.Domain); err != nil {
+			bad("--domain: %s", strings.TrimPrefix(err.Error(), directory.ErrInvalid.Error()+": "))
+		}
+	}
 	if c.SigningAlg != "RS256" && c.SigningAlg != "ES256" {
 		bad("--signing-alg %q: want RS256 or ES256", c.SigningAlg)
 	}
@@ -244,12 +271,15 @@ func (c *Config) Validate() error {
 		rate  float64
 		burst int
 	}{{"rate-signin", c.RateSignIn, c.RateSignInBurst}, {"rate-token-client", c.RateTokenClient, c.RateTokenClientBurst},
-		{"rate-token-address", c.RateTokenAddress, c.RateTokenAddrBurst}} {
+		{"rate-token-address", c.RateTokenAddress, c.RateTokenAddrBurst}, {"rate-device-address", c.RateDeviceAddress, c.RateDeviceAddrBurst}} {
 		if r.rate < 0 {
 			bad("--%s %v: want 0 (off) or a positive rate", r.flag, r.rate)
 		} else if r.rate > 0 && r.burst < 1 {
 			bad("--%s-burst %d: want at least 1", r.flag, r.burst)
 		}
+	}
+	if c.DevicePendingMax < 1 {
+		bad("--device-pending-max %d: want at least 1 (it bounds what device authorizations, which anyone may start, write to the database)", c.DevicePendingMax)
 	}
 	if c.BanAddressFailures < 0 {
 		bad("--ban-address-failures %d: want 0 (off) or a positive number", c.BanAddressFailures)

@@ -91,3 +91,21 @@ func TestMigrateSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestDomainSettings: --home-tenant and --domain follow the directory's
+// domain rule, checked with the rest of the configuration.
+func TestDomainSettings(t *testing.T) {
+	c, err := load(t, []string{"--domain", "contoso.example"}, nil)
+	if err != nil || c.Domain != "contoso.example" || c.HomeTenant != "default" {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	if c, err := load(t, nil, map[string]string{"TESSERA_DOMAIN": "fabrikam.example"}); err != nil || c.Domain != "fabrikam.example" {
+		t.Errorf("TESSERA_DOMAIN: %+v, %v", c, err)
+	}
+	_, err = load(t, []string{"--domain", "common", "--home-tenant", "not a domain"}, nil)
+	for _, want := range []string{"--domain: domain \"common\" is reserved", "--home-tenant: domain \"not a domain\" must be DNS labels"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q, got %v", want, err)
+		}
+	}
+}

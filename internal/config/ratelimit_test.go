@@ -75,3 +75,28 @@ func TestAddressBanSettings(t *testing.T) {
 		t.Errorf("bans off need no window: %v", err)
 	}
 }
+
+// TestDeviceAuthorizationSettings: the per-address device authorization
+// limit and the cap on pending codes load like every setting and are on by
+// default (review M3); the cap cannot be switched off.
+func TestDeviceAuthorizationSettings(t *testing.T) {
+	c, err := load(t, []string{"--rate-device-address", "0.5"}, map[string]string{"TESSERA_RATE_DEVICE_ADDRESS_BURST": "3", "TESSERA_DEVICE_PENDING_MAX": "200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateDeviceAddress != 0.5 || c.RateDeviceAddrBurst != 3 || c.DevicePendingMax != 200 {
+		t.Errorf("device settings not applied: %+v", c)
+	}
+	if d := Default(); d.RateDeviceAddress != 0.01 || d.RateDeviceAddrBurst != 10 || d.DevicePendingMax != 10000 {
+		t.Errorf("defaults changed: %+v; the README's Abuse limits table gives them", d)
+	}
+	_, err = load(t, []string{"--rate-device-address", "-1", "--device-pending-max", "0"}, nil)
+	for _, want := range []string{"--rate-device-address", "--device-pending-max"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want a problem with %s, got %v", want, err)
+		}
+	}
+	if _, err := load(t, []string{"--rate-device-address", "0"}, nil); err != nil {
+		t.Errorf("the per-address limit may be off (the cap still bounds the rows): %v", err)
+	}
+}

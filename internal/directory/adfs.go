@@ -12,37 +12,29 @@ import (
 // such a request, and that read its ADAL-style resource parameter; the
 // HTTP layers apply them in the order the protocol allows.
 
-// SoleTenantOf returns the tenant that registers the application appID
-// when exactly one tenant does; ok is false when none or several do (the
-// CLI's public client is registered in every tenant, so for it the user's
-// domain or the value presented must decide).
-//
-// It asks every tenant: AD FS requests are sign-ins, not the hot path of
-// client credentials, and tenants are few.
-func (s *Service) SoleTenantOf(ctx context.Context, appID string) (t Tenant, ok bool, err error) {
+// TenantOfApplication returns the tenant that registers the application
+// appID; ok is false when none does, and always for a well-known id
+// (IsWellKnownAppID), which every tenant registers: for those the user's
+// domain or the value presented must decide, never "whichever tenant
+// registers it". One indexed read: application ids are unique across
+// tenants (Repository.CreateApplication).
+func (s *Service) TenantOfApplication(ctx context.Context, appID string) (t Tenant, ok bool, err error) {
 	appID = strings.ToLower(strings.TrimSpace(appID))
-	if !IsGUID(appID) {
+	if !IsGUID(appID) || IsWellKnownAppID(appID) {
 		return Tenant{}, false, nil
 	}
-	tenants, err := s.repo.ListTenants(ctx)
+	id, err := s.repo.TenantOfApplication(ctx, appID)
+	if errors.Is(err, ErrNotFound) {
+		return Tenant{}, false, nil
+	}
 	if err != nil {
 		return Tenant{}, false, err
 	}
-	found := 0
-	for _, cand := range tenants {
-		_, err := s.repo.GetApplication(ctx, cand.ID, appID)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			continue
-		case err != nil:
-			return Tenant{}, false, err
-		}
-		if found++; found > 1 {
-			return Tenant{}, false, nil
-		}
-		t = cand
+	t, err = s.repo.GetTenant(ctx, id)
+	if err != nil {
+		return Tenant{}, false, err
 	}
-	return t, found == 1, nil
+	return t, true, nil
 }
 
 // FoldResource reads a v1 (ADAL, AD FS) resource parameter into a v2

@@ -20,7 +20,7 @@ const (
 func (s *Service) EnsureAdminApplication(ctx context.Context, tenantID string) (Resource, error) {
 	app, err := s.repo.GetApplicationByIdentifierURI(ctx, tenantID, AdminAPIIdentifierURI)
 	if errors.Is(err, ErrNotFound) {
-		app, err = s.CreateApplication(ctx, tenantID, ApplicationSpec{
+		app, err = s.createApplication(ctx, tenantID, ApplicationSpec{
 			DisplayName:    AdminAPIDisplayName,
 			IdentifierURIs: []string{AdminAPIIdentifierURI},
 			AppRoles: []AppRole{{
@@ -31,7 +31,8 @@ func (s *Service) EnsureAdminApplication(ctx context.Context, tenantID string) (
 				Enabled:            true,
 			}},
 			AccessTokenAcceptedVersion: 2,
-		})
+			AccessTokenLifetime:        MaxAdminTokenLifetime,
+		}, true)
 		if errors.Is(err, ErrConflict) { // created concurrently
 			app, err = s.repo.GetApplicationByIdentifierURI(ctx, tenantID, AdminAPIIdentifierURI)
 		}
@@ -88,10 +89,10 @@ const (
 func (s *Service) EnsureCLIApplication(ctx context.Context, tenantID string) (Application, error) {
 	app, err := s.repo.GetApplication(ctx, tenantID, CLIClientID)
 	if errors.Is(err, ErrNotFound) {
-		app, err = s.CreateApplication(ctx, tenantID, ApplicationSpec{
+		app, err = s.createApplication(ctx, tenantID, ApplicationSpec{
 			AppID: CLIClientID, DisplayName: CLIDisplayName, PublicClient: true,
 			IdentifierURIs: []string{}, RedirectURIs: []string{"http://localhost", "http://127.0.0.1"},
-		})
+		}, true)
 		if errors.Is(err, ErrConflict) {
 			app, err = s.repo.GetApplication(ctx, tenantID, CLIClientID)
 		}
@@ -136,14 +137,14 @@ const (
 func (s *Service) EnsureManagementApplication(ctx context.Context, tenantID string) (Resource, error) {
 	app, err := s.repo.GetApplicationByIdentifierURI(ctx, tenantID, ManagementIdentifierURI)
 	if errors.Is(err, ErrNotFound) {
-		app, err = s.CreateApplication(ctx, tenantID, ApplicationSpec{
+		app, err = s.createApplication(ctx, tenantID, ApplicationSpec{
 			AppID: ManagementAppID, DisplayName: ManagementDisplayName,
 			IdentifierURIs: []string{ManagementIdentifierURI},
 			Scopes: []Scope{{Value: ManagementScope, DisplayName: managementScopeAdminText,
 				Description: managementScopeAdminText + " (the tenants and subscriptions the Azure CLI lists).", Enabled: true}},
 			PreAuthorized:              []PreAuthorizedApplication{{AppID: CLIClientID, Scopes: []string{ManagementScope}}},
 			AccessTokenAcceptedVersion: 1,
-		})
+		}, true)
 		if errors.Is(err, ErrConflict) { // created concurrently
 			app, err = s.repo.GetApplicationByIdentifierURI(ctx, tenantID, ManagementIdentifierURI)
 		}

@@ -31,6 +31,10 @@ type ApplicationSpec struct {
 	PublicClient        bool                       `json:"publicClient,omitempty"`
 	PreAuthorized       []PreAuthorizedApplication `json:"preAuthorizedApplications,omitempty"`
 	// AppID may be set to a GUID to choose the client id; empty means new.
+	// It must be unused in every tenant and must not be a well-known id
+	// (IsWellKnownAppID). Choosing one is a system administrator's
+	// decision (the admin API enforces it): whoever chooses a client id
+	// could otherwise try to take another tenant's.
 	AppID string `json:"appId,omitempty"`
 }
 
@@ -47,12 +51,41 @@ type ApplicationPatch struct {
 	PreAuthorized              *[]PreAuthorizedApplication `json:"preAuthorizedApplications,omitempty"`
 }
 
-// CreateApplication registers an application in a tenant.
+// IsWellKnownAppID reports whether appID is one of the built-in
+// applications every tenant registers under the same id, as Entra's
+// first-party applications exist in every tenant: the CLI's public client
+// (the Azure CLI's id) and the management application (Azure Resource
+// Manager's). Every other application id belongs to one tenant only, so
+// that a client id names its tenant; these never do, and whoever needs
+// the tenant of a request naming one must learn it from something else.
+func IsWellKnownAppID(appID string) bool {
+	switch strings.ToLower(strings.TrimSpace(appID)) {
+	case CLIClientID, ManagementAppID:
+		return true
+	}
+	return false
+}
+
+// CreateApplication registers an application in a tenant. Its appId is
+// new unless spec chooses one, which must be free in every tenant and
+// must not be a well-known id: those only the built-in applications have
+// (EnsureCLIApplication, EnsureManagementApplication). The admin API's
+// identifier URI is reserved for the built-in admin application.
 func (s *Service) CreateApplication(ctx context.Context, tenantID string, spec ApplicationSpec) (Application, error) {
+	if IsWellKnownAppID(spec.AppID) {
+		return Application{}, invalid("appId %s is a built-in application's, registered by tessera itself in every tenant; leave appId out for a new one", strings.ToLower(spec.AppID))
+	}
+	return s.createApplication(ctx, tenantID, spec, false)
+}
+
+// createApplication is CreateApplication without its rules on built-in
+// applications: builtIn lets the Ensure functions take a well-known appId
+// or the admin API's reserved identifier URI.
+func (s *Service) createApplication(ctx context.Context, tenantID string, spec ApplicationSpec, builtIn bool) (Application, error) {
 	if _, err := s.repo.GetTenant(ctx, tenantID); err != nil {
 		return Application{}, err
 	}
-	appID := strings.ToLower(spec.AppID)
+	appID := strings.ToLower(strings.TrimSpace(spec.AppID))
 	if appID == "" {
 		appID = s.newID()
 	} else if !IsGUID(appID) {
@@ -86,6 +119,11 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID string, spec A
 	}
 	if err := s.normalizeApplication(&app); err != nil {
 		return Application{}, err
+	}
+	if !builtIn {
+		if err := checkNewApplication(app); err != nil {
+			return Application{}, err
+		}
 	}
 	if err := s.repo.CreateApplication(ctx, tenantID, app); err != nil {
 		return Application{}, err
@@ -157,6 +195,9 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, ref string, p
 	if err := s.normalizeApplication(&app); err != nil {
 		return Application{}, err
 	}
+	if err := checkApplicationChange(before, app); err != nil {
+		return Application{}, err
+	}
 	if err := s.checkRemovedRoles(ctx, tenantID, before, app); err != nil {
 		return Application{}, err
 	}
@@ -212,6 +253,9 @@ func (s *Service) DeleteApplication(ctx context.Context, tenantID, ref string) e
 	app, err := s.GetApplication(ctx, tenantID, ref)
 	if err != nil {
 		return err
+	}
+	if IsAdminAPI(app) {
+		return errBuiltIn("it cannot be deleted (remove role assignments to take an administrator's rights away)")
 	}
 	if err := s.repo.DeleteApplication(ctx, tenantID, app.AppID); err != nil {
 		return err

@@ -45,3 +45,30 @@ type BanQuery struct {
 	// Limit is the most entries returned; it must be positive.
 	Limit int
 }
+
+// SignInFailure is one failed sign-in of a name (a user's, or a name no
+// user has), and the rule it is counted under: a count whose last failure
+// is at or before ForgetBefore starts again at 1; the failure that brings
+// the count to Threshold or past it locks the name until LockUntil (never
+// shortening a lock in place; Threshold <= 0 never locks). ExpiresAt is
+// when the stored count of a name no user has may be purged: once it is
+// forgotten anyway.
+type SignInFailure struct {
+	At           time.Time
+	Threshold    int
+	LockUntil    time.Time
+	ForgetBefore time.Time
+	ExpiresAt    time.Time
+}
+
+// NameFailures is what the store keeps about failed sign-ins with a name
+// no user with a password has, under a keyed hash of the tenant and the
+// name (never the name: people type their password into it). The same
+// fields as a user's brute-force state, counted by the same rule, so that
+// an unknown name is slowed down and locked exactly as an existing one.
+type NameFailures struct {
+	Failures      int
+	LastFailureAt time.Time
+	LockedUntil   time.Time
+	ExpiresAt     time.Time
+}

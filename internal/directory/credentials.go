@@ -41,6 +41,9 @@ func (s *Service) AddSecret(ctx context.Context, tenantID, appRef string, spec S
 	if err != nil {
 		return Credential{}, "", err
 	}
+	if IsAdminAPI(app) {
+		return Credential{}, "", errBuiltIn("it is an API, never a client, and cannot have credentials")
+	}
 	now := s.clock()
 	exp := spec.ExpiresAt.UTC().Truncate(time.Microsecond)
 	if spec.ExpiresAt.IsZero() {
@@ -89,6 +92,9 @@ func (s *Service) AddCertificate(ctx context.Context, tenantID, appRef string, s
 	app, err := s.GetApplication(ctx, tenantID, appRef)
 	if err != nil {
 		return Credential{}, err
+	}
+	if IsAdminAPI(app) {
+		return Credential{}, errBuiltIn("it is an API, never a client, and cannot have credentials")
 	}
 	der := spec.Certificate
 	if block, _ := pem.Decode(spec.Certificate); block != nil {

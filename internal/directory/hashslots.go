@@ -29,6 +29,7 @@ type HashSlots struct {
 	wait   time.Duration
 	active atomic.Int64
 	peak   atomic.Int64
+	taken  atomic.Int64
 }
 
 // NewHashSlots returns n slots (at least 1); a hash waits at most wait
@@ -63,6 +64,7 @@ func (h *HashSlots) Acquire(ctx context.Context) error {
 }
 
 func (h *HashSlots) enter() {
+	h.taken.Add(1)
 	n := h.active.Add(1)
 	for {
 		p := h.peak.Load()
@@ -83,6 +85,10 @@ func (h *HashSlots) Capacity() int { return cap(h.sem) }
 
 // Peak is the most slots ever held at once.
 func (h *HashSlots) Peak() int { return int(h.peak.Load()) }
+
+// Taken is how many times a slot was taken: one per argon2id hash run,
+// checks of real and of dummy hashes alike.
+func (h *HashSlots) Taken() int64 { return h.taken.Load() }
 
 // defaultHashSlots: one slot per core (argon2id with one lane is pure CPU
 // while it holds the slot, so more slots than cores add memory, not
@@ -125,6 +131,9 @@ func (s *Service) tryHashPassword(ctx context.Context, password string) (string,
 	defer s.hashSlots.Release()
 	return HashPassword(password, s.passwordParams)
 }
+
+// HashSlots returns the bound the service hashes passwords under.
+func (s *Service) HashSlots() *HashSlots { return s.hashSlots }
 
 // WithHashSlots returns a Service over the same storage whose password
 // hashing is bounded by h: for tests that must see the bound.

@@ -70,6 +70,13 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, ref stri
 	if err != nil {
 		return ServicePrincipal{}, err
 	}
+	changes := p.Enabled != nil && *p.Enabled != sp.Enabled ||
+		p.AppRoleAssignmentRequired != nil && *p.AppRoleAssignmentRequired != sp.AppRoleAssignmentRequired
+	if builtIn, err := s.builtInAdminApp(ctx, tenantID, sp.AppID); err != nil {
+		return ServicePrincipal{}, err
+	} else if builtIn && changes {
+		return ServicePrincipal{}, errBuiltIn("its service principal stays enabled and requires role assignment")
+	}
 	if p.Enabled != nil {
 		sp.Enabled = *p.Enabled
 	}
@@ -93,6 +100,11 @@ func (s *Service) DeleteServicePrincipal(ctx context.Context, tenantID, ref stri
 	sp, err := s.GetServicePrincipal(ctx, tenantID, ref)
 	if err != nil {
 		return err
+	}
+	if builtIn, err := s.builtInAdminApp(ctx, tenantID, sp.AppID); err != nil {
+		return err
+	} else if builtIn {
+		return errBuiltIn("its service principal cannot be deleted (remove role assignments to take an administrator's rights away)")
 	}
 	if err := s.repo.DeleteServicePrincipal(ctx, tenantID, sp.ObjectID); err != nil {
 		return err

@@ -41,9 +41,31 @@ type Repository interface {
 	ListTenants(ctx context.Context) ([]Tenant, error)
 	// UpdateTenant replaces the display name and policy of a tenant.
 	UpdateTenant(ctx context.Context, t Tenant) error
+	// CreateTenant also records the tenant's domain as its first
+	// TenantDomain, in the same transaction; GetTenantByDomain finds a
+	// tenant by any of its domains. A domain belongs to one tenant at
+	// most: AddTenantDomain and CreateTenant fail with ErrConflict when
+	// any tenant holds the domain (in any letter case), and
+	// AddTenantDomain with ErrNotFound when the tenant does not exist.
+	AddTenantDomain(ctx context.Context, tenantID string, d TenantDomain) error
+	// ListTenantDomains lists a tenant's domains, its own first, then by
+	// creation time and domain.
+	ListTenantDomains(ctx context.Context, tenantID string) ([]TenantDomain, error)
+	// DeleteTenantDomain removes a domain from the tenant; ErrNotFound if
+	// the tenant does not hold it, ErrConflict for the tenant's own
+	// domain (Tenant.Domain), which stands for it in URLs.
+	DeleteTenantDomain(ctx context.Context, tenantID, domain string) error
+	// TenantOfApplication returns the id of the tenant that registers
+	// appID, or ErrNotFound. Application ids are unique across tenants
+	// but for the well-known ones (IsWellKnownAppID), which every tenant
+	// registers and for which it always answers ErrNotFound: their
+	// tenant must come from elsewhere.
+	TenantOfApplication(ctx context.Context, appID string) (string, error)
 
-	// CreateApplication fails with ErrConflict when the appId or any of the
-	// identifier URIs is already used in the tenant.
+	// CreateApplication fails with ErrConflict when the appId is already
+	// registered in any tenant (except a well-known id, IsWellKnownAppID,
+	// which each tenant may register once), or when any of the identifier
+	// URIs is already used in the tenant.
 	CreateApplication(ctx context.Context, tenantID string, app Application) error
 	// UpdateApplication replaces the application with the same AppID,
 	// with the same identifier URI uniqueness rule.
@@ -84,6 +106,12 @@ type Repository interface {
 	GetUser(ctx context.Context, tenantID, objectID string) (User, error)
 	// GetUserByUPN matches the user principal name case-insensitively.
 	GetUserByUPN(ctx context.Context, tenantID, upn string) (User, error)
+	// GetUserEnabled reports whether the user is enabled, or ErrNotFound:
+	// the one fact about a user the admin API reads on every request, and
+	// which the directory cache keeps (users themselves are not cached:
+	// their sign-in failure counts change at every failed sign-in).
+	// Enabling, disabling and deleting a user move DirectoryVersion.
+	GetUserEnabled(ctx context.Context, tenantID, objectID string) (bool, error)
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
 	// UpdateUser replaces the user (same uniqueness rule as CreateUser),
 	// except its brute-force state (FailedSignIns, LastFailureAt,
@@ -95,12 +123,22 @@ type Repository interface {
 	UpdateUser(ctx context.Context, tenantID string, u User) error
 	// DeleteUser also removes the user's role assignments and consents.
 	DeleteUser(ctx context.Context, tenantID, objectID string) error
-	// RecordSignInFailure atomically increments the user's failure count,
-	// sets LastFailureAt to at, and sets LockedUntil to lockUntil when the
-	// new count is at or past threshold (threshold <= 0 never locks),
-	// never shortening a lock already in place; it returns the updated
-	// user. Concurrent failures from several instances all count.
-	RecordSignInFailure(ctx context.Context, tenantID, objectID string, at time.Time, threshold int, lockUntil time.Time) (User, error)
+	// RecordSignInFailure atomically increments the user's failure count
+	// (restarting it at 1 when the last failure is at or before
+	// f.ForgetBefore), sets LastFailureAt to f.At, and sets LockedUntil to
+	// f.LockUntil when the new count is at or past f.Threshold
+	// (f.Threshold <= 0 never locks), never shortening a lock already in
+	// place; it returns the updated user. Concurrent failures from several
+	// instances all count.
+	RecordSignInFailure(ctx context.Context, tenantID, objectID string, f SignInFailure) (User, error)
+	// RecordNameFailure counts a failed sign-in with a name no user with a
+	// password has, under key (a keyed hash of tenant and name), by the
+	// rule of RecordSignInFailure, in one atomic statement, and returns
+	// the row after it; ExpiresAt becomes f.ExpiresAt. A row may be purged
+	// (Purge) once its ExpiresAt is past.
+	RecordNameFailure(ctx context.Context, tenantID string, key []byte, f SignInFailure) (NameFailures, error)
+	// GetNameFailures returns the count of key, or ErrNotFound.
+	GetNameFailures(ctx context.Context, tenantID string, key []byte) (NameFailures, error)
 	// ResetSignInFailures clears the failure count and lock.
 	ResetSignInFailures(ctx context.Context, tenantID, objectID string) error
 	// ListLockedUsers returns the users whose LockedUntil is after q.At,

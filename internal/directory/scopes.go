@@ -193,6 +193,55 @@ func (s *Service) Permissions(ctx context.Context, tenantID string, client Appli
 	return granted, missing, nil
 }
 
+// DecideScopes decides, from Permissions' split of q into granted and
+// missing, which scopes a grant that cannot ask the user (a token request)
+// may use, and which it must refuse. A scope is used when it needs no
+// consent now: pre-authorized, admin-consented, or consented by the user,
+// as the directory holds them at this moment. A scope named explicitly
+// that needs consent is refused; {resource}/.default takes the resource's
+// scopes that need none, and is refused only when there is none.
+//
+// What a grant was made with is no reason to issue a scope again: RFC 6749
+// §6 bounds a refreshed token by what the resource owner granted, and a
+// consent withdrawn (or a pre-authorization removed) since is no longer
+// granted. The token endpoint, the device and code redemptions and the
+// product login all decide with this one rule.
+func DecideScopes(q, granted, missing ScopeRequest) (out ScopeRequest, refused []string) {
+	for _, sc := range granted.OIDC {
+		if slices.Contains(missing.OIDC, sc) {
+			refused = append(refused, sc)
+		} else {
+			out.OIDC = append(out.OIDC, sc)
+		}
+	}
+	for i, r := range granted.Resources {
+		var miss []string
+		for _, m := range missing.Resources {
+			if m.Resource.App.AppID == r.Resource.App.AppID {
+				miss = append(miss, m.Values...)
+			}
+		}
+		def := i < len(q.Resources) && q.Resources[i].Default
+		var values []string
+		for _, v := range r.Values {
+			switch {
+			case !slices.Contains(miss, v):
+				values = append(values, v)
+			case !def:
+				refused = append(refused, r.Prefix+"/"+v)
+			}
+		}
+		// .default of a resource whose scopes the client may use none of:
+		// Permissions offered them all for consent.
+		if def && len(values) == 0 && len(r.Values) > 0 {
+			refused = append(refused, r.Prefix+"/.default")
+		}
+		r.Values, r.Default = values, def
+		out.Resources = append(out.Resources, r)
+	}
+	return out, refused
+}
+
 func (r Resource) exposes(value string) bool {
 	for _, sc := range r.App.Scopes {
 		if sc.Value == value && sc.Enabled {
@@ -227,8 +276,34 @@ func (s *Service) Consent(ctx context.Context, tenantID, clientID, principalID s
 	return nil
 }
 
-// UserRoles returns the values of the app roles of resource assigned to the
-// user, in the order the resource defines them.
-func (s *Service) UserRoles(ctx context.Context, tenantID, userID string, resource Resource) ([]string, error) {
-	return s.rolesOf(ctx, tenantID, userID, resource, MemberTypeUser)
+// Audience is the resource a user token for q is issued for: the first
+// resource q names (Entra issues one access token per request, for one
+// resource), or the client itself when q names none (a token for
+// openid profile offline_access).
+func (q ScopeRequest) Audience(client Client) Resource {
+	if len(q.Resources) > 0 {
+		return q.Resources[0].Resource
+	}
+	return Resource{App: client.App, SP: client.SP, Requested: client.App.AppID}
+}
+
+// AuthorizeUser decides whether the user may get a token for resource, and
+// returns the values of the resource's app roles the user holds, in the
+// order the resource defines them, for the token's roles claim. A resource
+// whose service principal requires assignment gives no token to a user
+// holding none of its roles: ErrUserNotAssigned (Entra's AADSTS50105).
+//
+// It is the one reader of the rule for users: every user grant mints
+// through it, and the sign-in pages and the grants that create a sign-in
+// (password, product login) ask it first, so that a refused user leaves
+// no code, approval or grant behind.
+func (s *Service) AuthorizeUser(ctx context.Context, tenantID, userID string, resource Resource) ([]string, error) {
+	roles, err := s.rolesOf(ctx, tenantID, userID, resource, MemberTypeUser)
+	if err != nil {
+		return nil, err
+	}
+	if len(roles) == 0 && resource.SP.AppRoleAssignmentRequired {
+		return nil, fmt.Errorf("%w: user %s holds no role of %s", ErrUserNotAssigned, userID, resource.App.AppID)
+	}
+	return roles, nil
 }

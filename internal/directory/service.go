@@ -31,6 +31,9 @@ var (
 	// ErrNotAssigned: the resource requires role assignment and the
 	// client holds none of its roles.
 	ErrNotAssigned = errors.New("not assigned to the resource")
+	// ErrUserNotAssigned: the resource requires role assignment and the
+	// user holds none of its roles.
+	ErrUserNotAssigned = errors.New("user not assigned to the resource")
 )
 
 func invalid(format string, a ...any) error {
@@ -53,6 +56,7 @@ type Service struct {
 	audit          *audit.Recorder
 	hashSlots      *HashSlots
 	addressBans    AddressBanPolicy
+	dummyHash      *dummyHash
 }
 
 // Options are the Service's injectable sources of time and randomness;
@@ -75,7 +79,7 @@ type Options struct {
 // NewService returns a Service over repo.
 func NewService(repo Repository, hasher SecretHasher, opts Options) *Service {
 	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams, audit: opts.Audit,
-		addressBans: opts.AddressBans}
+		addressBans: opts.AddressBans, dummyHash: &dummyHash{}}
 	if s.passwordParams == (PasswordParams{}) {
 		s.passwordParams = DefaultPasswordParams
 	}
@@ -132,5 +136,6 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 func (s *Service) WithPasswordParams(p PasswordParams) *Service {
 	c := *s
 	c.passwordParams = p
+	c.dummyHash = &dummyHash{} // a dummy of the new parameters
 	return &c
 }

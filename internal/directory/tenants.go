@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -30,16 +31,12 @@ type TenantSpec struct {
 
 // CreateTenant creates a tenant.
 func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, error) {
-	domain := strings.ToLower(strings.TrimSpace(spec.Domain))
-	switch {
-	case domain == "":
+	if strings.TrimSpace(spec.Domain) == "" {
 		return Tenant{}, invalid("a tenant needs a domain name")
-	case len(domain) > 253 || !domainRE.MatchString(domain):
-		return Tenant{}, invalid("tenant domain %q must be DNS labels of a-z, 0-9 and -", spec.Domain)
-	case reservedDomains[domain]:
-		return Tenant{}, invalid("tenant domain %q is reserved", domain)
-	case IsGUID(domain):
-		return Tenant{}, invalid("tenant domain must not be a GUID")
+	}
+	domain, err := normalizeDomain(spec.Domain)
+	if err != nil {
+		return Tenant{}, err
 	}
 	id := strings.ToLower(spec.ID)
 	if id == "" {
@@ -58,8 +55,8 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (Tenant, er
 	return t, nil
 }
 
-// ResolveTenant finds a tenant by its id (a GUID) or its domain name, the
-// two forms a {tenant} URL segment may take.
+// ResolveTenant finds a tenant by its id (a GUID) or one of its domain
+// names, the two forms a {tenant} URL segment may take.
 func (s *Service) ResolveTenant(ctx context.Context, idOrDomain string) (Tenant, error) {
 	if IsGUID(idOrDomain) {
 		return s.repo.GetTenant(ctx, strings.ToLower(idOrDomain))
@@ -95,10 +92,16 @@ func (s *Service) SetTenantPolicy(ctx context.Context, tenantID string, p Tenant
 	case p.ProductLoginLifetime != 0 && p.ProductLoginLifetime < MinAccessTokenLifetime:
 		return Tenant{}, invalid("product-login tokens must live at least %v", MinAccessTokenLifetime)
 	}
-	if p.ProductLoginResource != "" {
-		if _, err := s.ResolveResource(ctx, tenantID, p.ProductLoginResource); err != nil {
-			return Tenant{}, invalid("product-login resource %q: no application with an enabled service principal answers to it", p.ProductLoginResource)
+	p.ProductLoginResource = strings.TrimSpace(p.ProductLoginResource)
+	var extra []string
+	for _, r := range p.ProductLoginResources {
+		if r = strings.TrimSpace(r); r != "" && !slices.Contains(extra, r) {
+			extra = append(extra, r)
 		}
+	}
+	p.ProductLoginResources = extra
+	if err := s.checkProductLoginResources(ctx, tenantID, p); err != nil {
+		return Tenant{}, err
 	}
 	e := p.Effective()
 	if e.RefreshTokenInactivity > e.RefreshTokenLifetime {

@@ -19,6 +19,16 @@ type Tenant struct {
 	CreatedAt time.Time    `json:"createdAt"`
 }
 
+// TenantDomain is a domain a tenant owns: its user principal names end in
+// one of them (alice@contoso.example), and each one also stands for the
+// tenant in URLs. A domain belongs to one tenant only, so that a name
+// says which tenant vouches for it. The tenant's own Domain is the first.
+type TenantDomain struct {
+	TenantID  string    `json:"tenantId"`
+	Domain    string    `json:"domain"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
 // Member types an app role may be assigned to, as in Entra's
 // appRoles[].allowedMemberTypes.
 const (
@@ -107,7 +117,8 @@ type ServicePrincipal struct {
 	DisplayName string `json:"displayName"`
 	Enabled     bool   `json:"accountEnabled"`
 	// AppRoleAssignmentRequired, on a resource's service principal, means a
-	// client gets a token for the resource only if it holds one of its roles.
+	// client or a user gets a token for the resource only if it holds one
+	// of its roles.
 	AppRoleAssignmentRequired bool      `json:"appRoleAssignmentRequired"`
 	CreatedAt                 time.Time `json:"createdAt"`
 }

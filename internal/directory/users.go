@@ -11,7 +11,10 @@ type User struct {
 	UserPrincipalName string `json:"userPrincipalName"`
 	DisplayName       string `json:"displayName"`
 	Mail              string `json:"mail,omitempty"`
-	Enabled           bool   `json:"accountEnabled"`
+	// MailVerified: an administrator vouched that Mail is the user's. Only
+	// then is it sent, in the email claim; never is it an identifier.
+	MailVerified bool `json:"mailVerified,omitempty"`
+	Enabled      bool `json:"accountEnabled"`
 	// PasswordHash is an argon2id hash in PHC string form, parameters
 	// included, so they can be raised later and old hashes upgraded at the
 	// next sign-in. Empty: the user cannot sign in with a password.
@@ -63,8 +66,12 @@ type TenantPolicy struct {
 	// API (/api/v1/users/login).
 	ProductLoginLifetime time.Duration `json:"productLoginLifetime,omitempty"`
 	// ProductLoginResource is the resource (identifier URI or appId) that
-	// product-login tokens are for, when the request names none.
+	// product-login tokens are for when the request names none.
 	ProductLoginResource string `json:"productLoginResource,omitempty"`
+	// ProductLoginResources are the further resources a product-login
+	// request may name. The product login issues tokens for these and
+	// ProductLoginResource only; with none of them set it issues none.
+	ProductLoginResources []string `json:"productLoginResources,omitempty"`
 	// Lockout: after LockoutThreshold consecutive failures the account is
 	// locked for LockoutDuration; from SlowdownAfter failures on, each
 	// further attempt must wait an increasing delay.

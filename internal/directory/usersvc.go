@@ -59,10 +59,14 @@ const MinPasswordLength = 12
 
 // UserSpec describes a new user.
 type UserSpec struct {
-	// UserPrincipalName: name@domain; a bare name gets @{tenant domain}.
+	// UserPrincipalName: name@domain, where domain is one of the tenant's
+	// (ListTenantDomains); a bare name gets @{tenant's own domain}.
 	UserPrincipalName string `json:"userPrincipalName"`
 	DisplayName       string `json:"displayName"`
 	Mail              string `json:"mail,omitempty"`
+	// MailVerified: the administrator vouches that Mail is the user's;
+	// only then does the email claim carry it.
+	MailVerified bool `json:"mailVerified,omitempty"`
 	// Password may be empty: the user then cannot sign in with one.
 	Password string `json:"password,omitempty"`
 	Disabled bool   `json:"disabled,omitempty"`
@@ -78,24 +82,48 @@ func validatePassword(pw string) error {
 	return nil
 }
 
-// CreateUser creates a user.
-func (s *Service) CreateUser(ctx context.Context, tenantID string, spec UserSpec) (User, error) {
-	t, err := s.repo.GetTenant(ctx, tenantID)
-	if err != nil {
-		return User{}, err
-	}
-	upn := strings.ToLower(strings.TrimSpace(spec.UserPrincipalName))
+// userPrincipalName reads a user principal name an administrator typed:
+// lower case, a bare name completed with the tenant's own domain, and a
+// domain the tenant owns (checkUPNDomain).
+func (s *Service) userPrincipalName(ctx context.Context, t Tenant, raw string) (upn, local string, err error) {
+	upn = strings.ToLower(strings.TrimSpace(raw))
 	if upn != "" && !strings.Contains(upn, "@") {
 		upn += "@" + t.Domain
 	}
 	local, domain, ok := strings.Cut(upn, "@")
 	if !ok || local == "" || domain == "" || strings.ContainsAny(upn, " \t\"<>()[],;:\\/") || len(upn) > 113 {
-		return User{}, invalid("user principal name %q must look like name@domain", spec.UserPrincipalName)
+		return "", "", invalid("user principal name %q must look like name@domain", raw)
 	}
-	if spec.Mail != "" {
-		if _, err := mail.ParseAddress(spec.Mail); err != nil {
-			return User{}, invalid("mail %q is not an address", spec.Mail)
+	if err := s.checkUPNDomain(ctx, t.ID, upn); err != nil {
+		return "", "", err
+	}
+	return upn, local, nil
+}
+
+func validateMail(m string, verified bool) error {
+	if m != "" {
+		if _, err := mail.ParseAddress(m); err != nil {
+			return invalid("mail %q is not an address", m)
 		}
+	}
+	if verified && m == "" {
+		return invalid("mailVerified needs a mail address")
+	}
+	return nil
+}
+
+// CreateUser creates a user. Its name must be in a domain of the tenant.
+func (s *Service) CreateUser(ctx context.Context, tenantID string, spec UserSpec) (User, error) {
+	t, err := s.repo.GetTenant(ctx, tenantID)
+	if err != nil {
+		return User{}, err
+	}
+	upn, local, err := s.userPrincipalName(ctx, t, spec.UserPrincipalName)
+	if err != nil {
+		return User{}, err
+	}
+	if err := validateMail(spec.Mail, spec.MailVerified); err != nil {
+		return User{}, err
 	}
 	name := strings.TrimSpace(spec.DisplayName)
 	if name == "" {
@@ -103,7 +131,7 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, spec UserSpec
 	}
 	now := s.clock()
 	u := User{TenantID: tenantID, ObjectID: s.newID(), UserPrincipalName: upn, DisplayName: name, Mail: spec.Mail,
-		Enabled: !spec.Disabled, CreatedAt: now, UpdatedAt: now}
+		MailVerified: spec.MailVerified, Enabled: !spec.Disabled, CreatedAt: now, UpdatedAt: now}
 	if spec.Password != "" {
 		if err := validatePassword(spec.Password); err != nil {
 			return User{}, err
@@ -113,6 +141,58 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, spec UserSpec
 		}
 	}
 	if err := s.repo.CreateUser(ctx, tenantID, u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// UserPatch changes some fields of a user; nil fields stay.
+type UserPatch struct {
+	// UserPrincipalName renames the user, into a domain of the tenant
+	// (a bare name gets the tenant's own domain).
+	UserPrincipalName *string `json:"userPrincipalName,omitempty"`
+	DisplayName       *string `json:"displayName,omitempty"`
+	// Mail replaces the address; unless MailVerified is given too, the new
+	// address is not verified.
+	Mail         *string `json:"mail,omitempty"`
+	MailVerified *bool   `json:"mailVerified,omitempty"`
+}
+
+// UpdateUser applies a patch. A rename keeps everything else of the
+// user: its object id (what grants, assignments and tokens name), its
+// password and its brute-force state.
+func (s *Service) UpdateUser(ctx context.Context, tenantID, ref string, p UserPatch) (User, error) {
+	u, err := s.GetUser(ctx, tenantID, ref)
+	if err != nil {
+		return User{}, err
+	}
+	if p.UserPrincipalName != nil {
+		t, err := s.repo.GetTenant(ctx, tenantID)
+		if err != nil {
+			return User{}, err
+		}
+		if u.UserPrincipalName, _, err = s.userPrincipalName(ctx, t, *p.UserPrincipalName); err != nil {
+			return User{}, err
+		}
+	}
+	if p.DisplayName != nil {
+		name := strings.TrimSpace(*p.DisplayName)
+		if name == "" {
+			return User{}, invalid("a display name must not be empty")
+		}
+		u.DisplayName = name
+	}
+	if p.Mail != nil && *p.Mail != u.Mail {
+		u.Mail, u.MailVerified = strings.TrimSpace(*p.Mail), false
+	}
+	if p.MailVerified != nil {
+		u.MailVerified = *p.MailVerified
+	}
+	if err := validateMail(u.Mail, u.MailVerified); err != nil {
+		return User{}, err
+	}
+	u.UpdatedAt = s.clock()
+	if err := s.repo.UpdateUser(ctx, tenantID, u); err != nil {
 		return User{}, err
 	}
 	return u, nil
@@ -217,16 +297,28 @@ func (s *Service) revokeClient(ctx context.Context, tenantID, clientID string) e
 	return s.revoker.RevokeClient(ctx, tenantID, clientID)
 }
 
-// dummyHash is verified against for unknown users, so that a sign-in costs
-// the same whether or not the name exists.
-var (
-	dummyOnce sync.Once
-	dummyHash string
-)
+// dummyHash is verified against where no stored hash is (an unknown
+// name) or none is checked (a name slowed down or locked), so that every
+// sign-in attempt costs one argon2id verification, whether or not the
+// name exists and whatever its state. One per Service, made with its own
+// parameters on first use: a hash of other parameters would cost another
+// time than the hashes it stands for.
+type dummyHash struct {
+	once sync.Once
+	hash string
+}
 
 func (s *Service) dummy() string {
-	dummyOnce.Do(func() { dummyHash, _ = HashPassword("tessera-dummy-password", s.passwordParams) })
-	return dummyHash
+	s.dummyHash.once.Do(func() { s.dummyHash.hash, _ = HashPassword("tessera-dummy-password", s.passwordParams) })
+	return s.dummyHash.hash
+}
+
+// burnHash verifies password against the dummy hash, in a hashing slot
+// like any check: the cost of an attempt whose outcome is already known.
+// The dummy hash is well-formed: an error is ErrBusy or ctx's.
+func (s *Service) burnHash(ctx context.Context, password string) error {
+	_, _, err := s.verifyPassword(ctx, s.dummy(), password)
+	return err
 }
 
 // slowdown is the wait imposed after n consecutive failures: none before
@@ -237,6 +329,72 @@ func slowdown(n int) time.Duration {
 	}
 	d := time.Second << min(n-SlowdownAfter, 6)
 	return min(d, time.Minute)
+}
+
+// FailureMemory is how long consecutive failed sign-ins of a name are
+// remembered without a new one (at least the lockout duration): a failure
+// after a day without any starts the count again. Bounded so that the
+// counts of names no user has can be purged; the same rule for every
+// name, so that purging them does not tell them from the names of users
+// (Active Directory's "reset account lockout counter after" does the same).
+const FailureMemory = 24 * time.Hour
+
+// signInGate decides, from a name's failure state, whether an attempt is
+// refused before its password is looked at: locked, or inside the wait
+// of the slow-down. The one rule for users and for unknown names.
+func signInGate(failures int, lastFailure, lockedUntil, now time.Time) *LockedError {
+	if now.Before(lockedUntil) {
+		return &LockedError{Until: lockedUntil, Locked: true}
+	}
+	if wait := slowdown(failures); wait > 0 && now.Before(lastFailure.Add(wait)) {
+		return &LockedError{Until: lastFailure.Add(wait)}
+	}
+	return nil
+}
+
+// failureRule is how a failure at now is counted under the policy.
+func failureRule(policy TenantPolicy, now time.Time) SignInFailure {
+	memory := max(FailureMemory, policy.LockoutDuration)
+	return SignInFailure{At: now, Threshold: policy.LockoutThreshold, LockUntil: now.Add(policy.LockoutDuration),
+		ForgetBefore: now.Add(-memory), ExpiresAt: now.Add(memory)}
+}
+
+// nameKey is the key under which failures of a name no user has are
+// counted: a keyed hash of the tenant and the normalised name, so that the
+// database holds no names (people type passwords into the name field) and
+// the count is shared by every instance.
+func (s *Service) nameKey(tenantID, upn string) []byte {
+	return s.hasher.HashSecret("tessera sign-in name\x00" + tenantID + "\x00" + upn)
+}
+
+// failUnknownName is a sign-in with a name no user with a password has:
+// it costs one hash, and is slowed down and locked by the same schedule
+// as a user's, from failures counted under the name's key, so that
+// status, message, Retry-After and cost are those of an existing name
+// with a wrong password.
+func (s *Service) failUnknownName(ctx context.Context, tenantID, upn, password string, policy TenantPolicy) error {
+	key := s.nameKey(tenantID, upn)
+	f, err := s.repo.GetNameFailures(ctx, tenantID, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err := s.burnHash(ctx, password); err != nil {
+		return err
+	}
+	now := s.clock()
+	if locked := signInGate(f.Failures, f.LastFailureAt, f.LockedUntil, now); locked != nil {
+		return locked
+	}
+	updated, err := s.repo.RecordNameFailure(ctx, tenantID, key, failureRule(policy, now))
+	if err != nil {
+		return err
+	}
+	if now.Before(updated.LockedUntil) {
+		return &LockedError{Until: updated.LockedUntil, Locked: true}
+	}
+	// Not the name typed: people type their password into the name
+	// field, and this error reaches the log.
+	return fmt.Errorf("%w: no user with a password by the name given (%d consecutive failures)", ErrInvalidCredentials, updated.Failures)
 }
 
 // authenticateUser is AuthenticateUser, also returning the object id of
@@ -263,23 +421,20 @@ func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password,
 	}
 	u, err := s.repo.GetUserByUPN(ctx, tenantID, upn)
 	if errors.Is(err, ErrNotFound) || (err == nil && u.PasswordHash == "") {
-		// The dummy hash is well-formed: an error is ErrBusy or ctx's.
-		if _, _, err := s.verifyPassword(ctx, s.dummy(), password); err != nil {
-			return User{}, "", err
-		}
-		// Not the name typed: people type their password into the name
-		// field, and this error reaches the log.
-		return User{}, "", fmt.Errorf("%w: no user with a password by the name given", ErrInvalidCredentials)
+		return User{}, "", s.failUnknownName(ctx, tenantID, upn, password, policy)
 	}
 	if err != nil {
 		return User{}, u.ObjectID, err
 	}
 	now := s.clock()
-	if now.Before(u.LockedUntil) {
-		return User{}, u.ObjectID, &LockedError{Until: u.LockedUntil, Locked: true}
-	}
-	if wait := slowdown(u.FailedSignIns); wait > 0 && now.Before(u.LastFailureAt.Add(wait)) {
-		return User{}, u.ObjectID, &LockedError{Until: u.LastFailureAt.Add(wait)}
+	if locked := signInGate(u.FailedSignIns, u.LastFailureAt, u.LockedUntil, now); locked != nil {
+		// Refused without looking at the password, at the cost of a
+		// check all the same: a refusal that answered at once would tell
+		// the names that exist (an unknown name costs a hash too).
+		if err := s.burnHash(ctx, password); err != nil {
+			return User{}, u.ObjectID, err
+		}
+		return User{}, u.ObjectID, locked
 	}
 	ok, rehash, err := s.verifyPassword(ctx, u.PasswordHash, password)
 	if errors.Is(err, ErrBusy) || (err != nil && ctx.Err() != nil) {
@@ -290,7 +445,7 @@ func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password,
 		return User{}, u.ObjectID, fmt.Errorf("user %s: stored password hash: %w", u.ObjectID, err)
 	}
 	if !ok {
-		updated, err := s.repo.RecordSignInFailure(ctx, tenantID, u.ObjectID, now, policy.LockoutThreshold, now.Add(policy.LockoutDuration))
+		updated, err := s.repo.RecordSignInFailure(ctx, tenantID, u.ObjectID, failureRule(policy, now))
 		if err != nil {
 			return User{}, u.ObjectID, err
 		}
@@ -301,6 +456,9 @@ func (s *Service) authenticateUser(ctx context.Context, tenantID, upn, password,
 	}
 	if !u.Enabled {
 		return User{}, u.ObjectID, fmt.Errorf("%w: %s", ErrUserDisabled, u.ObjectID)
+	}
+	if err := s.CheckNameBound(ctx, u); err != nil {
+		return User{}, u.ObjectID, err
 	}
 	if u.FailedSignIns > 0 || !u.LockedUntil.IsZero() {
 		if err := s.repo.ResetSignInFailures(ctx, tenantID, u.ObjectID); err != nil {
@@ -338,7 +496,8 @@ type SignInVia struct {
 
 // AuthenticateUser checks a user's password (sign-in page, password grant,
 // product login). Failures: ErrInvalidCredentials (unknown user or wrong
-// password), *LockedError, ErrUserDisabled (only after a right password).
+// password), *LockedError (for unknown names too, by the same schedule),
+// ErrUserDisabled or ErrNameNotBound (only after a right password).
 func (s *Service) AuthenticateUser(ctx context.Context, tenantID, upn, password string) (User, error) {
 	return s.AuthenticateUserVia(ctx, tenantID, upn, password, SignInVia{})
 }
@@ -393,6 +552,8 @@ func SignInFailureReason(err error, userKnown bool) string {
 		return "slowed_down"
 	case errors.Is(err, ErrBusy):
 		return "busy"
+	case errors.Is(err, ErrNameNotBound):
+		return "name_not_bound"
 	case errors.Is(err, ErrUserDisabled):
 		return "disabled"
 	default:

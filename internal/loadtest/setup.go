@@ -213,6 +213,7 @@ func (a *admin) setPolicy(ctx context.Context, tp string, p adminapi.TenantPolic
 		PasswordGrantDisabled:         p.PasswordGrantDisabled,
 		ProductLoginLifetimeSeconds:   &p.ProductLoginLifetimeSeconds,
 		ProductLoginResource:          resource,
+		ProductLoginResources:         p.ProductLoginResources,
 		LockoutThreshold:              &p.LockoutThreshold,
 		LockoutDurationSeconds:        &p.LockoutDurationSeconds,
 		SessionLifetimeSeconds:        &p.SessionLifetimeSeconds,

@@ -41,7 +41,7 @@ func (h *Handler) registerADFS(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST /adfs/oauth2/token", h.limitAddress(h.adfsToken))
 	if h.sessions != nil {
-		mux.HandleFunc("POST /adfs/oauth2/devicecode", h.limitAddress(h.adfsDeviceAuthorization))
+		mux.HandleFunc("POST /adfs/oauth2/devicecode", h.limitAddress(h.limitDevice(h.adfsDeviceAuthorization)))
 	}
 }
 
@@ -143,17 +143,21 @@ func (h *Handler) adfsDeviceAuthorization(w http.ResponseWriter, r *http.Request
 }
 
 // adfsTenant finds the tenant of a request to /adfs/, in this order:
-//  1. the tenant that registers the client, when exactly one does;
-//  2. the tenant the request's own values name (presented: a password
-//     grant's username domain, the tenant a code, refresh token or device
-//     code was issued in, see session.TenantOf), when it exists;
-//  3. the home tenant.
+//  1. the tenant that registers the client: application ids are unique
+//     across tenants, so this is the client's own tenant, never a guess;
+//  2. for the well-known clients every tenant registers (the CLI's, the
+//     management application's), never "whichever tenant registers it":
+//     the tenant the request's own values name (presented: a password
+//     grant's username domain, each domain held by one tenant; the tenant
+//     a code, refresh token or device code was issued in, see
+//     session.TenantOf), when it exists;
+//  3. the home tenant, a fixed choice of the operator.
 //
 // A name that resolves nowhere falls through rather than failing: the
 // grant then fails in the home tenant as a wrong credential would, and
 // does not tell which domains exist.
 func (h *Handler) adfsTenant(ctx context.Context, req *tokenRequest, presented func(*tokenRequest) (string, *Error)) (string, *Error) {
-	t, ok, err := h.dir.SoleTenantOf(ctx, req.ClientID)
+	t, ok, err := h.dir.TenantOfApplication(ctx, req.ClientID)
 	if err != nil {
 		return "", errServer(err)
 	}
@@ -170,7 +174,7 @@ func (h *Handler) adfsTenant(ctx context.Context, req *tokenRequest, presented f
 		}
 	}
 	if h.home == "" {
-		return "", errMultiTenant(adfsSegment, "no tenant registers the client alone and no home tenant is configured: use /{tenant id or domain}/oauth2/…")
+		return "", errMultiTenant(adfsSegment, "no tenant registers the client and no home tenant is configured: use /{tenant id or domain}/oauth2/…")
 	}
 	t, oerr := h.lookupTenant(ctx, h.home)
 	if oerr != nil {

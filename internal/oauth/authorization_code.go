@@ -100,7 +100,7 @@ func (g authorizationCode) issue(ctx context.Context, req *tokenRequest, client 
 		return nil, oerr
 	}
 	askedDefault(&q, req.Scope)
-	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q, h.held(ctx, req.TenantID, gr.Scopes))
+	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
 	if oerr != nil {
 		return nil, oerr
 	}

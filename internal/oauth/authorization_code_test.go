@@ -56,7 +56,7 @@ func TestAuthorizationCodePublicClientWithPKCE(t *testing.T) {
 	at := claims(t, r.str("access_token"))
 	want := map[string]any{"aud": f.api.AppID, "azp": f.public.AppID, "azpacr": token.AuthPublic, "scp": "read", "sid": g.ID,
 		"oid": f.user.ObjectID, "sub": f.user.ObjectID, "tid": f.tenant.ID, "ver": "2.0", "name": "Alice",
-		"preferred_username": "alice@contoso", "iss": f.srv.URL + "/" + f.tenant.ID + "/v2.0"}
+		"preferred_username": "alice@contoso", "iss": f.srv.URL + "/" + f.tenant.ID + "/v2.0", "idtyp": "user"}
 	for k, v := range want {
 		if at[k] != v {
 			t.Errorf("access token %s = %v, want %v", k, at[k], v)
@@ -69,6 +69,13 @@ func TestAuthorizationCodePublicClientWithPKCE(t *testing.T) {
 	for k, v := range map[string]any{"aud": f.public.AppID, "nonce": "n-0S6_WzA2Mj", "email": "alice@example.com", "sid": g.ID, "sub": f.user.ObjectID} {
 		if id[k] != v {
 			t.Errorf("id token %s = %v, want %v", k, id[k], v)
+		}
+	}
+	// An ID token carries none of an access token's marks (azp, appid,
+	// idtyp, scp, jti), so a resource server can refuse it as one.
+	for _, k := range []string{"azp", "appid", "idtyp", "scp", "jti"} {
+		if v, ok := id[k]; ok {
+			t.Errorf("id token has %s = %v", k, v)
 		}
 	}
 	ci, err := base64.RawURLEncoding.DecodeString(r.str("client_info"))

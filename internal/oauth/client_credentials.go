@@ -70,7 +70,7 @@ func (g clientCredentials) issue(ctx context.Context, req *tokenRequest, client 
 		aud = res.Requested
 	}
 	now := h.now()
-	lifetime := res.App.AccessTokenLifetime
+	lifetime := directory.AccessTokenLifetime(res.App, 0)
 	claims := token.AppTokenClaims(token.AppTokenParams{
 		Version: version, IssuerBase: h.publicURL, TenantID: req.TenantID, Audience: aud,
 		ClientID: client.App.AppID, ClientSP: client.SP.ObjectID, ClientAuth: clientAuth,

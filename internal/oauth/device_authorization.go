@@ -1,9 +1,13 @@
 package oauth
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/session"
 )
 
 // deviceAuthorizationResponse is RFC 8628 §3.2's response with Entra's
@@ -77,7 +81,12 @@ func (h *Handler) startDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		return oerr
 	}
 	dc, userCode, rec, err := h.sessions.StartDevice(ctx, t.ID, client.App.AppID, strings.Fields(scope), resource)
-	if err != nil {
+	var full *session.PendingLimitError
+	switch {
+	case errors.As(err, &full):
+		// At least a second: a place may free at any moment.
+		return errDevicePendingLimit(max(full.FreeAt.Sub(h.now()), time.Second), err)
+	case err != nil:
 		return errServer(err)
 	}
 	uri := h.publicURL + "/" + t.ID + "/devicelogin"

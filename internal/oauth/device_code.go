@@ -69,7 +69,7 @@ func (g deviceCodeGrant) issue(ctx context.Context, req *tokenRequest, client di
 	if oerr != nil {
 		return nil, oerr
 	}
-	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q, h.held(ctx, req.TenantID, gr.Scopes))
+	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
 	if oerr != nil {
 		return nil, oerr
 	}

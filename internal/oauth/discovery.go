@@ -20,8 +20,10 @@ type discoveryDoc struct {
 	TokenEndpoint               string `json:"token_endpoint"`
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 	EndSessionEndpoint          string `json:"end_session_endpoint"`
-	RevocationEndpoint          string `json:"revocation_endpoint"`
-	IntrospectionEndpoint       string `json:"introspection_endpoint"`
+	// RevocationEndpoint is left out at the multi-tenant aliases (see
+	// discovery).
+	RevocationEndpoint    string `json:"revocation_endpoint,omitempty"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
 	// RevocationFeedEndpoint is tessera's own: the feed of revoked
 	// sessions, users, clients and tokens that the guard follows.
 	RevocationFeedEndpoint string `json:"revocation_feed_endpoint"`
@@ -96,6 +98,19 @@ func (h *Handler) discovery(version int) http.HandlerFunc {
 		doc.RevocationEndpoint = base + "/oauth2/v2.0/revoke"
 		doc.IntrospectionEndpoint = base + "/oauth2/v2.0/introspect"
 		doc.RevocationFeedEndpoint = base + "/oauth2/v2.0/revocations"
+		if multiTenantAliases[ref] {
+			// The feed and introspection speak for one tenant, and at an
+			// alias answer 400. A resource server knows the tenant from
+			// the token it holds: they are templates like the issuer,
+			// which the guard fills with the token's tid. A client
+			// revoking its refresh token (RFC 7009) fills no template,
+			// and is told of no endpoint rather than of one that fails,
+			// as Entra's documents name none (RFC 8414 §2: OPTIONAL).
+			tmpl := h.publicURL + "/" + tid
+			doc.IntrospectionEndpoint = tmpl + "/oauth2/v2.0/introspect"
+			doc.RevocationFeedEndpoint = tmpl + "/oauth2/v2.0/revocations"
+			doc.RevocationEndpoint = ""
+		}
 		writeCacheable(w, doc, 3600)
 	}
 }

@@ -79,6 +79,15 @@ func errNotAssigned(cause error) *Error {
 		Description: "The application is not assigned to a role for the requested resource, which requires assignment."}
 }
 
+// errUserNotAssigned: the token would be for a resource whose service
+// principal requires assignment, and the user holds none of its roles
+// (directory.ErrUserNotAssigned). Entra's AADSTS50105, in its words.
+func errUserNotAssigned(user directory.User, res directory.Resource, cause error) *Error {
+	return &Error{Code: "invalid_grant", Status: 400, AADSTS: 50105, Cause: cause,
+		Description: fmt.Sprintf("The signed in user '%s' is not assigned to a role for the application '%s' (%s). The application requires assignment: an administrator of the tenant must assign the user one of its app roles.",
+			user.UserPrincipalName, res.App.AppID, clip(res.App.DisplayName))}
+}
+
 func errUnknownResource(param string, cause error) *Error {
 	code := "invalid_scope"
 	if param == "resource" {
@@ -164,6 +173,14 @@ func errUserDisabled(cause error) *Error {
 	return errInvalidGrant(50057, "The user account is disabled.", cause)
 }
 
+// errNameNotBound: the user's name is not in a domain of its tenant (a
+// user from before names were bound to domains). Entra has no such state;
+// it is a disabled account until an administrator acts, so 50057, with
+// words that say what to do.
+func errNameNotBound(cause error) *Error {
+	return errInvalidGrant(50057, "The user account cannot sign in: its user name is not in a domain of its tenant. An administrator must rename the user or add the domain to the tenant.", cause)
+}
+
 // errConsentRequired: the user has not consented to a requested scope and
 // the grant cannot ask (password, refresh). Entra sends suberror
 // consent_required so that clients know to send the user through the
@@ -220,6 +237,21 @@ func errBadDeviceCode(cause error) *Error {
 func errThrottled(wait time.Duration) *Error {
 	return &Error{Code: "temporarily_unavailable", Status: http.StatusTooManyRequests, AADSTS: 90055, RetryAfter: wait,
 		Description: "Too many requests: wait for the time in Retry-After before trying again."}
+}
+
+// errDevicePendingLimit: the client has as many device authorizations
+// pending in the tenant as the server keeps (session.PendingLimitError).
+// RFC 8628 §3.1 gives the device authorization endpoint the token
+// endpoint's errors (RFC 6749 §5.2), none of which fits "not now":
+// slow_down (§3.5) is an answer to polling, with a 400 that tells a client
+// to keep polling, not to wait. So the answer is errThrottled's, 429
+// temporarily_unavailable with Retry-After (RFC 6585 §4), which MSAL and
+// the Azure CLI already honour, with the wait until the first pending code
+// expires and words that say this is the application's limit, not the
+// caller's.
+func errDevicePendingLimit(wait time.Duration, cause error) *Error {
+	return &Error{Code: "temporarily_unavailable", Status: http.StatusTooManyRequests, AADSTS: 90055, RetryAfter: wait, Cause: cause,
+		Description: "Too many device sign-ins are waiting for this application in this tenant: wait for the time in Retry-After before trying again."}
 }
 
 // errBusy: every password hashing slot stayed busy for the brief wait

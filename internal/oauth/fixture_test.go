@@ -71,6 +71,7 @@ type fixture struct {
 	conf       directory.Application
 	confSecret string
 	user       directory.User
+	handler    *oauth.Handler
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -119,7 +120,7 @@ func newFixtureWith(t testing.TB, wrap func(session.Repository) session.Reposito
 	if _, f.confSecret, err = f.dir.AddSecret(ctx, tid, f.conf.AppID, directory.SecretSpec{}); err != nil {
 		t.Fatal(err)
 	}
-	f.user = must(f.dir.CreateUser(ctx, tid, directory.UserSpec{UserPrincipalName: "alice", DisplayName: "Alice", Mail: "alice@example.com", Password: password}))
+	f.user = must(f.dir.CreateUser(ctx, tid, directory.UserSpec{UserPrincipalName: "alice", DisplayName: "Alice", Mail: "alice@example.com", MailVerified: true, Password: password}))
 	must(f.dir.AssignRole(ctx, tid, directory.AssignmentSpec{Principal: f.user.ObjectID, Resource: f.api.AppID, Role: "Reader"}))
 	for _, client := range []string{f.public.AppID, f.conf.AppID} {
 		f.consent(client, "openid profile email offline_access api://studies/read")
@@ -129,7 +130,8 @@ func newFixtureWith(t testing.TB, wrap func(session.Repository) session.Reposito
 	f.srv = httptest.NewUnstartedServer(mux)
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
-	oauth.New(oauth.Config{Directory: f.dir, Sessions: f.sess, Keys: f.ring, PublicURL: f.srv.URL, Logger: log, Now: c.Now}).Register(mux)
+	f.handler = oauth.New(oauth.Config{Directory: f.dir, Sessions: f.sess, Keys: f.ring, PublicURL: f.srv.URL, Logger: log, Now: c.Now})
+	f.handler.Register(mux)
 	return f
 }
 

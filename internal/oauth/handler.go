@@ -129,8 +129,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	if h.sessions == nil {
 		return
 	}
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", h.limitAddress(h.deviceAuthorization(2)))
-	mux.HandleFunc("POST /{tenant}/oauth2/devicecode", h.limitAddress(h.deviceAuthorization(1)))
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", h.limitAddress(h.limitDevice(h.deviceAuthorization(2))))
+	mux.HandleFunc("POST /{tenant}/oauth2/devicecode", h.limitAddress(h.limitDevice(h.deviceAuthorization(1))))
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/revoke", h.revoke)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/introspect", h.introspect)
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/revocations", h.revocationFeed)

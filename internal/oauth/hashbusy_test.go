@@ -33,6 +33,7 @@ func (f *fixture) withSlots(slots *directory.HashSlots) *fixture {
 // at the token endpoint, never cached.
 func TestSignInsBeyondHashSlots(t *testing.T) {
 	f := newFixture(t)
+	f.setPolicy(directory.TenantPolicy{ProductLoginResource: "api://studies"})
 	grant := func(g *fixture) response {
 		return g.token(url.Values{"grant_type": {"password"}, "client_id": {f.public.AppID}, "username": {"alice"},
 			"password": {password}, "scope": {"openid api://studies/read"}})

@@ -12,6 +12,12 @@ import (
 //   - per address at the token and device authorization endpoints
 //     (limitAddress), before the body is read, and for the password grant
 //     the per-address sign-in limit too;
+//   - per address at the device authorization endpoint (limitDevice), on
+//     by default: anyone may start a device authorization for a public
+//     client, and each is a row in the database until it expires (RFC
+//     8628 §5.2); the cap on pending codes per tenant and client
+//     (session.DefaultDevicePendingMax) bounds what many addresses
+//     together can write;
 //   - per confidential client once it has authenticated (in
 //     authenticateClient), so that a caller who merely names a client id
 //     cannot spend that client's budget;
@@ -53,6 +59,21 @@ func (h *Handler) limitAddress(next http.HandlerFunc) http.HandlerFunc {
 					return
 				}
 			}
+		}
+		next(w, r)
+	}
+}
+
+// limitDevice wraps a device authorization endpoint with the per-address
+// device authorization limit, before the body is read.
+func (h *Handler) limitDevice(next http.HandlerFunc) http.HandlerFunc {
+	if h.limits == nil || h.limits.DeviceAddress == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := h.limits.AllowAddress(h.limits.DeviceAddress, r); !ok {
+			writeError(w, r, h.log, errThrottled(wait))
+			return
 		}
 		next(w, r)
 	}

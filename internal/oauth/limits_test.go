@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -36,8 +37,13 @@ func TestAbuseLimits(t *testing.T) {
 		return url.Values{"grant_type": {"client_credentials"}, "client_id": {f.conf.AppID}, "client_secret": {secret}, "scope": {"api://studies/.default"}}
 	}
 	device := url.Values{"client_id": {f.public.AppID}, "scope": {"openid api://studies/read"}}
+	// The guesses spray a new name each time: one name tried again and
+	// again is slowed down by name (unknown or not), which would answer
+	// 429 for its own reason.
+	sprayed := 0
+	nextName := func() string { sprayed++; return fmt.Sprintf("mallory%d", sprayed) }
 	login := func(g *fixture) response {
-		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/users/login", strings.NewReader(`{"username":"mallory","password":"wrong password!","tenant":"contoso","resource":"api://studies"}`))
+		req, _ := http.NewRequest("POST", g.srv.URL+"/api/v1/users/login", strings.NewReader(`{"username":"`+nextName()+`","password":"wrong password!","tenant":"contoso","resource":"api://studies"}`))
 		req.Header.Set("Content-Type", "application/json")
 		return g.do(req)
 	}
@@ -62,6 +68,16 @@ func TestAbuseLimits(t *testing.T) {
 			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/token", cc("wrong")) }, true, 1},
 		{"per address, device authorization endpoint (RFC 8628 §5.2)", &ratelimit.Limits{Addresses: addrs, TokenAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/devicecode", device) }, true, 1},
+		{"per address, device authorization limit, v2 (RFC 8628 §5.2, on by default)", &ratelimit.Limits{Addresses: addrs, DeviceAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/devicecode", device) }, true, 1},
+		{"per address, device authorization limit, v1", &ratelimit.Limits{Addresses: addrs, DeviceAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response {
+				return g.post("/"+tid+"/oauth2/devicecode", url.Values{"client_id": {f.public.AppID}, "resource": {"api://studies"}})
+			}, true, 1},
+		{"per address, device authorization limit, AD FS", &ratelimit.Limits{Addresses: addrs, DeviceAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response { return g.post("/adfs/oauth2/devicecode", device) }, true, 1},
+		{"the device authorization limit does not touch the token endpoint", &ratelimit.Limits{Addresses: addrs, DeviceAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
+			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/token", cc(f.confSecret)) }, true, 0},
 		{"per address, AD FS token endpoint", &ratelimit.Limits{Addresses: addrs, TokenAddress: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			func(g *fixture) response { return g.post("/adfs/oauth2/token", cc("wrong")) }, true, 1},
 		{"per address, product login (password guessing)", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},
@@ -69,7 +85,7 @@ func TestAbuseLimits(t *testing.T) {
 		{"per address, password grant shares the sign-in bucket (password spraying)", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			func(g *fixture) response {
 				return g.post("/"+tid+"/oauth2/v2.0/token", url.Values{"grant_type": {"password"}, "client_id": {f.public.AppID},
-					"username": {"mallory"}, "password": {"wrong password!"}, "scope": {"openid"}})
+					"username": {nextName()}, "password": {"wrong password!"}, "scope": {"openid"}})
 			}, true, 1},
 		{"the sign-in limit does not touch other grants", &ratelimit.Limits{Addresses: addrs, SignIn: ratelimit.New(0.001, 2, ratelimit.Options{})},
 			func(g *fixture) response { return g.post("/"+tid+"/oauth2/v2.0/token", cc(f.confSecret)) }, true, 0},

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tessera-id/tessera/internal/directory"
 )
 
 // TestNoStore (RFC 6749 §5.1): every response that carries or answers for
@@ -13,6 +15,7 @@ import (
 func TestNoStore(t *testing.T) {
 	f := newFixture(t)
 	tid := f.tenant.ID
+	f.setPolicy(directory.TenantPolicy{ProductLoginResource: "api://studies"})
 	login := func(body string) response {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/users/login", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

@@ -57,8 +57,13 @@ func (g passwordGrant) issue(ctx context.Context, req *tokenRequest, client dire
 	if oerr := signInError(err); oerr != nil {
 		return nil, oerr
 	}
-	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q, heldScopes{})
+	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
 	if oerr != nil {
+		return nil, oerr
+	}
+	// Asked before the grant is made, so that a refused user leaves none;
+	// mintUser asks again as every grant does.
+	if _, oerr := h.userRoles(ctx, req.TenantID, user, scopes.Audience(client)); oerr != nil {
 		return nil, oerr
 	}
 	now := h.now()
@@ -86,6 +91,8 @@ func signInError(err error) *Error {
 		return errBadCredentials(err)
 	case errors.As(err, &locked):
 		return errAccountLocked(locked, err)
+	case errors.Is(err, directory.ErrNameNotBound):
+		return errNameNotBound(err)
 	case errors.Is(err, directory.ErrUserDisabled):
 		return errUserDisabled(err)
 	case errors.Is(err, directory.ErrBusy):

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +21,17 @@ import (
 // Authorization header, as their own login endpoints always did. Each
 // login is a grant of the CLI's public client (its id is the token's sid),
 // so logout, disabling the user or an admin revoke it like any other.
+// The token is for the resource the tenant's policy names, never one the
+// caller picks (directory.ProductLoginResource), and only for a user the
+// resource accepts (directory.AuthorizeUser).
 //
 // Errors are JSON {"error","error_description"}:
 //
-//	400 invalid_request       malformed body, missing field, unknown tenant or resource
+//	400 invalid_request       malformed body, missing field, unknown tenant, product
+//	                          login not configured, or a resource the policy does not allow
 //	401 invalid_credentials   unknown user or wrong password (one message for both)
 //	403 account_disabled      the right password of a disabled account
+//	403 not_assigned          the resource requires assignment and the user holds none of its roles
 //	429 too_many_attempts     locked out or slowed down after failures, with Retry-After
 //	429 too_many_requests     too many requests from the address (abuse limits), with Retry-After
 //	503 temporarily_unavailable  every password hashing slot busy, with Retry-After
@@ -113,25 +117,17 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	policy := t.Policy.Effective()
-	resourceRef := policy.ProductLoginResource
-	if resourceRef == "" {
-		resourceRef = in.Resource
-	}
-	if resourceRef == "" {
-		fail(400, "invalid_request", "No resource to issue the token for: the tenant's policy names none (productLoginResource), so the request must (\"resource\").", nil)
+	// Decided before the password is checked: a request the tenant does
+	// not allow costs no hashing and counts as no failed sign-in.
+	res, err := h.dir.ProductLoginResource(ctx, t.ID, policy, in.Resource)
+	if err != nil {
+		status, code, desc := productResourceError(t, policy, in.Resource, err)
+		fail(status, code, desc, err)
 		return
 	}
 	client, oerr := h.publicClient(ctx, t.ID, directory.CLIClientID)
 	if oerr != nil {
 		fail(500, "server_error", "The tenant has no usable CLI client registration.", oerr)
-		return
-	}
-	res, err := h.dir.ResolveResource(ctx, t.ID, resourceRef)
-	if errors.Is(err, directory.ErrUnknownResource) {
-		fail(400, "invalid_request", fmt.Sprintf("The resource '%s' was not found in the tenant.", clip(resourceRef)), err)
-		return
-	} else if err != nil {
-		fail(500, "server_error", "The server failed to process the request.", err)
 		return
 	}
 	user, err := h.dir.AuthenticateUserVia(ctx, t.ID, in.Username, in.Password,
@@ -152,6 +148,9 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		fail(429, "too_many_attempts", msg, err)
 		return
+	case errors.Is(err, directory.ErrNameNotBound):
+		fail(403, "account_disabled", "The user account cannot sign in: its user name is not in a domain of its tenant. An administrator must rename the user or add the domain to the tenant.", err)
+		return
 	case errors.Is(err, directory.ErrUserDisabled):
 		fail(403, "account_disabled", "The user account is disabled.", err)
 		return
@@ -163,25 +162,30 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 		fail(500, "server_error", "The server failed to process the request.", err)
 		return
 	}
+	if _, err := h.dir.AuthorizeUser(ctx, t.ID, user.ObjectID, res); errors.Is(err, directory.ErrUserNotAssigned) {
+		fail(403, "not_assigned", fmt.Sprintf("The signed in user '%s' is not assigned to a role for the application '%s' (%s): an administrator of the tenant must assign the user one of its app roles.",
+			user.UserPrincipalName, res.App.AppID, clip(res.App.DisplayName)), err)
+		return
+	} else if err != nil {
+		fail(500, "server_error", "The server failed to process the request.", err)
+		return
+	}
 	// The token carries the resource's scopes the CLI client may use
 	// without asking (pre-authorized or admin-consented) and the user's app
 	// roles: a product login asks no consent.
-	prefix := strings.TrimSuffix(resourceRef, "/")
+	prefix := strings.TrimSuffix(res.Requested, "/")
 	q := directory.ScopeRequest{Resources: []directory.ResourceScopes{{Resource: res, Prefix: prefix, Default: true}}}
 	granted, missing, err := h.dir.Permissions(ctx, t.ID, client.App, user.ObjectID, q)
 	if err != nil {
 		fail(500, "server_error", "The server failed to process the request.", err)
 		return
 	}
-	scope := directory.ResourceScopes{Resource: res, Prefix: prefix}
-	for _, v := range granted.Resources[0].Values {
-		if len(missing.Resources) == 0 || !slices.Contains(missing.Resources[0].Values, v) {
-			scope.Values = append(scope.Values, v)
-		}
-	}
-	scopes := directory.ScopeRequest{Resources: []directory.ResourceScopes{scope}}
+	// What would need consent is left out, not refused: a product login
+	// asks none, and its token carries the user's roles regardless.
+	scopes, _ := directory.DecideScopes(q, granted, missing)
+	scope := scopes.Resources[0]
 	gr, err := h.sessions.NewGrant(ctx, t.ID, session.GrantSpec{UserID: user.ObjectID, ClientID: client.App.AppID,
-		Scopes: scopes.Strings(), AuthTime: h.now(), Lifetime: policy.ProductLoginLifetime})
+		Scopes: scopes.Strings(), AuthTime: h.now(), Lifetime: policy.ProductLoginLifetime, Channel: session.ChannelProductLogin})
 	if err != nil {
 		fail(500, "server_error", "The server failed to process the request.", err)
 		return
@@ -198,8 +202,27 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, loginResponse{AccessToken: resp.accessToken, TokenType: "Bearer", ExpiresIn: int64(resp.lifetime.Seconds())})
 }
 
+// productResourceError is the product API's answer when the tenant's policy
+// gives a login request no resource (directory.ProductLoginResource).
+func productResourceError(t directory.Tenant, p directory.TenantPolicy, requested string, err error) (status int, code, desc string) {
+	switch {
+	case errors.Is(err, directory.ErrProductLoginOff):
+		return 400, "invalid_request", fmt.Sprintf("Product login is not configured in tenant '%s': its policy names no resource to issue tokens for. An administrator names one with productLoginResource (tessera admin tenant set-policy --tenant %s --product-login-resource api://…).", t.Domain, t.Domain)
+	case errors.Is(err, directory.ErrResourceNotAllowed) && strings.TrimSpace(requested) == "":
+		return 400, "invalid_request", "Name the resource (\"resource\"): the tenant's policy allows several (productLoginResources) and names no default (productLoginResource)."
+	case errors.Is(err, directory.ErrResourceNotAllowed):
+		return 400, "invalid_request", fmt.Sprintf("The resource '%s' is not allowed for product login in this tenant: leave \"resource\" out for the tenant's default, or have an administrator add it to productLoginResources.", clip(requested))
+	case errors.Is(err, directory.ErrUnknownResource):
+		return 400, "invalid_request", fmt.Sprintf("The tenant's product-login resource '%s' was not found or is disabled: an administrator must configure it again.", clip(p.ProductLoginResource))
+	default:
+		return 500, "server_error", "The server failed to process the request."
+	}
+}
+
 // productLogout ends the login a token came from: its grant is revoked,
-// which puts its sid on the revocation feed.
+// which puts its sid on the revocation feed. Only a product login's token
+// ends anything (session.EndProductLogin): any other access token, of any
+// client, is refused and its sign-in stays.
 func (h *Handler) productLogout(w http.ResponseWriter, r *http.Request) {
 	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	unauthorized := func(desc string, cause error) {
@@ -221,7 +244,12 @@ func (h *Handler) productLogout(w http.ResponseWriter, r *http.Request) {
 		unauthorized("The token is not a sign-in's token.", errors.New("no sid"))
 		return
 	}
-	if err := h.sessions.RevokeGrant(r.Context(), vt.TenantID, vt.SessionID); err != nil && !errors.Is(err, session.ErrNotFound) {
+	err = h.sessions.EndProductLogin(r.Context(), vt.TenantID, vt.SessionID, vt.ObjectID)
+	switch {
+	case errors.Is(err, session.ErrNotProductLogin), errors.Is(err, session.ErrNotFound):
+		unauthorized("The token is not a product login's token: this endpoint ends only sign-ins made at /api/v1/users/login. Sign out of other applications at their logout endpoint, or revoke their refresh token (RFC 7009).", err)
+		return
+	case err != nil:
 		writeAPIError(w, r, h.log, 500, "server_error", "The server failed to process the request.", err)
 		return
 	}

@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +71,17 @@ func TestProductLoginAndLogout(t *testing.T) {
 	if !f.grantActive(claims(t, second.str("access_token"))["sid"].(string)) {
 		t.Error("logout ended another login")
 	}
+	// Another sign-in's access token ends nothing (review L3): the
+	// password grant's, for the same user.
+	other := f.token(url.Values{"grant_type": {"password"}, "client_id": {f.public.AppID}, "username": {"alice"},
+		"password": {password}, "scope": {"openid api://studies/read"}})
+	if other.status != 200 {
+		t.Fatalf("password grant: %d %s", other.status, other.raw)
+	}
+	otherSID, _ := claims(t, other.str("access_token"))["sid"].(string)
+	if out := f.logout(other.str("access_token")); out.status != 401 || out.str("error") != "invalid_token" || !f.grantActive(otherSID) {
+		t.Errorf("logout with a password grant's token: %d %s, grant active %v", out.status, out.raw, f.grantActive(otherSID))
+	}
 	for _, bad := range []string{"", "garbage", tok + "x"} {
 		out := f.logout(bad)
 		if out.status != 401 || out.str("error") != "invalid_token" || !strings.Contains(out.header.Get("WWW-Authenticate"), "Bearer") {
@@ -81,15 +93,22 @@ func TestProductLoginAndLogout(t *testing.T) {
 func TestProductLoginErrors(t *testing.T) {
 	f := newFixture(t)
 	tenant := http.Header{"X-Tenant-Id": {"contoso"}}
-	// No resource in the policy or the request.
-	r := f.login(`{"username":"alice","password":"`+password+`"}`, tenant)
-	if r.status != 400 || r.str("error") != "invalid_request" || !strings.Contains(r.str("error_description"), "resource") {
-		t.Errorf("no resource: %d %s", r.status, r.raw)
+	// No resource in the policy: the product login is off, whatever the
+	// request names, and the answer says how to turn it on.
+	for _, body := range []string{`{"username":"alice","password":"` + password + `"}`, `{"username":"alice","password":"` + password + `","resource":"api://studies"}`} {
+		r := f.login(body, tenant)
+		if r.status != 400 || r.str("error") != "invalid_request" || !strings.Contains(r.str("error_description"), "productLoginResource") || r.str("access_token") != "" {
+			t.Errorf("no policy, %s: %d %s", body, r.status, r.raw)
+		}
 	}
-	// The request's resource, when the policy names none.
-	r = f.login(`{"username":"alice","password":"`+password+`","resource":"api://studies"}`, tenant)
-	if r.status != 200 {
-		t.Fatalf("resource in the body: %d %s", r.status, r.raw)
+	// The policy's resource, named or not; another one is refused.
+	policy := directory.TenantPolicy{ProductLoginResource: "api://studies"}
+	f.setPolicy(policy)
+	if r := f.login(`{"username":"alice","password":"`+password+`","resource":"api://studies"}`, tenant); r.status != 200 {
+		t.Fatalf("the policy's resource in the body: %d %s", r.status, r.raw)
+	}
+	if r := f.login(`{"username":"alice","password":"`+password+`","resource":"api://nothing"}`, tenant); r.status != 400 || !strings.Contains(r.str("error_description"), "not allowed") {
+		t.Errorf("a resource the policy does not name: %d %s", r.status, r.raw)
 	}
 	// No tenant anywhere (no home tenant configured).
 	if r := f.login(`{"username":"alice","password":"`+password+`","resource":"api://studies"}`, nil); r.status != 400 {
@@ -107,7 +126,8 @@ func TestProductLoginErrors(t *testing.T) {
 		}
 	}
 	// Locked: 429 with Retry-After until the lock ends.
-	f.setPolicy(directory.TenantPolicy{LockoutThreshold: 2, LockoutDuration: 10 * time.Minute})
+	policy.LockoutThreshold, policy.LockoutDuration = 2, 10*time.Minute
+	f.setPolicy(policy)
 	must(f.dir.CreateUser(f.ctx, f.tenant.ID, directory.UserSpec{UserPrincipalName: "dave", Password: password}))
 	var locked response
 	for range 2 {

@@ -52,8 +52,7 @@ func (g refreshTokenGrant) issue(ctx context.Context, req *tokenRequest, client 
 		if oerr != nil {
 			return session.Minted{}, oerr
 		}
-		held := h.held(ctx, req.TenantID, gr.Scopes)
-		q := held.q
+		q := h.held(ctx, req.TenantID, gr.Scopes)
 		if strings.TrimSpace(scope) != "" || resource != "" {
 			// One refresh token serves every resource the user consented
 			// to (Entra's multi-resource refresh token): the requested
@@ -62,7 +61,7 @@ func (g refreshTokenGrant) issue(ctx context.Context, req *tokenRequest, client 
 				return session.Minted{}, oerr
 			}
 		}
-		scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q, held)
+		scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
 		if oerr != nil {
 			return session.Minted{}, oerr
 		}

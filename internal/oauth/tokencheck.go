@@ -59,6 +59,14 @@ func (h *Handler) verifyAccessToken(raw, tenantID string) (verifiedToken, error)
 		return vt, token.ErrMalformed
 	}
 	vt.AccessClaims = c
+	// An ID token is signed by the same keys and valid as long, but it is
+	// not an access token: its audience is the client (OpenID Connect Core
+	// §2) and it names no client it was issued to. Every access token of
+	// this server names one, azp in v2 and appid in v1; the guard applies
+	// the same mark (RFC 9068 §4).
+	if vt.clientID() == "" {
+		return vt, errNotAccessToken
+	}
 	if tenantID == "" {
 		tenantID = c.TenantID
 	}
@@ -71,6 +79,9 @@ func (h *Handler) verifyAccessToken(raw, tenantID string) (verifiedToken, error)
 	}
 	return vt, nil
 }
+
+// errNotAccessToken: a token of this server that is not an access token.
+var errNotAccessToken = errors.New("token names no client (azp, appid): not an access token")
 
 // revoked reports whether a verified token has been revoked: its grant
 // (sid) is no longer active, or an entry of the tenant's revocation feed

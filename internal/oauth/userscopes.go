@@ -32,26 +32,14 @@ func (h *Handler) parseScopes(ctx context.Context, tenantID, scope, resource str
 	}
 }
 
-// heldScopes are the scopes a grant holds, resolved: OIDC scopes and
-// resources with their values, in the grant's order.
-type heldScopes struct{ q directory.ScopeRequest }
-
-func (s heldScopes) has(appID, value string) bool { return slices.Contains(s.values(appID), value) }
-
-func (s heldScopes) values(appID string) []string {
-	for _, r := range s.q.Resources {
-		if r.Resource.App.AppID == appID {
-			return r.Values
-		}
-	}
-	return nil
-}
-
-// held reads a grant's scope strings. A scope whose resource has gone
-// since is skipped rather than failing the whole grant.
-func (h *Handler) held(ctx context.Context, tenantID string, scopes []string) heldScopes {
+// held reads a grant's scope strings: the OIDC scopes and resources it
+// was made with, in the grant's order, which a refresh naming no scope
+// asks for again. A scope whose resource has gone since is skipped rather
+// than failing the whole grant. What a grant holds is only ever asked
+// for: decideScopes checks it against the consents in force.
+func (h *Handler) held(ctx context.Context, tenantID string, scopes []string) directory.ScopeRequest {
 	if q, err := h.dir.ParseScopes(ctx, tenantID, strings.Join(scopes, " "), ""); err == nil {
-		return heldScopes{q}
+		return q
 	}
 	var out directory.ScopeRequest
 	for _, sc := range scopes {
@@ -69,64 +57,19 @@ func (h *Handler) held(ctx context.Context, tenantID string, scopes []string) he
 			}
 		}
 	}
-	return heldScopes{out}
+	return out
 }
 
 // decideScopes decides which of the requested scopes the client gets for
-// the user: a scope is granted when the grant already holds it (the user
-// consented when signing in) or when it needs no consent (the client is
-// pre-authorized, an admin consented for everyone, or the user consented
-// before). A {resource}/.default request gets every such scope of the
-// resource. Anything else needs the user's consent, which a grant
-// without a user interface cannot ask: consent_required (Entra's
-// AADSTS65001).
-func (h *Handler) decideScopes(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest, held heldScopes) (directory.ScopeRequest, *Error) {
+// the user, by the consents in force now (directory.DecideScopes). A
+// scope that needs the user's consent cannot be asked for by a grant
+// without a user interface: consent_required (Entra's AADSTS65001).
+func (h *Handler) decideScopes(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest) (directory.ScopeRequest, *Error) {
 	granted, missing, err := h.dir.Permissions(ctx, tenantID, client, userID, q)
 	if err != nil {
 		return directory.ScopeRequest{}, errServer(err)
 	}
-	var refused []string
-	out := directory.ScopeRequest{}
-	for _, sc := range granted.OIDC {
-		if slices.Contains(held.q.OIDC, sc) || !slices.Contains(missing.OIDC, sc) {
-			out.OIDC = append(out.OIDC, sc)
-		} else {
-			refused = append(refused, sc)
-		}
-	}
-	for i, r := range granted.Resources {
-		app := r.Resource.App.AppID
-		var miss []string
-		for _, m := range missing.Resources {
-			if m.Resource.App.AppID == app {
-				miss = append(miss, m.Values...)
-			}
-		}
-		def := i < len(q.Resources) && q.Resources[i].Default
-		var values []string
-		for _, v := range r.Values {
-			switch {
-			case held.has(app, v) || !slices.Contains(miss, v):
-				values = append(values, v)
-			case !def:
-				refused = append(refused, r.Prefix+"/"+v)
-			}
-		}
-		if def {
-			for _, v := range held.values(app) {
-				if !slices.Contains(values, v) && exposes(r.Resource, v) {
-					values = append(values, v)
-				}
-			}
-			// .default of a resource whose scopes the client may use none
-			// of: Permissions offered them all for consent.
-			if len(values) == 0 && len(r.Values) > 0 {
-				refused = append(refused, r.Prefix+"/.default")
-			}
-		}
-		r.Values, r.Default = values, def
-		out.Resources = append(out.Resources, r)
-	}
+	out, refused := directory.DecideScopes(q, granted, missing)
 	if len(refused) > 0 {
 		return directory.ScopeRequest{}, errConsentRequired(fmt.Errorf("client %s, user %s: no consent to %v", client.AppID, userID, refused))
 	}
@@ -149,13 +92,4 @@ func askedDefault(q *directory.ScopeRequest, scope string) {
 			}
 		}
 	}
-}
-
-func exposes(r directory.Resource, value string) bool {
-	for _, sc := range r.App.Scopes {
-		if sc.Value == value && sc.Enabled {
-			return true
-		}
-	}
-	return false
 }

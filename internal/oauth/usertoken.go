@@ -37,7 +37,8 @@ type issuance struct {
 	// idIssuer overrides the ID token's iss (tokenRequest.IDIssuer).
 	idIssuer string
 	// lifetime overrides the resource's access-token lifetime (product
-	// login); zero keeps it.
+	// login); zero keeps it. The admin API's cap holds either way
+	// (directory.AccessTokenLifetime).
 	lifetime time.Duration
 	// issued, when set, receives what was issued, for the audit log.
 	issued *issuedToken
@@ -113,6 +114,15 @@ func (is *issuance) wantsRefreshToken() bool {
 // granted) of an issuance. The refresh token is the caller's: it is
 // stored with the access token's id, or, on refresh, minted by sessions.
 func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *Error) {
+	// Every token naming a user is minted here: none may carry a name
+	// outside the domains of the user's tenant, which another tenant may
+	// own (a user from before names were bound; the grant holds until the
+	// user is renamed).
+	if err := h.dir.CheckNameBound(ctx, is.user); errors.Is(err, directory.ErrNameNotBound) {
+		return nil, errNameNotBound(err)
+	} else if err != nil {
+		return nil, errServer(err)
+	}
 	res := directory.Resource{App: is.client.App, SP: is.client.SP, Requested: is.client.App.AppID}
 	var values, full []string
 	if len(is.scopes.Resources) > 0 {
@@ -129,14 +139,11 @@ func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *E
 	if version == 1 {
 		aud = res.Requested
 	}
-	roles, err := h.dir.UserRoles(ctx, is.tenantID, is.user.ObjectID, res)
-	if err != nil {
-		return nil, errServer(err)
+	roles, oerr := h.userRoles(ctx, is.tenantID, is.user, res)
+	if oerr != nil {
+		return nil, oerr
 	}
-	lifetime := res.App.AccessTokenLifetime
-	if is.lifetime > 0 {
-		lifetime = is.lifetime
-	}
+	lifetime := directory.AccessTokenLifetime(res.App, is.lifetime)
 	now := h.now()
 	claims := token.UserTokenClaims(token.UserTokenParams{
 		Version: version, IssuerBase: h.publicURL, TenantID: is.tenantID, Audience: aud,
@@ -161,8 +168,11 @@ func (h *Handler) mintUser(ctx context.Context, is *issuance) (*userResponse, *E
 		out.resource = aud
 	}
 	if is.scopes.Has("openid") {
+		// OIDC Core §5.4: email with the email scope; only an address an
+		// administrator verified, since relying parties take it for the
+		// user's (and some match accounts by it), and never otherwise.
 		email := ""
-		if is.scopes.Has("email") {
+		if is.scopes.Has("email") && is.user.MailVerified {
 			email = is.user.Mail
 		}
 		id := token.IDTokenClaims(token.IDTokenParams{
@@ -207,6 +217,19 @@ func (h *Handler) issueWithRefresh(ctx context.Context, is *issuance) (any, *Err
 		resp.refreshToken = rt
 	}
 	return resp.wire(), nil
+}
+
+// userRoles are the user's roles of the resource a token is for, when the
+// user may have a token for it at all (directory.AuthorizeUser).
+func (h *Handler) userRoles(ctx context.Context, tenantID string, user directory.User, res directory.Resource) ([]string, *Error) {
+	roles, err := h.dir.AuthorizeUser(ctx, tenantID, user.ObjectID, res)
+	switch {
+	case errors.Is(err, directory.ErrUserNotAssigned):
+		return nil, errUserNotAssigned(user, res, err)
+	case err != nil:
+		return nil, errServer(err)
+	}
+	return roles, nil
 }
 
 // activeUser loads the user a grant is for; a user gone or disabled since

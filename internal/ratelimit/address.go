@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +19,8 @@ type Addresses struct {
 	exempt  []netip.Prefix
 	log     *slog.Logger
 	warned  sync.Once
+	// malformed warns once of a hop that is not an address.
+	malformed sync.Once
 }
 
 // NewAddresses: X-Forwarded-For is believed only when the connection comes
@@ -61,11 +64,19 @@ func in(list []netip.Prefix, a netip.Addr) bool {
 }
 
 // Client returns the address of the client that sent r: the connection's
-// peer, or, when the peer is a trusted proxy, the right-most address of
+// peer, or, when the peer is a trusted proxy, the right-most hop of
 // X-Forwarded-For that is not itself a trusted proxy. Only the right end
 // of the header can be believed: each proxy appends the address it saw,
 // and everything to the left of the last trusted one is whatever the
 // client chose to send.
+//
+// A hop is read as proxies write it (parseHop): with or without a port,
+// an IPv6 address with or without brackets. A hop that is no address at
+// all ("unknown", a name, garbage) is still the client a trusted proxy
+// named: it stands for itself (StandIn), limited and bannable like any
+// address, and is never the proxy or an exempt address. Stopping at it
+// instead would make every such client the trusted proxy, which is
+// loopback and exempt in the usual deployment.
 func (a *Addresses) Client(r *http.Request) netip.Addr {
 	peer := remoteAddr(r.RemoteAddr)
 	if !peer.IsValid() || !in(a.trusted, peer) {
@@ -79,17 +90,74 @@ func (a *Addresses) Client(r *http.Request) netip.Addr {
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
-		h, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			// A malformed hop: nothing left of it can be trusted either.
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			// An empty list element (RFC 9110 §5.6.1 allows them) names
+			// no one.
+			continue
+		}
+		h, ok := parseHop(hop)
+		if !ok {
+			client = StandIn(hop)
+			a.malformed.Do(func() {
+				a.log.Warn("a trusted proxy sent an X-Forwarded-For hop that is not an address: it is limited and banned as its own client under a stand-in address in 2001:db8::/32; fix the proxy's configuration",
+					"peer", peer.String(), "hop", truncate(hop, 64), "stand_in", client.String())
+			})
 			break
 		}
-		client = h.Unmap()
+		client = h
 		if !in(a.trusted, client) {
 			break
 		}
 	}
 	return client
+}
+
+// parseHop reads one X-Forwarded-For element as proxies write it:
+// 203.0.113.5 (nginx), 203.0.113.5:4711 (Azure Application Gateway, IIS
+// ARR), 2001:db8::1, [2001:db8::1], [2001:db8::1]:4711, and the quoted
+// forms of RFC 7239's Forwarded that some copy over. The zone of a
+// link-local address is dropped: it names an interface of the proxy, not
+// the client.
+func parseHop(s string) (netip.Addr, bool) {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		s = ap.Addr().String()
+	} else if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		s = s[1 : len(s)-1]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.WithZone("").Unmap(), true
+}
+
+// standInPrefix holds the stand-in addresses: the IPv6 documentation
+// prefix (RFC 3849), which no client can connect from, so a stand-in
+// never shares a key with a real address.
+var standInPrefix = netip.MustParsePrefix("2001:db8::/32")
+
+// StandIn is the address that stands for a client a trusted proxy named by
+// something that is not an address: 2001:db8::/32 followed by 32 bits of
+// the SHA-256 of what the proxy wrote, so that its /64 (the key of limits
+// and bans, Key) is the same on every instance and after a restart, and
+// an administrator can list and lift its ban like any other.
+func StandIn(hop string) netip.Addr {
+	sum := sha256.Sum256([]byte(hop))
+	var b [16]byte
+	copy(b[:4], standInPrefix.Addr().AsSlice()[:4])
+	copy(b[4:8], sum[:4])
+	return netip.AddrFrom16(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 func remoteAddr(s string) netip.Addr {
@@ -104,8 +172,12 @@ func remoteAddr(s string) netip.Addr {
 	return a.Unmap()
 }
 
-// Exempt reports whether addr is not limited per address.
-func (a *Addresses) Exempt(addr netip.Addr) bool { return in(a.exempt, addr) }
+// Exempt reports whether addr is not limited per address. A stand-in
+// (StandIn) never is, whatever --rate-exempt says: it is not an address
+// an operator could have meant.
+func (a *Addresses) Exempt(addr netip.Addr) bool {
+	return in(a.exempt, addr) && !standInPrefix.Contains(addr)
+}
 
 // Key is the bucket key of an address: the address itself for IPv4, its
 // /64 for IPv6, since one end site gets at least a /64 (RFC 6177) and
@@ -143,6 +215,9 @@ type Limits struct {
 	// TokenAddress limits each address at the token and device
 	// authorization endpoints.
 	TokenAddress *Limiter
+	// DeviceAddress limits each address at the device authorization
+	// endpoints: each request that passes writes a row (RFC 8628 §5.2).
+	DeviceAddress *Limiter
 	// SignIn limits each address where a password or a user code is
 	// tried: the sign-in page, the product-login API and the device code
 	// entry page share it, so guessing through one leaves less for the

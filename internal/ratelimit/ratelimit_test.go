@@ -2,9 +2,11 @@ package ratelimit
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,8 +146,22 @@ func TestClientAddress(t *testing.T) {
 		{"XFF from a trusted proxy: the hop it saw", "10.1.2.3:5000", []string{"198.51.100.1"}, "198.51.100.1"},
 		{"right-most untrusted hop, not the client's own claim", "10.1.2.3:5000", []string{"1.1.1.1, 198.51.100.1, 10.9.9.9"}, "198.51.100.1"},
 		{"several headers read as one list", "192.0.2.1:5000", []string{"1.1.1.1", "198.51.100.2"}, "198.51.100.2"},
-		{"a malformed hop stops the walk", "10.1.2.3:5000", []string{"198.51.100.1, nonsense"}, "10.1.2.3"},
 		{"IPv4-mapped IPv6 peer is IPv4", "[::ffff:203.0.113.7]:5000", nil, "203.0.113.7"},
+		// Hops as proxies write them (review L5: a port or brackets made
+		// the trusted proxy the client).
+		{"a hop with a port", "10.1.2.3:5000", []string{"198.51.100.1:4711"}, "198.51.100.1"},
+		{"IPv6 in brackets", "10.1.2.3:5000", []string{"[2001:db8:1::5]"}, "2001:db8:1::5"},
+		{"IPv6 in brackets with a port", "10.1.2.3:5000", []string{"[2001:db8:1::5]:4711"}, "2001:db8:1::5"},
+		{"IPv6 without brackets", "10.1.2.3:5000", []string{"2001:db8:1::5"}, "2001:db8:1::5"},
+		{"IPv4-mapped hop is IPv4", "10.1.2.3:5000", []string{"[::ffff:198.51.100.1]:80"}, "198.51.100.1"},
+		{"a zone names the proxy's interface, not the client", "10.1.2.3:5000", []string{"fe80::1%eth0"}, "fe80::1"},
+		{"quoted, as RFC 7239 writes it", "10.1.2.3:5000", []string{`"[2001:db8:1::5]:4711"`}, "2001:db8:1::5"},
+		{"spaces and empty elements", "10.1.2.3:5000", []string{" 198.51.100.1 ,, "}, "198.51.100.1"},
+		{"a trusted hop with a port is still trusted", "10.1.2.3:5000", []string{"198.51.100.1, 10.9.9.9:443"}, "198.51.100.1"},
+		{"only empty elements: the proxy itself", "10.1.2.3:5000", []string{" , "}, "10.1.2.3"},
+		{"a hop that is no address stands for itself", "10.1.2.3:5000", []string{"198.51.100.1, nonsense"}, StandIn("nonsense").String()},
+		{"a port that is not one", "10.1.2.3:5000", []string{"198.51.100.1:http"}, StandIn("198.51.100.1:http").String()},
+		{"garbage behind a trusted hop", "10.1.2.3:5000", []string{"unknown, 10.9.9.9"}, StandIn("unknown").String()},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/", nil)
 		r.RemoteAddr = tc.remote
@@ -161,6 +177,18 @@ func TestClientAddress(t *testing.T) {
 	}
 	if _, err := ParsePrefixes("10.0.0.0/8,not-an-address"); err == nil {
 		t.Error("a bad prefix was accepted")
+	}
+	// A stand-in is one key per hop text, the same in every process and
+	// instance (no random seed: bans are kept in the database), and never
+	// a real client's.
+	if got := Key(StandIn("unknown")); got != "2001:db8:b23a:6a84::/64" {
+		t.Errorf("stand-in key of %q: %s, want 2001:db8: and the first 32 bits of its SHA-256", "unknown", got)
+	}
+	if Key(StandIn("unknown")) == Key(StandIn("garbage")) {
+		t.Error("stand-ins of different hops share a key")
+	}
+	if !standInPrefix.Contains(StandIn("unknown")) {
+		t.Errorf("stand-in %v outside %v", StandIn("unknown"), standInPrefix)
 	}
 }
 
@@ -200,6 +228,11 @@ func TestSignInAddress(t *testing.T) {
 		{"10.0.0.1:1", "198.51.100.4", "198.51.100.4"},
 		{"10.0.0.1:1", "192.0.2.8", ""},                  // exempt behind the proxy
 		{"203.0.113.9:1", "198.51.100.4", "203.0.113.9"}, // forged header from an untrusted peer
+		{"10.0.0.1:1", "192.0.2.8:4711", ""},             // exempt behind the proxy, with a port
+		{"10.0.0.1:1", "127.0.0.1:4711", ""},             // loopback behind the proxy is loopback
+		{"10.0.0.1:1", "[::1]:4711", ""},
+		{"10.0.0.1:1", "198.51.100.4:4711", "198.51.100.4"},
+		{"10.0.0.1:1", "garbage", StandIn("garbage").String()}, // counted and bannable, never the proxy
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/", nil)
 		r.RemoteAddr = tc.remote
@@ -215,4 +248,63 @@ func TestSignInAddress(t *testing.T) {
 	if none.SignInAddress(httptest.NewRequest(http.MethodPost, "/", nil)).IsValid() {
 		t.Error("no limits configured, yet an address to count")
 	}
+}
+
+// TestStandInNeverExempt: a hop that is no address is never exempt, not
+// even when --rate-exempt covers every address: an operator exempts
+// networks, and a stand-in is in none.
+func TestStandInNeverExempt(t *testing.T) {
+	trusted, _ := ParsePrefixes("127.0.0.1")
+	exempt, _ := ParsePrefixes("::/0,0.0.0.0/0")
+	a := NewAddresses(trusted, exempt, nil)
+	l := New(1, 1, Options{})
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.RemoteAddr = "127.0.0.1:1"
+	r.Header.Set("X-Forwarded-For", "[not an address]")
+	a.Allow(l, r)
+	if ok, _ := a.Allow(l, r); ok {
+		t.Error("second request of a stand-in allowed: it was exempt")
+	}
+	if a.Exempt(a.Client(r)) {
+		t.Error("a stand-in is exempt")
+	}
+}
+
+// FuzzClient: whatever a trusted proxy forwards, the client is an address
+// (never the zero Addr, which would count nowhere) and, unless every hop is
+// trusted, never the trusted proxy; an untrusted peer's header changes
+// nothing.
+func FuzzClient(f *testing.F) {
+	for _, seed := range []string{"203.0.113.5", "203.0.113.5:4711", "[2001:db8::1]", "[2001:db8::1]:4711", "2001:db8::1",
+		" 198.51.100.1 , 10.0.0.1", "unknown", "", ",,", "[::ffff:1.2.3.4]:80", "fe80::1%eth0", `"[2001:db8::1]:4711"`,
+		"[", "]", "[]:80", "1.2.3.4:99999", "10.0.0.1, 10.0.0.2", "\x00"} {
+		f.Add(seed)
+	}
+	trusted, _ := ParsePrefixes("10.0.0.0/8")
+	a := NewAddresses(trusted, nil, slog.New(slog.DiscardHandler))
+	f.Fuzz(func(t *testing.T, xff string) {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.Header["X-Forwarded-For"] = []string{xff}
+		r.RemoteAddr = "10.0.0.1:5000"
+		got := a.Client(r)
+		if !got.IsValid() {
+			t.Fatalf("X-Forwarded-For %q: no client address", xff)
+		}
+		if got.Zone() != "" || got.Is4In6() {
+			t.Fatalf("X-Forwarded-For %q: client %v not normalised (zone or IPv4-mapped)", xff, got)
+		}
+		allTrusted := true
+		for _, hop := range strings.Split(xff, ",") {
+			if h, ok := parseHop(strings.TrimSpace(hop)); strings.TrimSpace(hop) != "" && (!ok || !in(trusted, h)) {
+				allTrusted = false
+			}
+		}
+		if in(trusted, got) && !allTrusted {
+			t.Fatalf("X-Forwarded-For %q: the client is the trusted %v", xff, got)
+		}
+		r.RemoteAddr = "203.0.113.9:5000"
+		if got := a.Client(r); got != netip.MustParseAddr("203.0.113.9") {
+			t.Fatalf("X-Forwarded-For %q from an untrusted peer: client %v", xff, got)
+		}
+	})
 }

@@ -1,62 +1,65 @@
 package server
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/tessera-id/tessera/internal/adminapi"
 	"github.com/tessera-id/tessera/internal/directory"
-	"github.com/tessera-id/tessera/internal/token"
+	"github.com/tessera-id/tessera/internal/oauth"
 )
 
-// adminAuth authenticates callers of the admin API with this server's own
-// key ring: a token issued here, for the admin API application of the
-// token's tenant, carrying the admin role.
+// tokenVerifier checks an access token of this server as introspection
+// does, revocation included (oauth.Handler.VerifyAccessToken).
+type tokenVerifier interface {
+	VerifyAccessToken(ctx context.Context, raw string) (oauth.AccessToken, error)
+}
+
+// adminAuth authenticates callers of the admin API: the token must be one
+// this server issued and nobody revoked (the protocol layer's check, the
+// same introspection makes), for the admin API of its own tenant; then
+// the directory decides, now, whether the principal it names may act:
+// exists, is enabled, holds the admin role (directory.AdminAuthorityOf,
+// through the directory cache). The token's roles claim is not read.
 type adminAuth struct {
+	tokens     tokenVerifier
 	dir        *directory.Service
-	keys       *token.Ring
-	publicURL  string
 	homeTenant string
 }
 
 var _ adminapi.Authenticator = (*adminAuth)(nil)
 
 func (a *adminAuth) Authenticate(r *http.Request) (adminapi.Caller, error) {
+	ctx := r.Context()
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	raw = strings.TrimSpace(raw)
 	if !ok || raw == "" {
-		return adminapi.Caller{}, errors.New("no bearer token")
+		return adminapi.Caller{}, adminapi.Refuse(adminapi.ReasonNoToken, errors.New("no bearer token"))
 	}
-	c, err := a.keys.Verify(strings.TrimSpace(raw), time.Now(), time.Minute)
-	if err != nil {
-		return adminapi.Caller{}, err
+	at, err := a.tokens.VerifyAccessToken(ctx, raw)
+	c := adminapi.Caller{TenantID: at.TenantID, Subject: at.ObjectID, ClientID: at.ClientID()}
+	switch {
+	case errors.Is(err, oauth.ErrTokenRevoked):
+		return c, adminapi.Refuse(adminapi.ReasonRevoked, err)
+	case errors.Is(err, oauth.ErrTokenInvalid):
+		return adminapi.Caller{}, adminapi.Refuse(adminapi.ReasonInvalidToken, err)
+	case err != nil:
+		return adminapi.Caller{}, adminapi.CheckFailed(err)
+	case !directory.IsGUID(at.TenantID):
+		return adminapi.Caller{}, adminapi.Refuse(adminapi.ReasonInvalidToken, errors.New("token has no tenant"))
 	}
-	if !directory.IsGUID(c.TenantID) {
-		return adminapi.Caller{}, errors.New("token has no tenant")
+	auth, err := a.dir.AdminAuthorityOf(ctx, directory.AdminCaller{TenantID: at.TenantID, ObjectID: at.ObjectID,
+		ClientID: at.ClientID(), App: at.IDType == "app", Audience: at.Audience})
+	switch {
+	case err != nil:
+		return adminapi.Caller{}, adminapi.CheckFailed(err)
+	case auth.TokenInvalid():
+		return c, adminapi.Refuse(auth.Refused, errors.New("the directory refuses the token's principal: "+auth.Refused))
+	case auth.Held:
+		c.Roles = []string{directory.AdminRole}
+		c.SystemAdmin = at.TenantID == a.homeTenant
 	}
-	if c.Issuer != token.Issuer(a.publicURL, c.TenantID, 2) && c.Issuer != token.Issuer(a.publicURL, c.TenantID, 1) {
-		return adminapi.Caller{}, fmt.Errorf("issuer %q is not this server's for tenant %s", c.Issuer, c.TenantID)
-	}
-	admin, err := a.dir.EnsureAdminApplication(r.Context(), c.TenantID)
-	if err != nil {
-		return adminapi.Caller{}, err
-	}
-	aud := strings.TrimSuffix(c.Audience, "/")
-	if aud != admin.App.AppID && !slices.Contains(admin.App.IdentifierURIs, aud) && aud != "api://"+admin.App.AppID {
-		return adminapi.Caller{}, fmt.Errorf("token audience %q is not the admin API", c.Audience)
-	}
-	client := c.AuthorizedParty
-	if client == "" {
-		client = c.AppID
-	}
-	return adminapi.Caller{
-		TenantID:    c.TenantID,
-		Subject:     c.Subject,
-		ClientID:    client,
-		Roles:       c.Roles,
-		SystemAdmin: c.TenantID == a.homeTenant && slices.Contains(c.Roles, directory.AdminRole),
-	}, nil
+	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
@@ -24,10 +25,42 @@ type Bootstrap struct {
 const BootstrapClientName = "tessera bootstrap admin"
 
 // bootstrap creates the home tenant, its admin API application and an
-// admin client with a secret, if the directory has no tenant yet. Two
-// instances starting at once on an empty database: one creates the
-// tenant, the other sees ErrConflict and does nothing.
-func bootstrap(ctx context.Context, dir *directory.Service, domain string) (*Bootstrap, directory.Tenant, error) {
+// admin client with a secret, if the directory has no tenant yet, and
+// gives the home tenant the further domain extra (--domain) when it is
+// set. Two instances starting at once on an empty database: one creates
+// the tenant, the other sees ErrConflict and does nothing.
+func bootstrap(ctx context.Context, dir *directory.Service, log *slog.Logger, domain, extra string) (*Bootstrap, directory.Tenant, error) {
+	b, home, err := bootstrapHome(ctx, dir, domain)
+	if err == nil && extra != "" {
+		err = ensureHomeDomain(ctx, dir, log, home, extra)
+	}
+	return b, home, err
+}
+
+// ensureHomeDomain gives the home tenant the domain of --domain unless a
+// tenant holds it: the home tenant already (nothing to do), or another
+// (an error in the log, naming it, and the server starts without: the
+// domain cannot be the home tenant's while another tenant's users may be
+// named in it).
+func ensureHomeDomain(ctx context.Context, dir *directory.Service, log *slog.Logger, home directory.Tenant, domain string) error {
+	holder, err := dir.ResolveTenant(ctx, domain)
+	switch {
+	case err == nil && holder.ID == home.ID:
+		return nil
+	case err == nil:
+		log.Error("--domain: the domain belongs to another tenant, so the home tenant does not get it: remove it there first (tessera admin tenant domain remove)",
+			"domain", domain, "tenant", holder.Domain, "tenant_id", holder.ID)
+		return nil
+	case !errors.Is(err, directory.ErrNotFound):
+		return err
+	}
+	if _, err := dir.AddTenantDomain(ctx, home.ID, domain); err != nil && !errors.Is(err, directory.ErrConflict) {
+		return fmt.Errorf("--domain %s: %w", domain, err)
+	}
+	return nil
+}
+
+func bootstrapHome(ctx context.Context, dir *directory.Service, domain string) (*Bootstrap, directory.Tenant, error) {
 	tenants, err := dir.ListTenants(ctx)
 	if err != nil {
 		return nil, directory.Tenant{}, err

@@ -14,9 +14,10 @@ func (s *Server) abuseLimits() *ratelimit.Limits {
 	trusted, _ := ratelimit.ParsePrefixes(s.cfg.TrustedProxies)
 	exempt, _ := ratelimit.ParsePrefixes(s.cfg.RateExempt)
 	return &ratelimit.Limits{
-		Addresses:    ratelimit.NewAddresses(trusted, exempt, s.log),
-		SignIn:       ratelimit.New(s.cfg.RateSignIn, s.cfg.RateSignInBurst, ratelimit.Options{}),
-		TokenClient:  ratelimit.New(s.cfg.RateTokenClient, s.cfg.RateTokenClientBurst, ratelimit.Options{}),
-		TokenAddress: ratelimit.New(s.cfg.RateTokenAddress, s.cfg.RateTokenAddrBurst, ratelimit.Options{}),
+		Addresses:     ratelimit.NewAddresses(trusted, exempt, s.log),
+		SignIn:        ratelimit.New(s.cfg.RateSignIn, s.cfg.RateSignInBurst, ratelimit.Options{}),
+		TokenClient:   ratelimit.New(s.cfg.RateTokenClient, s.cfg.RateTokenClientBurst, ratelimit.Options{}),
+		TokenAddress:  ratelimit.New(s.cfg.RateTokenAddress, s.cfg.RateTokenAddrBurst, ratelimit.Options{}),
+		DeviceAddress: ratelimit.New(s.cfg.RateDeviceAddress, s.cfg.RateDeviceAddrBurst, ratelimit.Options{}),
 	}
 }

@@ -112,7 +112,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	}()
 	s.Directory = directory.NewService(st, keys, directory.Options{Audit: s.Audit, PasswordHashSlots: passwordHashSlots(log, directory.DefaultPasswordParams),
 		AddressBans: directory.AddressBanPolicy{Failures: cfg.BanAddressFailures, Window: cfg.BanAddressWindow, Duration: cfg.BanAddressDuration}})
-	s.Sessions = session.NewService(st, keys, keys, session.Options{Audit: s.Audit})
+	s.Sessions = session.NewService(st, keys, keys, session.Options{Audit: s.Audit, DevicePendingMax: cfg.DevicePendingMax})
 	// Disabling a user or removing a client's credential revokes what
 	// they hold.
 	s.Directory.SetRevoker(s.Sessions)
@@ -146,7 +146,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		s.ln = tls.NewListener(s.ln, tlsCfg)
 	}
 
-	s.Bootstrap, s.HomeTenant, err = bootstrap(ctx, s.Directory, cfg.HomeTenant)
+	s.Bootstrap, s.HomeTenant, err = bootstrap(ctx, s.Directory, log, cfg.HomeTenant, cfg.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +154,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err := s.openAdmin(); err != nil {
 		return nil, fmt.Errorf("--admin-addr: %w", err)
 	}
+	// Last, when every file it looks at exists.
+	checkDataFolder(cfg, log)
 	return s, nil
 }
 
@@ -204,13 +206,14 @@ func contains(list []string, s string) bool {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	limits := s.abuseLimits()
-	oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Limits: limits, Logger: s.log, Audit: s.Audit}).Register(mux)
-	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL,
+	protocol := oauth.New(oauth.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID, Limits: limits, Logger: s.log, Audit: s.Audit})
+	protocol.Register(mux)
+	web.New(web.Config{Directory: s.Directory, Sessions: s.Sessions, Keys: s.Keys, Secrets: s.Secrets, PublicURL: s.URL, HomeTenant: s.HomeTenant.ID,
 		InsecureCookies: s.cfg.HTTP && strings.HasPrefix(s.URL, "http://"), Limits: limits, Logger: s.log}).Register(mux)
 	mux.Handle("/admin/v1/", adminapi.New(adminapi.Config{
 		Directory: s.Directory,
 		Keys:      s.Keys,
-		Auth:      &adminAuth{dir: s.Directory, keys: s.Keys, publicURL: s.URL, homeTenant: s.HomeTenant.ID},
+		Auth:      &adminAuth{tokens: protocol, dir: s.Directory, homeTenant: s.HomeTenant.ID},
 		Logger:    s.log,
 		Audit:     s.Audit,
 	}))

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -154,6 +155,12 @@ func writePEM(path, typ string, der []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
+		return err
+	}
+	// A temporary file left by a crash keeps its old mode through
+	// O_TRUNC: say the mode meant.
+	if err := f.Chmod(mode); err != nil && runtime.GOOS != "windows" {
+		f.Close()
 		return err
 	}
 	if err := pem.Encode(f, &pem.Block{Type: typ, Bytes: der}); err != nil {

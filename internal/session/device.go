@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -23,6 +24,35 @@ const (
 	DeviceCodeLifetime = 15 * time.Minute
 	DeviceInterval     = 5 * time.Second
 )
+
+// DefaultDevicePendingMax is how many device authorizations one client may
+// have pending in a tenant at once (Options.DevicePendingMax,
+// --device-pending-max). Anyone may start one for a public client, the
+// CLI's id is in every tenant, and each is a row until it expires: the cap
+// bounds what a flood can write at about 6 MB per client and tenant,
+// whatever the number of addresses behind it. It is far above what people
+// keep pending (a device code lives 15 minutes and is used in one), and so
+// far above what one address may start in that time (the per-address limit
+// on device authorization, RFC 8628 §5.2) that filling it takes hundreds
+// of addresses; and it frees itself as codes expire.
+const DefaultDevicePendingMax = 10000
+
+// ErrDevicePendingLimit: the client already has as many device
+// authorizations pending in the tenant as the cap allows.
+var ErrDevicePendingLimit = errors.New("too many pending device authorizations")
+
+// PendingLimitError is ErrDevicePendingLimit with the earliest time one of
+// the pending codes expires, when a new one can be started at the latest.
+type PendingLimitError struct {
+	Max    int
+	FreeAt time.Time
+}
+
+func (e *PendingLimitError) Error() string {
+	return fmt.Sprintf("%v: %d pending, the first expires at %s", ErrDevicePendingLimit, e.Max, e.FreeAt.Format(time.RFC3339))
+}
+
+func (e *PendingLimitError) Is(target error) bool { return target == ErrDevicePendingLimit }
 
 // userCodeAlphabet avoids vowels (no words) and look-alikes (RFC 8628
 // §6.1): 20 letters, 8 of them give 34 bits, enough with rate limiting and
@@ -59,7 +89,9 @@ func NormalizeUserCode(s string) string {
 }
 
 // StartDevice begins a device authorization (RFC 8628 §3.1-3.2) and returns
-// the device code, the user code, and the stored record.
+// the device code, the user code, and the stored record; a
+// *PendingLimitError when the client has Options.DevicePendingMax pending
+// in the tenant already.
 func (s *Service) StartDevice(ctx context.Context, tenantID, clientID string, scopes []string, resource string) (string, string, DeviceCode, error) {
 	v, h := s.opaque(DeviceCodePrefix, tenantID)
 	user := newUserCode()
@@ -69,7 +101,7 @@ func (s *Service) StartDevice(ctx context.Context, tenantID, clientID string, sc
 	}
 	d := DeviceCode{TenantID: tenantID, Hash: h, UserCodeHash: s.hash.HashToken(NormalizeUserCode(user)), ClientID: clientID,
 		Scopes: scopes, Resource: resource, Interval: DeviceInterval, CreatedAt: now, ExpiresAt: now.Add(DeviceCodeLifetime), Status: DevicePending}
-	if err := s.repo.CreateDeviceCode(ctx, tenantID, d); err != nil {
+	if err := s.repo.CreateDeviceCode(ctx, tenantID, d, s.devicePendingMax); err != nil {
 		return "", "", DeviceCode{}, err
 	}
 	return v, user, d, nil

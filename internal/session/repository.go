@@ -66,15 +66,19 @@ type Repository interface {
 	// ForgetSealed drops sealed successor responses older than before, so
 	// that no usable token stays recoverable past the grace window.
 	ForgetSealed(ctx context.Context, before time.Time) error
-	// Purge deletes codes, refresh tokens, device codes and feed entries
-	// that expired before before, then the grants and browser sessions
-	// that expired and nothing refers to, and the address failure counts
-	// (directory.RecordAddressFailure) whose window and ban ended before
-	// before, at most limit rows of each kind, and returns how many rows
-	// it deleted (housekeeping, every tenant).
-	Purge(ctx context.Context, before time.Time, limit int) (int64, error)
+	// Purge deletes, at most limit rows of each kind, what expired before
+	// its cut-off (PurgeBefore), and returns how many rows it deleted
+	// (housekeeping, every tenant). Each kind is its own short
+	// transaction, or part of one: never one long lock over a backlog.
+	Purge(ctx context.Context, before PurgeBefore, limit int) (int64, error)
 
-	CreateDeviceCode(ctx context.Context, tenantID string, d DeviceCode) error
+	// CreateDeviceCode stores a device authorization. With maxPending > 0
+	// it is a conditional insert, atomic against every other (across
+	// instances too): when the client already has maxPending pending
+	// device codes in the tenant that expire after d.CreatedAt, nothing
+	// is stored and the answer is a *PendingLimitError whose FreeAt is
+	// the earliest expiry among them. maxPending 0 stores without a cap.
+	CreateDeviceCode(ctx context.Context, tenantID string, d DeviceCode, maxPending int) error
 	GetDeviceCodeByUserCode(ctx context.Context, tenantID string, userCodeHash []byte) (DeviceCode, error)
 	// ApproveDeviceCode moves a pending, unexpired device code to approved
 	// (with userID and grantID) or to denied (userID ""), atomically.

@@ -47,12 +47,13 @@ type Sealer interface {
 
 // Service runs the rules of sessions over a Repository.
 type Service struct {
-	repo   Repository
-	hash   Hasher
-	seal   Sealer
-	now    func() time.Time
-	feedTT time.Duration
-	audit  *audit.Recorder
+	repo             Repository
+	hash             Hasher
+	seal             Sealer
+	now              func() time.Time
+	feedTT           time.Duration
+	audit            *audit.Recorder
+	devicePendingMax int
 }
 
 // Options configure a Service.
@@ -66,18 +67,34 @@ type Options struct {
 	// not synchronously: logouts and revocations are caused by clients
 	// and users at their own rate.
 	Audit *audit.Recorder
+	// DevicePendingMax caps the device authorizations one client may have
+	// pending in a tenant at once; 0 means DefaultDevicePendingMax.
+	DevicePendingMax int
 }
 
 // NewService returns a Service.
 func NewService(repo Repository, h Hasher, s Sealer, opts Options) *Service {
-	svc := &Service{repo: repo, hash: h, seal: s, now: opts.Now, feedTT: opts.FeedRetention, audit: opts.Audit}
+	svc := &Service{repo: repo, hash: h, seal: s, now: opts.Now, feedTT: opts.FeedRetention, audit: opts.Audit,
+		devicePendingMax: opts.DevicePendingMax}
 	if svc.now == nil {
 		svc.now = time.Now
 	}
 	if svc.feedTT == 0 {
 		svc.feedTT = 24*time.Hour + 10*time.Minute
 	}
+	if svc.devicePendingMax <= 0 {
+		svc.devicePendingMax = DefaultDevicePendingMax
+	}
 	return svc
+}
+
+// WithClock returns a Service over the same storage that reads the time
+// from now: for tools and tests that act as of another time (housekeeping
+// as it will run once codes have expired).
+func (s *Service) WithClock(now func() time.Time) *Service {
+	c := *s
+	c.now = now
+	return &c
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -179,13 +196,15 @@ type GrantSpec struct {
 	Scopes                             []string
 	AuthTime                           time.Time
 	Lifetime                           time.Duration // absolute
+	Channel                            string        // Grant.Channel
 }
 
 // NewGrant records a sign-in of a user to a client.
 func (s *Service) NewGrant(ctx context.Context, tenantID string, g GrantSpec) (Grant, error) {
 	now := s.clock()
 	gr := Grant{TenantID: tenantID, ID: uuid.NewString(), UserID: g.UserID, ClientID: g.ClientID, BrowserSessionID: g.BrowserSessionID,
-		Scopes: g.Scopes, AuthTime: g.AuthTime.UTC().Truncate(time.Microsecond), CreatedAt: now, ExpiresAt: now.Add(g.Lifetime)}
+		Scopes: g.Scopes, AuthTime: g.AuthTime.UTC().Truncate(time.Microsecond), CreatedAt: now, ExpiresAt: now.Add(g.Lifetime),
+		Channel: g.Channel}
 	if gr.Scopes == nil {
 		gr.Scopes = []string{}
 	}
@@ -441,16 +460,43 @@ func (s *Service) Feed(ctx context.Context, tenantID string, after int64, limit 
 
 // Housekeeping drops sealed refresh responses past the longest grace
 // window, so no usable token stays recoverable from the database, and
-// purges state that expired more than a day ago (the day keeps recent
-// expiries answering "expired" rather than "unknown"). It returns the
-// number of rows purged.
+// purges expired state: device codes, feed entries and address failure
+// counts one device-code lifetime after they expired (so a late poll is
+// still told expired_token), codes and refresh tokens a day after they
+// expired (the day keeps recent expiries answering
+// "expired" rather than "unknown"), and what nothing refers to any more.
+// It purges in batches until the backlog as of its start is gone, each
+// batch a short transaction, so that a backlog (a flood of device
+// authorizations) goes in one run without holding the database's writer
+// for long. It returns the number of rows purged.
 func (s *Service) Housekeeping(ctx context.Context, maxGrace time.Duration) (int64, error) {
 	now := s.clock()
 	if err := s.repo.ForgetSealed(ctx, now.Add(-maxGrace)); err != nil {
 		return 0, err
 	}
-	return s.repo.Purge(ctx, now.Add(-24*time.Hour), 1000)
+	cut := PurgeBefore{Expired: now.Add(-DeviceCodeLifetime), Answered: now.Add(-answerExpiredFor)}
+	var total int64
+	for {
+		n, err := s.repo.Purge(ctx, cut, purgeBatch)
+		total += n
+		// Fewer than a batch: every kind came up short, so nothing that
+		// expired before the cut-offs is left (a grant freed by this
+		// round's deletions goes in the next run).
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
 }
+
+// answerExpiredFor is how long codes and refresh tokens are kept past
+// their expiry (PurgeBefore.Answered).
+const answerExpiredFor = 24 * time.Hour
+
+// purgeBatch is the most rows of each kind one Purge deletes.
+const purgeBatch = 1000
 
 // superseded is the feed entry of a rotation: the new access token m
 // replaces every earlier one of the grant for the same audience (RFC 9700

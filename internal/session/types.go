@@ -57,7 +57,16 @@ type Grant struct {
 	// ExpiresAt is absolute: no refresh token of the grant outlives it.
 	ExpiresAt time.Time
 	RevokedAt time.Time
+	// Channel is how the grant was made: ChannelProductLogin, or "" for
+	// the OAuth grants (authorization code, device code, password) and
+	// every grant made before channels were recorded.
+	Channel string
 }
+
+// ChannelProductLogin marks a grant made by the product-login API, the only
+// grants its logout ends: its tokens, `az login`'s and `tessera login`'s
+// all name the CLI's client, so the token cannot tell them apart.
+const ChannelProductLogin = "product_login"
 
 // Code is an authorization code (RFC 6749 §4.1.2), stored by hash.
 type Code struct {
@@ -131,6 +140,24 @@ type DeviceCode struct {
 	// Set at approval: the user and the grant made for the device.
 	UserID  string
 	GrantID string
+}
+
+// PurgeBefore are the cut-offs of Repository.Purge.
+type PurgeBefore struct {
+	// Expired: device codes, revocation feed entries and address
+	// failure counts that expired before it go. Housekeeping sets it a
+	// device code's lifetime in the past: a device still polling just
+	// after its code expired is answered expired_token (RFC 8628 §3.5),
+	// not invalid_grant, and the rows a flood leaves stay bounded by the
+	// pending cap. The feed lists no expired entry and a count whose
+	// window and ban ended counts nothing, so the margin changes no
+	// answer of theirs.
+	Expired time.Time
+	// Answered: codes and refresh tokens that expired before it go, then
+	// the grants and browser sessions that expired before it and that
+	// nothing refers to any more. They stay a margin past expiry, so that
+	// one presented late is answered "expired" rather than unknown.
+	Answered time.Time
 }
 
 // Revocation kinds.

@@ -36,8 +36,10 @@ type AccessClaims struct {
 	AppIDACR string `json:"appidacr,omitempty"`
 	IDP      string `json:"idp,omitempty"`
 
-	// IDType is "app" for app-only tokens (Entra's optional idtyp claim),
-	// so a resource server can tell them from user tokens at a glance.
+	// IDType is Entra's idtyp claim: "app" in app-only tokens, "user" in
+	// delegated ones, as Entra writes it when an API asks for it. It is
+	// how a resource server tells the two apart: tessera's user tokens
+	// have sub equal to oid, the mark of an app-only token in Entra's.
 	IDType string `json:"idtyp,omitempty"`
 
 	ObjectID string   `json:"oid"`
@@ -49,6 +51,12 @@ type AccessClaims struct {
 	JTI      string   `json:"jti"`
 	Version  string   `json:"ver"`
 }
+
+// Values of the idtyp claim.
+const (
+	IDTypeApp  = "app"
+	IDTypeUser = "user"
+)
 
 // AppTokenParams describe an app-only access token (client credentials).
 type AppTokenParams struct {
@@ -91,7 +99,7 @@ func AppTokenClaims(p AppTokenParams) AccessClaims {
 		IssuedAt:  iat,
 		NotBefore: iat,
 		Expiry:    p.IssuedAt.Add(p.Lifetime).Unix(),
-		IDType:    "app",
+		IDType:    IDTypeApp,
 		ObjectID:  p.ClientSP,
 		Roles:     p.Roles,
 		Subject:   p.ClientSP,

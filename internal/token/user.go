@@ -45,7 +45,7 @@ func UserTokenClaims(p UserTokenParams) UserClaims {
 	c := UserClaims{AccessClaims: AccessClaims{
 		Audience: p.Audience, Issuer: Issuer(p.IssuerBase, p.TenantID, p.Version),
 		IssuedAt: iat, NotBefore: iat, Expiry: p.IssuedAt.Add(p.Lifetime).Unix(),
-		ObjectID: p.UserID, Subject: p.UserID, TenantID: p.TenantID, Roles: p.Roles,
+		IDType: IDTypeUser, ObjectID: p.UserID, Subject: p.UserID, TenantID: p.TenantID, Roles: p.Roles,
 		Scope: strings.Join(p.Scopes, " "), UTI: id, JTI: id,
 	}, Name: p.Name, SessionID: p.GrantID}
 	if p.Version == 1 {

@@ -10,9 +10,11 @@ import (
 // The pages of the AD FS–shaped authority, https://{host}/adfs (see
 // package oauth for why it exists). Its authorization endpoint finds the
 // tenant as the protocol endpoints do: the tenant that registers the
-// client when exactly one does, else, as at /organizations/, a
+// client (application ids are unique across tenants), else, for the
+// well-known clients every tenant registers, as at /organizations/: a
 // domain_hint, a login_hint's domain, the one tenant the browser is
-// signed in to, or the domain of the user name typed at sign-in. The
+// signed in to, or the domain of the user name typed at sign-in (each
+// domain belongs to one tenant). The
 // pages that follow post to /adfs/login, /adfs/consent and
 // /adfs/selectaccount, the flow's own {tenant}. Answers carry iss
 // {publicURL}/adfs (RFC 9207), the issuer of /adfs's discovery document.
@@ -39,7 +41,7 @@ func (h *Handler) adfsAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	f := parseAuthorize(r.Form, 2, adfsSegment)
 	f.Scope = directory.FoldResource(f.Scope, r.Form.Get("resource"))
-	t, ok, err := h.dir.SoleTenantOf(r.Context(), f.ClientID)
+	t, ok, err := h.dir.TenantOfApplication(r.Context(), f.ClientID)
 	if err != nil {
 		h.errorPage(w, r, pageServer(err))
 		return

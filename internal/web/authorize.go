@@ -309,6 +309,21 @@ func (h *Handler) advance(w http.ResponseWriter, r *http.Request, f flow, confir
 		h.showSelectAccount(w, r, f, tg, user)
 		return
 	}
+	// Before consent and before any code or approval: a user the token's
+	// resource does not accept gets nothing to redeem (Entra refuses at
+	// sign-in too).
+	if aerr := h.checkAssigned(ctx, tg, user, q); aerr != nil {
+		if f.Kind == kindDevice {
+			// The device learns of it at its next poll (access_denied)
+			// instead of polling until the code expires.
+			if err := h.sessions.DenyDevice(ctx, tg.tenant.ID, f.UserCode); err != nil && !errors.Is(err, session.ErrNotFound) && !errors.Is(err, session.ErrUsed) {
+				h.errorPage(w, r, pageServer(err))
+				return
+			}
+		}
+		h.fail(w, r, f, tg, aerr)
+		return
+	}
 	granted, missing, err := h.dir.Permissions(ctx, tg.tenant.ID, tg.app, user.ObjectID, q)
 	if err != nil {
 		h.fail(w, r, f, tg, errServerRedirect(err))
@@ -325,6 +340,28 @@ func (h *Handler) advance(w http.ResponseWriter, r *http.Request, f flow, confir
 		return
 	}
 	h.finish(w, r, f, tg, user, *bs, granted)
+}
+
+// checkAssigned asks the directory whether the user may have a token for
+// the resource the request's token would be for (directory.AuthorizeUser).
+func (h *Handler) checkAssigned(ctx context.Context, tg target, user directory.User, q directory.ScopeRequest) *authError {
+	client := directory.Client{App: tg.app}
+	if len(q.Resources) == 0 {
+		sp, err := h.dir.GetServicePrincipal(ctx, tg.tenant.ID, tg.app.AppID)
+		if err != nil {
+			return errServerRedirect(err)
+		}
+		client.SP = sp
+	}
+	res := q.Audience(client)
+	_, err := h.dir.AuthorizeUser(ctx, tg.tenant.ID, user.ObjectID, res)
+	switch {
+	case errors.Is(err, directory.ErrUserNotAssigned):
+		return errNotAssigned(user, res, err)
+	case err != nil:
+		return errServerRedirect(err)
+	}
+	return nil
 }
 
 // sameUser compares a login_hint with a user, completing a bare name

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/google/uuid"
+
+	"github.com/tessera-id/tessera/internal/directory"
 )
 
 // authError is an authorization error response (RFC 6749 §4.1.2.1),
@@ -58,6 +61,15 @@ func errConsentRequired() *authError {
 
 func errAccessDenied() *authError {
 	return &authError{Code: "access_denied", Description: "AADSTS65004: The user declined to consent to access the app."}
+}
+
+// errNotAssigned: the resource requires assignment and the user holds
+// none of its roles (directory.ErrUserNotAssigned); access_denied is RFC
+// 6749 §4.1.2.1's "the authorization server denied the request".
+func errNotAssigned(user directory.User, res directory.Resource, cause error) *authError {
+	return &authError{Code: "access_denied", Cause: cause,
+		Description: fmt.Sprintf("AADSTS50105: The signed in user '%s' is not assigned to a role for the application '%s' (%s). The application requires assignment: an administrator of the tenant must assign the user one of its app roles.",
+			user.UserPrincipalName, res.App.AppID, res.App.DisplayName)}
 }
 
 func errServerRedirect(cause error) *authError {

@@ -124,6 +124,7 @@ const (
 	msgMissing        = "Enter your user name and password."
 	msgFullName       = "Enter your full user name, for example alice@contoso."
 	msgDisabled       = "Your account is disabled. Ask your administrator to enable it."
+	msgNameNotBound   = "Your account cannot sign in: its user name is not in a domain of its organization. Ask your administrator to rename it."
 )
 
 func lockedMessage(e *directory.LockedError) string {
@@ -152,8 +153,15 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tid := f.TenantID
+	if tid == "" && f.TenantRef == adfsSegment && !strings.Contains(username, "@") && h.home != "" {
+		// /adfs names no tenant, and its token endpoint reads a bare
+		// name as the home tenant's (the operator's fixed choice); the
+		// page does the same. A full name's domain decides below, each
+		// domain being one tenant's.
+		tid = h.home
+	}
 	if tid == "" {
-		// /common/ or /organizations/: the user name's domain decides.
+		// /common/, /organizations/ or /adfs: the user name's domain decides.
 		_, domain, found := strings.Cut(username, "@")
 		if !found || domain == "" {
 			h.showSignIn(w, r, f, nil, msgFullName, username)
@@ -186,6 +194,8 @@ func (h *Handler) signInSubmit(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, directory.ErrInvalidCredentials):
 		case errors.As(err, &locked):
 			msg = lockedMessage(locked)
+		case errors.Is(err, directory.ErrNameNotBound):
+			msg = msgNameNotBound
 		case errors.Is(err, directory.ErrUserDisabled):
 			msg = msgDisabled
 		case errors.Is(err, directory.ErrBusy):

@@ -27,6 +27,9 @@ type Config struct {
 	Secrets *secrets.Keys
 	// PublicURL is the base of every URL, e.g. https://id.example.com.
 	PublicURL string
+	// HomeTenant is the id of the home tenant: at /adfs, which names no
+	// tenant, a bare user name is its (as at /adfs's token endpoint).
+	HomeTenant string
 	// InsecureCookies drops the Secure attribute, for plain-HTTP tests
 	// only (--http without a TLS proxy in front).
 	InsecureCookies bool
@@ -43,6 +46,7 @@ type Handler struct {
 	keys      *token.Ring
 	secrets   *secrets.Keys
 	publicURL string
+	home      string
 	insecure  bool
 	limits    *ratelimit.Limits
 	log       *slog.Logger
@@ -64,6 +68,7 @@ func New(cfg Config) *Handler {
 		keys:      cfg.Keys,
 		secrets:   cfg.Secrets,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		home:      cfg.HomeTenant,
 		insecure:  cfg.InsecureCookies,
 		limits:    cfg.Limits,
 		log:       cfg.Logger,

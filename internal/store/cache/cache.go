@@ -1,7 +1,7 @@
 // Package cache keeps the directory's hot reads in memory: a store.Store
 // wrapper that serves tenants, applications, service principals,
-// credentials and role assignments without touching the database, and
-// invalidates them on every write.
+// credentials, role assignments and whether a user is enabled without
+// touching the database, and invalidates them on every write.
 //
 // # Design
 //
@@ -33,6 +33,13 @@
 // what it read into that map. If a write invalidates in between, the
 // reader's result lands in a map nobody reads any more: a stale value can
 // never be put back after the invalidation that should have removed it.
+//
+// Of a user only the enabled flag is kept (GetUserEnabled, read by the
+// admin API's authority check on every request): users are written at
+// every failed sign-in, which must neither flush the cache nor be served
+// stale. UpdateUser and DeleteUser through this wrapper drop the tenant's
+// map; another process enabling, disabling or deleting a user moves the
+// directory version (migration 0009), nothing else of a user does.
 //
 // Not-found results are cached only for identifier-URI lookups (made
 // after client authentication, when a resource is resolved); an unknown
@@ -93,6 +100,7 @@ type tenantCache struct {
 	sps       sync.Map // appId → directory.ServicePrincipal
 	creds     sync.Map // appId → []directory.Credential
 	roles     sync.Map // principal id → []directory.RoleAssignment
+	users     sync.Map // user object id → bool (enabled)
 	n         atomic.Int64
 }
 

@@ -229,6 +229,37 @@ func TestRoleRemovedByAnotherProcessSeenAfterPoll(t *testing.T) {
 	w.wantRoles(t)
 }
 
+// A domain removed stops finding its tenant at once through this process,
+// and after the next poll when another process removed it (the domain
+// lookup is cached with the tenants).
+func TestDomainRemovalReachesTheTenantLookup(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t, nil)
+	for _, d := range []string{"one.example", "two.example"} {
+		if _, err := w.dir.AddTenantDomain(ctx, w.tenant.ID, d); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := w.dir.ResolveTenant(ctx, d); err != nil || got.ID != w.tenant.ID {
+			t.Fatalf("%s: %+v, %v", d, got, err)
+		}
+	}
+	if err := w.dir.RemoveTenantDomain(ctx, w.tenant.ID, "one.example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.dir.ResolveTenant(ctx, "one.example"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("a domain removed through the cache still resolves: %v", err)
+	}
+	if err := w.elsewh.RemoveTenantDomain(ctx, w.tenant.ID, "two.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.cached.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.dir.ResolveTenant(ctx, "two.example"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("a domain removed by another process still resolves after a poll: %v", err)
+	}
+}
+
 // Without a successful poll, entries stop being served MaxStale after the
 // last one started: a stalled poller or an unreachable counter cannot
 // keep a removed secret valid.
@@ -302,20 +333,24 @@ func TestReadsAreCopies(t *testing.T) {
 func TestEveryRepositoryMethodIsClassified(t *testing.T) {
 	cached := map[string]bool{"GetTenant": true, "GetTenantByDomain": true, "GetApplication": true,
 		"GetApplicationByIdentifierURI": true, "GetServicePrincipalByAppID": true, "ListCredentials": true,
-		"ListRoleAssignmentsByPrincipal": true}
+		"ListRoleAssignmentsByPrincipal": true, "GetUserEnabled": true}
 	invalidating := map[string]bool{"CreateTenant": true, "UpdateTenant": true, "CreateApplication": true,
 		"UpdateApplication": true, "DeleteApplication": true, "CreateServicePrincipal": true,
 		"UpdateServicePrincipal": true, "DeleteServicePrincipal": true, "AddCredential": true,
-		"DeleteCredential": true, "CreateRoleAssignment": true, "DeleteRoleAssignment": true, "DeleteUser": true}
+		"DeleteCredential": true, "CreateRoleAssignment": true, "DeleteRoleAssignment": true, "UpdateUser": true, "DeleteUser": true,
+		"AddTenantDomain": true, "DeleteTenantDomain": true}
 	// Uncached reads, and writes to tables the cache does not hold
 	// (users, consents, single-use values, address failures: a ban must
 	// be read from the database on every sign-in so that every instance
 	// sees it at once).
 	passThrough := map[string]bool{"ListTenants": true, "ListApplications": true, "GetServicePrincipal": true,
 		"ListServicePrincipals": true, "ListRoleAssignmentsByResource": true, "CreateUser": true, "GetUser": true,
-		"GetUserByUPN": true, "ListUsers": true, "UpdateUser": true, "RecordSignInFailure": true,
+		"GetUserByUPN": true, "ListUsers": true, "RecordSignInFailure": true,
 		"ResetSignInFailures": true, "ListLockedUsers": true, "PutConsent": true, "ListConsents": true, "DeleteConsent": true,
-		"ConsumeOnce": true, "RecordAddressFailure": true, "GetAddressBan": true, "ListAddressBans": true, "DeleteAddressBan": true}
+		"ConsumeOnce": true, "RecordAddressFailure": true, "GetAddressBan": true, "ListAddressBans": true, "DeleteAddressBan": true,
+		// The tenant of an application, at /adfs only (not the hot path);
+		// a name's failures, like a user's, read fresh on every sign-in.
+		"ListTenantDomains": true, "TenantOfApplication": true, "RecordNameFailure": true, "GetNameFailures": true}
 	repo := reflect.TypeFor[directory.Repository]()
 	for i := range repo.NumMethod() {
 		name := repo.Method(i).Name

@@ -138,6 +138,23 @@ func (c *Store) ListRoleAssignmentsByPrincipal(ctx context.Context, tenantID, pr
 	return as, err
 }
 
+// GetUserEnabled caches found users only: a miss is a user deleted, whose
+// tokens are refused before this is asked, and an object id nobody sent
+// yet costs nothing to keep out.
+func (c *Store) GetUserEnabled(ctx context.Context, tenantID, objectID string) (bool, error) {
+	tc := c.scope(tenantID)
+	if tc != nil {
+		if v, ok := tc.users.Load(objectID); ok {
+			return v.(bool), nil
+		}
+	}
+	enabled, err := c.Store.GetUserEnabled(ctx, tenantID, objectID)
+	if err == nil && tc != nil {
+		tc.put(c, &tc.users, objectID, enabled)
+	}
+	return enabled, err
+}
+
 // Writes that touch what is cached: each invalidates after the store
 // returns. A tenant write flushes everything (tenants are keyed by id and
 // domain, and writes to them are rarer still).
@@ -150,6 +167,18 @@ func (c *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 func (c *Store) UpdateTenant(ctx context.Context, t directory.Tenant) error {
 	defer c.Flush()
 	return c.Store.UpdateTenant(ctx, t)
+}
+
+// A domain moves the tenant lookup by domain: it flushes as a tenant
+// write does.
+func (c *Store) AddTenantDomain(ctx context.Context, tenantID string, d directory.TenantDomain) error {
+	defer c.Flush()
+	return c.Store.AddTenantDomain(ctx, tenantID, d)
+}
+
+func (c *Store) DeleteTenantDomain(ctx context.Context, tenantID, domain string) error {
+	defer c.Flush()
+	return c.Store.DeleteTenantDomain(ctx, tenantID, domain)
 }
 
 func (c *Store) CreateApplication(ctx context.Context, tenantID string, app directory.Application) error {
@@ -200,6 +229,14 @@ func (c *Store) CreateRoleAssignment(ctx context.Context, tenantID string, a dir
 func (c *Store) DeleteRoleAssignment(ctx context.Context, tenantID, id string) error {
 	defer c.invalidate(tenantID)
 	return c.Store.DeleteRoleAssignment(ctx, tenantID, id)
+}
+
+// UpdateUser may enable or disable the user. (Its sign-in failures,
+// written far more often, go through RecordSignInFailure and
+// ResetSignInFailures, which change nothing cached.)
+func (c *Store) UpdateUser(ctx context.Context, tenantID string, u directory.User) error {
+	defer c.invalidate(tenantID)
+	return c.Store.UpdateUser(ctx, tenantID, u)
 }
 
 // DeleteUser also removes the user's role assignments.

@@ -34,7 +34,16 @@ func scanDeviceCode(row pgx.Row) (session.DeviceCode, error) {
 // d.CreatedAt is taken over (that code is deleted), one still live is
 // directory.ErrConflict, on which the caller draws another user code.
 // session.ErrNotFound if the tenant does not exist.
-func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode) error {
+//
+// With maxPending > 0, a client that has maxPending pending device codes
+// in the tenant expiring after d.CreatedAt gets a
+// *session.PendingLimitError and nothing is stored. Exact across
+// instances: the transaction first takes an advisory lock on the tenant
+// and client, so the count and the insert of concurrent callers run one
+// after another, and under READ COMMITTED each count sees the inserts
+// committed before it got the lock. Client ids are compared as the
+// directory spells them (the caller passes the application's AppID).
+func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
 	if err := errors.Join(checkTenant(tenantID, d.TenantID), checkHash("device code", d.Hash),
 		checkHash("user code", d.UserCodeHash)); err != nil {
@@ -46,6 +55,29 @@ func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session
 	// Two statements, not one with the delete in a WITH: the parts of one
 	// statement run in no defined order, and the insert must come after.
 	return s.writeSession(ctx, op, func(tx pgx.Tx) error {
+		if maxPending > 0 {
+			// The schema is in the key: tests run many schemas in one
+			// database, and advisory locks span the database.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tessera.device_codes'),
+				hashtext(current_schema() || '/' || $1 || '/' || $2))`, tenantID, d.ClientID); err != nil {
+				return err
+			}
+			// From the partial index device_codes_pending alone (0007).
+			var n int
+			var first *time.Time
+			if err := tx.QueryRow(ctx, `SELECT count(*), min(expires_at) FROM device_codes
+				WHERE client_id = $1 AND tenant_id = $2 AND status = 'pending' AND expires_at > $3`,
+				d.ClientID, tenantID, d.CreatedAt).Scan(&n, &first); err != nil {
+				return err
+			}
+			if n >= maxPending {
+				e := &session.PendingLimitError{Max: maxPending}
+				if first != nil {
+					e.FreeAt = utc(*first)
+				}
+				return e
+			}
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM device_codes
 			WHERE tenant_id = $1 AND user_code_hash = $2 AND expires_at <= $3`,
 			tenantID, d.UserCodeHash, d.CreatedAt); err != nil {

@@ -82,7 +82,7 @@ func TestInstancesCountEverySignInFailure(t *testing.T) {
 	const n = 20
 	counts := make([]int, n)
 	errs := raceOn(pair, n, func(s *Store, i int) error {
-		u, err := s.RecordSignInFailure(ctx, "a", "user-1", t0, n, farAhead)
+		u, err := s.RecordSignInFailure(ctx, "a", "user-1", directory.SignInFailure{At: t0, Threshold: n, LockUntil: farAhead})
 		counts[i] = u.FailedSignIns
 		return err
 	})

@@ -21,11 +21,11 @@ import (
 // they carry usable tokens and no longer serve a retry.
 
 const grantColumns = `tenant_id, id, user_id, client_id, browser_session_id, scopes, auth_time,
-	created_at, expires_at, revoked_at`
+	created_at, expires_at, revoked_at, channel`
 
 // grantColumnsOf is grantColumns qualified by the alias g, for joins.
 const grantColumnsOf = `g.tenant_id, g.id, g.user_id, g.client_id, g.browser_session_id, g.scopes, g.auth_time,
-	g.created_at, g.expires_at, g.revoked_at`
+	g.created_at, g.expires_at, g.revoked_at, g.channel`
 
 // grantRow is a grant as its columns are scanned, so that a join can scan
 // a grant's columns next to another table's.
@@ -37,7 +37,7 @@ type grantRow struct {
 // dest are the scan destinations of grantColumns.
 func (r *grantRow) dest() []any {
 	return []any{&r.g.TenantID, &r.g.ID, &r.g.UserID, &r.g.ClientID, &r.sessionID, &r.g.Scopes, &r.g.AuthTime,
-		&r.g.CreatedAt, &r.g.ExpiresAt, &r.g.RevokedAt}
+		&r.g.CreatedAt, &r.g.ExpiresAt, &r.g.RevokedAt, &r.g.Channel}
 }
 
 func (r *grantRow) decode() session.Grant {
@@ -76,9 +76,9 @@ func (s *Store) CreateGrant(ctx context.Context, tenantID string, g session.Gran
 		sessionID = &g.BrowserSessionID
 	}
 	insert := func(q querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		_, err := q.Exec(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			tenantID, g.ID, g.UserID, g.ClientID, sessionID, nonNil(g.Scopes), g.AuthTime,
-			g.CreatedAt, g.ExpiresAt, g.RevokedAt)
+			g.CreatedAt, g.ExpiresAt, g.RevokedAt, g.Channel)
 		return err
 	}
 	if sessionID == nil {

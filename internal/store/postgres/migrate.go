@@ -67,6 +67,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, now time.Time) ([]string, 
 		}
 		by := appliedBy()
 		for _, m := range ms[current:] {
+			if check := migrationChecks[m.Version]; check != nil {
+				if err := check(ctx, tx); err != nil {
+					return fmt.Errorf("postgres: migrate: %s: %w", m.Name, err)
+				}
+			}
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("postgres: migrate: apply %s: %w", m.Name, err)
 			}

@@ -120,7 +120,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 const rotateRefreshToken = `WITH g AS MATERIALIZED (
 		SELECT tenant_id AS g_tenant_id, id AS g_id, user_id AS g_user_id, client_id AS g_client_id,
 			browser_session_id AS g_browser_session_id, scopes AS g_scopes, auth_time AS g_auth_time,
-			created_at AS g_created_at, expires_at AS g_expires_at, revoked_at AS g_revoked_at
+			created_at AS g_created_at, expires_at AS g_expires_at, revoked_at AS g_revoked_at, channel AS g_channel
 		FROM grants
 		WHERE tenant_id = $1 AND id = (SELECT grant_id FROM refresh_tokens WHERE tenant_id = $1 AND hash = $11)
 		FOR SHARE),

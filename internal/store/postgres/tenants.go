@@ -31,6 +31,7 @@ type policyDoc struct {
 	SessionLifetime        time.Duration `json:"sessionLifetime,omitempty"`
 	ProductLoginLifetime   time.Duration `json:"productLoginLifetime,omitempty"`
 	ProductLoginResource   string        `json:"productLoginResource,omitempty"`
+	ProductLoginResources  []string      `json:"productLoginResources,omitempty"`
 	LockoutThreshold       int           `json:"lockoutThreshold,omitempty"`
 	LockoutDuration        time.Duration `json:"lockoutDuration,omitempty"`
 }
@@ -52,8 +53,9 @@ func scanTenant(row pgx.Row) (directory.Tenant, error) {
 	return t, nil
 }
 
-// CreateTenant stores a new tenant. A second tenant with the same id, or
-// with the same domain in any letter case, is directory.ErrConflict.
+// CreateTenant stores a new tenant with its domain as its first tenant
+// domain, in one transaction. A second tenant with the same id, or a
+// domain any tenant holds (in any letter case), is directory.ErrConflict.
 func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 	op := "create tenant " + t.ID
 	if t.ID == "" || t.Domain == "" {
@@ -63,10 +65,16 @@ func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 	if err != nil {
 		return wrap(op, err)
 	}
-	_, err = s.pool.Exec(ctx,
-		`INSERT INTO tenants (id, domain, domain_key, display_name, policy, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		t.ID, t.Domain, domainKey(t.Domain), t.DisplayName, policy, t.CreatedAt)
-	return wrap(op, err)
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO tenants (id, domain, domain_key, display_name, policy, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			t.ID, t.Domain, domainKey(t.Domain), t.DisplayName, policy, t.CreatedAt); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO tenant_domains (domain_key, tenant_id, domain, created_at) VALUES ($1, $2, $3, $4)`,
+			domainKey(t.Domain), t.ID, t.Domain, t.CreatedAt)
+		return err
+	})
 }
 
 // UpdateTenant replaces the display name and the policy of the tenant with
@@ -91,11 +99,62 @@ func (s *Store) GetTenant(ctx context.Context, id string) (directory.Tenant, err
 	return t, wrap("get tenant "+id, err)
 }
 
-// GetTenantByDomain matches the domain case-insensitively.
+// GetTenantByDomain finds the tenant holding the domain, matched
+// case-insensitively.
 func (s *Store) GetTenantByDomain(ctx context.Context, domain string) (directory.Tenant, error) {
 	t, err := scanTenant(s.pool.QueryRow(ctx,
-		`SELECT `+tenantColumns+` FROM tenants WHERE domain_key = $1`, domainKey(domain)))
+		`SELECT t.id, t.domain, t.display_name, t.policy, t.created_at FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id
+		WHERE d.domain_key = $1`, domainKey(domain)))
 	return t, wrap("get tenant by domain "+domain, err)
+}
+
+// AddTenantDomain records that the tenant holds a domain: the primary key
+// of tenant_domains, across tenants, makes a domain held anywhere
+// directory.ErrConflict; the foreign key makes an unknown tenant
+// directory.ErrNotFound.
+func (s *Store) AddTenantDomain(ctx context.Context, tenantID string, d directory.TenantDomain) error {
+	op := fmt.Sprintf("add domain %s to tenant %s", d.Domain, tenantID)
+	if err := checkTenant(tenantID, d.TenantID); err != nil {
+		return wrap(op, err)
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO tenant_domains (domain_key, tenant_id, domain, created_at) VALUES ($1, $2, $3, $4)`,
+		domainKey(d.Domain), tenantID, d.Domain, d.CreatedAt)
+	return wrap(op, err)
+}
+
+func scanTenantDomain(row pgx.Row) (directory.TenantDomain, error) {
+	var d directory.TenantDomain
+	if err := row.Scan(&d.TenantID, &d.Domain, &d.CreatedAt); err != nil {
+		return directory.TenantDomain{}, err
+	}
+	d.CreatedAt = utc(d.CreatedAt)
+	return d, nil
+}
+
+// ListTenantDomains lists the tenant's domains, its own first.
+func (s *Store) ListTenantDomains(ctx context.Context, tenantID string) ([]directory.TenantDomain, error) {
+	return queryList(ctx, s.pool, "list domains of tenant "+tenantID, scanTenantDomain,
+		`SELECT d.tenant_id, d.domain, d.created_at FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id
+		WHERE d.tenant_id = $1 ORDER BY d.domain_key <> t.domain_key, d.created_at, d.domain_key`, tenantID)
+}
+
+// DeleteTenantDomain removes a domain the tenant holds, never its own.
+func (s *Store) DeleteTenantDomain(ctx context.Context, tenantID, domain string) error {
+	op := fmt.Sprintf("remove domain %s from tenant %s", domain, tenantID)
+	return s.write(ctx, op, func(tx pgx.Tx) error {
+		var own string
+		if err := tx.QueryRow(ctx, `SELECT domain_key FROM tenants WHERE id = $1`, tenantID).Scan(&own); err != nil {
+			return err
+		}
+		if own == domainKey(domain) {
+			return fmt.Errorf("%w: the tenant's own domain", directory.ErrConflict)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM tenant_domains WHERE domain_key = $1 AND tenant_id = $2`, domainKey(domain), tenantID)
+		if err != nil {
+			return err
+		}
+		return affected(tag)
+	})
 }
 
 func (s *Store) ListTenants(ctx context.Context) ([]directory.Tenant, error) {

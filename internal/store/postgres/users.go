@@ -15,12 +15,12 @@ import (
 // use, folded in Go as domainKey is.
 func upnKey(upn string) string { return strings.ToLower(upn) }
 
-const userColumns = `tenant_id, object_id, upn, display_name, mail, enabled, password_hash,
+const userColumns = `tenant_id, object_id, upn, display_name, mail, mail_verified, enabled, password_hash,
 	failed_sign_ins, last_failure_at, locked_until, created_at, updated_at`
 
 func scanUser(row pgx.Row) (directory.User, error) {
 	var u directory.User
-	if err := row.Scan(&u.TenantID, &u.ObjectID, &u.UserPrincipalName, &u.DisplayName, &u.Mail, &u.Enabled,
+	if err := row.Scan(&u.TenantID, &u.ObjectID, &u.UserPrincipalName, &u.DisplayName, &u.Mail, &u.MailVerified, &u.Enabled,
 		&u.PasswordHash, &u.FailedSignIns, &u.LastFailureAt, &u.LockedUntil, &u.CreatedAt, &u.UpdatedAt); err != nil {
 		return directory.User{}, err
 	}
@@ -38,10 +38,10 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u directory.Use
 		return wrap(op, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO users (tenant_id, object_id, upn, upn_key, display_name,
-		mail, enabled, password_hash, failed_sign_ins, last_failure_at, locked_until, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		mail, mail_verified, enabled, password_hash, failed_sign_ins, last_failure_at, locked_until, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		tenantID, u.ObjectID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail,
-		u.Enabled, u.PasswordHash, u.FailedSignIns, u.LastFailureAt, u.LockedUntil, u.CreatedAt, u.UpdatedAt)
+		u.MailVerified, u.Enabled, u.PasswordHash, u.FailedSignIns, u.LastFailureAt, u.LockedUntil, u.CreatedAt, u.UpdatedAt)
 	return wrap(op, err)
 }
 
@@ -56,6 +56,14 @@ func (s *Store) GetUserByUPN(ctx context.Context, tenantID, upn string) (directo
 	u, err := scanUser(s.pool.QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND upn_key = $2`, tenantID, upnKey(upn)))
 	return u, wrap(fmt.Sprintf("get user by name %s in tenant %s", upn, tenantID), err)
+}
+
+// GetUserEnabled reads the enabled flag alone (see
+// directory.Repository.GetUserEnabled).
+func (s *Store) GetUserEnabled(ctx context.Context, tenantID, objectID string) (bool, error) {
+	var enabled bool
+	err := s.pool.QueryRow(ctx, `SELECT enabled FROM users WHERE tenant_id = $1 AND object_id = $2`, tenantID, objectID).Scan(&enabled)
+	return enabled, wrap(fmt.Sprintf("get whether user %s in tenant %s is enabled", objectID, tenantID), err)
 }
 
 func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]directory.User, error) {
@@ -73,10 +81,10 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID string, u directory.Use
 		return wrap(op, err)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET upn = $3, upn_key = $4, display_name = $5, mail = $6,
-		enabled = $7, password_hash = $8, created_at = $9, updated_at = $10
+		enabled = $7, password_hash = $8, created_at = $9, updated_at = $10, mail_verified = $11
 		WHERE tenant_id = $1 AND object_id = $2`,
 		tenantID, u.ObjectID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail,
-		u.Enabled, u.PasswordHash, u.CreatedAt, u.UpdatedAt)
+		u.Enabled, u.PasswordHash, u.CreatedAt, u.UpdatedAt, u.MailVerified)
 	if err == nil {
 		err = affected(tag)
 	}
@@ -116,23 +124,30 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, objectID string) error
 // newest version), so failures from any number of instances all count, and
 // each caller sees its own count.
 //
-// The lock is set whenever the new count is at or above threshold, not only
-// when it first equals it: once a lock has run out, the next failure locks
-// again at once instead of allowing threshold more guesses. A lock is only
-// ever extended (a lockUntil before the current one keeps the current
-// one). threshold <= 0 never locks: there is no sensible lock after zero
-// failures.
-func (s *Store) RecordSignInFailure(ctx context.Context, tenantID, objectID string, at time.Time, threshold int, lockUntil time.Time) (directory.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `UPDATE users SET
-		failed_sign_ins = failed_sign_ins + 1,
+// A count whose last failure is at or before f.ForgetBefore starts again
+// at 1. The lock is set whenever the new count is at or above the
+// threshold, not only when it first equals it: once a lock has run out,
+// the next failure locks again at once instead of allowing threshold more
+// guesses. A lock is only ever extended (a LockUntil before the current
+// one keeps the current one). A threshold <= 0 never locks: there is no
+// sensible lock after zero failures.
+func (s *Store) RecordSignInFailure(ctx context.Context, tenantID, objectID string, f directory.SignInFailure) (directory.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `UPDATE users AS f SET
+		failed_sign_ins = `+nextFailureCount+`,
 		last_failure_at = $3,
-		locked_until = CASE WHEN $4::integer > 0 AND failed_sign_ins + 1 >= $4::integer AND $5::timestamptz > locked_until
-			THEN $5::timestamptz ELSE locked_until END
+		locked_until = CASE WHEN $4::integer > 0 AND `+nextFailureCount+` >= $4::integer AND $5::timestamptz > f.locked_until
+			THEN $5::timestamptz ELSE f.locked_until END
 		WHERE tenant_id = $1 AND object_id = $2
 		RETURNING `+userColumns,
-		tenantID, objectID, at, threshold, lockUntil))
+		tenantID, objectID, f.At, f.Threshold, f.LockUntil, f.ForgetBefore))
 	return u, wrap(fmt.Sprintf("record sign-in failure of user %s in tenant %s", objectID, tenantID), err)
 }
+
+// nextFailureCount is the count of the row f after one more failure,
+// forgetting a count whose last failure is at or before $6 (the row's
+// values before the update, in UPDATE's SET and in upsert's DO UPDATE
+// alike).
+const nextFailureCount = `(CASE WHEN f.last_failure_at <= $6::timestamptz THEN 1 ELSE f.failed_sign_ins + 1 END)`
 
 // ResetSignInFailures sets the failure count to zero and lifts the lock
 // (the zero time, the schema's "not yet"). LastFailureAt is kept: it

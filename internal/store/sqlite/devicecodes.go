@@ -37,7 +37,14 @@ func scanDeviceCode(sc scanner) (session.DeviceCode, error) {
 // over (that code is deleted), one still live is directory.ErrConflict, on
 // which the caller draws another user code. session.ErrNotFound if the
 // tenant does not exist.
-func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode) error {
+//
+// With maxPending > 0, a client that has maxPending pending device codes
+// in the tenant expiring after d.CreatedAt gets a
+// *session.PendingLimitError and nothing is stored. The count and the
+// insert are one transaction on the single writer, so concurrent callers
+// cannot both take the last place. Client ids are compared as the
+// directory spells them (the caller passes the application's AppID).
+func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
 	if err := errors.Join(checkTenant(tenantID, d.TenantID), checkHash("device code", d.Hash),
 		checkHash("user code", d.UserCodeHash)); err != nil {
@@ -51,6 +58,19 @@ func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session
 		return wrapSession(op, err)
 	}
 	return s.writeSession(ctx, op, func(tx *sql.Tx) error {
+		if maxPending > 0 {
+			// From the partial index device_codes_pending alone (0007).
+			var n int
+			var first sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT count(*), min(expires_at) FROM device_codes
+				WHERE client_id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ?`,
+				d.ClientID, tenantID, encTime(d.CreatedAt)).Scan(&n, &first); err != nil {
+				return err
+			}
+			if n >= maxPending {
+				return &session.PendingLimitError{Max: maxPending, FreeAt: decTime(first.Int64)}
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM device_codes
 			WHERE tenant_id = ? AND user_code_hash = ? AND expires_at <= ?`,
 			tenantID, d.UserCodeHash, encTime(d.CreatedAt)); err != nil {

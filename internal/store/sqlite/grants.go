@@ -18,7 +18,7 @@ import (
 // carry usable tokens and no longer serve a retry.
 
 const grantColumns = `tenant_id, id, user_id, client_id, browser_session_id, scopes, auth_time,
-	created_at, expires_at, revoked_at`
+	created_at, expires_at, revoked_at, channel`
 
 // grantRow is a grant as its columns are scanned, before decoding; it
 // lets a join scan a grant's columns next to another table's.
@@ -32,7 +32,7 @@ type grantRow struct {
 // dest are the scan destinations of grantColumns.
 func (r *grantRow) dest() []any {
 	return []any{&r.g.TenantID, &r.g.ID, &r.g.UserID, &r.g.ClientID, &r.sessionID, &r.scopes, &r.auth,
-		&r.created, &r.expires, &r.revoked}
+		&r.created, &r.expires, &r.revoked, &r.g.Channel}
 }
 
 func (r *grantRow) decode() (session.Grant, error) {
@@ -85,9 +85,9 @@ func (s *Store) CreateGrant(ctx context.Context, tenantID string, g session.Gran
 				return fmt.Errorf("browser session ended: %w", session.ErrRevoked)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			tenantID, g.ID, g.UserID, g.ClientID, sessionID, scopes, encTime(g.AuthTime),
-			encTime(g.CreatedAt), encTime(g.ExpiresAt), encTime(g.RevokedAt))
+			encTime(g.CreatedAt), encTime(g.ExpiresAt), encTime(g.RevokedAt), g.Channel)
 		return err
 	})
 }

@@ -56,6 +56,11 @@ func migrate(ctx context.Context, db *sql.DB, now time.Time) error {
 			return fmt.Errorf("sqlite: database schema version %d is newer than this binary supports (%d): run a newer tessera", current, len(ms))
 		}
 		for _, m := range ms[current:] {
+			if check := migrationChecks[m.Version]; check != nil {
+				if err := check(ctx, tx); err != nil {
+					return fmt.Errorf("sqlite: migrate: %s: %w", m.Name, err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("sqlite: migrate: apply %s: %w", m.Name, err)
 			}

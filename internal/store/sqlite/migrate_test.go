@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"io/fs"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := directory.Tenant{ID: "t1", Domain: "d.example", DisplayName: "D", CreatedAt: decTime(1)}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	if err := s.CreateUser(ctx, "t1", directory.User{ObjectID: "u1", UserPrincipalName: "u@d.example"}); err != nil {

@@ -17,7 +17,7 @@ const refreshTokenColumns = `tenant_id, hash, grant_id, client_id, created_at, e
 const tokenAndGrant = `SELECT t.tenant_id, t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at,
 	t.used_at, t.successor_hash, t.successor_sealed, t.access_token_id, t.access_token_expires_at, t.generation,
 	g.tenant_id, g.id, g.user_id, g.client_id, g.browser_session_id, g.scopes, g.auth_time,
-	g.created_at, g.expires_at, g.revoked_at
+	g.created_at, g.expires_at, g.revoked_at, g.channel
 	FROM refresh_tokens t JOIN grants g ON g.tenant_id = t.tenant_id AND g.id = t.grant_id
 	WHERE t.tenant_id = ? AND t.hash = ?`
 

@@ -81,6 +81,9 @@ func NoMigrate() Option { return func(o *options) { o.noMigrate = true } }
 // Every connection runs in WAL mode with synchronous=FULL, so a commit is
 // on disk before the call returns: a token or code handed to a client is
 // durable before the response is written.
+//
+// The file and its -wal and -shm companions are 0600 (createPrivate,
+// makePrivate).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	var o options
 	for _, opt := range opts {
@@ -99,6 +102,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// database is refused like an old one, and nothing is made.
 		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("sqlite: no database at %s and migrations at start are off (--migrate=false): run `tessera migrate up` first", abs)
+		}
+	}
+	if !o.noMigrate {
+		if err := createPrivate(abs); err != nil {
+			return nil, fmt.Errorf("sqlite: create %s: %w", abs, err)
 		}
 	}
 	w, err := sql.Open("sqlite", dsn(abs, false))
@@ -134,6 +142,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	// After the first connections, which made the -wal and -shm files.
+	makePrivate(abs)
 	return s, nil
 }
 

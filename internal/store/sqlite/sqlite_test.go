@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != tn {
+	if !reflect.DeepEqual(got, tn) {
 		t.Fatalf("got %+v, want %+v", got, tn)
 	}
 	if err := s.ConsumeOnce(ctx, "t1", "jti", time.Now().Add(time.Hour)); !errors.Is(err, directory.ErrReplay) {

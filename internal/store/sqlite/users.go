@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
 )
@@ -14,13 +13,13 @@ import (
 // use, folded in Go as domainKey is.
 func upnKey(upn string) string { return strings.ToLower(upn) }
 
-const userColumns = `tenant_id, object_id, upn, display_name, mail, enabled, password_hash,
+const userColumns = `tenant_id, object_id, upn, display_name, mail, mail_verified, enabled, password_hash,
 	failed_sign_ins, last_failure_at, locked_until, created_at, updated_at`
 
 func scanUser(sc scanner) (directory.User, error) {
 	var u directory.User
 	var lastFailure, locked, created, updated int64
-	if err := sc.Scan(&u.TenantID, &u.ObjectID, &u.UserPrincipalName, &u.DisplayName, &u.Mail, &u.Enabled,
+	if err := sc.Scan(&u.TenantID, &u.ObjectID, &u.UserPrincipalName, &u.DisplayName, &u.Mail, &u.MailVerified, &u.Enabled,
 		&u.PasswordHash, &u.FailedSignIns, &lastFailure, &locked, &created, &updated); err != nil {
 		return directory.User{}, err
 	}
@@ -38,10 +37,10 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u directory.Use
 		return wrap(op, err)
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO users (tenant_id, object_id, upn, upn_key, display_name,
-		mail, enabled, password_hash, failed_sign_ins, last_failure_at, locked_until, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		mail, mail_verified, enabled, password_hash, failed_sign_ins, last_failure_at, locked_until, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tenantID, u.ObjectID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail,
-		encBool(u.Enabled), u.PasswordHash, u.FailedSignIns, encTime(u.LastFailureAt), encTime(u.LockedUntil),
+		encBool(u.MailVerified), encBool(u.Enabled), u.PasswordHash, u.FailedSignIns, encTime(u.LastFailureAt), encTime(u.LockedUntil),
 		encTime(u.CreatedAt), encTime(u.UpdatedAt))
 	return wrap(op, err)
 }
@@ -59,6 +58,14 @@ func (s *Store) GetUserByUPN(ctx context.Context, tenantID, upn string) (directo
 	return u, wrap(fmt.Sprintf("get user by name %s in tenant %s", upn, tenantID), err)
 }
 
+// GetUserEnabled reads the enabled flag alone (see
+// directory.Repository.GetUserEnabled).
+func (s *Store) GetUserEnabled(ctx context.Context, tenantID, objectID string) (bool, error) {
+	var enabled bool
+	err := s.readRow(ctx, `SELECT enabled FROM users WHERE tenant_id = ? AND object_id = ?`, tenantID, objectID).Scan(&enabled)
+	return enabled, wrap(fmt.Sprintf("get whether user %s in tenant %s is enabled", objectID, tenantID), err)
+}
+
 func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]directory.User, error) {
 	return queryList(ctx, s, "list users in tenant "+tenantID, scanUser,
 		`SELECT `+userColumns+` FROM users WHERE tenant_id = ? ORDER BY created_at, object_id`, tenantID)
@@ -74,9 +81,9 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID string, u directory.Use
 		return wrap(op, err)
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE users SET upn = ?, upn_key = ?, display_name = ?, mail = ?,
-		enabled = ?, password_hash = ?, created_at = ?, updated_at = ?
+		mail_verified = ?, enabled = ?, password_hash = ?, created_at = ?, updated_at = ?
 		WHERE tenant_id = ? AND object_id = ?`,
-		u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail, encBool(u.Enabled),
+		u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail, encBool(u.MailVerified), encBool(u.Enabled),
 		u.PasswordHash, encTime(u.CreatedAt), encTime(u.UpdatedAt), tenantID, u.ObjectID)
 	if err == nil {
 		err = affected(res)
@@ -111,23 +118,29 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, objectID string) error
 // the increment happens in SQL on the row, never as a read-modify-write in
 // Go, so concurrent failures from any number of instances all count.
 //
-// The lock is set whenever the new count is at or above threshold, not
-// only when it first equals it: once a lock has run out, the next failure
-// locks again at once instead of allowing threshold more guesses. A lock
-// is only ever extended (a lockUntil before the current one keeps the
-// current one). threshold <= 0 never locks: there is no sensible lock
-// after zero failures.
-func (s *Store) RecordSignInFailure(ctx context.Context, tenantID, objectID string, at time.Time, threshold int, lockUntil time.Time) (directory.User, error) {
+// A count whose last failure is at or before f.ForgetBefore starts again
+// at 1. The lock is set whenever the new count is at or above the
+// threshold, not only when it first equals it: once a lock has run out,
+// the next failure locks again at once instead of allowing threshold more
+// guesses. A lock is only ever extended (a LockUntil before the current
+// one keeps the current one). A threshold <= 0 never locks: there is no
+// sensible lock after zero failures.
+func (s *Store) RecordSignInFailure(ctx context.Context, tenantID, objectID string, f directory.SignInFailure) (directory.User, error) {
 	u, err := scanUser(s.w.QueryRowContext(ctx, `UPDATE users SET
-		failed_sign_ins = failed_sign_ins + 1,
+		failed_sign_ins = `+nextFailureCount+`,
 		last_failure_at = ?1,
-		locked_until = CASE WHEN ?2 > 0 AND failed_sign_ins + 1 >= ?2 AND ?3 > locked_until
+		locked_until = CASE WHEN ?2 > 0 AND `+nextFailureCount+` >= ?2 AND ?3 > locked_until
 			THEN ?3 ELSE locked_until END
-		WHERE tenant_id = ?4 AND object_id = ?5
+		WHERE tenant_id = ?5 AND object_id = ?6
 		RETURNING `+userColumns,
-		encTime(at), threshold, encTime(lockUntil), tenantID, objectID))
+		encTime(f.At), f.Threshold, encTime(f.LockUntil), encTime(f.ForgetBefore), tenantID, objectID))
 	return u, wrap(fmt.Sprintf("record sign-in failure of user %s in tenant %s", objectID, tenantID), err)
 }
+
+// nextFailureCount is the count after one more failure, forgetting a
+// count whose last failure is at or before ?4 (the row's values before the
+// update, in UPDATE's SET and in upsert's DO UPDATE alike).
+const nextFailureCount = `(CASE WHEN last_failure_at <= ?4 THEN 1 ELSE failed_sign_ins + 1 END)`
 
 // ResetSignInFailures sets the failure count to zero and lifts the lock.
 // LastFailureAt is kept: it records when the last failure was, and with a

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -11,17 +12,17 @@ import (
 
 func testDeviceCodeRoundTrip(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	wantErr(t, s.CreateDeviceCode(ctx, "a", newDeviceCode("a", "1", t0)), session.ErrNotFound)
+	wantErr(t, s.CreateDeviceCode(ctx, "a", newDeviceCode("a", "1", t0), 0), session.ErrNotFound)
 	addTenant(t, s, "a")
 	d := newDeviceCode("a", "1", t0)
-	must(t, s.CreateDeviceCode(ctx, "a", d))
+	must(t, s.CreateDeviceCode(ctx, "a", d, 0))
 	got, err := s.GetDeviceCodeByUserCode(ctx, "a", d.UserCodeHash)
 	must(t, err)
 	wantEqual(t, got, d)
 
 	bare := newDeviceCode("a", "2", t0)
 	bare.Scopes = nil
-	must(t, s.CreateDeviceCode(ctx, "a", bare))
+	must(t, s.CreateDeviceCode(ctx, "a", bare, 0))
 	got, err = s.GetDeviceCodeByUserCode(ctx, "a", bare.UserCodeHash)
 	must(t, err)
 	bare.Scopes = []string{}
@@ -31,7 +32,7 @@ func testDeviceCodeRoundTrip(t *testing.T, s store.Store) {
 	wantErr(t, err, session.ErrNotFound)
 	sameHash := newDeviceCode("a", "3", t0)
 	sameHash.Hash = d.Hash
-	wantErr(t, s.CreateDeviceCode(ctx, "a", sameHash), directory.ErrConflict)
+	wantErr(t, s.CreateDeviceCode(ctx, "a", sameHash, 0), directory.ErrConflict)
 }
 
 // A user code is unique among live device codes only: once its device code
@@ -40,13 +41,13 @@ func testDeviceUserCodeReuse(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	addTenant(t, s, "a")
 	d1 := newDeviceCode("a", "1", t0)
-	must(t, s.CreateDeviceCode(ctx, "a", d1))
+	must(t, s.CreateDeviceCode(ctx, "a", d1, 0))
 	d2 := newDeviceCode("a", "2", d1.ExpiresAt.Add(-1e3))
 	d2.UserCodeHash = d1.UserCodeHash
-	wantErr(t, s.CreateDeviceCode(ctx, "a", d2), directory.ErrConflict)
+	wantErr(t, s.CreateDeviceCode(ctx, "a", d2, 0), directory.ErrConflict)
 	d2 = newDeviceCode("a", "2", d1.ExpiresAt)
 	d2.UserCodeHash = d1.UserCodeHash
-	must(t, s.CreateDeviceCode(ctx, "a", d2))
+	must(t, s.CreateDeviceCode(ctx, "a", d2, 0))
 	got, err := s.GetDeviceCodeByUserCode(ctx, "a", d1.UserCodeHash)
 	must(t, err)
 	wantEqual(t, got, d2)
@@ -57,7 +58,7 @@ func testApproveDeviceCode(t *testing.T, s store.Store) {
 	addTenant(t, s, "a")
 	addGrant(t, s, "a", "grant-1", "", t0)
 	d := newDeviceCode("a", "1", t0)
-	must(t, s.CreateDeviceCode(ctx, "a", d))
+	must(t, s.CreateDeviceCode(ctx, "a", d, 0))
 
 	_, err := s.ApproveDeviceCode(ctx, "a", hash("user-code-9"), "user-1", "grant-1", at(1))
 	wantErr(t, err, session.ErrNotFound)
@@ -89,7 +90,7 @@ func testApproveDeviceCode(t *testing.T, s store.Store) {
 	wantErr(t, err, session.ErrUsed)
 
 	denied := newDeviceCode("a", "2", t0)
-	must(t, s.CreateDeviceCode(ctx, "a", denied))
+	must(t, s.CreateDeviceCode(ctx, "a", denied, 0))
 	got, err = s.ApproveDeviceCode(ctx, "a", denied.UserCodeHash, "", "", at(1))
 	must(t, err)
 	denied.Status = session.DeviceDenied
@@ -107,7 +108,7 @@ func testPollDeviceCode(t *testing.T, s store.Store) {
 	_, err := s.PollDeviceCode(ctx, "a", hash("device-9"), at(1))
 	wantErr(t, err, session.ErrNotFound)
 	d := newDeviceCode("a", "1", t0)
-	must(t, s.CreateDeviceCode(ctx, "a", d))
+	must(t, s.CreateDeviceCode(ctx, "a", d, 0))
 
 	poll := func(now time.Time, want session.DeviceCode) {
 		t.Helper()
@@ -133,7 +134,7 @@ func testPollDeviceCode(t *testing.T, s store.Store) {
 
 	// Denied: every poll says so.
 	denied := newDeviceCode("a", "2", t0)
-	must(t, s.CreateDeviceCode(ctx, "a", denied))
+	must(t, s.CreateDeviceCode(ctx, "a", denied, 0))
 	_, err = s.ApproveDeviceCode(ctx, "a", denied.UserCodeHash, "", "", at(1))
 	must(t, err)
 	for i := range 2 {
@@ -145,7 +146,7 @@ func testPollDeviceCode(t *testing.T, s store.Store) {
 	// Past its expiry a poll sees the code as it is and changes nothing:
 	// an approval that came too late is never redeemed.
 	late := newDeviceCode("a", "3", t0)
-	must(t, s.CreateDeviceCode(ctx, "a", late))
+	must(t, s.CreateDeviceCode(ctx, "a", late, 0))
 	_, err = s.ApproveDeviceCode(ctx, "a", late.UserCodeHash, "user-1", "grant-1", at(1))
 	must(t, err)
 	late.Status, late.UserID, late.GrantID = session.DeviceApproved, "user-1", "grant-1"
@@ -154,4 +155,57 @@ func testPollDeviceCode(t *testing.T, s store.Store) {
 		must(t, err)
 		wantEqual(t, got, late)
 	}
+}
+
+// pendingCode is a device code of client in tenant, made at created.
+func pendingCode(tenantID, client, name string, created time.Time) session.DeviceCode {
+	d := newDeviceCode(tenantID, name, created)
+	d.ClientID = client
+	return d
+}
+
+// The cap on pending device codes (RFC 8628 §5.2): counted per tenant and
+// client, over codes still pending and unexpired at the new code's
+// creation; a refusal stores nothing and says when the first place frees.
+func testDevicePendingLimit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addTenant(t, s, "a")
+	addTenant(t, s, "b")
+	const max = 3
+	create := func(d session.DeviceCode) error { return s.CreateDeviceCode(ctx, d.TenantID, d, max) }
+	first := pendingCode("a", "client-1", "1", at(0))
+	must(t, create(first))
+	must(t, create(pendingCode("a", "client-1", "2", at(1))))
+	must(t, create(pendingCode("a", "client-1", "3", at(2))))
+
+	refused := func(d session.DeviceCode, freeAt time.Time) {
+		t.Helper()
+		err := create(d)
+		var limit *session.PendingLimitError
+		if !errors.As(err, &limit) || !errors.Is(err, session.ErrDevicePendingLimit) {
+			t.Fatalf("code %d over the cap: %v, want a PendingLimitError", len(d.Hash), err)
+		}
+		wantEqual(t, *limit, session.PendingLimitError{Max: max, FreeAt: freeAt})
+		_, err = s.GetDeviceCodeByUserCode(ctx, d.TenantID, d.UserCodeHash)
+		wantErr(t, err, session.ErrNotFound)
+	}
+	refused(pendingCode("a", "client-1", "4", at(3)), first.ExpiresAt)
+
+	// Another client, the same client in another tenant, and a call
+	// without a cap are not counted against it.
+	must(t, create(pendingCode("a", "client-2", "5", at(3))))
+	must(t, create(pendingCode("b", "client-1", "6", at(3))))
+	must(t, s.CreateDeviceCode(ctx, "a", pendingCode("a", "client-1", "7", at(3)), 0))
+	refused(pendingCode("a", "client-1", "8", at(3)), first.ExpiresAt)
+
+	// A decided code is no longer pending; an expired one no longer
+	// counts.
+	_, err := s.ApproveDeviceCode(ctx, "a", hash("user-code-2"), "", "", at(4))
+	must(t, err)
+	_, err = s.ApproveDeviceCode(ctx, "a", hash("user-code-7"), "", "", at(4))
+	must(t, err)
+	must(t, create(pendingCode("a", "client-1", "9", at(5))))
+	refused(pendingCode("a", "client-1", "10", at(6)), first.ExpiresAt)
+	must(t, create(pendingCode("a", "client-1", "10", first.ExpiresAt)))
+	refused(pendingCode("a", "client-1", "11", first.ExpiresAt), at(2).Add(15*time.Minute))
 }

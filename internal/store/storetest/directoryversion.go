@@ -3,6 +3,7 @@ package storetest
 import (
 	"testing"
 
+	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/store"
 )
 
@@ -81,4 +82,65 @@ func testDirectoryVersion(t *testing.T, s store.Store) {
 	moved("DeleteServicePrincipal")
 	must(t, s.DeleteApplication(ctx, "t1", "app-2"))
 	moved("DeleteApplication")
+
+	// Tenants are cached by domain too.
+	must(t, s.AddTenantDomain(ctx, "t1", directory.TenantDomain{TenantID: "t1", Domain: "more.example", CreatedAt: at(8)}))
+	moved("AddTenantDomain")
+	_, err = s.ListTenantDomains(ctx, "t1")
+	must(t, err)
+	_, err = s.TenantOfApplication(ctx, "app-1")
+	must(t, err)
+	still("reads")
+	must(t, s.DeleteTenantDomain(ctx, "t1", "more.example"))
+	moved("DeleteTenantDomain")
+}
+
+// testDirectoryVersionUsers: enabling, disabling and deleting a user move
+// the counter (the cache keeps whether a user is enabled, for the admin
+// API's authority check); a sign-in failure, its reset and any other
+// update of the user do not, or every wrong password on any instance
+// would flush every instance's cache.
+func testDirectoryVersionUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addTenant(t, s, "t1")
+	u := newUser("t1", "user-1", at(1))
+	must(t, s.CreateUser(ctx, "t1", u))
+	last, err := s.DirectoryVersion(ctx)
+	must(t, err)
+	check := func(what string, wantMoved bool) {
+		t.Helper()
+		v, err := s.DirectoryVersion(ctx)
+		must(t, err)
+		switch {
+		case wantMoved && v == last:
+			t.Fatalf("%s did not move the directory version (%d)", what, v)
+		case !wantMoved && v != last:
+			t.Fatalf("%s moved the directory version (%d → %d)", what, last, v)
+		}
+		last = v
+	}
+
+	_, err = s.RecordSignInFailure(ctx, "t1", "user-1", directory.SignInFailure{At: at(2), Threshold: 3, LockUntil: at(100)})
+	must(t, err)
+	check("RecordSignInFailure", false)
+	must(t, s.ResetSignInFailures(ctx, "t1", "user-1"))
+	check("ResetSignInFailures", false)
+	u.DisplayName, u.PasswordHash, u.UpdatedAt = "Renamed", "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$rehashed", at(3)
+	must(t, s.UpdateUser(ctx, "t1", u))
+	check("UpdateUser of the name and password hash", false)
+	_, err = s.GetUserEnabled(ctx, "t1", "user-1")
+	must(t, err)
+	check("GetUserEnabled", false)
+
+	u.Enabled = false
+	must(t, s.UpdateUser(ctx, "t1", u))
+	check("UpdateUser disabling the user", true)
+	u.DisplayName = "Renamed again"
+	must(t, s.UpdateUser(ctx, "t1", u))
+	check("UpdateUser of a disabled user's name", false)
+	u.Enabled = true
+	must(t, s.UpdateUser(ctx, "t1", u))
+	check("UpdateUser enabling the user", true)
+	must(t, s.DeleteUser(ctx, "t1", "user-1"))
+	check("DeleteUser", true)
 }

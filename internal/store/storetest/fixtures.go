@@ -26,6 +26,7 @@ func newPolicy() directory.TenantPolicy {
 		SessionLifetime:        12*time.Hour + 3,
 		ProductLoginLifetime:   36*time.Hour + 4,
 		ProductLoginResource:   "api://product",
+		ProductLoginResources:  []string{"api://reports", "api://Other/"},
 		LockoutThreshold:       7,
 		LockoutDuration:        20*time.Minute + 5,
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store"
 )
@@ -104,7 +105,7 @@ func testConcurrentPollDeviceCode(t *testing.T, s store.Store) {
 	addTenant(t, s, "a")
 	addGrant(t, s, "a", "grant-1", "", t0)
 	d := newDeviceCode("a", "1", t0)
-	must(t, s.CreateDeviceCode(t.Context(), "a", d))
+	must(t, s.CreateDeviceCode(t.Context(), "a", d, 0))
 	_, err := s.ApproveDeviceCode(t.Context(), "a", d.UserCodeHash, "user-1", "grant-1", at(1))
 	must(t, err)
 	statuses := make([]string, racers)
@@ -137,7 +138,7 @@ func testConcurrentApproveDeviceCode(t *testing.T, s store.Store) {
 	addTenant(t, s, "a")
 	addGrant(t, s, "a", "grant-1", "", t0)
 	d := newDeviceCode("a", "1", t0)
-	must(t, s.CreateDeviceCode(t.Context(), "a", d))
+	must(t, s.CreateDeviceCode(t.Context(), "a", d, 0))
 	errs := race(racers, func(i int) error {
 		if i%2 == 0 {
 			_, err := s.ApproveDeviceCode(t.Context(), "a", d.UserCodeHash, "", "", at(1))
@@ -165,7 +166,7 @@ func testConcurrentSignInFailures(t *testing.T, s store.Store) {
 	must(t, s.CreateUser(t.Context(), "a", u))
 	counts := make([]int, racers)
 	errs := race(racers, func(i int) error {
-		got, err := s.RecordSignInFailure(t.Context(), "a", "user-1", at(1), racers, at(100))
+		got, err := s.RecordSignInFailure(t.Context(), "a", "user-1", directory.SignInFailure{At: at(1), Threshold: racers, LockUntil: at(100)})
 		counts[i] = got.FailedSignIns
 		return err
 	})
@@ -196,5 +197,28 @@ func testConcurrentRevokeGrant(t *testing.T, s store.Store) {
 	}
 	if got := getGrant(t, s, "a", "grant-1").RevokedAt; !got.Equal(list[0].RevokedAt) {
 		t.Fatalf("the grant was revoked at %v and its entry says %v", got, list[0].RevokedAt)
+	}
+}
+
+// Of racers device authorizations of one client started at once, exactly
+// the cap's worth are stored, whatever the engine and however many
+// connections: the count and the insert are one atomic operation.
+func testConcurrentDevicePendingLimit(t *testing.T, s store.Store) {
+	addTenant(t, s, "a")
+	const max = 7
+	errs := race(racers, func(i int) error {
+		return s.CreateDeviceCode(t.Context(), "a", newDeviceCode("a", fmt.Sprint(i), t0), max)
+	})
+	if ok, refused := outcomes(t, errs, session.ErrDevicePendingLimit); ok != max || refused != racers-max {
+		t.Fatalf("%d device codes stored and %d refused, want %d and %d", ok, refused, max, racers-max)
+	}
+	stored := 0
+	for i := range racers {
+		if _, err := s.GetDeviceCodeByUserCode(t.Context(), "a", hash(fmt.Sprint("user-code-", i))); err == nil {
+			stored++
+		}
+	}
+	if stored != max {
+		t.Fatalf("%d device codes in the store, want the cap, %d", stored, max)
 	}
 }

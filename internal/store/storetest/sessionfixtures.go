@@ -22,6 +22,7 @@ func newUser(tenantID, objectID string, created time.Time) directory.User {
 		UserPrincipalName: objectID + "@Contoso.Example",
 		DisplayName:       "User " + objectID + " of " + tenantID,
 		Mail:              objectID + "@mail." + tenantID + ".example",
+		MailVerified:      true,
 		Enabled:           true,
 		PasswordHash:      "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$" + tenantID,
 		FailedSignIns:     2,
@@ -74,6 +75,7 @@ func newGrant(tenantID, id, browserSessionID string, created time.Time) session.
 		AuthTime:         created.Add(-time.Minute),
 		CreatedAt:        created,
 		ExpiresAt:        created.AddDate(1, 0, 0),
+		Channel:          "channel-1",
 	}
 }
 

@@ -63,6 +63,31 @@ func testGrantRoundTrip(t *testing.T, s store.Store) {
 	wantEqual(t, getGrant(t, s, "a", "grant-1"), inBrowser)
 }
 
+// The channel a grant was made through (the product login's logout ends
+// only its own grants) is stored with the grant and read back by the reads
+// that return it: GetGrant and a refresh token's join with its grant. ""
+// is a grant of the OAuth grants, and every grant made before channels
+// were stored.
+func testGrantChannel(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addTenant(t, s, "a")
+	product := newGrant("a", "grant-p", "", t0)
+	product.Channel = session.ChannelProductLogin
+	must(t, s.CreateGrant(ctx, "a", product))
+	plain := newGrant("a", "grant-o", "", t0)
+	plain.Channel = ""
+	must(t, s.CreateGrant(ctx, "a", plain))
+	wantEqual(t, getGrant(t, s, "a", "grant-p"), product)
+	wantEqual(t, getGrant(t, s, "a", "grant-o"), plain)
+	for _, g := range []session.Grant{product, plain} {
+		rt := newRefreshToken("a", "rt-"+g.ID, g.ID, t0)
+		must(t, s.CreateRefreshToken(ctx, "a", rt))
+		_, got, err := s.GetRefreshToken(ctx, "a", rt.Hash)
+		must(t, err)
+		wantEqual(t, got, g)
+	}
+}
+
 func testGrantErrors(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	wantErr(t, s.CreateGrant(ctx, "a", newGrant("a", "grant-1", "", t0)), session.ErrNotFound)

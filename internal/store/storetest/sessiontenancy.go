@@ -59,7 +59,7 @@ func seedSessionTwin(t *testing.T, s store.Store, tenantID string) sessionTwin {
 		[]byte("sealed-"+tenantID), at(1), grace, feedExpiry)
 	must(t, err)
 	w.used.UsedAt, w.used.SuccessorHash, w.used.SuccessorSealed = at(1), hash("rt-0-next"), []byte("sealed-"+tenantID)
-	must(t, s.CreateDeviceCode(ctx, tenantID, w.device))
+	must(t, s.CreateDeviceCode(ctx, tenantID, w.device, 0))
 	must(t, s.CreateCode(ctx, tenantID, w.code))
 	must(t, s.AppendRevocation(ctx, tenantID, entry(tenantID, session.RevokeToken, "jti-"+tenantID, t0)))
 	return w
@@ -160,7 +160,7 @@ func testIsolationSessionWrites(t *testing.T, s store.Store) {
 	// The shared ids change in A only.
 	a.user.DisplayName = "changed in a"
 	must(t, s.UpdateUser(ctx, "a", a.user))
-	_, err = s.RecordSignInFailure(ctx, "a", "user-1", at(1), 1, at(100))
+	_, err = s.RecordSignInFailure(ctx, "a", "user-1", directory.SignInFailure{At: at(1), Threshold: 1, LockUntil: at(100)})
 	must(t, err)
 	must(t, s.ResetSignInFailures(ctx, "a", "user-1"))
 	must(t, s.PutConsent(ctx, "a", newConsent("a", "client-1", "api-1", "user-1", at(1), "more")))
@@ -221,7 +221,7 @@ func testIsolationSessionWrites(t *testing.T, s store.Store) {
 	// takes over A's expired device code only.
 	again := newDeviceCode("a", "2", a.device.ExpiresAt)
 	again.UserCodeHash = a.device.UserCodeHash
-	must(t, s.CreateDeviceCode(ctx, "a", again))
+	must(t, s.CreateDeviceCode(ctx, "a", again, 0))
 	got2, err := s.GetDeviceCodeByUserCode(ctx, "b", b.device.UserCodeHash)
 	must(t, err)
 	b.device.Status, b.device.LastPolledAt = session.DeviceRedeemed, at(11)
@@ -246,7 +246,7 @@ func testSessionObjectsOfAnotherTenant(t *testing.T, s store.Store) {
 		"CreateGrant":          s.CreateGrant(ctx, "a", newGrant("b", "grant-9", "", t0)),
 		"CreateCode":           s.CreateCode(ctx, "a", newCode("b", "code-9", "grant-1", t0)),
 		"CreateRefreshToken":   s.CreateRefreshToken(ctx, "a", newRefreshToken("b", "rt-9", "grant-1", t0)),
-		"CreateDeviceCode":     s.CreateDeviceCode(ctx, "a", newDeviceCode("b", "9", t0)),
+		"CreateDeviceCode":     s.CreateDeviceCode(ctx, "a", newDeviceCode("b", "9", t0), 0),
 		"AppendRevocation":     s.AppendRevocation(ctx, "a", entry("b", session.RevokeToken, "jti-9", t0)),
 		"RotateRefreshToken": func() error {
 			_, err := s.RotateRefreshToken(ctx, "a", a.rt.Hash, newRefreshToken("b", "rt-9", "grant-1", at(1)),
@@ -269,7 +269,7 @@ func testSessionObjectsOfAnotherTenant(t *testing.T, s store.Store) {
 		{"PutConsent", s.PutConsent(ctx, "nope", newConsent("nope", "client-1", "api-1", "user-1", t0)), directory.ErrNotFound},
 		{"CreateBrowserSession", s.CreateBrowserSession(ctx, "nope", newBrowserSession("nope", "bs-1", t0)), session.ErrNotFound},
 		{"CreateGrant", s.CreateGrant(ctx, "nope", newGrant("nope", "grant-1", "", t0)), session.ErrNotFound},
-		{"CreateDeviceCode", s.CreateDeviceCode(ctx, "nope", newDeviceCode("nope", "1", t0)), session.ErrNotFound},
+		{"CreateDeviceCode", s.CreateDeviceCode(ctx, "nope", newDeviceCode("nope", "1", t0), 0), session.ErrNotFound},
 		{"AppendRevocation", s.AppendRevocation(ctx, "nope", entry("nope", session.RevokeToken, "jti", t0)), session.ErrNotFound},
 	} {
 		if !errors.Is(tc.err, tc.want) {

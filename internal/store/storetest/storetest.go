@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Applications/NotFound", testApplicationNotFound},
 		{"Applications/ListOrder", testApplicationListOrder},
 		{"Applications/DeleteCascades", testDeleteApplicationCascades},
+		{"Applications/IDsAcrossTenants", testApplicationIDsAcrossTenants},
+		{"Tenants/Domains", testTenantDomains},
 
 		{"ServicePrincipals/RoundTrip", testServicePrincipalRoundTrip},
 		{"ServicePrincipals/Errors", testServicePrincipalErrors},
@@ -53,6 +55,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users/DeleteCascades", testDeleteUserCascades},
 		{"Users/SignInFailures", testSignInFailures},
 		{"Users/ListLocked", testListLockedUsers},
+		{"Users/Enabled", testUserEnabled},
+		{"NameFailures/Count", testNameFailures},
+		{"NameFailures/TenancyAndPurge", testNameFailuresTenancyAndPurge},
 
 		{"AddressBans/Count", testAddressFailures},
 		{"AddressBans/ListAndLift", testAddressBanListAndLift},
@@ -67,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		{"Grants/RoundTrip", testGrantRoundTrip},
 		{"Grants/Errors", testGrantErrors},
+		{"Grants/Channel", testGrantChannel},
 		{"Grants/Revoke", testRevokeGrant},
 		{"Grants/RevokeGrantsOf", testRevokeGrantsOf},
 
@@ -80,11 +86,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokens/Errors", testRotateErrors},
 		{"RefreshTokens/ForgetSealed", testForgetSealed},
 		{"Purge", testPurge},
+		{"Purge/Batches", testPurgeBatches},
 
 		{"DeviceCodes/RoundTrip", testDeviceCodeRoundTrip},
 		{"DeviceCodes/UserCodeReuse", testDeviceUserCodeReuse},
 		{"DeviceCodes/Approve", testApproveDeviceCode},
 		{"DeviceCodes/Poll", testPollDeviceCode},
+		{"DeviceCodes/PendingLimit", testDevicePendingLimit},
 
 		{"Revocations/Feed", testRevocationFeed},
 		{"Revocations/Superseding", testSupersedingFeed},
@@ -96,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tenancy/Audit", testAuditTenancy},
 
 		{"DirectoryVersion/MovesOnEveryDirectoryWrite", testDirectoryVersion},
+		{"DirectoryVersion/UsersEnabledAndDeleted", testDirectoryVersionUsers},
 
 		{"Tenancy/UnknownTenant", testUnknownTenant},
 		{"Tenancy/ObjectOfAnotherTenant", testObjectOfAnotherTenant},
@@ -122,8 +131,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency/RedeemCode", testConcurrentRedeemCode},
 		{"Concurrency/PollDeviceCode", testConcurrentPollDeviceCode},
 		{"Concurrency/ApproveDeviceCode", testConcurrentApproveDeviceCode},
+		{"Concurrency/DevicePendingLimit", testConcurrentDevicePendingLimit},
 		{"Concurrency/RecordSignInFailure", testConcurrentSignInFailures},
 		{"Concurrency/RecordAddressFailure", testConcurrentAddressFailures},
+		{"Concurrency/RecordNameFailure", testConcurrentNameFailures},
 		{"Concurrency/RevokeGrant", testConcurrentRevokeGrant},
 		{"Concurrency/Supersede", testConcurrentSupersede},
 

@@ -11,9 +11,13 @@ import (
 // keys and identifier URIs, each with a display name naming its tenant, so
 // that a query missing its tenant filter returns the wrong row or too many.
 
+// sharedAppID is the application id both tenants register: a well-known
+// id, the only kind two tenants may both hold (Repository.CreateApplication).
+const sharedAppID = directory.CLIClientID
+
 // twin is what seedTwin stores in a tenant.
 type twin struct {
-	app     directory.Application // "app-1", shared id and URI
+	app     directory.Application // sharedAppID, shared id and URI
 	only    directory.Application // "only-<tenant>"
 	sp      directory.ServicePrincipal
 	onlySP  directory.ServicePrincipal
@@ -32,11 +36,11 @@ func seedTwin(t *testing.T, s store.Store, tenantID string) twin {
 		tenant:  addTenant(t, s, tenantID),
 		onlyURI: "api://only-" + tenantID,
 	}
-	w.app = newApp(tenantID, "app-1", t0, "api://shared")
+	w.app = newApp(tenantID, sharedAppID, t0, "api://shared")
 	w.only = newApp(tenantID, "only-"+tenantID, at(1), w.onlyURI)
-	w.sp = newSP(tenantID, "sp-1", "app-1", t0)
+	w.sp = newSP(tenantID, "sp-1", sharedAppID, t0)
 	w.onlySP = newSP(tenantID, "sp-only-"+tenantID, w.only.AppID, at(1))
-	w.cred = newSecret(tenantID, "app-1", "key-1", t0)
+	w.cred = newSecret(tenantID, sharedAppID, "key-1", t0)
 	w.onlyCrd = newSecret(tenantID, w.only.AppID, "key-only-"+tenantID, at(1))
 	w.assign = newAssignment(tenantID, "ra-1", "sp-1", "sp-1", "role-1", t0)
 	w.onlyRA = newAssignment(tenantID, "ra-only-"+tenantID, w.onlySP.ObjectID, "sp-1", "role-1", at(1))
@@ -90,7 +94,7 @@ func testIsolationReads(t *testing.T, s store.Store) {
 
 	for _, w := range []twin{a, b} {
 		id := w.tenant.ID
-		app, err := s.GetApplication(ctx, id, "app-1")
+		app, err := s.GetApplication(ctx, id, sharedAppID)
 		must(t, err)
 		wantEqual(t, app, w.app)
 		app, err = s.GetApplicationByIdentifierURI(ctx, id, "api://shared")
@@ -99,7 +103,7 @@ func testIsolationReads(t *testing.T, s store.Store) {
 		sp, err := s.GetServicePrincipal(ctx, id, "sp-1")
 		must(t, err)
 		wantEqual(t, sp, w.sp)
-		sp, err = s.GetServicePrincipalByAppID(ctx, id, "app-1")
+		sp, err = s.GetServicePrincipalByAppID(ctx, id, sharedAppID)
 		must(t, err)
 		wantEqual(t, sp, w.sp)
 
@@ -164,13 +168,13 @@ func testIsolationWrites(t *testing.T, s store.Store) {
 	must(t, s.UpdateServicePrincipal(ctx, "a", sp))
 	wantEqual(t, takeSnapshot(t, s, "b"), before)
 
-	must(t, s.DeleteCredential(ctx, "a", "app-1", "key-1"))
+	must(t, s.DeleteCredential(ctx, "a", sharedAppID, "key-1"))
 	must(t, s.DeleteRoleAssignment(ctx, "a", "ra-1"))
 	wantEqual(t, takeSnapshot(t, s, "b"), before)
 
 	// The cascades stay in A too.
 	must(t, s.DeleteServicePrincipal(ctx, "a", "sp-1"))
-	must(t, s.DeleteApplication(ctx, "a", "app-1"))
+	must(t, s.DeleteApplication(ctx, "a", sharedAppID))
 	must(t, s.DeleteApplication(ctx, "a", a.only.AppID))
 	wantEqual(t, takeSnapshot(t, s, "b"), before)
 	got, err := s.GetApplicationByIdentifierURI(ctx, "b", "api://shared")
@@ -193,11 +197,11 @@ func testIsolationConsumeOnce(t *testing.T, s store.Store) {
 func testUnknownTenant(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	addTenant(t, s, "a")
-	must(t, s.CreateApplication(ctx, "a", newApp("a", "app-1", t0)))
-	wantErr(t, s.CreateApplication(ctx, "nope", newApp("nope", "app-1", t0)), directory.ErrNotFound)
-	wantErr(t, s.CreateServicePrincipal(ctx, "nope", newSP("nope", "sp-1", "app-1", t0)), directory.ErrNotFound)
+	must(t, s.CreateApplication(ctx, "a", newApp("a", sharedAppID, t0)))
+	wantErr(t, s.CreateApplication(ctx, "nope", newApp("nope", sharedAppID, t0)), directory.ErrNotFound)
+	wantErr(t, s.CreateServicePrincipal(ctx, "nope", newSP("nope", "sp-1", sharedAppID, t0)), directory.ErrNotFound)
 	wantErr(t, s.CreateRoleAssignment(ctx, "nope", newAssignment("nope", "ra-1", "x", "y", "z", t0)), directory.ErrNotFound)
-	wantErr(t, s.AddCredential(ctx, "nope", newSecret("nope", "app-1", "k", t0)), directory.ErrNotFound)
+	wantErr(t, s.AddCredential(ctx, "nope", newSecret("nope", sharedAppID, "k", t0)), directory.ErrNotFound)
 }
 
 // A value whose TenantID names another tenant than the call is refused
@@ -217,7 +221,7 @@ func testObjectOfAnotherTenant(t *testing.T, s store.Store) {
 		"UpdateApplication":      s.UpdateApplication(ctx, "a", app),
 		"CreateServicePrincipal": s.CreateServicePrincipal(ctx, "a", newSP("b", "sp-9", "app-9", t0)),
 		"UpdateServicePrincipal": s.UpdateServicePrincipal(ctx, "a", sp),
-		"AddCredential":          s.AddCredential(ctx, "a", newSecret("b", "app-1", "key-9", t0)),
+		"AddCredential":          s.AddCredential(ctx, "a", newSecret("b", sharedAppID, "key-9", t0)),
 		"CreateRoleAssignment":   s.CreateRoleAssignment(ctx, "a", newAssignment("b", "ra-9", "sp-1", "sp-1", "role-9", t0)),
 	} {
 		if err == nil {

@@ -94,7 +94,9 @@ func testTenantUpdate(t *testing.T, s store.Store) {
 
 	upd := a
 	upd.DisplayName = "Renamed"
-	upd.Policy = directory.TenantPolicy{RefreshGrace: 90*time.Second + 7, LockoutThreshold: 1}
+	// The product-login allow-list is replaced as a whole, in its order.
+	upd.Policy = directory.TenantPolicy{RefreshGrace: 90*time.Second + 7, LockoutThreshold: 1,
+		ProductLoginResources: []string{"api://third", "api://reports"}}
 	upd.Domain = "moved.example"
 	upd.CreatedAt = at(100)
 	must(t, s.UpdateTenant(ctx, upd))

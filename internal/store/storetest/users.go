@@ -41,7 +41,7 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 	// instance) cannot erase it.
 	upd := u
 	upd.UserPrincipalName = "Renamed@Contoso.Example"
-	upd.DisplayName, upd.Mail, upd.Enabled, upd.PasswordHash = "Renamed", "", false, ""
+	upd.DisplayName, upd.Mail, upd.MailVerified, upd.Enabled, upd.PasswordHash = "Renamed", "", false, false, ""
 	upd.FailedSignIns, upd.LastFailureAt, upd.LockedUntil = 0, time.Time{}, time.Time{}
 	upd.CreatedAt, upd.UpdatedAt = at(-5), at(9)
 	must(t, s.UpdateUser(ctx, "a", upd))
@@ -98,7 +98,7 @@ func testUserErrors(t *testing.T, s store.Store) {
 	wantErr(t, s.UpdateUser(ctx, "a", taken), directory.ErrConflict)
 	wantErr(t, s.UpdateUser(ctx, "a", newUser("a", "user-9", t0)), directory.ErrNotFound)
 	wantErr(t, s.DeleteUser(ctx, "a", "user-9"), directory.ErrNotFound)
-	_, err = s.RecordSignInFailure(ctx, "a", "user-9", at(1), 3, at(100))
+	_, err = s.RecordSignInFailure(ctx, "a", "user-9", directory.SignInFailure{At: at(1), Threshold: 3, LockUntil: at(100)})
 	wantErr(t, err, directory.ErrNotFound)
 	wantErr(t, s.ResetSignInFailures(ctx, "a", "user-9"), directory.ErrNotFound)
 
@@ -161,7 +161,7 @@ func testSignInFailures(t *testing.T, s store.Store) {
 	want := u
 	record := func(i int, lockUntil time.Time) {
 		t.Helper()
-		got, err := s.RecordSignInFailure(ctx, "a", "user-1", at(i), 3, lockUntil)
+		got, err := s.RecordSignInFailure(ctx, "a", "user-1", directory.SignInFailure{At: at(i), Threshold: 3, LockUntil: lockUntil})
 		must(t, err)
 		want.FailedSignIns++
 		want.LastFailureAt = at(i)
@@ -187,9 +187,41 @@ func testSignInFailures(t *testing.T, s store.Store) {
 
 	// A threshold of zero or less never locks.
 	for i := range 3 {
-		got, err = s.RecordSignInFailure(ctx, "a", "user-1", at(10+i), 0, at(200))
+		got, err = s.RecordSignInFailure(ctx, "a", "user-1", directory.SignInFailure{At: at(10 + i), Threshold: 0, LockUntil: at(200)})
 		must(t, err)
 	}
 	want.FailedSignIns, want.LastFailureAt = 3, at(12)
 	wantEqual(t, got, want)
+}
+
+// GetUserEnabled reads what the stored user says, in its tenant only, and
+// ErrNotFound for a user that is not (or no longer) there.
+func testUserEnabled(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addTenant(t, s, "a")
+	addTenant(t, s, "b")
+	u := newUser("a", "user-1", t0)
+	must(t, s.CreateUser(ctx, "a", u))
+	off := newUser("a", "user-2", t0)
+	off.Enabled = false
+	must(t, s.CreateUser(ctx, "a", off))
+
+	enabled, err := s.GetUserEnabled(ctx, "a", "user-1")
+	must(t, err)
+	wantEqual(t, enabled, true)
+	enabled, err = s.GetUserEnabled(ctx, "a", "user-2")
+	must(t, err)
+	wantEqual(t, enabled, false)
+	_, err = s.GetUserEnabled(ctx, "b", "user-1")
+	wantErr(t, err, directory.ErrNotFound)
+
+	u.Enabled = false
+	must(t, s.UpdateUser(ctx, "a", u))
+	enabled, err = s.GetUserEnabled(ctx, "a", "user-1")
+	must(t, err)
+	wantEqual(t, enabled, false)
+
+	must(t, s.DeleteUser(ctx, "a", "user-1"))
+	_, err = s.GetUserEnabled(ctx, "a", "user-1")
+	wantErr(t, err, directory.ErrNotFound)
 }

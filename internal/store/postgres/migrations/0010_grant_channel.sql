@@ -1,0 +1,14 @@
+-- 0010: a grant records the channel it was made through (session.Grant's
+-- Channel). The product-login API ends a sign-in only when its grant was
+-- made by the product login: an access token alone cannot tell, since the
+-- product login, `az login` and `tessera login` all act as the CLI's
+-- public client (review L3).
+--
+-- '' is every grant made before this migration and every OAuth grant
+-- (authorization code, device code, password); only the product login
+-- writes 'product_login'. A product login made before the upgrade is
+-- therefore no longer ended by /api/v1/users/logout; it expires with its
+-- token (productLoginLifetime, 24 h by default) or is revoked by an
+-- administrator. A constant default adds the column without rewriting the
+-- table (PostgreSQL 11 and later).
+ALTER TABLE grants ADD COLUMN channel text NOT NULL DEFAULT '';
