@@ -22,10 +22,12 @@ const (
 	revokeSubject = "oid"    // every token of the object id issued at or before revokedAt
 	revokeClient  = "client" // every token of the client (azp/appid) issued at or before revokedAt
 	// revokeSuperseded: the tokens of the sign-in (sid) value for the
-	// audience aud issued at or before revokedAt, except the token whose
-	// jti (or uti) is except: what a refresh of the sign-in for that
-	// audience replaced. A later one of the same sign-in and audience
-	// takes its place, in the feed and here.
+	// audience aud issued before revokedAt (the second the refresh's new
+	// token was issued in), and the token whose jti (or uti) is prior,
+	// the one the refresh replaced, whenever issued: what a refresh of the
+	// sign-in for that audience retired. The new token is never refused,
+	// whichever entry of the sign-in a guard holds. A later one of the
+	// same sign-in and audience takes its place, in the feed and here.
 	revokeSuperseded = "superseded"
 )
 
@@ -49,8 +51,8 @@ type revocationEntry struct {
 	Seq       int64     `json:"seq"`
 	Kind      string    `json:"kind"`
 	Value     string    `json:"value"`
-	Aud       string    `json:"aud"`    // superseded only
-	Except    string    `json:"except"` // superseded only
+	Aud       string    `json:"aud"`   // superseded only
+	Prior     string    `json:"prior"` // superseded only
 	RevokedAt time.Time `json:"revokedAt"`
 	ExpiresAt time.Time `json:"expiresAt"`
 }

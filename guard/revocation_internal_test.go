@@ -17,10 +17,10 @@ func entryAt(seq int64, kind, value string, revokedAt time.Time, expires time.Du
 	return revocationEntry{Seq: seq, Kind: kind, Value: value, RevokedAt: revokedAt, ExpiresAt: it0.Add(expires)}
 }
 
-// superseding is a refresh's entry: sid's tokens for aud issued at or
-// before iat are replaced by the token jti.
-func superseding(seq int64, sid, aud, jti string, iat time.Time) revocationEntry {
-	return revocationEntry{Seq: seq, Kind: revokeSuperseded, Value: sid, Aud: aud, Except: jti, RevokedAt: iat, ExpiresAt: iat.Add(time.Hour)}
+// superseding is a refresh's entry: sid's tokens for aud issued before
+// iat (the new token's second), and the token prior it replaced.
+func superseding(seq int64, sid, aud, prior string, iat time.Time) revocationEntry {
+	return revocationEntry{Seq: seq, Kind: revokeSuperseded, Value: sid, Aud: aud, Prior: prior, RevokedAt: iat, ExpiresAt: iat.Add(time.Hour)}
 }
 
 func refusedBy(x *revocationIndex, p *Principal, now time.Time) string {
@@ -101,10 +101,13 @@ func TestRevocationIndexEntries(t *testing.T) {
 
 // One entry per sign-in and audience, however many refreshes: each takes
 // the place of the one before. It refuses the sign-in's earlier tokens for
-// its audience (the one of the same second included), not the token that
-// replaced them, not a later one, and nothing for another audience.
+// its audience and the one its refresh replaced (of the same second too),
+// not the token the refresh issued nor a later one (of the same second
+// too: a later refresh the guard has not heard of yet), and nothing for
+// another audience.
 func TestRevocationIndexSuperseded(t *testing.T) {
 	x := newRevocationIndex()
+	// Refresh i, at it0+i s, replaced jti-i and issued jti-(i+1).
 	for i := range 500 {
 		x.apply([]revocationEntry{superseding(int64(i+1), "sid-1", "api://one", fmt.Sprint("jti-", i), it0.Add(time.Duration(i)*time.Second))}, it0, skew)
 	}
@@ -121,9 +124,11 @@ func TestRevocationIndexSuperseded(t *testing.T) {
 		want string
 	}{
 		{"the first token", token("jti-0", "api://one", it0), revokeSuperseded},
-		{"the one replaced, of the same second", token("jti-498", "api://one", last), revokeSuperseded},
-		{"the replacement", token("jti-499", "api://one", last), ""},
-		{"a later token", token("jti-500", "api://one", last.Add(time.Second)), ""},
+		{"an earlier one", token("jti-300", "api://one", it0.Add(300*time.Second)), revokeSuperseded},
+		{"the one replaced, of the same second", token("jti-499", "api://one", last), revokeSuperseded},
+		{"the replacement", token("jti-500", "api://one", last), ""},
+		{"a later refresh's token of the same second", token("jti-501", "api://one", last), ""},
+		{"a later token", token("jti-501", "api://one", last.Add(time.Second)), ""},
 		{"the sign-in's token for another API", token("jti-x", "api://two", it0), ""},
 		{"another sign-in's token for the API", &Principal{SessionID: "sid-2", Audience: []string{"api://one"}, IssuedAt: it0, jti: "j"}, ""},
 	} {

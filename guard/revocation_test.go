@@ -166,11 +166,13 @@ func TestRevocationKinds(t *testing.T) {
 }
 
 // A refresh's entry (superseded) refuses the sign-in's earlier tokens for
-// its audience, the one of the same second included, and nothing else:
-// not the token the refresh issued, not the sign-in's tokens for another
-// API (which clients keep serving from their caches), not another
-// sign-in's. Each refresh takes the place of the previous one's entry, so
-// a guard polling between refreshes holds one entry per sign-in and API.
+// its audience and the token it replaced, of the same second too, and
+// nothing else: not the token the refresh issued, not the sign-in's tokens
+// for another API (which clients keep serving from their caches), not
+// another sign-in's. Each refresh takes the place of the previous one's
+// entry, so a guard polling between refreshes holds one entry per sign-in
+// and API; and a guard that has not yet polled a refresh's entry accepts
+// the token it issued, even one of the second its last entry names.
 func TestRevocationSuperseded(t *testing.T) {
 	idp, clk := authority(t)
 	g := guardFor(t, idp, clk, func(c *guard.Config) { c.Audiences = []string{"api://one", "api://two"} })
@@ -187,7 +189,7 @@ func TestRevocationSuperseded(t *testing.T) {
 	otherAPI := token(sid, "api://two", "jti-two", t0.Add(-2*time.Minute))
 	otherSignIn := token(other, "api://one", "jti-other", t0.Add(-2*time.Minute))
 
-	idp.Supersede(sid, "api://one", "jti-replacement", t0, t0.Add(time.Hour))
+	idp.Supersede(sid, "api://one", "jti-replaced", t0, t0.Add(time.Hour))
 	pollNow(t, g)
 	for name, tc := range map[string]struct {
 		tok  string
@@ -205,18 +207,32 @@ func TestRevocationSuperseded(t *testing.T) {
 	}
 
 	// 200 more refreshes of the sign-in, polled as they come: one entry.
-	var next string
+	prior, next := "jti-replacement", ""
 	for i := range 200 {
 		clk.Advance(time.Second)
 		next = fmt.Sprint("jti-", i)
-		idp.Supersede(sid, "api://one", next, clk.Now(), clk.Now().Add(time.Hour))
+		idp.Supersede(sid, "api://one", prior, clk.Now(), clk.Now().Add(time.Hour))
 		pollNow(t, g)
+		prior = next
 	}
 	if n := g.RevocationsHeld(); n != 1 {
 		t.Errorf("the guard holds %d entries after 200 refreshes of one sign-in, want 1", n)
 	}
-	if !refused(t, g, replacement) || refused(t, g, token(sid, "api://one", next, clk.Now())) {
+	newest := token(sid, "api://one", next, clk.Now())
+	if !refused(t, g, replacement) || refused(t, g, newest) {
 		t.Error("after the refreshes, the first replacement is accepted or the newest token refused")
+	}
+	// One more refresh in the same second, not yet polled: its token is
+	// accepted, whatever the guard holds; once polled, the one it
+	// replaced is refused and it still is not.
+	fresh := token(sid, "api://one", "jti-fresh", clk.Now())
+	idp.Supersede(sid, "api://one", next, clk.Now(), clk.Now().Add(time.Hour))
+	if refused(t, g, fresh) {
+		t.Error("a refresh's token of the second the guard's entry names is refused before the guard heard of that refresh")
+	}
+	pollNow(t, g)
+	if !refused(t, g, newest) || refused(t, g, fresh) {
+		t.Error("after the poll: the token replaced in the same second is accepted, or the new one refused")
 	}
 }
 

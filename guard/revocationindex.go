@@ -68,9 +68,9 @@ type window struct{ revokedAt, expiresAt int64 }
 type revEntry struct {
 	kind  revKind
 	value string // sid, jti or uti, oid, client id
-	// superseded only: the audience, and the id of the token that
-	// replaced the refused ones.
-	aud, except string
+	// superseded only: the audience, and the id of the token the refresh
+	// replaced (refused whenever issued).
+	aud, prior string
 	// w is the entry's window: for sid and jti only its expiry counts
 	// (every token is refused, whenever issued); oid and client keep more
 	// windows when neither covers the other (see addWindow).
@@ -180,6 +180,14 @@ func issuedBefore(iat time.Time, revokedAt int64) bool {
 	return iat.IsZero() || iat.UnixNano() <= revokedAt
 }
 
+// issuedStrictlyBefore is issuedBefore for a superseding refresh, whose
+// revokedAt is its new token's iat: a token of that same second may be
+// the new one, so only earlier seconds are refused (the replaced token of
+// the same second is refused by its id, revEntry.prior).
+func issuedStrictlyBefore(iat time.Time, revokedAt int64) bool {
+	return iat.IsZero() || iat.UnixNano() < revokedAt
+}
+
 // refuses returns the kind of the entry that refuses p, or "". now is
 // read only when an entry is found: most tokens have none.
 func (x *revocationIndex) refuses(p *Principal, now func() time.Time, skew time.Duration) string {
@@ -241,12 +249,12 @@ func (x *revocationIndex) refuses(p *Principal, now func() time.Time, skew time.
 			}
 		}
 	}
-	// A refresh of the sign-in for this audience replaced the token,
-	// unless it is the replacement itself.
+	// A refresh of the sign-in for this audience replaced the token: it
+	// is the one the refresh replaced, or older than the new one's second.
 	if bySid && has(kindSuperseded) {
 		for _, aud := range p.Audience {
 			e := find(t, keyHash(kindSuperseded, sid, x.str(aud)), kindSuperseded, p.SessionID, aud)
-			if e != nil && before(e) && (e.except == "" || e.except != p.jti && e.except != p.uti) {
+			if e != nil && alive(e.w) && (issuedStrictlyBefore(p.IssuedAt, e.w.revokedAt) || e.prior != "" && (e.prior == p.jti || e.prior == p.uti)) {
 				return revokeSuperseded
 			}
 		}
@@ -277,7 +285,7 @@ func entryOf(e revocationEntry) *revEntry {
 	}
 	n := &revEntry{kind: kind, value: e.Value, w: w, expiry: w.expiresAt}
 	if kind == kindSuperseded {
-		n.aud, n.except = e.Aud, e.Except
+		n.aud, n.prior = e.Aud, e.Prior
 	}
 	return n
 }

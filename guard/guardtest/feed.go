@@ -15,8 +15,9 @@ const (
 	KindSubject = "oid"    // every token of the object id issued at or before revokedAt
 	KindClient  = "client" // every token of the client (azp/appid) issued at or before revokedAt
 	// KindSuperseded: the tokens of the sign-in (sid) Value for the
-	// audience Aud issued at or before RevokedAt, except the one whose jti
-	// (or uti) is Except: what a refresh replaced. See Supersede.
+	// audience Aud issued before RevokedAt (the second of the refresh's
+	// new token), and the one whose jti (or uti) is Prior, whenever
+	// issued: what a refresh replaced. See Supersede.
 	KindSuperseded = "superseded"
 )
 
@@ -28,9 +29,9 @@ type Revocation struct {
 	Value     string    `json:"value"`
 	RevokedAt time.Time `json:"revokedAt"`
 	ExpiresAt time.Time `json:"expiresAt"`
-	// Aud and Except belong to KindSuperseded entries.
-	Aud    string `json:"aud,omitempty"`
-	Except string `json:"except,omitempty"`
+	// Aud and Prior belong to KindSuperseded entries.
+	Aud   string `json:"aud,omitempty"`
+	Prior string `json:"prior,omitempty"`
 }
 
 // FeedRequest is one request of the revocation feed, as the authority saw
@@ -78,12 +79,13 @@ func (a *Authority) RevokeIn(tid, kind, value string, revokedAt, expiresAt time.
 
 // Supersede records a refresh of the sign-in sid for the audience aud on
 // the home tenant's feed, as tessera does: the sign-in's tokens for aud
-// issued at or before issuedAt are revoked, except the one whose jti is
-// except (the refresh's new token), until expiresAt. The entry takes the
+// issued before issuedAt (the new token's iat, whole seconds) are revoked,
+// and so is the one whose jti is prior (the token the refresh replaced),
+// until expiresAt. The entry takes the
 // place of the sign-in's previous one for aud, with the next seq, so a
 // follower reading by cursor sees it and the feed holds one entry per
 // sign-in and audience. It returns the entry's seq.
-func (a *Authority) Supersede(sid, aud, except string, issuedAt, expiresAt time.Time) int64 {
+func (a *Authority) Supersede(sid, aud, prior string, issuedAt, expiresAt time.Time) int64 {
 	f := &a.feed
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -97,7 +99,7 @@ func (a *Authority) Supersede(sid, aud, except string, issuedAt, expiresAt time.
 		}
 	}
 	f.seq++
-	f.entries[a.TenantID] = append(kept, Revocation{Seq: f.seq, Kind: KindSuperseded, Value: sid, Aud: aud, Except: except,
+	f.entries[a.TenantID] = append(kept, Revocation{Seq: f.seq, Kind: KindSuperseded, Value: sid, Aud: aud, Prior: prior,
 		RevokedAt: issuedAt.UTC(), ExpiresAt: expiresAt.UTC()})
 	return f.seq
 }

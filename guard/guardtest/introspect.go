@@ -137,8 +137,9 @@ func (a *Authority) revoked(tid string, c map[string]any) bool {
 				return true
 			}
 		case KindSuperseded:
-			replacement := c["jti"] == e.Except || c["uti"] == e.Except
-			if c["sid"] == e.Value && c["aud"] == e.Aud && issuedBefore && !replacement {
+			replaced := e.Prior != "" && (c["jti"] == e.Prior || c["uti"] == e.Prior)
+			older := unix(c["iat"]).Before(e.RevokedAt)
+			if c["sid"] == e.Value && c["aud"] == e.Aud && (older || replaced) {
 				return true
 			}
 		}

@@ -124,7 +124,7 @@ func fillLargeStore(b *testing.B, refreshTokens int) (*http.ServeMux, string, er
 		return nil, "", err
 	}
 	if err := parallel(64, refreshTokens, func(int) error {
-		_, err := sessions.IssueRefreshToken(ctx, tenant.ID, g, 90*24*time.Hour, "", time.Time{})
+		_, err := sessions.IssueRefreshToken(ctx, tenant.ID, g, 90*24*time.Hour, session.IssuedToken{}, time.Time{})
 		return err
 	}); err != nil {
 		return nil, "", err

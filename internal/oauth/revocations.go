@@ -13,7 +13,7 @@ const (
 )
 
 // feedEntry is one entry of the revocation feed on the wire. The guard
-// reads exactly these names. aud and except are a superseded entry's only
+// reads exactly these names. aud and prior are a superseded entry's only
 // (session.RevokeSuperseded): a guard that predates that kind skips the
 // entry, and an entry of another kind has neither.
 type feedEntry struct {
@@ -21,7 +21,7 @@ type feedEntry struct {
 	Kind      string `json:"kind"`
 	Value     string `json:"value"`
 	Audience  string `json:"aud,omitempty"`
-	Except    string `json:"except,omitempty"`
+	Prior     string `json:"prior,omitempty"`
 	RevokedAt string `json:"revokedAt"`
 	ExpiresAt string `json:"expiresAt"`
 }
@@ -74,7 +74,7 @@ func (h *Handler) serveFeed(w http.ResponseWriter, r *http.Request) *Error {
 	body := feedBody{Revocations: make([]feedEntry, 0, len(page)), Next: after}
 	for _, e := range page {
 		body.Revocations = append(body.Revocations, feedEntry{Seq: e.Seq, Kind: e.Kind, Value: e.Value, Audience: e.Audience,
-			Except: e.Except, RevokedAt: rfc3339(e.RevokedAt), ExpiresAt: rfc3339(e.ExpiresAt)})
+			Prior: e.Prior, RevokedAt: rfc3339(e.RevokedAt), ExpiresAt: rfc3339(e.ExpiresAt)})
 		body.Next = e.Seq
 	}
 	writeJSON(w, http.StatusOK, body)

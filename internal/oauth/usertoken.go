@@ -210,7 +210,8 @@ func (h *Handler) issueWithRefresh(ctx context.Context, is *issuance) (any, *Err
 		return nil, oerr
 	}
 	if is.wantsRefreshToken() {
-		rt, err := h.sessions.IssueRefreshToken(ctx, is.tenantID, is.grant, is.policy.RefreshTokenInactivity, resp.claims.JTI, resp.accessTokenExpiry())
+		rt, err := h.sessions.IssueRefreshToken(ctx, is.tenantID, is.grant, is.policy.RefreshTokenInactivity,
+			session.IssuedToken{Audience: resp.claims.Audience, ID: resp.claims.JTI}, resp.accessTokenExpiry())
 		if err != nil {
 			return nil, errServer(err)
 		}

@@ -44,7 +44,7 @@ func TestRevocationsAreAudited(t *testing.T) {
 	}
 	// A rotation, then a reuse (RFC 9700 §4.14.2).
 	g2 := e.grant(t, "")
-	rt0, err := e.svc.IssueRefreshToken(ctx, e.tenant, g2, time.Hour, "jti-0", e.now.Add(time.Hour))
+	rt0, err := e.svc.IssueRefreshToken(ctx, e.tenant, g2, time.Hour, session.IssuedToken{Audience: "api://one", ID: "jti-0"}, e.now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,10 +22,12 @@ type AccessToken struct {
 }
 
 // Refuses reports whether the feed entry e refuses the token t. Entries
-// by user, client or superseding refresh refuse the tokens issued at or
-// before e.RevokedAt; iat has whole seconds, so a token of the same second
-// counts as before. It is the rule the guard applies to the same entries
-// (guard/revocation.go); the two must agree.
+// by user or client refuse the tokens issued at or before e.RevokedAt;
+// iat has whole seconds, so a token of the same second counts as before.
+// A superseding refresh's entry refuses the tokens issued before its new
+// token's second, and the one token it replaced by its id. It is the rule
+// the guard applies to the same entries (guard/revocationindex.go); the
+// two must agree.
 func Refuses(e Revocation, t AccessToken) bool {
 	issuedBefore := t.IssuedAt.IsZero() || !t.IssuedAt.After(e.RevokedAt)
 	switch e.Kind {
@@ -42,10 +44,17 @@ func Refuses(e Revocation, t AccessToken) bool {
 		// grant (so the same client) and the same resource, and no
 		// other: a token for another API the same sign-in holds is left
 		// alone (Azure CLI and MSAL keep serving it from their caches).
-		// The token the refresh issued is excepted by its id, since it
-		// may carry the same iat as the one it replaced.
-		replacement := e.Except != "" && (e.Except == t.JTI || e.Except == t.UTI)
-		return t.SessionID != "" && e.Value == t.SessionID && e.Audience == t.Audience && issuedBefore && !replacement
+		// The new token's second (RevokedAt) is not refused: the new
+		// token itself carries it, and so may a token of a later refresh
+		// that a guard has not heard of yet. The token the refresh
+		// replaced, perhaps of that same second, is refused by its id;
+		// older ones by their earlier second (in the rare case of three
+		// refreshes for one API within a second, the oldest of the three
+		// lives on until it expires: a refresh never refuses the token it
+		// hands out).
+		older := t.IssuedAt.IsZero() || t.IssuedAt.Before(e.RevokedAt)
+		replaced := e.Prior != "" && (e.Prior == t.JTI || e.Prior == t.UTI)
+		return t.SessionID != "" && e.Value == t.SessionID && e.Audience == t.Audience && (older || replaced)
 	}
 	return false
 }

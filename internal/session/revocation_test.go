@@ -20,7 +20,12 @@ func TestRefuses(t *testing.T) {
 		edit(&tok)
 		return tok
 	}
-	superseded := Revocation{Kind: RevokeSuperseded, Value: "sid-1", Audience: "api://one", Except: "jti-new", RevokedAt: t0}
+	// A refresh at t0 replaced the token jti-old; its new token is
+	// jti-new, issued at t0.
+	superseded := Revocation{Kind: RevokeSuperseded, Value: "sid-1", Audience: "api://one", Prior: "jti-old", RevokedAt: t0}
+	old := func(iat time.Time) AccessToken {
+		return with(iat, func(a *AccessToken) { a.JTI, a.UTI = "jti-old", "jti-old" })
+	}
 	for _, tc := range []struct {
 		rule  string
 		entry Revocation
@@ -40,10 +45,14 @@ func TestRefuses(t *testing.T) {
 		{"client: issued before, any case", Revocation{Kind: RevokeClient, Value: "CLIENT-1", RevokedAt: t0}, token(before), true},
 		{"client: issued after", Revocation{Kind: RevokeClient, Value: "client-1", RevokedAt: t0}, token(after), false},
 		{"superseded: an earlier token of the grant for the audience", superseded, token(before), true},
-		{"superseded: one of the same second (the one replaced)", superseded, token(same), true},
-		{"superseded: the replacing token, by jti", superseded, with(same, func(a *AccessToken) { a.JTI, a.UTI = "jti-new", "jti-new" }), false},
-		{"superseded: the replacing token, by uti", superseded, with(same, func(a *AccessToken) { a.UTI = "jti-new" }), false},
+		{"superseded: the token replaced, of an earlier second", superseded, old(before), true},
+		{"superseded: the token replaced, of the same second (by jti)", superseded, old(same), true},
+		{"superseded: the token replaced, of the same second (by uti)", superseded, with(same, func(a *AccessToken) { a.UTI = "jti-old" }), true},
+		{"superseded: the new token, of the same second", superseded, with(same, func(a *AccessToken) { a.JTI, a.UTI = "jti-new", "jti-new" }), false},
+		{"superseded: a later refresh's token of the same second, at a guard holding this entry still", superseded,
+			with(same, func(a *AccessToken) { a.JTI, a.UTI = "jti-next", "jti-next" }), false},
 		{"superseded: a later token (the next refresh's)", superseded, token(after), false},
+		{"superseded: no iat cannot show it came after", superseded, token(time.Time{}), true},
 		{"superseded: the grant's token for another audience (item 8)", superseded, with(before, func(a *AccessToken) { a.Audience = "api://two" }), false},
 		{"superseded: another grant's token for the audience", superseded, with(before, func(a *AccessToken) { a.SessionID = "sid-2" }), false},
 		{"superseded: never an app token (no sid)", Revocation{Kind: RevokeSuperseded, Value: "", Audience: "api://one", RevokedAt: t0},

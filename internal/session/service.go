@@ -321,14 +321,17 @@ func (s *Service) RedeemCode(ctx context.Context, tenantID, code string) (Code, 
 	return c, g, nil
 }
 
-// IssueRefreshToken starts a grant's rotation chain. accessTokenID and
-// accessTokenExpiry name the access token issued with it, which the next
-// rotation revokes.
-func (s *Service) IssueRefreshToken(ctx context.Context, tenantID string, g Grant, inactivity time.Duration, accessTokenID string, accessTokenExpiry time.Time) (string, error) {
+// IssueRefreshToken starts a grant's rotation chain. accessToken and
+// accessTokenExpiry name the access token issued with it, which the first
+// rotation for its audience replaces (its jti empty: none).
+func (s *Service) IssueRefreshToken(ctx context.Context, tenantID string, g Grant, inactivity time.Duration, accessToken IssuedToken, accessTokenExpiry time.Time) (string, error) {
 	v, h := s.opaque(RefreshTokenPrefix, tenantID)
 	now := s.clock()
 	t := RefreshToken{TenantID: tenantID, Hash: h, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt),
-		AccessTokenID: accessTokenID, AccessTokenExpiresAt: accessTokenExpiry}
+		AccessTokenExpiresAt: accessTokenExpiry}
+	if accessToken.ID != "" {
+		t.AccessTokens = IssuedTokens{accessToken}
+	}
 	if err := s.repo.CreateRefreshToken(ctx, tenantID, t); err != nil {
 		return "", err
 	}
@@ -397,7 +400,7 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 		if m, err = mint(g, v); err != nil {
 			return nil, Grant{}, err
 		}
-		resp, next.AccessTokenID = m.Response, m.AccessTokenID
+		resp, next.AccessTokens = m.Response, cur.AccessTokens.With(m.AccessTokenAudience, m.AccessTokenID)
 		next.AccessTokenExpiresAt = maxTime(m.AccessTokenExpiresAt, cur.AccessTokenExpiresAt)
 		if sealed, err = s.seal.Seal(resp, SealedResponseAAD(tenantID, h)); err != nil {
 			return nil, Grant{}, err
@@ -410,7 +413,7 @@ func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID str
 			return nil, Grant{}, fmt.Errorf("session: rotation succeeded without a response")
 		}
 		if m.AccessTokenID != "" {
-			if err := s.repo.AppendRevocation(ctx, tenantID, superseded(tenantID, g, next, m)); err != nil {
+			if err := s.repo.AppendRevocation(ctx, tenantID, superseded(tenantID, g, cur, next, m)); err != nil {
 				return nil, Grant{}, err
 			}
 		}
@@ -502,11 +505,17 @@ const purgeBatch = 1000
 // replaces every earlier one of the grant for the same audience (RFC 9700
 // §4.14.2 retires the rotated refresh token; its access token goes with it,
 // and so do older ones of that resource still cached by the client), and
-// none for another audience. The entry lasts until the latest expiry of
-// any token the chain has issued, plus the skew guards allow, and takes
-// the place of the entry the previous rotation for that audience wrote.
-func superseded(tenantID string, g Grant, next RefreshToken, m Minted) Revocation {
-	return Revocation{TenantID: tenantID, Kind: RevokeSuperseded, Value: g.ID, Audience: m.AccessTokenAudience, Except: m.AccessTokenID,
+// none for another audience. It names the chain's latest token for the
+// audience before this rotation (the one it replaces, whichever API the
+// refresh tokens in between were redeemed for) as Prior, so that one is
+// refused even when it carries the new token's second, and it never
+// refuses the new token, even at a guard still holding an older entry of
+// the grant. The entry
+// lasts until the latest expiry of any token the chain has issued, plus
+// the skew guards allow, and takes the place of the entry the previous
+// rotation for that audience wrote.
+func superseded(tenantID string, g Grant, cur, next RefreshToken, m Minted) Revocation {
+	return Revocation{TenantID: tenantID, Kind: RevokeSuperseded, Value: g.ID, Audience: m.AccessTokenAudience, Prior: cur.AccessTokens.Latest(m.AccessTokenAudience),
 		RevokedAt: m.AccessTokenIssuedAt.UTC(), ExpiresAt: next.AccessTokenExpiresAt.Add(feedSkew).UTC(), Generation: next.Generation}
 }
 

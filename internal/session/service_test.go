@@ -137,7 +137,7 @@ func TestRefreshRotationReuseAndBinding(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	g := e.grant(t, "")
-	rt0, err := e.svc.IssueRefreshToken(ctx, e.tenant, g, 90*24*time.Hour, "jti-0", e.now.Add(time.Hour))
+	rt0, err := e.svc.IssueRefreshToken(ctx, e.tenant, g, 90*24*time.Hour, session.IssuedToken{Audience: minterAudience, ID: "jti-0"}, e.now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestConcurrentRefreshWithAndWithoutGrace(t *testing.T) {
 		t.Run(fmt.Sprint("grace ", grace), func(t *testing.T) {
 			e := newEnv(t)
 			ctx := context.Background()
-			rt, _ := e.svc.IssueRefreshToken(ctx, e.tenant, e.grant(t, ""), 90*24*time.Hour, "", time.Time{})
+			rt, _ := e.svc.IssueRefreshToken(ctx, e.tenant, e.grant(t, ""), 90*24*time.Hour, session.IssuedToken{}, time.Time{})
 			var n int
 			mint := minter(&n)
 			type result struct {
@@ -341,7 +341,7 @@ func TestRevokeUserAndClientGoOnTheFeed(t *testing.T) {
 func TestSealedResponseIsBoundToTenantAndRow(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	rt, err := e.svc.IssueRefreshToken(ctx, e.tenant, e.grant(t, ""), 90*24*time.Hour, "", time.Time{})
+	rt, err := e.svc.IssueRefreshToken(ctx, e.tenant, e.grant(t, ""), 90*24*time.Hour, session.IssuedToken{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestRotationSupersedesPerAudience(t *testing.T) {
 	ctx := context.Background()
 	g := e.grant(t, "")
 	longExpiry := e.now.Add(3 * time.Hour)
-	rt, err := e.svc.IssueRefreshToken(ctx, e.tenant, g, 90*24*time.Hour, "jti-0", longExpiry)
+	rt, err := e.svc.IssueRefreshToken(ctx, e.tenant, g, 90*24*time.Hour, session.IssuedToken{Audience: "api://one", ID: "jti-0"}, longExpiry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,6 +410,11 @@ func TestRotationSupersedesPerAudience(t *testing.T) {
 		return out
 	}
 	shortExpiry := e.now.Add(time.Hour)
+	// Each rotation's entry names the chain's latest token of its
+	// audience before it: jti-0 (issued with the first refresh token),
+	// none yet for api://two, then jti-1 although the refresh token
+	// presented came with jti-2 (api://two), then jti-3.
+	wantPrior := []string{"jti-0", "", "jti-1", "jti-3"}
 	for i, aud := range []string{"api://one", "api://two", "api://one", "api://one"} {
 		e.now = e.now.Add(time.Second)
 		resp, _, err := e.svc.Refresh(ctx, e.tenant, rt, e.client, 90*24*time.Hour, time.Minute, mint(aud, shortExpiry))
@@ -425,11 +430,25 @@ func TestRotationSupersedesPerAudience(t *testing.T) {
 		if after := superseded(); fmt.Sprint(after) != fmt.Sprint(before) {
 			t.Fatalf("a retry within the grace window changed the feed: %v, then %v", before, after)
 		}
+		if got := superseded()[aud].Prior; got != wantPrior[i] {
+			t.Errorf("refresh %d for %s: its entry names %q as the token it replaced, want %q", i+1, aud, got, wantPrior[i])
+		}
 		rt = refreshOf(resp)
 	}
 	got := superseded()
-	if len(got) != 2 || got["api://one"].Except != "jti-4" || got["api://two"].Except != "jti-2" || got["api://one"].Generation != 4 {
+	if len(got) != 2 || got["api://one"].Prior != "jti-3" || got["api://two"].Prior != "" || got["api://one"].Generation != 4 {
 		t.Fatalf("entries %+v, want one per audience, the latest refresh's", got)
+	}
+	// The new tokens carry the entries' second and are not refused by
+	// them; the token each retired is.
+	for aud, r := range got {
+		newest := session.AccessToken{SessionID: g.ID, JTI: map[string]string{"api://one": "jti-4", "api://two": "jti-2"}[aud], Audience: aud, IssuedAt: r.RevokedAt}
+		if session.Refuses(r, newest) {
+			t.Errorf("the entry for %s refuses the token its own refresh issued", aud)
+		}
+	}
+	if prior := (session.AccessToken{SessionID: g.ID, JTI: "jti-3", Audience: "api://one", IssuedAt: got["api://one"].RevokedAt}); !session.Refuses(got["api://one"], prior) {
+		t.Error("the entry for api://one does not refuse the token its refresh replaced")
 	}
 	// jti-0 (3 h) was issued before the entries; the lifetime was then
 	// shortened to 1 h: the entries outlive it all the same.

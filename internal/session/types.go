@@ -101,13 +101,14 @@ type RefreshToken struct {
 	// the grace window so a retry gets the very same pair.
 	SuccessorHash   []byte
 	SuccessorSealed []byte
-	// AccessTokenID is the jti of the access token issued together with
-	// this refresh token. AccessTokenExpiresAt is the latest expiry of the
+	// AccessTokens are the latest access token the chain has issued for
+	// each audience, up to and with the one issued together with this
+	// refresh token. AccessTokenExpiresAt is the latest expiry of the
 	// access tokens the chain has issued up to and with this one: the
 	// RevokeSuperseded entry the next rotation writes lasts until then, so
 	// that it outlives every token it refuses even when the lifetime of a
 	// resource's tokens was shortened in between.
-	AccessTokenID        string
+	AccessTokens         IssuedTokens
 	AccessTokenExpiresAt time.Time
 	// Generation is the token's place in its grant's rotation chain: 0 for
 	// the first, its predecessor's plus one after. It orders the chain's
@@ -173,8 +174,10 @@ const (
 	// RevokeToken: the one token whose jti is Value.
 	RevokeToken = "jti"
 	// RevokeSuperseded: the tokens of the grant (sid) Value for the
-	// audience Audience issued at or before RevokedAt, except the one whose
-	// jti is Except: what a refresh for that audience replaced. The tenant's
+	// audience Audience issued before RevokedAt (the second of the
+	// refresh's new token), and the one whose jti is Prior (the token the
+	// refresh replaced) whenever issued: what a refresh for that audience
+	// retired. The tenant's
 	// feed holds at most one such entry per grant and audience; a later
 	// one takes its place (and a new Seq), so the feed grows with the
 	// sign-ins, not with their refreshes.
@@ -192,11 +195,13 @@ type Revocation struct {
 	// ExpiresAt: no token the entry concerns is valid after it anyway, so
 	// the feed drops the entry then.
 	ExpiresAt time.Time `json:"expiresAt"`
-	// Audience and Except belong to RevokeSuperseded entries: the aud the
+	// Audience and Prior belong to RevokeSuperseded entries: the aud the
 	// refused tokens carry, exactly (a v1 token's identifier URI, a v2
-	// token's appId), and the jti of the token that replaced them.
+	// token's appId), and the jti of the token of Audience the rotation
+	// replaced: the chain's latest for it (RefreshToken.AccessTokens), ""
+	// when the chain had issued none.
 	Audience string `json:"aud,omitempty"`
-	Except   string `json:"except,omitempty"`
+	Prior    string `json:"prior,omitempty"`
 	// Generation orders the RevokeSuperseded entries of one grant and
 	// audience: the Generation of the refresh token whose rotation wrote
 	// it. An entry replaces the stored one only if it is of a later

@@ -27,7 +27,7 @@ func (e *env) signedIn() (*browser, session.Grant, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	rt, err := e.sessions.IssueRefreshToken(e.ctx, e.tenant.ID, g, time.Hour, "", time.Time{})
+	rt, err := e.sessions.IssueRefreshToken(e.ctx, e.tenant.ID, g, time.Hour, session.IssuedToken{}, time.Time{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestLogoutEndsTheSessionAndItsGrants(t *testing.T) {
 	if _, err := e.sessions.ActiveGrant(e.ctx, e.tenant.ID, g0.ID); !errors.Is(err, session.ErrRevoked) {
 		t.Errorf("grant of the replaced session: %v, want revoked", err)
 	}
-	rt, err := e.sessions.IssueRefreshToken(e.ctx, e.tenant.ID, g, time.Hour, "", time.Time{})
+	rt, err := e.sessions.IssueRefreshToken(e.ctx, e.tenant.ID, g, time.Hour, session.IssuedToken{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,14 +59,14 @@ func TestMigrationKeepsTheFeed(t *testing.T) {
 		t.Fatalf("feed after the migration: %+v", kept)
 	}
 	if err := s.AppendRevocation(ctx, "t1", session.Revocation{Kind: session.RevokeSuperseded, Value: "sid-9", Audience: "api://x",
-		Except: "jti-9", Generation: 1, RevokedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		Prior: "jti-9", Generation: 1, RevokedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	added, err := s.ListRevocations(ctx, "t1", 5, now, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(added) != 1 || added[0].Seq != 8 || added[0].Except != "jti-9" {
+	if len(added) != 1 || added[0].Seq != 8 || added[0].Prior != "jti-9" {
 		t.Fatalf("the first entry after the migration: %+v, want seq 8", added)
 	}
 	if err := s.AppendRevocation(ctx, "t1", session.Revocation{Kind: "nonsense", Value: "x", ExpiresAt: now.Add(time.Hour)}); err == nil {

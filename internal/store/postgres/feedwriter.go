@@ -154,25 +154,25 @@ func appendFeedRows(ctx context.Context, tx pgx.Tx, rows []*feedReq) error {
 	revoked := make([]time.Time, len(rows))
 	expires := make([]time.Time, len(rows))
 	auds := make([]string, len(rows))
-	excepts := make([]string, len(rows))
+	priors := make([]string, len(rows))
 	generations := make([]int64, len(rows))
 	for i, r := range rows {
 		tenants[i], kinds[i], values[i], revoked[i], expires[i] = r.tenantID, r.r.Kind, r.r.Value, r.r.RevokedAt, r.r.ExpiresAt
-		auds[i], excepts[i], generations[i] = r.r.Audience, r.r.Except, r.r.Generation
+		auds[i], priors[i], generations[i] = r.r.Audience, r.r.Prior, r.r.Generation
 	}
 	_, err := tx.Exec(ctx, `WITH counter AS (
 			UPDATE revocation_seq SET last_seq = last_seq + cardinality($1::text[])
 			WHERE id = 1 RETURNING last_seq - cardinality($1::text[]) AS base)
 		INSERT INTO revocations (`+revocationColumns+`)
-		SELECT counter.base + e.n, e.tenant, e.kind, e.value, e.revoked, e.expires, e.aud, e.except_jti, e.generation
+		SELECT counter.base + e.n, e.tenant, e.kind, e.value, e.revoked, e.expires, e.aud, e.prior_jti, e.generation
 		FROM counter, unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
 				$6::text[], $7::text[], $8::bigint[])
-			WITH ORDINALITY AS e (tenant, kind, value, revoked, expires, aud, except_jti, generation, n)
+			WITH ORDINALITY AS e (tenant, kind, value, revoked, expires, aud, prior_jti, generation, n)
 		ON CONFLICT (value, aud, tenant_id) WHERE kind = 'superseded' DO UPDATE
 			SET seq = excluded.seq, revoked_at = excluded.revoked_at, expires_at = excluded.expires_at,
-				except_jti = excluded.except_jti, generation = excluded.generation
+				prior_jti = excluded.prior_jti, generation = excluded.generation
 			WHERE revocations.generation < excluded.generation`,
-		tenants, kinds, values, revoked, expires, auds, excepts, generations)
+		tenants, kinds, values, revoked, expires, auds, priors, generations)
 	return err
 }
 

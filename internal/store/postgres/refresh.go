@@ -12,27 +12,29 @@ import (
 )
 
 const refreshTokenColumns = `tenant_id, hash, grant_id, client_id, created_at, expires_at, used_at,
-	successor_hash, successor_sealed, access_token_id, access_token_expires_at, generation`
+	successor_hash, successor_sealed, access_tokens, access_token_expires_at, generation`
 
 // refreshTokenColumnsOf is refreshTokenColumns qualified by the alias t.
 const refreshTokenColumnsOf = `t.tenant_id, t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at,
-	t.successor_hash, t.successor_sealed, t.access_token_id, t.access_token_expires_at, t.generation`
+	t.successor_hash, t.successor_sealed, t.access_tokens, t.access_token_expires_at, t.generation`
 
 // tokenAndGrant selects a refresh token (alias t) with its grant (g).
 const tokenAndGrant = `SELECT ` + refreshTokenColumnsOf + `, ` + grantColumnsOf + `
 	FROM refresh_tokens t JOIN grants g ON g.tenant_id = t.tenant_id AND g.id = t.grant_id
 	WHERE t.tenant_id = $1 AND t.hash = $2`
 
-// refreshTokenDest are the scan destinations of refreshTokenColumns.
-func refreshTokenDest(t *session.RefreshToken) []any {
+// refreshTokenDest are the scan destinations of refreshTokenColumns;
+// access_tokens goes to issued, in its stored form.
+func refreshTokenDest(t *session.RefreshToken, issued *string) []any {
 	return []any{&t.TenantID, &t.Hash, &t.GrantID, &t.ClientID, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt,
-		&t.SuccessorHash, &t.SuccessorSealed, &t.AccessTokenID, &t.AccessTokenExpiresAt, &t.Generation}
+		&t.SuccessorHash, &t.SuccessorSealed, issued, &t.AccessTokenExpiresAt, &t.Generation}
 }
 
-func decodeRefreshToken(t session.RefreshToken) session.RefreshToken {
+func decodeRefreshToken(t session.RefreshToken, issued string) session.RefreshToken {
 	t.Hash, t.SuccessorHash, t.SuccessorSealed = nonNil(t.Hash), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed)
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utc(t.UsedAt)
 	t.AccessTokenExpiresAt = utc(t.AccessTokenExpiresAt)
+	t.AccessTokens = session.ParseIssuedTokens(issued)
 	return t
 }
 
@@ -40,12 +42,13 @@ func decodeRefreshToken(t session.RefreshToken) session.RefreshToken {
 // extra.
 func scanTokenAndGrant(row pgx.Row, extra ...any) (session.RefreshToken, session.Grant, error) {
 	var t session.RefreshToken
+	var issued string
 	var gr grantRow
-	dest := append(refreshTokenDest(&t), gr.dest()...)
+	dest := append(refreshTokenDest(&t, &issued), gr.dest()...)
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return session.RefreshToken{}, session.Grant{}, err
 	}
-	return decodeRefreshToken(t), gr.decode(), nil
+	return decodeRefreshToken(t, issued), gr.decode(), nil
 }
 
 // insertRefreshToken inserts the token $2 … (the parameters below) as a
@@ -60,7 +63,7 @@ const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns 
 // refreshTokenArgs are the parameters $1 … $10 of insertRefreshToken.
 func refreshTokenArgs(tenantID string, t session.RefreshToken) []any {
 	return []any{tenantID, t.Hash, t.CreatedAt, t.ExpiresAt, t.UsedAt, nonNil(t.SuccessorHash),
-		nonNil(t.SuccessorSealed), t.AccessTokenID, t.AccessTokenExpiresAt, t.Generation}
+		nonNil(t.SuccessorSealed), t.AccessTokens.String(), t.AccessTokenExpiresAt, t.Generation}
 }
 
 // CreateRefreshToken stores the first refresh token of a grant, in one

@@ -15,13 +15,13 @@ import (
 // what appendRevocations writes (the other columns are a superseded
 // entry's and keep their defaults).
 const (
-	revocationColumns = `seq, tenant_id, kind, value, revoked_at, expires_at, aud, except_jti, generation`
+	revocationColumns = `seq, tenant_id, kind, value, revoked_at, expires_at, aud, prior_jti, generation`
 	revocationInsert  = `seq, tenant_id, kind, value, revoked_at, expires_at`
 )
 
 func scanRevocation(row pgx.Row) (session.Revocation, error) {
 	var r session.Revocation
-	if err := row.Scan(&r.Seq, &r.TenantID, &r.Kind, &r.Value, &r.RevokedAt, &r.ExpiresAt, &r.Audience, &r.Except, &r.Generation); err != nil {
+	if err := row.Scan(&r.Seq, &r.TenantID, &r.Kind, &r.Value, &r.RevokedAt, &r.ExpiresAt, &r.Audience, &r.Prior, &r.Generation); err != nil {
 		return session.Revocation{}, err
 	}
 	r.RevokedAt, r.ExpiresAt = utc(r.RevokedAt), utc(r.ExpiresAt)

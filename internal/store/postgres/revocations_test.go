@@ -324,7 +324,7 @@ func TestFeedGroupSupersedes(t *testing.T) {
 		go func() {
 			aud := fmt.Sprint("api://", i%2)
 			errs <- s.AppendRevocation(ctx, "a", session.Revocation{TenantID: "a", Kind: session.RevokeSuperseded, Value: "grant-1",
-				Audience: aud, Except: fmt.Sprint("jti-", i), Generation: int64(i), RevokedAt: t0, ExpiresAt: feedExpires})
+				Audience: aud, Prior: fmt.Sprint("jti-", i), Generation: int64(i), RevokedAt: t0, ExpiresAt: feedExpires})
 		}()
 	}
 	for s.feed.waiting.Load() < n {
@@ -348,7 +348,7 @@ func TestFeedGroupSupersedes(t *testing.T) {
 	got := map[string]string{}
 	for _, r := range feed {
 		if r.Kind == session.RevokeSuperseded {
-			got[r.Audience] = r.Except
+			got[r.Audience] = r.Prior
 		}
 	}
 	if len(feed) != 3 || got["api://0"] != "jti-38" || got["api://1"] != "jti-39" {

@@ -23,7 +23,7 @@ func testGrant(tenantID, id, browserSessionID string) session.Grant {
 
 func testRefreshToken(tenantID, name, grantID string, created time.Time) session.RefreshToken {
 	return session.RefreshToken{TenantID: tenantID, Hash: []byte("rt " + name), GrantID: grantID, ClientID: "client-1",
-		CreatedAt: created, ExpiresAt: created.AddDate(0, 0, 90), AccessTokenID: "jti " + name,
+		CreatedAt: created, ExpiresAt: created.AddDate(0, 0, 90), AccessTokens: session.IssuedTokens{{Audience: "api://one", ID: "jti " + name}},
 		AccessTokenExpiresAt: created.Add(time.Hour)}
 }
 

@@ -66,7 +66,7 @@ func TestMigrationKeepsTheFeedAndItsNumbering(t *testing.T) {
 		t.Fatalf("feed after the migration: %+v", kept)
 	}
 	if err := s.AppendRevocation(ctx, "t1", session.Revocation{Kind: session.RevokeSuperseded, Value: "sid-9", Audience: "api://x",
-		Except: "jti-9", Generation: 1, RevokedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		Prior: "jti-9", Generation: 1, RevokedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	added, err := s.ListRevocations(ctx, "t1", 2, now, 10)

@@ -11,11 +11,11 @@ import (
 )
 
 const refreshTokenColumns = `tenant_id, hash, grant_id, client_id, created_at, expires_at, used_at,
-	successor_hash, successor_sealed, access_token_id, access_token_expires_at, generation`
+	successor_hash, successor_sealed, access_tokens, access_token_expires_at, generation`
 
 // tokenAndGrant selects a refresh token (alias t) with its grant (g).
 const tokenAndGrant = `SELECT t.tenant_id, t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at,
-	t.used_at, t.successor_hash, t.successor_sealed, t.access_token_id, t.access_token_expires_at, t.generation,
+	t.used_at, t.successor_hash, t.successor_sealed, t.access_tokens, t.access_token_expires_at, t.generation,
 	g.tenant_id, g.id, g.user_id, g.client_id, g.browser_session_id, g.scopes, g.auth_time,
 	g.created_at, g.expires_at, g.revoked_at, g.channel
 	FROM refresh_tokens t JOIN grants g ON g.tenant_id = t.tenant_id AND g.id = t.grant_id
@@ -34,12 +34,13 @@ const insertRefreshTokenSQL = `INSERT INTO refresh_tokens (` + refreshTokenColum
 type refreshTokenRow struct {
 	t                                   session.RefreshToken
 	created, expires, used, accessToken int64
+	issued                              string // access_tokens, stored form
 }
 
 // dest are the scan destinations of refreshTokenColumns.
 func (r *refreshTokenRow) dest() []any {
 	return []any{&r.t.TenantID, &r.t.Hash, &r.t.GrantID, &r.t.ClientID, &r.created, &r.expires, &r.used,
-		&r.t.SuccessorHash, &r.t.SuccessorSealed, &r.t.AccessTokenID, &r.accessToken, &r.t.Generation}
+		&r.t.SuccessorHash, &r.t.SuccessorSealed, &r.issued, &r.accessToken, &r.t.Generation}
 }
 
 func (r *refreshTokenRow) decode() session.RefreshToken {
@@ -47,6 +48,7 @@ func (r *refreshTokenRow) decode() session.RefreshToken {
 	t.Hash, t.SuccessorHash, t.SuccessorSealed = nonNil(t.Hash), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed)
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = decTime(r.created), decTime(r.expires), decTime(r.used)
 	t.AccessTokenExpiresAt = decTime(r.accessToken)
+	t.AccessTokens = session.ParseIssuedTokens(r.issued)
 	return t
 }
 
@@ -102,7 +104,7 @@ func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, tenantID str
 	}
 	_, err := s.batch.exec(ctx, tx, insertRefreshTokenSQL,
 		tenantID, t.Hash, t.GrantID, t.ClientID, encTime(t.CreatedAt), encTime(t.ExpiresAt),
-		encTime(t.UsedAt), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed), t.AccessTokenID,
+		encTime(t.UsedAt), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed), t.AccessTokens.String(),
 		encTime(t.AccessTokenExpiresAt), t.Generation)
 	return err
 }

@@ -11,12 +11,12 @@ import (
 	"github.com/tessera-id/tessera/internal/session"
 )
 
-const revocationColumns = `seq, tenant_id, kind, value, revoked_at, expires_at, aud, except_jti, generation`
+const revocationColumns = `seq, tenant_id, kind, value, revoked_at, expires_at, aud, prior_jti, generation`
 
 func scanRevocation(sc scanner) (session.Revocation, error) {
 	var r session.Revocation
 	var revoked, expires int64
-	if err := sc.Scan(&r.Seq, &r.TenantID, &r.Kind, &r.Value, &revoked, &expires, &r.Audience, &r.Except, &r.Generation); err != nil {
+	if err := sc.Scan(&r.Seq, &r.TenantID, &r.Kind, &r.Value, &revoked, &expires, &r.Audience, &r.Prior, &r.Generation); err != nil {
 		return session.Revocation{}, err
 	}
 	r.RevokedAt, r.ExpiresAt = decTime(revoked), decTime(expires)
@@ -42,7 +42,7 @@ func appendRevocation(ctx context.Context, tx *sql.Tx, tenantID, kind, value str
 const (
 	dropSuperseded = `DELETE FROM revocations
 		WHERE value = ?1 AND aud = ?2 AND tenant_id = ?3 AND kind = 'superseded' AND generation < ?4`
-	insertSuperseded = `INSERT INTO revocations (tenant_id, kind, value, aud, except_jti, generation, revoked_at, expires_at)
+	insertSuperseded = `INSERT INTO revocations (tenant_id, kind, value, aud, prior_jti, generation, revoked_at, expires_at)
 		VALUES (?3, 'superseded', ?1, ?2, ?5, ?4, ?6, ?7)
 		ON CONFLICT (value, aud, tenant_id) WHERE kind = 'superseded' DO NOTHING`
 )
@@ -53,7 +53,7 @@ func (s *Store) appendSuperseded(ctx context.Context, tx *sql.Tx, tenantID strin
 	if _, err := s.batch.exec(ctx, tx, dropSuperseded, r.Value, r.Audience, tenantID, r.Generation); err != nil {
 		return err
 	}
-	_, err := s.batch.exec(ctx, tx, insertSuperseded, r.Value, r.Audience, tenantID, r.Generation, r.Except,
+	_, err := s.batch.exec(ctx, tx, insertSuperseded, r.Value, r.Audience, tenantID, r.Generation, r.Prior,
 		encTime(r.RevokedAt), encTime(r.ExpiresAt))
 	return err
 }

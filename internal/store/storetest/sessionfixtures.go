@@ -98,15 +98,17 @@ func newCode(tenantID, name, grantID string, created time.Time) session.Code {
 
 func newRefreshToken(tenantID, name, grantID string, created time.Time) session.RefreshToken {
 	return session.RefreshToken{
-		TenantID:             tenantID,
-		Hash:                 hash(name),
-		GrantID:              grantID,
-		ClientID:             "client-1",
-		CreatedAt:            created,
-		ExpiresAt:            created.AddDate(0, 0, 90),
-		SuccessorHash:        []byte{},
-		SuccessorSealed:      []byte{},
-		AccessTokenID:        "jti-" + name + "-" + tenantID,
+		TenantID:        tenantID,
+		Hash:            hash(name),
+		GrantID:         grantID,
+		ClientID:        "client-1",
+		CreatedAt:       created,
+		ExpiresAt:       created.AddDate(0, 0, 90),
+		SuccessorHash:   []byte{},
+		SuccessorSealed: []byte{},
+		// Two audiences, so that a round trip shows the whole record
+		// comes back, in order.
+		AccessTokens:         session.IssuedTokens{{Audience: "api://two", ID: "jti-two-" + name}, {Audience: "api://one", ID: "jti-" + name + "-" + tenantID}},
 		AccessTokenExpiresAt: created.Add(time.Hour),
 	}
 }

@@ -12,9 +12,10 @@ import (
 )
 
 // supersededEntry is a refresh's feed entry: grant's tokens for aud issued
-// at or before at(i), except jti, written by the rotation of generation gen.
+// before at(i), and the token jti it replaced, written by the rotation of
+// generation gen.
 func supersededEntry(tenantID, grant, aud, jti string, gen int64, i int) session.Revocation {
-	return session.Revocation{TenantID: tenantID, Kind: session.RevokeSuperseded, Value: grant, Audience: aud, Except: jti,
+	return session.Revocation{TenantID: tenantID, Kind: session.RevokeSuperseded, Value: grant, Audience: aud, Prior: jti,
 		Generation: gen, RevokedAt: at(i), ExpiresAt: at(3600 + i)}
 }
 
@@ -73,7 +74,7 @@ func testSupersedingFeed(t *testing.T, s store.Store) {
 	for _, r := range feed(t, s, "a") {
 		if r.Kind == session.RevokeSuperseded && r.Value == "grant-1" && r.Audience == "api://one" {
 			n++
-			wantEqual(t, r.Except, "jti-gen-53")
+			wantEqual(t, r.Prior, "jti-gen-53")
 		}
 	}
 	wantEqual(t, n, 1)

@@ -5,8 +5,8 @@
 -- jti: one entry per refresh for an access token's lifetime, which every
 -- guard held in memory and introspection scanned. It now writes one
 -- 'superseded' entry per grant (value: the sid) and audience (aud): "the
--- tokens of this sign-in for this aud issued at or before revoked_at,
--- except except_jti". A later refresh for the same grant and audience
+-- tokens of this sign-in for this aud issued before revoked_at (the new
+-- token's second), and prior_jti (the token the refresh replaced)". A later refresh for the same grant and audience
 -- replaces that entry (delete and insert, so it takes a new seq that
 -- followers reading by cursor see), if it comes from a later generation
 -- of the rotation chain.
@@ -14,6 +14,13 @@
 -- A refresh token's place in its grant's rotation chain: 0 for the first,
 -- its predecessor's plus one after (session.RefreshToken.Generation).
 ALTER TABLE refresh_tokens ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+
+-- The latest access token the chain issued for each audience (session.
+-- IssuedTokens, a JSON array; a bare jti in rows stored before this
+-- migration, of unknown audience), so that a rotation knows which token of
+-- its audience it replaces, whatever API the refresh tokens in between
+-- were redeemed for.
+ALTER TABLE refresh_tokens RENAME COLUMN access_token_id TO access_tokens;
 
 -- SQLite cannot change a CHECK constraint in place: the table is rebuilt
 -- (https://sqlite.org/lang_altertable.html#otheralter). Its numbering is
@@ -27,10 +34,10 @@ CREATE TABLE revocations_new (
     value      TEXT    NOT NULL,
     revoked_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    -- 'superseded' only: the audience, the replacing token's jti, and
+    -- 'superseded' only: the audience, the replaced token's jti, and
     -- the generation of the refresh token whose rotation wrote it.
     aud        TEXT    NOT NULL DEFAULT '',
-    except_jti TEXT    NOT NULL DEFAULT '',
+    prior_jti TEXT    NOT NULL DEFAULT '',
     generation INTEGER NOT NULL DEFAULT 0
 );
 INSERT INTO revocations_new (seq, tenant_id, kind, value, revoked_at, expires_at)
