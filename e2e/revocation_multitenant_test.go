@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -95,17 +94,7 @@ func TestMultiTenantGuardFollowsEachTenantsFeed(t *testing.T) {
 		early := appToken(A)
 		revoke(A, early)
 		proxy := runProxy(t, h, upstream.URL, "--authority", h.srv.URL+"/common/v2.0", "--audience", audiences[0], "--audience", audiences[1], "--revocation-poll", "1s")
-		call := func(tok string) (int, string, string) {
-			req, _ := http.NewRequest(http.MethodGet, proxy+"/studies", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			raw, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, resp.Header.Get("WWW-Authenticate"), string(raw)
-		}
+		call := func(tok string) (int, string, string) { return callProxy(t, proxy+"/studies", tok) }
 		revoked := func(status int, challenge, body string) bool {
 			return status == 401 && strings.Contains(challenge, `error="invalid_token"`) && strings.Contains(body, "revoked")
 		}

@@ -122,6 +122,21 @@ func runProxy(t *testing.T, h *harness, upstream string, args ...string) string 
 	return "http://" + addr
 }
 
+// callProxy GETs url with the bearer token and returns the status, the
+// WWW-Authenticate challenge and the body.
+func callProxy(t *testing.T, url, token string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("WWW-Authenticate"), string(raw)
+}
+
 // proxyEnv is a tenant with an API whose Reader role users and
 // applications can hold, alice (a Reader) and a daemon (a Reader) besides
 // newSecEnv's clients.
@@ -371,17 +386,7 @@ func TestSecurityGuardRefusesIDTokens(t *testing.T) {
 	}))
 	defer upstream.Close()
 	proxy := runProxy(t, h, upstream.URL, "--authority", h.srv.URL+"/"+tid+"/v2.0", "--audience", e.native.AppID)
-	call := func(tok string) (int, string, string) {
-		req, _ := http.NewRequest(http.MethodGet, proxy+"/me", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header.Get("WWW-Authenticate"), string(raw)
-	}
+	call := func(tok string) (int, string, string) { return callProxy(t, proxy+"/me", tok) }
 	if status, challenge, body := call(idV2); status != 401 || !strings.Contains(challenge, `error="invalid_token"`) ||
 		!strings.Contains(body, "not an access token") {
 		t.Errorf("ID token through the proxy: %d %q %s", status, challenge, body)

@@ -7,6 +7,20 @@ import (
 	"github.com/tessera-id/tessera/internal/directory"
 )
 
+// NotWellKnownAppID is the condition of migration 0006's partial unique
+// index on applications(app_id): an application id other than the
+// built-in ones every tenant registers. Queries that want the index repeat
+// it word for word, so that SQLite's planner may use it.
+const NotWellKnownAppID = `app_id NOT IN ('` + directory.CLIClientID + `', '` + directory.ManagementAppID + `')`
+
+// DuplicateAppIDsQuery lists, in both engines, the registrations of the
+// application ids that more than one tenant registers (what 0006's index
+// cannot take), as AppIDHolder columns ordered by id.
+const DuplicateAppIDsQuery = `SELECT a.app_id, t.id, t.domain FROM applications a JOIN tenants t ON t.id = a.tenant_id
+	WHERE a.app_id IN (SELECT app_id FROM applications WHERE ` + NotWellKnownAppID + `
+		GROUP BY app_id HAVING count(*) > 1)
+	ORDER BY a.app_id, t.created_at, t.id`
+
 // AppIDHolder is one registration of an application id that more than one
 // tenant registers, as the check before migration 6 finds it.
 type AppIDHolder struct {

@@ -19,11 +19,7 @@ var migrationChecks = map[int]func(context.Context, pgx.Tx) error{
 // checkAppIDsUnique finds the application ids that more than one tenant
 // registers, which 0006's unique index cannot take.
 func checkAppIDsUnique(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, `SELECT a.app_id, t.id, t.domain FROM applications a JOIN tenants t ON t.id = a.tenant_id
-		WHERE a.app_id IN (SELECT app_id FROM applications
-			WHERE app_id NOT IN ('04b07795-8ddb-461a-bbee-02f9e1bf7b46', '797f4846-ba00-4fd7-ba43-dac1f8f63013')
-			GROUP BY app_id HAVING count(*) > 1)
-		ORDER BY a.app_id, t.created_at, t.id`)
+	rows, err := tx.Query(ctx, store.DuplicateAppIDsQuery)
 	if err != nil {
 		return err
 	}

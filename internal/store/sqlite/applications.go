@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store"
 )
 
 // The JSON columns of applications are written from these types, not from
@@ -201,7 +202,7 @@ func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app dire
 func (s *Store) TenantOfApplication(ctx context.Context, appID string) (string, error) {
 	var id string
 	err := s.readRow(ctx, `SELECT tenant_id FROM applications WHERE app_id = ?
-		AND app_id NOT IN ('04b07795-8ddb-461a-bbee-02f9e1bf7b46', '797f4846-ba00-4fd7-ba43-dac1f8f63013')`, appID).Scan(&id)
+		AND `+store.NotWellKnownAppID, appID).Scan(&id)
 	return id, wrap("find the tenant of application "+appID, err)
 }
 
