@@ -6,6 +6,12 @@
 #
 #   bench/compare.sh                      # 32 users, 10 s a run, 2 rounds
 #   CONCURRENCY=64 DURATION=20s ROUNDS=3 bench/compare.sh > result.md
+#   TESSERA_BEFORE=/tmp/old/tessera PEERS=oidc-provider bench/compare.sh
+#
+# TESSERA_BEFORE adds rows for another tessera build (an earlier commit),
+# run in the same rounds, so that a change is measured before and after in
+# one run. PEERS names the other servers to run (default "hydra
+# oidc-provider"; "" for none).
 set -euo pipefail
 
 # The whole run is bounded: the script re-runs itself under timeout, which
@@ -17,6 +23,8 @@ CONCURRENCY=${CONCURRENCY:-32}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 ROUNDS=${ROUNDS:-2}
+PEERS=${PEERS-hydra oidc-provider}
+peer() { [[ " $PEERS " == *" $1 "* ]]; }
 HYDRA_VERSION=v2.3.0
 HYDRA_CLIENT_GO=v2.2.1 # the version hydra's go.mod requires and replaces with a folder the module zip lacks
 
@@ -60,9 +68,13 @@ TESSERA=$WORK/tessera
 read -r -a LOADTEST <<<"${LOADTEST:-$TESSERA loadtest}"
 "${LOADTEST[@]}" --help >/dev/null 2>&1 || die "no load tool: '${LOADTEST[*]} --help' fails"
 
+if [[ -n ${TESSERA_BEFORE:-} ]]; then
+	[[ -x $TESSERA_BEFORE ]] || die "TESSERA_BEFORE=$TESSERA_BEFORE is not an executable"
+fi
+
 GOVER=$(go env GOVERSION)
 HYDRA=$CACHE/hydra-$HYDRA_VERSION-$GOVER
-if [[ ! -x $HYDRA ]]; then
+if peer hydra && [[ ! -x $HYDRA ]]; then
 	log "building Ory Hydra $HYDRA_VERSION from the Go module proxy (once; cached in $HYDRA)"
 	# `go install …@v2.3.0` refuses a module whose go.mod has replace
 	# directives. Build the module's own source instead: its replace of
@@ -88,9 +100,12 @@ if [[ ! -x $HYDRA ]]; then
 	rm -rf "$src"
 fi
 
-log "installing oidc-provider (npm ci)"
-(cd "$BENCH/oidc-provider" && npm ci --no-audit --no-fund --loglevel=error >&2)
-OIDC_PROVIDER_VERSION=$(jq -r '.packages["node_modules/oidc-provider"].version' "$BENCH/oidc-provider/package-lock.json")
+OIDC_PROVIDER_VERSION=–
+if peer oidc-provider; then
+	log "installing oidc-provider (npm ci)"
+	(cd "$BENCH/oidc-provider" && npm ci --no-audit --no-fund --loglevel=error >&2)
+	OIDC_PROVIDER_VERSION=$(jq -r '.packages["node_modules/oidc-provider"].version' "$BENCH/oidc-provider/package-lock.json")
+fi
 
 # ---------------------------------------------------------------- ceilings
 
@@ -108,7 +123,7 @@ add_target() { TARGETS+=("$1|$2|$3|$4|$5|$6|$7|${8:-}"); }
 # HTTPS (local CA) as an extra row. Apps are made with `tessera admin` on the
 # data folder, as README's first-token example does.
 start_tessera() {
-	local name=$1 alg=$2 tls=$3 port data=$WORK/${1//[^A-Za-z0-9]/_} scheme=http
+	local name=$1 alg=$2 tls=$3 bin=${4:-$TESSERA} port data=$WORK/${1//[^A-Za-z0-9]/_} scheme=http
 	alloc_port port
 	mkdir -p "$data"
 	local args=(serve --data "$data" --addr "127.0.0.1:$port" --signing-alg "$alg" --log-level warn)
@@ -117,14 +132,14 @@ start_tessera() {
 	else
 		args+=(--http --public-url "http://127.0.0.1:$port")
 	fi
-	"$TESSERA" "${args[@]}" >"$data/serve.log" 2>&1 &
+	"$bin" "${args[@]}" >"$data/serve.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	local ca=
 	[[ $tls == tls ]] && ca=$data/ca.pem
 	for _ in $(seq 1 150); do [[ -z $ca || -s $ca ]] && break; sleep 0.2; done
 	CURL_CA_BUNDLE=${ca:-} wait_ready "$scheme://127.0.0.1:$port/default/v2.0/.well-known/openid-configuration" "$pid" "$data/serve.log"
-	local admin=("$TESSERA" admin --data "$data")
+	local admin=("$bin" admin --data "$data")
 	local api client secret
 	api=$("${admin[@]}" app create --display-name "Bench API" --app-role Reader --query appId -o tsv)
 	"${admin[@]}" sp create --id "$api" -o none
@@ -199,12 +214,20 @@ log "starting the servers"
 start_tessera "tessera RS256" RS256 http
 start_tessera "tessera ES256" ES256 http
 start_tessera "tessera RS256 over HTTPS" RS256 tls
-start_hydra "hydra defaults (RSA 4096, PBKDF2 25,000)" default "" jwt
-start_hydra "hydra matched (RSA 2048, PBKDF2 1)" rsa2048 1 jwt
-start_hydra "hydra matched (P-256, PBKDF2 1)" es256 1 jwt
-start_hydra "hydra opaque tokens (PBKDF2 1)" default 1 opaque
-start_oidc_provider "oidc-provider RS256" RS256
-start_oidc_provider "oidc-provider ES256" ES256
+if [[ -n ${TESSERA_BEFORE:-} ]]; then
+	start_tessera "tessera before RS256" RS256 http "$TESSERA_BEFORE"
+	start_tessera "tessera before ES256" ES256 http "$TESSERA_BEFORE"
+fi
+if peer hydra; then
+	start_hydra "hydra defaults (RSA 4096, PBKDF2 25,000)" default "" jwt
+	start_hydra "hydra matched (RSA 2048, PBKDF2 1)" rsa2048 1 jwt
+	start_hydra "hydra matched (P-256, PBKDF2 1)" es256 1 jwt
+	start_hydra "hydra opaque tokens (PBKDF2 1)" default 1 opaque
+fi
+if peer oidc-provider; then
+	start_oidc_provider "oidc-provider RS256" RS256
+	start_oidc_provider "oidc-provider ES256" ES256
+fi
 
 declare -A TARGET
 for t in "${TARGETS[@]}"; do TARGET[${t%%|*}]=$t; done
@@ -231,9 +254,13 @@ done
 
 # The order of a round interleaves the servers so that drift (thermal, a
 # neighbour on the host) spreads over all of them.
-ORDER=("tessera RS256" "hydra defaults (RSA 4096, PBKDF2 25,000)" "hydra matched (RSA 2048, PBKDF2 1)"
-	"oidc-provider RS256" "tessera ES256" "hydra matched (P-256, PBKDF2 1)" "oidc-provider ES256"
+ALL=("tessera RS256" "tessera before RS256" "hydra defaults (RSA 4096, PBKDF2 25,000)" "hydra matched (RSA 2048, PBKDF2 1)"
+	"oidc-provider RS256" "tessera ES256" "tessera before ES256" "hydra matched (P-256, PBKDF2 1)" "oidc-provider ES256"
 	"tessera RS256 over HTTPS" "hydra opaque tokens (PBKDF2 1)")
+ORDER=()
+for label in "${ALL[@]}"; do
+	if [[ -n ${TARGET[$label]:-} ]]; then ORDER+=("$label"); fi
+done
 
 : >"$WORK/results.jsonl"
 run_load() {
