@@ -7,6 +7,7 @@
 #
 #   bench/stores.sh                                      # 32 users, 10 s a run, 2 rounds
 #   PGURL=postgres://u@db:5432/x CONCURRENCY=64 bench/stores.sh
+#   TESSERA_BEFORE=/tmp/old/tessera bench/stores.sh       # and another build, in the same rounds
 #
 # PostgreSQL: PGURL (default the local test server, trust auth); the script
 # makes a database of its own there and drops it at the end.
@@ -28,8 +29,15 @@ DBNAME=tessera_bench_$$
 
 DB_MADE=
 bench_cleanup_extra() {
-	[[ -n $DB_MADE ]] && psql -q "$PGURL" -c "DROP DATABASE IF EXISTS $DBNAME" >/dev/null 2>&1
+	if [[ -n $DB_MADE ]]; then
+		psql -q "$PGURL" -c "DROP DATABASE IF EXISTS $DBNAME" >/dev/null 2>&1
+		psql -q "$PGURL" -c "DROP DATABASE IF EXISTS ${DBNAME}_before" >/dev/null 2>&1
+	fi
+	return 0
 }
+if [[ -n ${TESSERA_BEFORE:-} ]]; then
+	[[ -x $TESSERA_BEFORE ]] || die "TESSERA_BEFORE=$TESSERA_BEFORE is not an executable"
+fi
 
 for tool in go psql curl jq; do command -v "$tool" >/dev/null || die "$tool is required"; done
 
@@ -42,16 +50,20 @@ psql -q "$PGURL" -c "CREATE DATABASE $DBNAME" >/dev/null || die "cannot create a
 DB_MADE=1
 # The same server, our database: replace the path of the URL.
 PGBENCH_URL=$(sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$DBNAME#" <<<"$PGURL")
+if [[ -n ${TESSERA_BEFORE:-} ]]; then
+	psql -q "$PGURL" -c "CREATE DATABASE ${DBNAME}_before" >/dev/null || die "cannot create a second database at $PGURL"
+	PGBEFORE_URL=$(sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/${DBNAME}_before#" <<<"$PGURL")
+fi
 PGVERSION=$(psql -qAt "$PGURL" -c 'SHOW server_version')
 
 # label → "url|pid|admin id|admin secret"
 declare -A SERVER
 start() {
-	local label=$1 port data=$WORK/$1
-	shift
+	local label=$1 bin=$2 port data=$WORK/$1
+	shift 2
 	alloc_port port
 	mkdir -p "$data"
-	env "$@" "$TESSERA" serve --data "$data" --http --addr "127.0.0.1:$port" --public-url "http://127.0.0.1:$port" \
+	env "$@" "$bin" serve --data "$data" --http --addr "127.0.0.1:$port" --public-url "http://127.0.0.1:$port" \
 		--signing-alg "$ALG" --log-level warn >"$data/serve.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
@@ -68,14 +80,21 @@ start() {
 }
 
 log "starting tessera on SQLite and on PostgreSQL $PGVERSION"
-start sqlite
-start postgres TESSERA_DB="$PGBENCH_URL" TESSERA_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
+start sqlite "$TESSERA"
+start postgres "$TESSERA" TESSERA_DB="$PGBENCH_URL" TESSERA_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
+STORES=(sqlite postgres)
+if [[ -n ${TESSERA_BEFORE:-} ]]; then
+	log "starting the build before, on SQLite and on PostgreSQL"
+	start sqlite-before "$TESSERA_BEFORE"
+	start postgres-before "$TESSERA_BEFORE" TESSERA_DB="$PGBEFORE_URL" TESSERA_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
+	STORES=(sqlite sqlite-before postgres postgres-before)
+fi
 
 : >"$WORK/results.jsonl"
 n=0
 for round in $(seq 1 "$ROUNDS"); do
 	for scenario in client-credentials refresh; do
-		for store in sqlite postgres; do
+		for store in "${STORES[@]}"; do
 			n=$((n + 1))
 			IFS='|' read -r url pid id secret <<<"${SERVER[$store]}"
 			log "round $round: $scenario on $store ($WARMUP warm-up, then $DURATION at $CONCURRENCY concurrent)"
@@ -107,11 +126,13 @@ jq -rs '
 		errors: (map([.errors[]?] | add // 0) | add)
 	}) as $rows
 	| ($rows | map({key: (.scenario + "/" + .store), value: .}) | from_entries) as $by
-	| ["| scenario | store | requests/s | p99 ms | server CPU µs/request | RSS MB | errors | requests/s vs SQLite |",
-	   "|---|---|--:|--:|--:|--:|--:|--:|"]
-	+ [("client-credentials", "refresh") as $s | ("sqlite", "postgres") as $st | $by[$s + "/" + $st] | select(. != null)
-		| . as $x | $by[$s + "/sqlite"] as $b
-		| "| \($x.scenario) | \($x.store) | \($x.rps | r(0)) (\($x.runs)) | \($x.p99 | r(1)) | \($x.cpu | r(0)) | \($x.rss | r(0)) | \($x.errors) | \((($x.rps / $b.rps) | r(2) | tostring) + "×") |"]
+	| ["| scenario | store | requests/s | p99 ms | server CPU µs/request | RSS MB | errors | requests/s vs SQLite (same build) | requests/s vs this build |",
+	   "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
+	+ [("client-credentials", "refresh") as $s | ("sqlite", "sqlite-before", "postgres", "postgres-before") as $st | $by[$s + "/" + $st] | select(. != null)
+		| . as $x | ($x.store | endswith("-before")) as $before
+		| $by[$s + "/" + (if $before then "sqlite-before" else "sqlite" end)] as $b
+		| $by[$s + "/" + ($x.store | rtrimstr("-before"))] as $now
+		| "| \($x.scenario) | \($x.store) | \($x.rps | r(0)) (\($x.runs)) | \($x.p99 | r(1)) | \($x.cpu | r(0)) | \($x.rss | r(0)) | \($x.errors) | \((($x.rps / $b.rps) | r(2) | tostring) + "×") | \((($x.rps / $now.rps) | r(2) | tostring) + "×") |"]
 	| .[]' "$WORK/results.jsonl"
 echo
 echo "Server CPU is the tessera process only; PostgreSQL's own CPU (same machine) is not in it."
