@@ -23,6 +23,10 @@ import (
 // Where encoding/json is lenient, so is this: invalid UTF-8 in a string is
 // replaced by U+FFFD, and a member named twice has its last value, the
 // one a map[string]any would hold.
+//
+// encoding/json decoding into a struct of these claims instead costs a
+// cache miss about a quarter more time and twice the allocations (see
+// jws.go and BenchmarkVerifyUncached for the figures).
 
 // maxJSONDepth is encoding/json's nesting limit.
 const maxJSONDepth = 10000

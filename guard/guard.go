@@ -155,7 +155,7 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 	}
 	var sum [sha256.Size]byte
 	if g.verified != nil {
-		sum = sha256.Sum256(bytesOf(rawToken))
+		sum = sha256Of(rawToken)
 		if e := g.verified.get(&sum); e != nil {
 			if g.keys.stillPublished(e) {
 				if err := g.checkLifetime(e.p, g.s.now()); err != nil {

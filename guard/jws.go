@@ -5,13 +5,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
 	"slices"
 	"strings"
-	"unsafe"
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
@@ -28,6 +29,16 @@ import (
 // protected header that is a JSON object with a string alg on the
 // allowlist, and no crit (§4.1.11: a header we do not fully understand is
 // refused; tessera and Entra never send one).
+//
+// Measured, not assumed (BenchmarkVerifyUncached, December 2026, an
+// Entra-sized token, a cache miss through Validate; indicative, on a
+// shared 2-core machine): go-jose's ParseSignedCompact and Verify with
+// encoding/json for the claims took 122 µs an RS256 token against 75 µs
+// here (+63 %), 194 against 132 µs for ES256 (+47 %), and 150 allocations
+// against 31. Each half pays alone: go-jose with the claims scanner was
+// +44 % (RS256) and +25 % (ES256), this verifier with encoding/json +36 %
+// and +23 %. The review's rule was to keep the hand-written path only
+// above 10 %.
 
 // compactJWS is a compact serialization split and decoded.
 type compactJWS struct {
@@ -84,13 +95,16 @@ func parseCompact(raw string, allowed []jose.SignatureAlgorithm) (compactJWS, er
 	}
 	j.alg, j.kid = *hdr.Alg, hdr.Kid
 	j.typ = hdr.Typ
-	payload, err := decodeSegment(nil, p)
+	// The payload is decoded on the stack when it fits (Entra's tokens
+	// do) and copied once into the string the principal keeps and its
+	// claims are substrings of: one allocation, as many as decoding onto
+	// the heap would take.
+	var pbuf [4096]byte
+	payload, err := decodeSegment(pbuf[:0], p)
 	if err != nil {
 		return j, fmt.Errorf("payload: %w", err)
 	}
-	// The decoded bytes are never written again, so they can be the
-	// string the principal keeps and its claims are substrings of.
-	j.payload = unsafe.String(unsafe.SliceData(payload), len(payload))
+	j.payload = string(payload)
 	if j.signature, err = decodeSegment(nil, s); err != nil || len(j.signature) == 0 {
 		return j, errors.New("signature is not base64url")
 	}
@@ -98,24 +112,21 @@ func parseCompact(raw string, allowed []jose.SignatureAlgorithm) (compactJWS, er
 }
 
 // decodeSegment appends the base64url decoding (RFC 7515 §2: no padding,
-// no line breaks) of seg to dst.
+// no line breaks) of seg to dst. The compiler passes seg without a copy,
+// as the decoder only reads it.
 func decodeSegment(dst []byte, seg string) ([]byte, error) {
-	return b64.AppendDecode(dst, bytesOf(seg))
+	return b64.AppendDecode(dst, []byte(seg))
 }
 
 // b64 rejects, besides padding, non-zero trailing bits: one token has one
 // encoding.
 var b64 = base64.RawURLEncoding.Strict()
 
-// bytesOf is s as a byte slice without a copy. Callers only read it: it
-// is for the hash and decoder calls that take []byte.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
 // verify checks j's signature with key, which fits j.alg (see fits).
 func (j *compactJWS) verify(key jose.JSONWebKey) error {
 	alg := jose.SignatureAlgorithm(j.alg)
 	if pub, ok := key.Key.(ed25519.PublicKey); ok && alg == jose.EdDSA {
-		if !ed25519.Verify(pub, bytesOf(j.signingInput), j.signature) {
+		if !ed25519.Verify(pub, []byte(j.signingInput), j.signature) {
 			return errors.New("EdDSA signature does not verify")
 		}
 		return nil
@@ -124,10 +135,8 @@ func (j *compactJWS) verify(key jose.JSONWebKey) error {
 	if !ok {
 		return fmt.Errorf("alg %s", alg)
 	}
-	h := hash.New()
-	h.Write(bytesOf(j.signingInput))
 	var sum [64]byte
-	digest := h.Sum(sum[:0])
+	digest := digestOf(hash, j.signingInput, &sum)
 	switch pub := key.Key.(type) {
 	case *rsa.PublicKey:
 		var err error
@@ -153,6 +162,40 @@ func (j *compactJWS) verify(key jose.JSONWebKey) error {
 		return nil
 	}
 	return fmt.Errorf("key of type %T", key.Key)
+}
+
+// digestOf hashes the signing input s into sum without copying s to the
+// heap for the usual SHA-256; the rarer SHA-384 and SHA-512 pay one copy.
+func digestOf(hash crypto.Hash, s string, sum *[64]byte) []byte {
+	var d []byte
+	switch hash {
+	case crypto.SHA256:
+		d256 := sha256Of(s)
+		d = d256[:]
+	case crypto.SHA384:
+		d384 := sha512.Sum384([]byte(s))
+		d = d384[:]
+	default:
+		d512 := sha512.Sum512([]byte(s))
+		d = d512[:]
+	}
+	return sum[:copy(sum[:], d)]
+}
+
+// sha256Of is the SHA-256 of s, hashed through a buffer on the stack:
+// sha256.Sum256([]byte(s)) would copy s to the heap. sha256.New is
+// inlined, so the compiler devirtualizes Write and buf does not escape.
+// It also keys the verified-token cache, on every request.
+func sha256Of(s string) (sum [sha256.Size]byte) {
+	h := sha256.New()
+	var buf [512]byte
+	for len(s) > 0 {
+		n := copy(buf[:], s)
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	h.Sum(sum[:0])
+	return sum
 }
 
 var hashOf = map[jose.SignatureAlgorithm]crypto.Hash{
