@@ -159,15 +159,15 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if cfg.wrapRepo != nil {
 		repo = cfg.wrapRepo(repo)
 	}
-	dir := directory.NewService(repo, hasher, directory.Options{
-		Now:  func() time.Time { return testNow },
-		Rand: rand.NewChaCha8([32]byte{1}),
-	})
 	logger := slog.New(slog.NewJSONHandler(e0log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rec := audit.NewRecorder(st, audit.Options{Logger: logger, Now: func() time.Time { return testNow }})
 	t.Cleanup(func() { rec.Close(context.Background()) })
 	sessions := session.NewService(st, hasher, hasher, session.Options{Now: func() time.Time { return testNow }, Audit: rec})
-	dir.SetRevoker(sessions)
+	dir := directory.NewService(repo, hasher, directory.Options{
+		Now:     func() time.Time { return testNow },
+		Rand:    rand.NewChaCha8([32]byte{1}),
+		Revoker: sessions,
+	})
 	e := &env{t: t, dir: dir, sessions: sessions, keys: newFakeKeys(), log: e0log, spec: specRouter(t), audit: rec}
 	if e.home, err = dir.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: "default"}); err != nil {
 		t.Fatal(err)

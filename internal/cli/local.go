@@ -68,10 +68,10 @@ func openLocal(ctx context.Context, dataDir, dsn string) (*localAdmin, error) {
 	// The audit events go to the database only: the operator's terminal
 	// is no structured log.
 	rec := audit.NewRecorder(st, audit.Options{Logger: slog.New(slog.DiscardHandler)})
-	dir := directory.NewService(st, keys, directory.Options{Audit: rec})
 	// As in the server: disabling or deleting a user here revokes what it
 	// holds.
-	dir.SetRevoker(session.NewService(st, keys, keys, session.Options{Audit: rec}))
+	dir := directory.NewService(st, keys, directory.Options{Audit: rec,
+		Revoker: session.NewService(st, keys, keys, session.Options{Audit: rec})})
 	closeAll := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -20,7 +20,10 @@ type env struct {
 	tenant directory.Tenant
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with edit applied to the service's options.
+func newEnvWith(t *testing.T, edit func(*directory.Options)) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "d.db"))
 	if err != nil {
@@ -31,7 +34,11 @@ func newEnv(t *testing.T) *env {
 	rand.Read(master)
 	keys, _ := secrets.New(master)
 	e := &env{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	e.dir = directory.NewService(st, keys, directory.Options{Now: func() time.Time { return e.now }})
+	opts := directory.Options{Now: func() time.Time { return e.now }}
+	if edit != nil {
+		edit(&opts)
+	}
+	e.dir = directory.NewService(st, keys, opts)
 	e.tenant, err = e.dir.CreateTenant(context.Background(), directory.TenantSpec{Domain: "contoso"})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -29,10 +30,15 @@ const (
 )
 
 // HashPassword returns an argon2id hash in the PHC string format:
-// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>, with a salt from
+// crypto/rand. A Service salts from its own random source (Options.Rand).
 func HashPassword(password string, p PasswordParams) (string, error) {
+	return hashPasswordWith(rand.Reader, password, p)
+}
+
+func hashPasswordWith(random io.Reader, password string, p PasswordParams) (string, error) {
 	salt := make([]byte, saltLen)
-	if _, err := rand.Read(salt); err != nil {
+	if _, err := io.ReadFull(random, salt); err != nil {
 		return "", err
 	}
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, keyLen)

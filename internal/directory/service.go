@@ -74,12 +74,16 @@ type Options struct {
 	// AddressBans bans client addresses after repeated failed sign-ins;
 	// the zero value is off.
 	AddressBans AddressBanPolicy
+	// Revoker ends what a user or client holds when it loses access (the
+	// session service); nil revokes nothing beyond what the directory
+	// itself deletes.
+	Revoker Revoker
 }
 
 // NewService returns a Service over repo.
 func NewService(repo Repository, hasher SecretHasher, opts Options) *Service {
 	s := &Service{repo: repo, hasher: hasher, now: opts.Now, rand: opts.Rand, passwordParams: opts.PasswordParams, audit: opts.Audit,
-		addressBans: opts.AddressBans, dummyHash: &dummyHash{}}
+		addressBans: opts.AddressBans, revoker: opts.Revoker, dummyHash: &dummyHash{}}
 	if s.passwordParams == (PasswordParams{}) {
 		s.passwordParams = DefaultPasswordParams
 	}

@@ -101,10 +101,9 @@ func TestSignInFailuresSlowDownThenLock(t *testing.T) {
 }
 
 func TestDisablingAndDeletingRevoke(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
 	r := &revocations{}
-	e.dir.SetRevoker(r)
+	e := newEnvWith(t, func(o *directory.Options) { o.Revoker = r })
+	ctx := context.Background()
 	u, _ := e.dir.CreateUser(ctx, e.tenant.ID, directory.UserSpec{UserPrincipalName: "alice", Password: pw})
 	if _, err := e.dir.SetUserEnabled(ctx, e.tenant.ID, "alice", false); err != nil {
 		t.Fatal(err)

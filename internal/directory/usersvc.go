@@ -49,10 +49,6 @@ type Revoker interface {
 	RevokeClient(ctx context.Context, tenantID, clientID string) error
 }
 
-// SetRevoker installs the revoker; until then nothing is revoked beyond
-// what the directory itself deletes.
-func (s *Service) SetRevoker(r Revoker) { s.revoker = r }
-
 // MinPasswordLength follows NIST SP 800-63B §5.1.1.2 (at least 8; we ask
 // for 12 since passwords here guard API access).
 const MinPasswordLength = 12
@@ -309,7 +305,7 @@ type dummyHash struct {
 }
 
 func (s *Service) dummy() string {
-	s.dummyHash.once.Do(func() { s.dummyHash.hash, _ = HashPassword("tessera-dummy-password", s.passwordParams) })
+	s.dummyHash.once.Do(func() { s.dummyHash.hash, _ = hashPasswordWith(s.rand, "tessera-dummy-password", s.passwordParams) })
 	return s.dummyHash.hash
 }
 

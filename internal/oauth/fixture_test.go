@@ -98,13 +98,13 @@ func newFixtureWith(t testing.TB, wrap func(session.Repository) session.Reposito
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	log := slog.New(slog.DiscardHandler)
 	f := &fixture{t: t, ctx: ctx, clock: c}
-	f.dir = directory.NewService(st, keys, directory.Options{Now: c.Now, PasswordParams: directory.PasswordParams{Memory: 1024, Time: 1, Threads: 1}})
 	var repo session.Repository = st
 	if wrap != nil {
 		repo = wrap(st)
 	}
 	f.sess = session.NewService(repo, keys, keys, session.Options{Now: c.Now})
-	f.dir.SetRevoker(f.sess)
+	f.dir = directory.NewService(st, keys, directory.Options{Now: c.Now, PasswordParams: directory.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
+		Revoker: f.sess})
 	if f.ring, err = token.NewRing(ctx, st, keys, token.RingOptions{Now: c.Now, Logger: log}); err != nil {
 		t.Fatal(err)
 	}

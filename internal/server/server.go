@@ -110,12 +110,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 			s.Audit.Close(context.Background())
 		}
 	}()
-	s.Directory = directory.NewService(st, keys, directory.Options{Audit: s.Audit, PasswordHashSlots: passwordHashSlots(log, directory.DefaultPasswordParams),
-		AddressBans: directory.AddressBanPolicy{Failures: cfg.BanAddressFailures, Window: cfg.BanAddressWindow, Duration: cfg.BanAddressDuration}})
 	s.Sessions = session.NewService(st, keys, keys, session.Options{Audit: s.Audit, DevicePendingMax: cfg.DevicePendingMax})
-	// Disabling a user or removing a client's credential revokes what
-	// they hold.
-	s.Directory.SetRevoker(s.Sessions)
+	s.Directory = directory.NewService(st, keys, directory.Options{Audit: s.Audit, PasswordHashSlots: passwordHashSlots(log, directory.DefaultPasswordParams),
+		AddressBans: directory.AddressBanPolicy{Failures: cfg.BanAddressFailures, Window: cfg.BanAddressWindow, Duration: cfg.BanAddressDuration},
+		// Disabling a user or removing a client's credential revokes
+		// what they hold.
+		Revoker: s.Sessions})
 	s.Keys, err = token.NewRing(ctx, st, keys, token.RingOptions{Alg: cfg.SigningAlg, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)

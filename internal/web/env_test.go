@@ -86,9 +86,9 @@ func newEnvWith(t *testing.T, edit func(*web.Config)) *env {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	dir := directory.NewService(st, keys, directory.Options{Now: clk.Now, PasswordParams: directory.PasswordParams{Memory: 1024, Time: 1, Threads: 1}})
 	sessions := session.NewService(st, keys, keys, session.Options{Now: clk.Now})
-	dir.SetRevoker(sessions)
+	dir := directory.NewService(st, keys, directory.Options{Now: clk.Now, PasswordParams: directory.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
+		Revoker: sessions})
 	ring, err := token.NewRing(ctx, st, keys, token.RingOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
