@@ -76,7 +76,7 @@ func loginWithDeviceCode(t *testing.T, h *harness) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	go func() {
-		root := cli.NewRoot()
+		root := cli.NewRoot(h.cliDeps)
 		root.SetOut(&stdout)
 		root.SetErr(stderr)
 		root.SetArgs([]string{"login", "--use-device-code", "--tenant", "default", "--authority", h.srv.URL, "--ca-file", h.srv.CAFile})
@@ -155,7 +155,7 @@ func TestCLIUserDeviceCodeLogin(t *testing.T) {
 	// Two hours on, the cached token has expired: the refresh token is
 	// redeemed, and the rotated one replaces it.
 	before := storedRefreshToken(t, h)
-	t.Cleanup(cli.SetClock(func() time.Time { return time.Now().Add(2 * time.Hour) }))
+	h.cliDeps.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	out, errOut, err = h.cli(args...)
 	if err != nil {
 		t.Fatalf("get-access-token after expiry: %v\n%s", err, errOut)
@@ -195,7 +195,7 @@ func TestCLIUserDeviceCodeLogin(t *testing.T) {
 func TestCLIUserBrowserLogin(t *testing.T) {
 	h := start(t)
 	api, upn := cliUserAPI(t, h)
-	t.Cleanup(cli.SetBrowser(func(ctx context.Context, u string) error {
+	h.cliDeps.OpenBrowser = func(ctx context.Context, u string) error {
 		redirect := h.authorizeWithPassword(t, u, upn, cliAlicePW) // at organizations the UPN names the tenant
 		if redirect.Hostname() != "localhost" {
 			t.Errorf("redirect to %s, want the loopback redirect", redirect)
@@ -209,7 +209,7 @@ func TestCLIUserBrowserLogin(t *testing.T) {
 			t.Errorf("the loopback page answered %d", resp.StatusCode)
 		}
 		return nil
-	}))
+	}
 	// No --tenant: organizations, and the sign-in decides the tenant.
 	out, errOut, err := h.cli("login", "--authority", h.srv.URL, "--ca-file", h.srv.CAFile,
 		"--scope", "api://"+api+"/default", "--query", "[0].[user.name, tenantId]", "-o", "json")

@@ -37,6 +37,9 @@ type harness struct {
 	done    chan error
 	// configDir is the CLI's config folder (profiles, token cache).
 	configDir string
+	// cliDeps are the in-process CLI's dependencies: the system's unless
+	// a test plays the clock or the browser.
+	cliDeps cli.Deps
 	// logs is everything the server logged, at debug level.
 	logs *syncBuffer
 	// secrets has every secret that crossed h.http; none may be in logs
@@ -227,7 +230,7 @@ func (h *harness) adminToken() string {
 func (h *harness) cli(args ...string) (string, string, error) {
 	h.t.Helper()
 	h.t.Setenv("TESSERA_CONFIG_DIR", h.configDir)
-	root := cli.NewRoot()
+	root := cli.NewRoot(h.cliDeps)
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
@@ -305,7 +308,7 @@ func waitListening(t *testing.T, addr string, errc <-chan error) {
 
 // cliCtx runs a long-lived tessera command (proxy) until ctx ends.
 func (h *harness) cliCtx(ctx context.Context, args ...string) (string, string, error) {
-	root := cli.NewRoot()
+	root := cli.NewRoot(h.cliDeps)
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)

@@ -6,24 +6,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tessera-id/tessera/internal/account"
 )
-
-// accountClock is the client commands' clock; tests replace it.
-var accountClock = time.Now
-
-// SetClock replaces the client commands' clock until the returned function
-// is called, for tests that run the CLI in-process (the e2e package) and
-// must see a token expire without waiting for it.
-func SetClock(now func() time.Time) (restore func()) {
-	old := accountClock
-	accountClock = now
-	return func() { accountClock = old }
-}
 
 // loginHint is the one sentence every "not logged in" error ends with.
 const loginHint = "run `tessera login` (a person) or `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT`"
@@ -48,21 +35,12 @@ func openAccountStore() (*account.Store, error) {
 	return account.Open(dir)
 }
 
-// newAccountClient trusts the system CAs plus caFile.
-func newAccountClient(caFile string) (*account.Client, error) {
-	hc, err := account.NewHTTPClient(caFile)
-	if err != nil {
-		return nil, withExit(ExitUsage, fmt.Errorf("%v: fix --ca-file or TESSERA_CA_FILE", err))
-	}
-	return &account.Client{HTTP: hc, Now: accountClock}, nil
-}
-
 // loadClientSession picks the profile to act as. With no tenant it is the
 // default one. With a tenant it is a profile of that tenant (the default
 // if several); failing that, as `az account get-access-token --tenant`
 // does, the default profile's credentials are used in that tenant, which
 // works for a client registered in more than one.
-func loadClientSession(ctx context.Context, tenant string) (*clientSession, error) {
+func (d *Deps) loadClientSession(ctx context.Context, tenant string) (*clientSession, error) {
 	store, err := openAccountStore()
 	if err != nil {
 		return nil, err
@@ -96,7 +74,7 @@ func loadClientSession(ctx context.Context, tenant string) (*clientSession, erro
 	if caFile == "" {
 		caFile = p.CAFile
 	}
-	if s.client, err = newAccountClient(caFile); err != nil {
+	if s.client, err = d.accountClient(caFile); err != nil {
 		return nil, err
 	}
 	if p.TenantID == "" {
@@ -233,7 +211,7 @@ func accountView(p account.Profile) azAccount {
 	}
 }
 
-func newAccountCmd() *cobra.Command {
+func newAccountCmd(d *Deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "account",
 		Short: "Show the signed-in account and get access tokens for it",
@@ -250,7 +228,7 @@ func newAccountCmd() *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(newAccountShowCmd(), newAccountListCmd(), newAccountSetCmd(), newGetAccessTokenCmd())
+	cmd.AddCommand(newAccountShowCmd(), newAccountListCmd(), newAccountSetCmd(), newGetAccessTokenCmd(d))
 	return cmd
 }
 
@@ -393,7 +371,7 @@ type azAccessToken struct {
 	TokenType    string `json:"tokenType"`
 }
 
-func newGetAccessTokenCmd() *cobra.Command {
+func newGetAccessTokenCmd(d *Deps) *cobra.Command {
 	var (
 		o        output
 		scopes   []string
@@ -414,7 +392,7 @@ func newGetAccessTokenCmd() *cobra.Command {
 			if target.Validate() != nil {
 				return usageErrorf("give one of --scope (e.g. --scope api://orders/.default) and --resource (e.g. --resource api://orders)")
 			}
-			s, err := loadClientSession(cmd.Context(), tenant)
+			s, err := d.loadClientSession(cmd.Context(), tenant)
 			if err != nil {
 				return err
 			}

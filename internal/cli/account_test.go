@@ -11,18 +11,18 @@ import (
 // The pipeline scripts use: the token alone on one line, then served from
 // the cache on the next call.
 func TestGetAccessTokenTSVPrintsOnlyTheTokenAndCaches(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
 	args := []string{"account", "get-access-token", "--scope", "api://X/.default", "--query", "accessToken", "-o", "tsv"}
-	stdout, stderr, err := runClient(t, args...)
+	stdout, stderr, err := c.run(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if stdout != "token-2\n" || stderr != "" {
 		t.Fatalf("stdout %q, stderr %q; want the token and a newline only", stdout, stderr)
 	}
-	stdout, _, err = runClient(t, args...)
+	stdout, _, err = c.run(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,10 +33,10 @@ func TestGetAccessTokenTSVPrintsOnlyTheTokenAndCaches(t *testing.T) {
 
 // The fields and formats the Azure SDKs' AzureCliCredential parses.
 func TestGetAccessTokenAzShape(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
-	stdout, _, err := runClient(t, "account", "get-access-token", "--scope", "api://X/.default")
+	stdout, _, err := c.run("account", "get-access-token", "--scope", "api://X/.default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +66,10 @@ func TestGetAccessTokenAzShape(t *testing.T) {
 }
 
 func TestGetAccessTokenResourceUsesV1(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
-	stdout, _, err := runClient(t, "account", "get-access-token", "--resource", "api://orders", "--query", "expires_on", "-o", "tsv")
+	stdout, _, err := c.run("account", "get-access-token", "--resource", "api://orders", "--query", "expires_on", "-o", "tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,12 +86,12 @@ func TestGetAccessTokenResourceUsesV1(t *testing.T) {
 }
 
 func TestGetAccessTokenTenantSelectsOrResolves(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
 	// The profile's tenant by domain or GUID: same profile, same cache.
 	for _, tenant := range []string{"default", strings.ToUpper(lfTenantID)} {
-		stdout, _, err := runClient(t, "account", "get-access-token", "--scope", "api://X/.default", "--tenant", tenant, "--query", "[accessToken, tenant]", "-o", "tsv")
+		stdout, _, err := c.run("account", "get-access-token", "--scope", "api://X/.default", "--tenant", tenant, "--query", "[accessToken, tenant]", "-o", "tsv")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,36 +100,36 @@ func TestGetAccessTokenTenantSelectsOrResolves(t *testing.T) {
 		}
 	}
 	// Another tenant: discovery says it does not exist.
-	_, _, err := runClient(t, "account", "get-access-token", "--scope", "api://X/.default", "--tenant", "fabrikam")
+	_, _, err := c.run("account", "get-access-token", "--scope", "api://X/.default", "--tenant", "fabrikam")
 	if err == nil || !strings.Contains(err.Error(), "AADSTS90002") {
 		t.Errorf("unknown tenant: %v", err)
 	}
 }
 
 func TestGetAccessTokenNeedsScopeOrResource(t *testing.T) {
-	clientEnv(t)
+	c := clientEnv(t)
 	for _, args := range [][]string{
 		{"account", "get-access-token"},
 		{"account", "get-access-token", "--scope", "a/.default", "--resource", "a"},
 	} {
-		if _, _, err := runClient(t, args...); ExitCode(err) != ExitUsage {
+		if _, _, err := c.run(args...); ExitCode(err) != ExitUsage {
 			t.Errorf("%v: %v, want exit %d", args, err, ExitUsage)
 		}
 	}
 }
 
 func TestAccountShowAndList(t *testing.T) {
-	clientEnv(t)
-	stdout, _, err := runClient(t, "account", "list")
+	c := clientEnv(t)
+	stdout, _, err := c.run("account", "list")
 	if err != nil || stdout != "[]\n" {
 		t.Fatalf("list before login: %q, %v; want []", stdout, err)
 	}
-	if _, _, err := runClient(t, "account", "show"); ExitCode(err) != ExitAuth {
+	if _, _, err := c.run("account", "show"); ExitCode(err) != ExitAuth {
 		t.Fatalf("show before login: %v, want exit %d", err, ExitAuth)
 	}
-	f := newLoginFake(t)
+	f := newLoginFake(c)
 	f.login(t)
-	stdout, _, err = runClient(t, "account", "show")
+	stdout, _, err = c.run("account", "show")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,18 +148,18 @@ func TestAccountShowAndList(t *testing.T) {
 	if user, _ := acct["user"].(map[string]any); user["name"] != lfClientID || user["type"] != "servicePrincipal" {
 		t.Errorf("show: user = %v", acct["user"])
 	}
-	stdout, _, err = runClient(t, "account", "list", "--query", "[].user.name", "-o", "tsv")
+	stdout, _, err = c.run("account", "list", "--query", "[].user.name", "-o", "tsv")
 	if err != nil || stdout != lfClientID+"\n" {
 		t.Errorf("list: %q, %v", stdout, err)
 	}
 }
 
 func TestAccountUnknownSubcommandExits2(t *testing.T) {
-	clientEnv(t)
-	if _, _, err := runClient(t, "account", "shwo"); ExitCode(err) != ExitUsage {
+	c := clientEnv(t)
+	if _, _, err := c.run("account", "shwo"); ExitCode(err) != ExitUsage {
 		t.Errorf("account shwo: %v, want exit %d", err, ExitUsage)
 	}
-	if stdout, _, err := runClient(t, "account"); err != nil || !strings.Contains(stdout, "get-access-token") {
+	if stdout, _, err := c.run("account"); err != nil || !strings.Contains(stdout, "get-access-token") {
 		t.Errorf("account alone: %v, want its help", err)
 	}
 }

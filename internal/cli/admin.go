@@ -17,12 +17,13 @@ type adminOptions struct {
 	server  string
 	token   string
 	caFile  string
+	deps    *Deps
 }
 
 const adminHomeTenant = "default"
 
-func newAdminCmd() *cobra.Command {
-	o := &adminOptions{}
+func newAdminCmd(d *Deps) *cobra.Command {
+	o := &adminOptions{deps: d}
 	cmd := &cobra.Command{
 		Use:   "admin",
 		Short: "Manage tenants, applications, service principals, credentials, role assignments, users, consents, bans and keys; read the audit log",
@@ -115,7 +116,7 @@ func (o *adminOptions) open(cmd *cobra.Command, tenant string) (adminBackend, er
 			return tok, nil
 		}
 		if cached == "" {
-			t, err := adminTokenSource(ctx, server, tenant)
+			t, err := o.deps.AdminToken(ctx, server, tenant)
 			if err != nil {
 				return "", err
 			}

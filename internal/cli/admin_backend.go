@@ -9,12 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"os/user"
 	"strings"
 	"time"
 
-	"github.com/tessera-id/tessera/internal/account"
 	"github.com/tessera-id/tessera/internal/adminapi"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/token"
@@ -83,54 +81,6 @@ type adminBackend interface {
 	LiftAddressBan(ctx context.Context, tenant, address string) error
 
 	Close() error
-}
-
-// adminTokenSource finds a bearer token for the admin API of server when
-// neither --token nor TESSERA_ADMIN_TOKEN gives one: from the profile that
-// `tessera login` stored for this server, preferring one of the tenant the
-// command manages (tenant is "" for server-wide commands; a token of the
-// home tenant serves every tenant). Tokens come from the login cache.
-var adminTokenSource = func(ctx context.Context, server, tenant string) (string, error) {
-	store, err := openAccountStore()
-	if err != nil {
-		return "", err
-	}
-	profiles, err := store.Profiles()
-	if err != nil {
-		return "", err
-	}
-	cur, _ := store.Current()
-	server = account.NormalizeAuthority(server)
-	var chosen *account.Profile
-	for i, p := range profiles {
-		if account.NormalizeAuthority(p.Authority) != server {
-			continue
-		}
-		if tenant != "" && sameTenant(p, tenant) {
-			chosen = &profiles[i]
-			break
-		}
-		if chosen == nil || p.Key() == cur.Key() {
-			chosen = &profiles[i]
-		}
-	}
-	if chosen == nil {
-		return "", withExit(ExitAuth, fmt.Errorf("no admin token for %s: log in first (`tessera login --authority %s`, or `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT --authority %s`), or pass --token (or set TESSERA_ADMIN_TOKEN)", server, server, server))
-	}
-	caFile := os.Getenv("TESSERA_CA_FILE")
-	if caFile == "" {
-		caFile = chosen.CAFile
-	}
-	client, err := newAccountClient(caFile)
-	if err != nil {
-		return "", err
-	}
-	s := &clientSession{store: store, client: client, profile: *chosen}
-	tok, err := s.token(ctx, account.Target{Scope: directory.AdminAPIIdentifierURI + "/.default"})
-	if err != nil {
-		return "", err
-	}
-	return tok.AccessToken, nil
 }
 
 // apiClient calls the admin API over any http.RoundTripper.
@@ -215,7 +165,7 @@ func newRemoteBackend(server, caFile string, tok func(context.Context) (string, 
 	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
 		return nil, usageErrorf("--server %s: use https; plain http is allowed only to localhost, as the token would travel in clear", server)
 	}
-	hc, err := newAccountClient(caFile)
+	hc, err := newHTTPClient(caFile)
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,7 @@ type adminFixture struct {
 	t      *testing.T
 	data   string
 	server *httptest.Server
+	deps   Deps // the commands' dependencies: the system's unless a test sets one
 }
 
 func (f *adminFixture) local() []string { return []string{"--data", f.data} }
@@ -94,12 +95,13 @@ func newAdminFixture(t *testing.T) *adminFixture {
 
 // runAdmin runs `tessera admin args…` in-process.
 func runAdmin(args ...string) (stdout, stderr string, err error) {
-	return runAdminIn("", args...)
+	return runAdminWith(Deps{}, "", args...)
 }
 
-// runAdminIn runs `tessera admin args…` with stdin as standard input.
-func runAdminIn(stdin string, args ...string) (stdout, stderr string, err error) {
-	root := NewRoot()
+// runAdminWith runs `tessera admin args…` on d with stdin as standard
+// input.
+func runAdminWith(d Deps, stdin string, args ...string) (stdout, stderr string, err error) {
+	root := NewRoot(d)
 	var out, errb bytes.Buffer
 	root.SetArgs(append([]string{"admin"}, args...))
 	root.SetIn(strings.NewReader(stdin))
@@ -112,7 +114,7 @@ func runAdminIn(stdin string, args ...string) (stdout, stderr string, err error)
 // run expects exit code want and returns stdout.
 func (f *adminFixture) run(want int, args ...string) string {
 	f.t.Helper()
-	out, errOut, err := runAdmin(args...)
+	out, errOut, err := runAdminWith(f.deps, "", args...)
 	got := 0
 	if err != nil {
 		got = ExitCode(err)
@@ -315,9 +317,7 @@ func TestAdminExitCodes(t *testing.T) {
 func TestAdminTokenSourceAndEnv(t *testing.T) {
 	f := newAdminFixture(t)
 	var gotServer, gotTenant string
-	saved := adminTokenSource
-	t.Cleanup(func() { adminTokenSource = saved })
-	adminTokenSource = func(_ context.Context, server, tenant string) (string, error) {
+	f.deps.AdminToken = func(_ context.Context, server, tenant string) (string, error) {
 		gotServer, gotTenant = server, tenant
 		return adminTestToken, nil
 	}
@@ -331,7 +331,7 @@ func TestAdminTokenSourceAndEnv(t *testing.T) {
 		t.Errorf("server-wide command asked for tenant %q", gotTenant)
 	}
 	// An explicit --data wins over $TESSERA_SERVER.
-	adminTokenSource = saved
+	f.deps.AdminToken = nil // the login cache's
 	f.run(0, "--data", f.data, "app", "list")
 	// $TESSERA_ADMIN_TOKEN stands for --token.
 	t.Setenv("TESSERA_ADMIN_TOKEN", adminTestToken)
@@ -368,7 +368,7 @@ func TestAdminHelpHasExamples(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range NewRoot().Commands() {
+	for _, c := range NewRoot(Deps{}).Commands() {
 		if c.Name() == "admin" {
 			walk(c)
 			return

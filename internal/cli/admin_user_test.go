@@ -21,7 +21,7 @@ const testPassword = "correct horse battery staple"
 // runIn is run with standard input.
 func (f *adminFixture) runIn(want int, stdin string, args ...string) string {
 	f.t.Helper()
-	out, errOut, err := runAdminIn(stdin, args...)
+	out, errOut, err := runAdminWith(f.deps, stdin, args...)
 	got := 0
 	if err != nil {
 		got = ExitCode(err)

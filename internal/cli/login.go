@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -30,10 +28,11 @@ type loginOptions struct {
 	scopes               []string
 	allowNoSubscriptions bool
 	out                  output
+	deps                 *Deps
 }
 
-func newLoginCmd() *cobra.Command {
-	o := &loginOptions{}
+func newLoginCmd(d *Deps) *cobra.Command {
+	o := &loginOptions{deps: d}
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Sign in as a person (browser, device code, password) or as a service principal",
@@ -97,22 +96,6 @@ SSL_CERT_FILE); --ca-file is remembered in the profile.`,
 	return cmd
 }
 
-// Hooks the tests replace: how a sign-in opens the browser and waits
-// between device code polls.
-var (
-	accountBrowser = account.OpenSystemBrowser
-	accountSleep   func(ctx context.Context, d time.Duration) error
-)
-
-// SetBrowser replaces how `tessera login` shows the sign-in page until the
-// returned function is called, for tests that run the CLI in-process (the
-// e2e package) and play the person at the browser.
-func SetBrowser(open func(ctx context.Context, url string) error) (restore func()) {
-	old := accountBrowser
-	accountBrowser = open
-	return func() { accountBrowser = old }
-}
-
 // endpointFlags resolves --authority and --ca-file with their environment
 // variables, and adds what is wrong with them to problems.
 func (o *loginOptions) endpointFlags(problems *[]string) (authority, caFile string) {
@@ -162,11 +145,11 @@ func (o *loginOptions) loginUser(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	client, err := newAccountClient(caFile)
+	client, err := o.deps.accountClient(caFile)
 	if err != nil {
 		return err
 	}
-	client.Status, client.OpenBrowser, client.Sleep = cmd.ErrOrStderr(), accountBrowser, accountSleep
+	client.Status, client.OpenBrowser, client.Sleep = cmd.ErrOrStderr(), o.deps.OpenBrowser, o.deps.Sleep
 	l := account.UserLogin{Authority: authority, Tenant: o.tenant, ClientID: o.clientID, Scopes: o.scopes, CAFile: caFile}
 	ctx := cmd.Context()
 	var p account.Profile
@@ -269,7 +252,7 @@ func (o *loginOptions) loginServicePrincipal(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	client, err := newAccountClient(p.CAFile)
+	client, err := o.deps.accountClient(p.CAFile)
 	if err != nil {
 		return err
 	}
@@ -295,7 +278,7 @@ func (o *loginOptions) loginServicePrincipal(cmd *cobra.Command) error {
 		return err
 	}
 	p.IsDefault = true
-	if err := store.PutToken(p, self, tok, accountClock()); err != nil {
+	if err := store.PutToken(p, self, tok, o.deps.Now()); err != nil {
 		return fmt.Errorf("logged in, but cannot write the token cache in %s: %w", store.Dir(), err)
 	}
 

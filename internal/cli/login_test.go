@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -32,7 +33,8 @@ const (
 // so tests can tell cached tokens from fresh ones.
 type loginFake struct {
 	srv *httptest.Server
-	ca  string // PEM file trusting srv, as the real server hands out its CA
+	ca  string      // PEM file trusting srv, as the real server hands out its CA
+	c   *clientTest // the commands under test, whose clock the fake shares
 
 	mu     sync.Mutex
 	tokens int
@@ -41,9 +43,10 @@ type loginFake struct {
 	user lfUser // people's sign-in: login_user_test.go
 }
 
-func newLoginFake(t *testing.T) *loginFake {
+func newLoginFake(c *clientTest) *loginFake {
+	t := c.t
 	t.Helper()
-	f := &loginFake{}
+	f := &loginFake{c: c}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		if tn := r.PathValue("tenant"); tn != "default" && tn != lfTenantID {
@@ -146,28 +149,43 @@ func lfError(w http.ResponseWriter, status int, code string, aadsts int, msg str
 
 var clientTestNow = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
-// clientEnv gives a test its own config directory and a fixed clock, and
-// clears the environment variables the commands read.
-func clientEnv(t *testing.T) string {
+// clientTest runs the client commands for one test: its own config
+// directory, a clock it moves by hand, and the commands' dependencies.
+type clientTest struct {
+	t    *testing.T
+	dir  string
+	now  atomic.Int64 // UnixNano of the commands' clock
+	deps Deps
+}
+
+// clientEnv gives a test its own config directory and a fixed clock,
+// clears the environment variables the commands read, and never opens a
+// real browser or waits for real.
+func clientEnv(t *testing.T) *clientTest {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "config")
-	t.Setenv("TESSERA_CONFIG_DIR", dir)
+	c := &clientTest{t: t, dir: filepath.Join(t.TempDir(), "config")}
+	t.Setenv("TESSERA_CONFIG_DIR", c.dir)
 	for _, k := range []string{"TESSERA_AUTHORITY", "TESSERA_CA_FILE", "TESSERA_CLIENT_SECRET"} {
 		t.Setenv(k, "")
 	}
-	t.Cleanup(SetClock(func() time.Time { return clientTestNow }))
-	// Never a real browser or a real wait in a test.
-	oldBrowser, oldSleep := accountBrowser, accountSleep
-	accountBrowser = func(context.Context, string) error { return errors.New("no browser in tests") }
-	accountSleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	t.Cleanup(func() { accountBrowser, accountSleep = oldBrowser, oldSleep })
-	return dir
+	c.setNow(clientTestNow)
+	c.deps = Deps{
+		Now:         c.clock,
+		OpenBrowser: func(context.Context, string) error { return errors.New("no browser in tests") },
+		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	}
+	return c
 }
 
-// runClient runs the command tree in-process.
-func runClient(t *testing.T, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	root := NewRoot()
+func (c *clientTest) clock() time.Time { return time.Unix(0, c.now.Load()).UTC() }
+
+// setNow moves the commands' clock (and the fake server's) to at.
+func (c *clientTest) setNow(at time.Time) { c.now.Store(at.UnixNano()) }
+
+// run runs the command tree in-process.
+func (c *clientTest) run(args ...string) (stdout, stderr string, err error) {
+	c.t.Helper()
+	root := NewRoot(c.deps)
 	var out, errb bytes.Buffer
 	root.SetArgs(args)
 	root.SetOut(&out)
@@ -178,16 +196,17 @@ func runClient(t *testing.T, args ...string) (stdout, stderr string, err error) 
 
 func (f *loginFake) login(t *testing.T) {
 	t.Helper()
-	if _, _, err := runClient(t, "login", "--service-principal", "-u", lfClientID, "-p", lfSecret,
+	if _, _, err := f.c.run("login", "--service-principal", "-u", lfClientID, "-p", lfSecret,
 		"--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca); err != nil {
 		t.Fatalf("login: %v", err)
 	}
 }
 
 func TestLoginServicePrincipalPrintsAzAccount(t *testing.T) {
-	dir := clientEnv(t)
-	f := newLoginFake(t)
-	stdout, _, err := runClient(t, "login", "--service-principal", "-u", lfClientID, "-p", lfSecret,
+	c := clientEnv(t)
+	dir := c.dir
+	f := newLoginFake(c)
+	stdout, _, err := c.run("login", "--service-principal", "-u", lfClientID, "-p", lfSecret,
 		"--tenant", "default", "--authority", f.srv.URL+"/", "--ca-file", f.ca, "--allow-no-subscriptions")
 	if err != nil {
 		t.Fatal(err)
@@ -222,21 +241,21 @@ func TestLoginServicePrincipalPrintsAzAccount(t *testing.T) {
 }
 
 func TestLoginSecretFromEnvironment(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	t.Setenv("TESSERA_CLIENT_SECRET", lfSecret)
 	t.Setenv("TESSERA_AUTHORITY", f.srv.URL)
 	t.Setenv("TESSERA_CA_FILE", f.ca)
-	if _, _, err := runClient(t, "login", "--service-principal", "-u", lfClientID, "--tenant", lfTenantID, "-o", "none"); err != nil {
+	if _, _, err := c.run("login", "--service-principal", "-u", lfClientID, "--tenant", lfTenantID, "-o", "none"); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestLoginWrongSecretExits4WithoutTheSecret(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	bad := "not-the-" + lfSecret
-	_, _, err := runClient(t, "login", "--service-principal", "-u", lfClientID, "-p", bad,
+	_, _, err := c.run("login", "--service-principal", "-u", lfClientID, "-p", bad,
 		"--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca)
 	if ExitCode(err) != ExitAuth {
 		t.Fatalf("exit code %d (%v), want %d", ExitCode(err), err, ExitAuth)
@@ -245,13 +264,13 @@ func TestLoginWrongSecretExits4WithoutTheSecret(t *testing.T) {
 	if !strings.Contains(msg, "AADSTS7000215: Invalid client secret provided.") || strings.Contains(msg, bad) {
 		t.Errorf("message %q: want the server's description and not the secret", msg)
 	}
-	if _, _, err := runClient(t, "account", "show"); ExitCode(err) != ExitAuth {
+	if _, _, err := c.run("account", "show"); ExitCode(err) != ExitAuth {
 		t.Errorf("a failed login stored a profile: account show = %v", err)
 	}
 }
 
 func TestLoginUsageErrorsExit2(t *testing.T) {
-	clientEnv(t)
+	c := clientEnv(t)
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -268,7 +287,7 @@ func TestLoginUsageErrorsExit2(t *testing.T) {
 		{[]string{"login", "--no-such-flag"}, []string{"unknown flag", "--help"}},
 		{[]string{"login", "extra"}, []string{"unknown command"}},
 	} {
-		_, _, err := runClient(t, tc.args...)
+		_, _, err := c.run(tc.args...)
 		if ExitCode(err) != ExitUsage {
 			t.Errorf("%v: exit code %d (%v), want %d", tc.args, ExitCode(err), err, ExitUsage)
 			continue
@@ -282,9 +301,9 @@ func TestLoginUsageErrorsExit2(t *testing.T) {
 }
 
 func TestLoginUntrustedServerSaysCAFile(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
-	_, _, err := runClient(t, "login", "--service-principal", "-u", lfClientID, "-p", lfSecret,
+	c := clientEnv(t)
+	f := newLoginFake(c)
+	_, _, err := c.run("login", "--service-principal", "-u", lfClientID, "-p", lfSecret,
 		"--tenant", "default", "--authority", f.srv.URL)
 	if err == nil || !strings.Contains(err.Error(), "--ca-file") {
 		t.Fatalf("err = %v, want advice about --ca-file", err)
@@ -292,16 +311,17 @@ func TestLoginUntrustedServerSaysCAFile(t *testing.T) {
 }
 
 func TestLogoutRemovesProfileAndTokens(t *testing.T) {
-	dir := clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	dir := c.dir
+	f := newLoginFake(c)
 	f.login(t)
-	if _, _, err := runClient(t, "account", "get-access-token", "--scope", "api://x/.default", "-o", "none"); err != nil {
+	if _, _, err := c.run("account", "get-access-token", "--scope", "api://x/.default", "-o", "none"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := runClient(t, "logout", "--username", "someone-else"); ExitCode(err) != ExitNotFound {
+	if _, _, err := c.run("logout", "--username", "someone-else"); ExitCode(err) != ExitNotFound {
 		t.Errorf("logout of an unknown user: %v, want exit %d", err, ExitNotFound)
 	}
-	if _, _, err := runClient(t, "logout"); err != nil {
+	if _, _, err := c.run("logout"); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "tokens.json"))
@@ -315,18 +335,18 @@ func TestLogoutRemovesProfileAndTokens(t *testing.T) {
 	if strings.Contains(string(raw), lfSecret) {
 		t.Error("the secret survived logout")
 	}
-	_, _, err = runClient(t, "account", "get-access-token", "--scope", "api://x/.default")
+	_, _, err = c.run("account", "get-access-token", "--scope", "api://x/.default")
 	if ExitCode(err) != ExitAuth || !strings.Contains(err.Error(), "tessera login") {
 		t.Errorf("after logout: %v (exit %d), want exit %d telling to log in", err, ExitCode(err), ExitAuth)
 	}
-	if _, _, err := runClient(t, "logout"); ExitCode(err) != ExitAuth {
+	if _, _, err := c.run("logout"); ExitCode(err) != ExitAuth {
 		t.Errorf("second logout: %v, want exit %d", err, ExitAuth)
 	}
 }
 
 // Every client command shows an example in its help.
 func TestClientCommandsHaveExamples(t *testing.T) {
-	root := NewRoot()
+	root := NewRoot(Deps{})
 	for _, path := range [][]string{{"login"}, {"logout"}, {"account"}, {"account", "show"}, {"account", "list"}, {"account", "set"}, {"account", "get-access-token"}, {"rest"}} {
 		cmd, _, err := root.Find(path)
 		if err != nil {

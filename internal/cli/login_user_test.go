@@ -115,7 +115,7 @@ func (f *loginFake) userGrant(w http.ResponseWriter, r *http.Request, v1 bool) {
 	u.n++
 	rt := fmt.Sprintf("rt-%d", u.n)
 	u.live[rt] = true
-	now := accountClock()
+	now := f.c.clock()
 	claims := map[string]any{"iss": f.srv.URL + "/" + lfTenantID + "/v2.0", "aud": account.DefaultClientID, "tid": lfTenantID,
 		"oid": lfUserOID, "sub": "s", "preferred_username": lfUsername, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	if nonce != "" {
@@ -136,16 +136,17 @@ func (f *loginFake) userGrant(w http.ResponseWriter, r *http.Request, v1 bool) {
 
 func (f *loginFake) userLogin(t *testing.T) {
 	t.Helper()
-	if _, stderr, err := runClient(t, "login", "-u", lfUsername, "-p", lfPassword, "--tenant", "default",
+	if _, stderr, err := f.c.run("login", "-u", lfUsername, "-p", lfPassword, "--tenant", "default",
 		"--authority", f.srv.URL, "--ca-file", f.ca); err != nil {
 		t.Fatalf("login: %v\n%s", err, stderr)
 	}
 }
 
 func TestLoginUserPrintsAzAccount(t *testing.T) {
-	dir := clientEnv(t)
-	f := newLoginFake(t)
-	stdout, _, err := runClient(t, "login", "-u", lfUsername, "-p", lfPassword, "--tenant", "default",
+	c := clientEnv(t)
+	dir := c.dir
+	f := newLoginFake(c)
+	stdout, _, err := c.run("login", "-u", lfUsername, "-p", lfPassword, "--tenant", "default",
 		"--authority", f.srv.URL, "--ca-file", f.ca)
 	if err != nil {
 		t.Fatal(err)
@@ -181,9 +182,9 @@ func TestLoginUserPrintsAzAccount(t *testing.T) {
 }
 
 func TestLoginUserWrongPasswordExits4(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
-	_, _, err := runClient(t, "login", "-u", lfUsername, "-p", "wrong horse", "--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca)
+	c := clientEnv(t)
+	f := newLoginFake(c)
+	_, _, err := c.run("login", "-u", lfUsername, "-p", "wrong horse", "--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca)
 	if ExitCode(err) != ExitAuth || !strings.Contains(err.Error(), "AADSTS50126") || strings.Contains(err.Error(), "wrong horse") {
 		t.Fatalf("err = %v (exit %d), want exit 4 with the server's sentence and no password", err, ExitCode(err))
 	}
@@ -192,10 +193,10 @@ func TestLoginUserWrongPasswordExits4(t *testing.T) {
 // az prints the device code message on stderr, so that stdout stays the
 // account JSON a script reads.
 func TestLoginDeviceCodeMessageOnStderr(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.user.devicePlan = []string{"authorization_pending", "authorization_pending"}
-	stdout, stderr, err := runClient(t, "login", "--use-device-code", "--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca,
+	stdout, stderr, err := c.run("login", "--use-device-code", "--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca,
 		"--query", "[0].user.name", "-o", "tsv")
 	if err != nil {
 		t.Fatal(err)
@@ -211,9 +212,9 @@ func TestLoginDeviceCodeMessageOnStderr(t *testing.T) {
 // The browser is a hook: here an HTTP client that follows the
 // authorization URL to the loopback redirect.
 func TestLoginBrowser(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
-	accountBrowser = func(ctx context.Context, u string) error {
+	c := clientEnv(t)
+	f := newLoginFake(c)
+	c.deps.OpenBrowser = func(ctx context.Context, u string) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		resp, err := f.srv.Client().Do(req)
 		if err != nil {
@@ -222,7 +223,7 @@ func TestLoginBrowser(t *testing.T) {
 		resp.Body.Close()
 		return nil
 	}
-	stdout, stderr, err := runClient(t, "login", "--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca, "--query", "[0].user.type", "-o", "tsv")
+	stdout, stderr, err := c.run("login", "--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca, "--query", "[0].user.type", "-o", "tsv")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -235,41 +236,41 @@ func TestLoginBrowser(t *testing.T) {
 // them, refreshes after expiry, and asks to log in again when the refresh
 // token is refused.
 func TestGetAccessTokenForUser(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.userLogin(t)
 	args := []string{"account", "get-access-token", "--scope", "api://orders/.default", "--query", "accessToken", "-o", "tsv"}
-	first, _, err := runClient(t, args...)
+	first, _, err := c.run(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _, _ := runClient(t, args...); again != first || f.user.refreshes != 1 {
+	if again, _, _ := c.run(args...); again != first || f.user.refreshes != 1 {
 		t.Errorf("second call %q after %d refreshes, want the cached %q", again, f.user.refreshes, first)
 	}
-	t.Cleanup(SetClock(func() time.Time { return clientTestNow.Add(2 * time.Hour) }))
-	later, _, err := runClient(t, args...)
+	c.setNow(clientTestNow.Add(2 * time.Hour))
+	later, _, err := c.run(args...)
 	if err != nil || later == first || f.user.refreshes != 2 {
 		t.Errorf("after expiry: %q, %v after %d refreshes; want a fresh token", later, err, f.user.refreshes)
 	}
 	// The same refresh token is good for a v1 resource.
-	if _, _, err := runClient(t, "account", "get-access-token", "--resource", "api://legacy"); err != nil {
+	if _, _, err := c.run("account", "get-access-token", "--resource", "api://legacy"); err != nil {
 		t.Error(err)
 	}
 
 	f.mu.Lock()
 	clear(f.user.live) // the server revoked the sign-in
 	f.mu.Unlock()
-	_, _, err = runClient(t, "account", "get-access-token", "--scope", "api://other/.default")
+	_, _, err = c.run("account", "get-access-token", "--scope", "api://other/.default")
 	if ExitCode(err) != ExitAuth || !strings.Contains(err.Error(), "AADSTS700082") || !strings.Contains(err.Error(), "tessera login --tenant "+lfTenantID) {
 		t.Fatalf("after revocation: %v (exit %d), want exit 4 saying how to log in again", err, ExitCode(err))
 	}
 }
 
 func TestRestWithUserToken(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.userLogin(t)
-	stdout, _, err := runClient(t, "rest", "--url", "/api/echo", "--scope", "api://orders/.default", "--query", "authorization", "-o", "tsv")
+	stdout, _, err := c.run("rest", "--url", "/api/echo", "--scope", "api://orders/.default", "--query", "authorization", "-o", "tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,12 +282,12 @@ func TestRestWithUserToken(t *testing.T) {
 // account set picks the default by user name or tenant; a service
 // principal and a person coexist.
 func TestAccountSet(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.userLogin(t)
 	f.login(t) // the service principal is now the default
 	name := func() string {
-		out, _, err := runClient(t, "account", "show", "--query", "user.name", "-o", "tsv")
+		out, _, err := c.run("account", "show", "--query", "user.name", "-o", "tsv")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,26 +296,26 @@ func TestAccountSet(t *testing.T) {
 	if got := name(); got != lfClientID {
 		t.Fatalf("default %q, want the service principal", got)
 	}
-	if _, _, err := runClient(t, "account", "set", "--subscription", strings.ToUpper(lfUsername)); err != nil {
+	if _, _, err := c.run("account", "set", "--subscription", strings.ToUpper(lfUsername)); err != nil {
 		t.Fatal(err)
 	}
 	if got := name(); got != lfUsername {
 		t.Errorf("after set by user name: %q", got)
 	}
-	if _, _, err := runClient(t, "account", "set", "-n", lfClientID); err != nil || name() != lfClientID {
+	if _, _, err := c.run("account", "set", "-n", lfClientID); err != nil || name() != lfClientID {
 		t.Errorf("set by client id: %v, default %q", err, name())
 	}
 	// Both accounts are in the tenant: the tenant is ambiguous.
-	if _, _, err := runClient(t, "account", "set", "-s", "default"); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "give the user name") {
+	if _, _, err := c.run("account", "set", "-s", "default"); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "give the user name") {
 		t.Errorf("ambiguous tenant: %v", err)
 	}
-	if _, _, err := runClient(t, "account", "set", "-s", "fabrikam"); ExitCode(err) != ExitNotFound {
+	if _, _, err := c.run("account", "set", "-s", "fabrikam"); ExitCode(err) != ExitNotFound {
 		t.Errorf("unknown: %v, want exit %d", err, ExitNotFound)
 	}
-	if _, _, err := runClient(t, "account", "set"); ExitCode(err) != ExitUsage {
+	if _, _, err := c.run("account", "set"); ExitCode(err) != ExitUsage {
 		t.Errorf("no flag: %v, want exit %d", err, ExitUsage)
 	}
-	out, _, _ := runClient(t, "account", "list", "--query", "[].[user.type, isDefault]", "-o", "tsv")
+	out, _, _ := c.run("account", "list", "--query", "[].[user.type, isDefault]", "-o", "tsv")
 	if out != "user\tFalse\nservicePrincipal\tTrue\n" { // az prints Python booleans
 		t.Errorf("list:\n%s", out)
 	}
@@ -323,8 +324,9 @@ func TestAccountSet(t *testing.T) {
 // logout revokes the refresh token at the advertised endpoint and forgets
 // the account; the revoked token no longer refreshes.
 func TestLogoutUserRevokes(t *testing.T) {
-	dir := clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	dir := c.dir
+	f := newLoginFake(c)
 	f.userLogin(t)
 	raw, _ := os.ReadFile(filepath.Join(dir, "tokens.json"))
 	var doc struct {
@@ -337,7 +339,7 @@ func TestLogoutUserRevokes(t *testing.T) {
 	for _, e := range doc.RefreshTokens {
 		rt = e.Secret
 	}
-	if _, stderr, err := runClient(t, "logout", "--username", lfUsername); err != nil || stderr != "" {
+	if _, stderr, err := c.run("logout", "--username", lfUsername); err != nil || stderr != "" {
 		t.Fatalf("logout: %v %q", err, stderr)
 	}
 	if len(f.user.revoked) != 1 || f.user.revoked[0] != rt {
@@ -347,22 +349,22 @@ func TestLogoutUserRevokes(t *testing.T) {
 	if strings.Contains(string(raw), rt) {
 		t.Error("the refresh token survived logout")
 	}
-	if _, _, err := runClient(t, "account", "show"); ExitCode(err) != ExitAuth {
+	if _, _, err := c.run("account", "show"); ExitCode(err) != ExitAuth {
 		t.Errorf("after logout: %v", err)
 	}
 }
 
 // A server that cannot be reached does not keep the account stored.
 func TestLogoutWarnsWhenRevocationFails(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.userLogin(t)
 	f.srv.Close()
-	_, stderr, err := runClient(t, "logout")
+	_, stderr, err := c.run("logout")
 	if err != nil || !strings.Contains(stderr, "warning: "+lfUsername+" is logged out here, but its sign-in was not revoked") {
 		t.Fatalf("logout: %v, stderr %q", err, stderr)
 	}
-	if _, _, err := runClient(t, "account", "show"); ExitCode(err) != ExitAuth {
+	if _, _, err := c.run("account", "show"); ExitCode(err) != ExitAuth {
 		t.Errorf("after logout: %v", err)
 	}
 }

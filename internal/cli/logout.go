@@ -11,7 +11,7 @@ import (
 	"github.com/tessera-id/tessera/internal/account"
 )
 
-func newLogoutCmd() *cobra.Command {
+func newLogoutCmd(d *Deps) *cobra.Command {
 	var username string
 	cmd := &cobra.Command{
 		Use:   "logout",
@@ -56,7 +56,7 @@ func newLogoutCmd() *cobra.Command {
 				}
 			}
 			for _, p := range victims {
-				if err := logout(cmd, store, p); err != nil {
+				if err := logout(cmd, d, store, p); err != nil {
 					return err
 				}
 			}
@@ -70,12 +70,12 @@ func newLogoutCmd() *cobra.Command {
 
 // logout revokes and forgets p. A failure to revoke is a warning: the
 // person asked to be logged out here, and is.
-func logout(cmd *cobra.Command, store *account.Store, p account.Profile) error {
+func logout(cmd *cobra.Command, d *Deps, store *account.Store, p account.Profile) error {
 	caFile := os.Getenv("TESSERA_CA_FILE")
 	if caFile == "" {
 		caFile = p.CAFile
 	}
-	client, err := newAccountClient(caFile)
+	client, err := d.accountClient(caFile)
 	if err != nil {
 		// A CA file that went away must not keep the account stored.
 		if _, rerr := store.RemoveProfile(p); rerr != nil {

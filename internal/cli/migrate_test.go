@@ -13,7 +13,7 @@ import (
 
 func runMigrate(t *testing.T, want int, args ...string) migrationReport {
 	t.Helper()
-	root := NewRoot()
+	root := NewRoot(Deps{})
 	var out, errb bytes.Buffer
 	root.SetArgs(append([]string{"migrate"}, args...))
 	root.SetOut(&out)

@@ -29,7 +29,7 @@ func TestProxyUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
-			root := NewRoot()
+			root := NewRoot(Deps{})
 			root.SetArgs(tt.args)
 			root.SetOut(io.Discard)
 			root.SetErr(io.Discard)
@@ -61,7 +61,7 @@ func TestProxyCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	root := NewRoot()
+	root := NewRoot(Deps{})
 	root.SetArgs([]string{"proxy", "--upstream", upstream.URL, "--authority", idp.URL(), "--audience", "api://" + appID,
 		"--require-role", "Reader", "--tenant-header", "--ca-file", ca, "--addr", "127.0.0.1:0", "--revocation-poll", "20ms"})
 	root.SetOut(io.Discard)

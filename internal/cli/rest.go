@@ -32,10 +32,11 @@ type restOptions struct {
 	skipAuthz  bool
 	out        output
 	restMethod string // upper-cased method, set by check
+	deps       *Deps
 }
 
-func newRestCmd() *cobra.Command {
-	o := &restOptions{}
+func newRestCmd(d *Deps) *cobra.Command {
+	o := &restOptions{deps: d}
 	cmd := &cobra.Command{
 		Use:   "rest",
 		Short: "Call an API with the signed-in account's access token",
@@ -115,7 +116,7 @@ func (o *restOptions) run(cmd *cobra.Command) error {
 	// Every request goes through the login: it knows the authority (for a
 	// relative --url) and the CA the user trusts.
 	ctx := cmd.Context()
-	s, err := loadClientSession(ctx, "")
+	s, err := o.deps.loadClientSession(ctx, "")
 	if err != nil {
 		return err
 	}

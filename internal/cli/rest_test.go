@@ -8,9 +8,10 @@ import (
 	"testing"
 )
 
-func restEcho(t *testing.T, args ...string) map[string]string {
+func restEcho(c *clientTest, args ...string) map[string]string {
+	t := c.t
 	t.Helper()
-	stdout, _, err := runClient(t, append([]string{"rest"}, args...)...)
+	stdout, _, err := c.run(append([]string{"rest"}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,29 +23,29 @@ func restEcho(t *testing.T, args ...string) map[string]string {
 }
 
 func TestRestSendsBearerFromCache(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
-	got := restEcho(t, "--url", f.srv.URL+"/api/echo", "--scope", "api://orders/.default")
+	got := restEcho(c, "--url", f.srv.URL+"/api/echo", "--scope", "api://orders/.default")
 	if got["method"] != "GET" || got["authorization"] != "Bearer token-2" {
 		t.Errorf("request = %v, want GET with Bearer token-2", got)
 	}
 	// A relative URL goes to the authority; the token comes from the cache.
-	got = restEcho(t, "--url", "/api/echo", "--scope", "api://orders/.default")
+	got = restEcho(c, "--url", "/api/echo", "--scope", "api://orders/.default")
 	if got["authorization"] != "Bearer token-2" || f.tokenRequests() != 2 {
 		t.Errorf("second call: %v after %d token requests, want the cached token", got, f.tokenRequests())
 	}
 }
 
 func TestRestBodyHeadersAndParameters(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
 	body := filepath.Join(t.TempDir(), "order.json")
 	if err := os.WriteFile(body, []byte(`{"item":"tea"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got := restEcho(t, "-m", "post", "--url", f.srv.URL+"/api/echo?a=1", "--resource", "api://orders",
+	got := restEcho(c, "-m", "post", "--url", f.srv.URL+"/api/echo?a=1", "--resource", "api://orders",
 		"--body", "@"+body, "--headers", "If-Match=*", "--uri-parameters", "b=2", "--uri-parameters", `{"c":"3 4"}`)
 	want := map[string]string{
 		"method":        "POST",
@@ -62,10 +63,10 @@ func TestRestBodyHeadersAndParameters(t *testing.T) {
 }
 
 func TestRestWithoutTargetWarnsAndSendsNoToken(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
-	stdout, stderr, err := runClient(t, "rest", "--url", f.srv.URL+"/api/echo", "--query", "authorization", "-o", "tsv")
+	stdout, stderr, err := c.run("rest", "--url", f.srv.URL+"/api/echo", "--query", "authorization", "-o", "tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +76,10 @@ func TestRestWithoutTargetWarnsAndSendsNoToken(t *testing.T) {
 }
 
 func TestRestNon2xxIsAnError(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
-	stdout, _, err := runClient(t, "rest", "--url", f.srv.URL+"/api/forbidden", "--scope", "api://orders/.default")
+	stdout, _, err := c.run("rest", "--url", f.srv.URL+"/api/forbidden", "--scope", "api://orders/.default")
 	if ExitCode(err) != ExitError || stdout != "" {
 		t.Fatalf("exit %d (%v), stdout %q; want exit 1 and nothing on stdout", ExitCode(err), err, stdout)
 	}
@@ -89,17 +90,17 @@ func TestRestNon2xxIsAnError(t *testing.T) {
 }
 
 func TestRestPrintsTextAsIs(t *testing.T) {
-	clientEnv(t)
-	f := newLoginFake(t)
+	c := clientEnv(t)
+	f := newLoginFake(c)
 	f.login(t)
-	stdout, _, err := runClient(t, "rest", "--url", "/api/text", "--skip-authorization-header")
+	stdout, _, err := c.run("rest", "--url", "/api/text", "--skip-authorization-header")
 	if err != nil || stdout != "plain words\n" {
 		t.Errorf("stdout %q, %v", stdout, err)
 	}
 }
 
 func TestRestUsageErrors(t *testing.T) {
-	clientEnv(t)
+	c := clientEnv(t)
 	for _, args := range [][]string{
 		{"rest"},
 		{"rest", "--url", "https://x", "--method", "fetch"},
@@ -107,12 +108,12 @@ func TestRestUsageErrors(t *testing.T) {
 		{"rest", "--url", "https://x", "--headers", "novalue"},
 		{"rest", "--url", "https://x", "--body", "@/does/not/exist"},
 	} {
-		if _, _, err := runClient(t, args...); ExitCode(err) != ExitUsage {
+		if _, _, err := c.run(args...); ExitCode(err) != ExitUsage {
 			t.Errorf("%v: %v (exit %d), want exit %d", args, err, ExitCode(err), ExitUsage)
 		}
 	}
 	// Flags are fine but nobody is logged in.
-	if _, _, err := runClient(t, "rest", "--url", "https://127.0.0.1:1/x"); ExitCode(err) != ExitAuth {
+	if _, _, err := c.run("rest", "--url", "https://127.0.0.1:1/x"); ExitCode(err) != ExitAuth {
 		t.Errorf("not logged in: %v, want exit %d", err, ExitAuth)
 	}
 }

@@ -10,10 +10,11 @@ import (
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=…".
 var Version = "dev"
 
-// NewRoot builds the whole command tree. Commands write results to the
-// command's stdout and diagnostics to its stderr, so tests can run them
-// in-process.
-func NewRoot() *cobra.Command {
+// NewRoot builds the whole command tree on d; a nil field of d is the
+// system's (see SystemDeps). Commands write results to the command's
+// stdout and diagnostics to its stderr, so tests can run them in-process.
+func NewRoot(d Deps) *cobra.Command {
+	d = d.complete()
 	root := &cobra.Command{
 		Use:           "tessera",
 		Short:         "A self-hosted identity provider speaking the Microsoft identity platform's protocol",
@@ -26,11 +27,11 @@ func NewRoot() *cobra.Command {
 	root.AddCommand(
 		newServeCmd(),
 		newProxyCmd(),
-		newLoginCmd(),
-		newLogoutCmd(),
-		newAccountCmd(),
-		newRestCmd(),
-		newAdminCmd(),
+		newLoginCmd(&d),
+		newLogoutCmd(&d),
+		newAccountCmd(&d),
+		newRestCmd(&d),
+		newAdminCmd(&d),
 		newLoadtestCmd(),
 		newMigrateCmd(),
 	)
