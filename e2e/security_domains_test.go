@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -61,7 +62,7 @@ func TestSecurityDomainsBindNames(t *testing.T) {
 		DisplayName: "Carol", Enabled: true, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	carol.UpdatedAt = carol.CreatedAt
 	var err error
-	if carol.PasswordHash, err = directory.HashPassword(alicePassword, directory.DefaultPasswordParams); err != nil {
+	if carol.PasswordHash, err = directory.HashPassword(rand.Reader, alicePassword, directory.DefaultPasswordParams); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.srv.Directory.Repository().CreateUser(ctx, n.tidB, carol); err != nil {

@@ -119,7 +119,7 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 		}
 	}
 	defer s.hashSlots.Release()
-	return hashPasswordWith(s.rand, password, s.passwordParams)
+	return HashPassword(s.rand, password, s.passwordParams)
 }
 
 // tryHashPassword is HashPassword if a slot is free within the brief
@@ -129,7 +129,7 @@ func (s *Service) tryHashPassword(ctx context.Context, password string) (string,
 		return "", err
 	}
 	defer s.hashSlots.Release()
-	return hashPasswordWith(s.rand, password, s.passwordParams)
+	return HashPassword(s.rand, password, s.passwordParams)
 }
 
 // HashSlots returns the bound the service hashes passwords under.

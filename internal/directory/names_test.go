@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -158,7 +159,7 @@ func TestUserNamesAreBoundToTheirTenantsDomains(t *testing.T) {
 	// A user from before the rule, named in contoso's domain in tenant b.
 	legacy := directory.User{TenantID: b.ID, ObjectID: "0b0b0b0b-0000-4000-8000-000000000001", UserPrincipalName: "alice@contoso",
 		Enabled: true, CreatedAt: e.now, UpdatedAt: e.now}
-	if legacy.PasswordHash, err = directory.HashPassword(pw, directory.PasswordParams{Memory: 1024, Time: 1, Threads: 1}); err != nil {
+	if legacy.PasswordHash, err = directory.HashPassword(rand.Reader, pw, directory.PasswordParams{Memory: 1024, Time: 1, Threads: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.dir.Repository().CreateUser(ctx, b.ID, legacy); err != nil {

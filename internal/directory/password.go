@@ -1,7 +1,6 @@
 package directory
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -30,13 +29,9 @@ const (
 )
 
 // HashPassword returns an argon2id hash in the PHC string format:
-// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>, with a salt from
-// crypto/rand. A Service salts from its own random source (Options.Rand).
-func HashPassword(password string, p PasswordParams) (string, error) {
-	return hashPasswordWith(rand.Reader, password, p)
-}
-
-func hashPasswordWith(random io.Reader, password string, p PasswordParams) (string, error) {
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>, salted from random (a
+// Service's Options.Rand; crypto/rand.Reader elsewhere).
+func HashPassword(random io.Reader, password string, p PasswordParams) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := io.ReadFull(random, salt); err != nil {
 		return "", err

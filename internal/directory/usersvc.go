@@ -305,7 +305,7 @@ type dummyHash struct {
 }
 
 func (s *Service) dummy() string {
-	s.dummyHash.once.Do(func() { s.dummyHash.hash, _ = hashPasswordWith(s.rand, "tessera-dummy-password", s.passwordParams) })
+	s.dummyHash.once.Do(func() { s.dummyHash.hash, _ = HashPassword(s.rand, "tessera-dummy-password", s.passwordParams) })
 	return s.dummyHash.hash
 }
 
