@@ -72,7 +72,7 @@ func serverSPKIHash(t *testing.T, h *harness) string {
 		t.Fatal(err)
 	}
 	pool.AppendCertsFromPEM(pem)
-	conn, err := tls.Dial("tcp", h.srv.Addr(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	conn, err := tls.Dial("tcp", h.addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

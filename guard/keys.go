@@ -57,13 +57,6 @@ type keyCache struct {
 	afterBackground func(error)
 }
 
-// key returns the public key for kid, refetching the key set once (subject
-// to the minimum interval) when kid is unknown.
-func (c *keyCache) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
-	k, _, err := c.lookup(ctx, kid)
-	return k, err
-}
-
 // lookup is key, also returning the key set the key was found in.
 func (c *keyCache) lookup(ctx context.Context, kid string) (jose.JSONWebKey, *keySet, error) {
 	if s := c.set.Load(); s != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/tessera-id/tessera/guard/guardtest"
 )
 
@@ -52,4 +54,11 @@ func TestPeriodicRefresh(t *testing.T) {
 	if _, err := g.keys.key(ctx, idp.EC.ID); err == nil {
 		t.Fatal("withdrawn key still served after refresh")
 	}
+}
+
+// key returns the public key for kid, refetching the key set once (subject
+// to the minimum interval) when kid is unknown.
+func (c *keyCache) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
+	k, _, err := c.lookup(ctx, kid)
+	return k, err
 }

@@ -112,18 +112,6 @@ func (c *verifiedCache) remove(sum *[sha256.Size]byte, e *verifiedEntry) {
 	sh.mu.Unlock()
 }
 
-// len counts the entries (for tests).
-func (c *verifiedCache) len() int {
-	n := 0
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.RLock()
-		n += len(sh.m)
-		sh.mu.RUnlock()
-	}
-	return n
-}
-
 // stillPublished reports whether the key that verified e is still in the
 // current key set under its kid.
 func (k *keyCache) stillPublished(e *verifiedEntry) bool {

@@ -111,3 +111,15 @@ func TestOnlyValidTokensCached(t *testing.T) {
 		t.Fatalf("%d cached tokens, want 1", n)
 	}
 }
+
+// len counts the entries (for tests).
+func (c *verifiedCache) len() int {
+	n := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}

@@ -121,14 +121,6 @@ func (s *Store) saveTokensDoc(doc *tokensDoc) error {
 	return s.writeJSON(tokensFile, doc)
 }
 
-func (s *Store) loadTokens() (map[string]cacheEntry, error) {
-	doc, err := s.loadTokensDoc()
-	if err != nil {
-		return nil, err
-	}
-	return doc.Tokens, nil
-}
-
 // cached returns doc's token for p and t if it has more than MinRemaining
 // left at now.
 func (doc *tokensDoc) cached(p Profile, t Target, now time.Time) (Token, bool) {

@@ -334,3 +334,12 @@ func TestLoadCertificateErrors(t *testing.T) {
 		t.Errorf("good file: %v", err)
 	}
 }
+
+// loadTokens reads the token cache's entries (for tests).
+func (s *Store) loadTokens() (map[string]cacheEntry, error) {
+	doc, err := s.loadTokensDoc()
+	if err != nil {
+		return nil, err
+	}
+	return doc.Tokens, nil
+}

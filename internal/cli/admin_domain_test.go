@@ -60,10 +60,11 @@ func TestAdminDomainsAndNames(t *testing.T) {
 	both(ExitError, "app", "create", "--tenant", "default", "--display-name", "again", "--app-id", id) // taken in fabrikam
 	both(ExitUsage, "app", "create", "--display-name", "cli", "--app-id", directory.CLIClientID)
 
-	dir, keys, closeStore, err := openLocalAdmin(context.Background(), f.data, "")
+	l, err := openLocal(context.Background(), f.data, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir, keys, closeStore := l.dir, l.keys, l.close
 	defer closeStore()
 	fab, err := dir.ResolveTenant(context.Background(), "fabrikam")
 	if err != nil {

@@ -73,10 +73,11 @@ func newAdminFixture(t *testing.T) *adminFixture {
 	// Bootstrap as on a server host: the home tenant, created locally.
 	f.run(0, append(f.local(), "tenant", "create", "--domain", "default")...)
 
-	dir, keys, closeStore, err := openLocalAdmin(context.Background(), f.data, "")
+	l, err := openLocal(context.Background(), f.data, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir, keys, closeStore := l.dir, l.keys, l.close
 	home, err := dir.ResolveTenant(context.Background(), "default")
 	if err != nil {
 		t.Fatal(err)

@@ -17,18 +17,6 @@ import (
 	"github.com/tessera-id/tessera/internal/token"
 )
 
-// openLocalAdmin opens the store of a data folder directly, for `tessera
-// admin` on the server host: the directory, the key ring, and a closer.
-// It refuses to create a data folder that does not exist, so a typo in
-// --data does not silently start an empty directory.
-func openLocalAdmin(ctx context.Context, dataDir, dsn string) (*directory.Service, token.KeyAdmin, func() error, error) {
-	l, err := openLocal(ctx, dataDir, dsn)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return l.dir, l.keys, l.close, nil
-}
-
 // localAdmin is what the in-process admin API works with.
 type localAdmin struct {
 	dir  *directory.Service
@@ -39,7 +27,11 @@ type localAdmin struct {
 	close func() error
 }
 
-// openLocal is openLocalAdmin with the audit recorder.
+// openLocal opens the store of a data folder (or DSN) directly, for
+// `tessera admin` on the server host: the directory, the key ring, the
+// audit recorder, and a closer. It refuses to create a data folder that
+// does not exist, so a typo in --data does not silently start an empty
+// directory.
 func openLocal(ctx context.Context, dataDir, dsn string) (*localAdmin, error) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.DB = dataDir, dsn

@@ -133,17 +133,6 @@ func (l *Limiter) sweep(s *shard, now time.Time) {
 	s.lastSweep = now
 }
 
-// keys is how many keys l remembers, for tests.
-func (l *Limiter) keys() int {
-	n := 0
-	for i := range l.shard {
-		l.shard[i].mu.Lock()
-		n += len(l.shard[i].buckets)
-		l.shard[i].mu.Unlock()
-	}
-	return n
-}
-
 // SetRetryAfter sets Retry-After to d in whole seconds, rounded up and at
 // least 1 (RFC 9110 §10.2.3; RFC 6585 §4 for 429), so that a client that
 // honours it does not come back a moment too early.

@@ -308,3 +308,14 @@ func FuzzClient(f *testing.F) {
 		}
 	})
 }
+
+// keys is how many keys l remembers, for tests.
+func (l *Limiter) keys() int {
+	n := 0
+	for i := range l.shard {
+		l.shard[i].mu.Lock()
+		n += len(l.shard[i].buckets)
+		l.shard[i].mu.Unlock()
+	}
+	return n
+}

@@ -58,8 +58,6 @@ type Server struct {
 	cache *cache.Store
 	http  *http.Server
 	ln    net.Listener
-	stop  context.CancelFunc
-	done  chan struct{}
 
 	// admin serves /metrics and pprof on adminLn (see admin.go).
 	admin   *http.Server
@@ -102,7 +100,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, cache: st, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, store: st, cache: st}
 	s.Secrets = keys
 	s.Audit = audit.NewRecorder(st, audit.Options{Logger: log, OnDrop: metrics.AuditDropped})
 	defer func() {
@@ -249,11 +247,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, `{"status":"ok","checks":{"store":"ok","signingKey":"`+s.Keys.ActiveKeyID()+`"}}`+"\n")
 }
 
-// Run serves until ctx is cancelled or Shutdown is called, then lets
-// in-flight requests finish within the shutdown timeout.
+// Run serves until ctx is cancelled, then lets in-flight requests finish
+// within the shutdown timeout.
 func (s *Server) Run(ctx context.Context) error {
-	ctx, s.stop = context.WithCancel(ctx)
-	defer close(s.done)
 	defer s.store.Close()
 	// Before the store closes: the audit events still queued are written.
 	defer s.closeAudit()
@@ -281,22 +277,11 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// Shutdown stops a server started with Run and waits for it to finish.
-func (s *Server) Shutdown() {
-	if s.stop != nil {
-		s.stop()
-	}
-	<-s.done
-}
-
 // PollDirectory makes the server see now the directory changes another
 // process made on its database (`tessera admin --data` while it runs),
-// which it otherwise sees within a second: for tools and tests that write
-// that way and go on at once.
+// which it otherwise sees within a second: for tests that write that way
+// and go on at once (e2e's lifecycle test; nothing else calls it).
 func (s *Server) PollDirectory(ctx context.Context) error { return s.cache.Poll(ctx) }
-
-// Addr is the address the server listens on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // housekeeping drops, every interval, the sealed refresh responses kept for
 // the grace window once the longest window allowed has passed, so that no
