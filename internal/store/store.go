@@ -1,7 +1,7 @@
 // Package store is the storage contract of tessera: everything the domain
 // persists, behind one interface with an implementation per engine
-// (store/sqlite; PostgreSQL to come) and one conformance suite
-// (store/storetest) that every engine must pass.
+// (store/sqlite, store/postgres, and the cache decorator store/cache) and
+// one conformance suite (store/storetest) that every one must pass.
 package store
 
 import (
