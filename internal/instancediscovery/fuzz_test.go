@@ -1,4 +1,4 @@
-package msft_test
+package instancediscovery_test
 
 import (
 	"encoding/json"

@@ -1,7 +1,7 @@
-// Package msft serves the Microsoft-specific discovery that MSAL and ADAL
+// Package instancediscovery serves the Microsoft-specific discovery that MSAL and ADAL
 // call before any OAuth request: instance discovery, which tells a client
 // which hosts are one cloud and where a tenant's OpenID configuration is.
-package msft
+package instancediscovery
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package msft_test
+package instancediscovery_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/tessera-id/tessera/internal/directory"
-	"github.com/tessera-id/tessera/internal/msft"
+	"github.com/tessera-id/tessera/internal/instancediscovery"
 	"github.com/tessera-id/tessera/internal/secrets"
 	"github.com/tessera-id/tessera/internal/store/sqlite"
 )
@@ -54,7 +54,7 @@ func newEnv(t testing.TB) *env {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	msft.New(msft.Config{Directory: dir, PublicURL: srv.URL, Logger: slog.New(slog.DiscardHandler)}).Register(mux)
+	instancediscovery.New(instancediscovery.Config{Directory: dir, PublicURL: srv.URL, Logger: slog.New(slog.DiscardHandler)}).Register(mux)
 	return &env{srv: srv, host: strings.TrimPrefix(srv.URL, "http://"), tenant: ten}
 }
 

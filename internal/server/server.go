@@ -23,9 +23,9 @@ import (
 	"github.com/tessera-id/tessera/internal/audit"
 	"github.com/tessera-id/tessera/internal/config"
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/instancediscovery"
 	"github.com/tessera-id/tessera/internal/management"
 	"github.com/tessera-id/tessera/internal/metrics"
-	"github.com/tessera-id/tessera/internal/msft"
 	"github.com/tessera-id/tessera/internal/oauth"
 	"github.com/tessera-id/tessera/internal/secrets"
 	"github.com/tessera-id/tessera/internal/session"
@@ -220,7 +220,7 @@ func (s *Server) routes() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	msft.New(msft.Config{Directory: s.Directory, PublicURL: s.URL, Logger: s.log}).Register(mux)
+	instancediscovery.New(instancediscovery.Config{Directory: s.Directory, PublicURL: s.URL, Logger: s.log}).Register(mux)
 	// The management endpoint owns everything under its prefix (its own
 	// 404s in ARM's shape); a prefix pattern there would overlap the
 	// /{tenant}/… patterns in mux, so it sits in front of it.
