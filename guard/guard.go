@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // maxTokenBytes bounds the tokens the guard will parse. Entra access
@@ -187,30 +189,9 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 // configuration (and, for the lifetime, the clock): the ones the
 // verified-token cache lets a repeated token skip.
 func (g *Guard) verify(ctx context.Context, rawToken string) (*Principal, *verifiedEntry, error) {
-	// The allowlist is applied while parsing, so "none" and HS* never get
-	// as far as a key (RFC 8725 §3.1).
-	jws, err := parseCompact(rawToken, g.s.algorithms)
-	if err != nil {
-		var alg errAlgorithm
-		if errors.As(err, &alg) {
-			return nil, nil, newError(ReasonAlgorithm, alg)
-		}
-		return nil, nil, newError(ReasonMalformed, err)
-	}
-	// Every token tessera and Entra issue names its key; trying every key
-	// for a token that does not would only help someone probing.
-	if jws.kid == "" {
-		return nil, nil, newError(ReasonUnknownKey, errors.New("token header has no kid"))
-	}
-	key, set, err := g.keys.lookup(ctx, jws.kid)
+	jws, key, set, err := g.checkSignature(ctx, rawToken)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !fits(key, jws.alg) {
-		return nil, nil, newError(ReasonAlgorithm, fmt.Errorf("alg %s does not fit key %s", jws.alg, jws.kid))
-	}
-	if err := jws.verify(key); err != nil {
-		return nil, nil, newError(ReasonSignature, err)
 	}
 	p, err := principalFromPayload(jws.payload)
 	if err != nil {
@@ -228,6 +209,38 @@ func (g *Guard) verify(ctx context.Context, rawToken string) (*Principal, *verif
 	e := &verifiedEntry{p: p, kid: jws.kid, key: key.Key}
 	e.set.Store(set)
 	return p, e, nil
+}
+
+// checkSignature parses rawToken and verifies its signature with the key
+// its kid names: the JWS half of verify. Errors are *Error values.
+func (g *Guard) checkSignature(ctx context.Context, rawToken string) (compactJWS, jose.JSONWebKey, *keySet, error) {
+	var none jose.JSONWebKey
+	// The allowlist is applied while parsing, so "none" and HS* never get
+	// as far as a key (RFC 8725 §3.1).
+	jws, err := parseCompact(rawToken, g.s.algorithms)
+	if err != nil {
+		var alg errAlgorithm
+		if errors.As(err, &alg) {
+			return jws, none, nil, newError(ReasonAlgorithm, alg)
+		}
+		return jws, none, nil, newError(ReasonMalformed, err)
+	}
+	// Every token tessera and Entra issue names its key; trying every key
+	// for a token that does not would only help someone probing.
+	if jws.kid == "" {
+		return jws, none, nil, newError(ReasonUnknownKey, errors.New("token header has no kid"))
+	}
+	key, set, err := g.keys.lookup(ctx, jws.kid)
+	if err != nil {
+		return jws, none, nil, err
+	}
+	if !fits(key, jws.alg) {
+		return jws, none, nil, newError(ReasonAlgorithm, fmt.Errorf("alg %s does not fit key %s", jws.alg, jws.kid))
+	}
+	if err := jws.verify(key); err != nil {
+		return jws, none, nil, newError(ReasonSignature, err)
+	}
+	return jws, key, set, nil
 }
 
 // notRevoked refuses a valid token that has been revoked. Only a token
