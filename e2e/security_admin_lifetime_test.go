@@ -136,7 +136,7 @@ func TestSecurityAdminTokensLiveAtMostAnHour(t *testing.T) {
 	}
 	legacy := admin.App
 	legacy.AccessTokenLifetime = 24 * time.Hour
-	if err := e.h.srv.Directory.Repository().UpdateApplication(ctx, B.ID, legacy); err != nil {
+	if err := e.h.srv.Store().UpdateApplication(ctx, B.ID, legacy); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("stored with a day's lifetime", grants)

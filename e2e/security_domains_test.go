@@ -65,7 +65,7 @@ func TestSecurityDomainsBindNames(t *testing.T) {
 	if carol.PasswordHash, err = directory.HashPassword(rand.Reader, alicePassword, directory.DefaultPasswordParams); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.srv.Directory.Repository().CreateUser(ctx, n.tidB, carol); err != nil {
+	if err := h.srv.Store().CreateUser(ctx, n.tidB, carol); err != nil {
 		t.Fatal(err)
 	}
 	grant := func(user, password string) (int, map[string]any) {

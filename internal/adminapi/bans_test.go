@@ -14,7 +14,7 @@ import (
 // would (their counting is the directory's, tested there).
 func (e *env) banAddress(t *testing.T, tenant directory.Tenant, addr string) directory.AddressBan {
 	t.Helper()
-	b, err := e.dir.Repository().RecordAddressFailure(t.Context(), tenant.ID, addr,
+	b, err := e.repo.RecordAddressFailure(t.Context(), tenant.ID, addr,
 		directory.AddressFailure{At: testNow.Add(-time.Minute), Window: time.Hour, Threshold: 1, BanFor: time.Hour})
 	if err != nil {
 		t.Fatal(err)

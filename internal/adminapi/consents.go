@@ -67,7 +67,7 @@ func (a *api) listConsents(w http.ResponseWriter, r *http.Request, c *call) erro
 	if filterAll {
 		principal = "" // the store's "" is every grant; keep the admin ones below
 	}
-	gs, err := a.dir.Repository().ListConsents(r.Context(), c.tenant.ID, clientID, principal)
+	gs, err := a.dir.ListConsents(r.Context(), c.tenant.ID, clientID, principal)
 	if err != nil {
 		return domainErr(err, "", "")
 	}
@@ -112,7 +112,7 @@ func (a *api) grantConsent(w http.ResponseWriter, r *http.Request, c *call) erro
 	if len(q.Resources) > 0 {
 		resourceAppID = q.Resources[0].Resource.App.AppID
 	}
-	gs, err := a.dir.Repository().ListConsents(ctx, c.tenant.ID, client.AppID, principal)
+	gs, err := a.dir.ListConsents(ctx, c.tenant.ID, client.AppID, principal)
 	if err != nil {
 		return domainErr(err, "", "")
 	}
@@ -185,7 +185,7 @@ func (a *api) revokeConsent(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	if err := a.dir.Repository().DeleteConsent(ctx, c.tenant.ID, clientID, resourceAppID, principal); err != nil {
+	if err := a.dir.RevokeConsent(ctx, c.tenant.ID, clientID, resourceAppID, principal); err != nil {
 		return domainErr(err, "there is no such consent to client "+quote(q.Get("client"))+" for "+quote(q.Get("resource"))+" in tenant "+c.tenant.Domain, "")
 	}
 	a.audit(r, c, "consent.revoke", "client_id", clientID, "resource", resourceAppID, "principal", principal)

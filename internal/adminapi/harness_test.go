@@ -111,6 +111,9 @@ func (s *syncBuffer) String() string {
 type env struct {
 	t   *testing.T
 	dir *directory.Service
+	// repo is the store under dir, to read and plant rows below the
+	// domain's rules.
+	repo directory.Repository
 	// sessions is the real session layer over the same store: disabling
 	// or deleting a user revokes through it, as in the server.
 	sessions *session.Service
@@ -168,7 +171,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Rand:    rand.NewChaCha8([32]byte{1}),
 		Revoker: sessions,
 	})
-	e := &env{t: t, dir: dir, sessions: sessions, keys: newFakeKeys(), log: e0log, spec: specRouter(t), audit: rec}
+	e := &env{t: t, dir: dir, repo: repo, sessions: sessions, keys: newFakeKeys(), log: e0log, spec: specRouter(t), audit: rec}
 	if e.home, err = dir.CreateTenantWithAdmin(ctx, directory.TenantSpec{Domain: "default"}); err != nil {
 		t.Fatal(err)
 	}

@@ -163,7 +163,7 @@ func TestNewRoutesIsolateTenants(t *testing.T) {
 		t.Errorf("root after the refused calls: %+v, %v", root, err)
 	}
 	users, _ := e.dir.ListUsers(t.Context(), e.home.ID)
-	gs, _ := e.dir.Repository().ListConsents(t.Context(), e.home.ID, directory.CLIClientID, "")
+	gs, _ := e.repo.ListConsents(t.Context(), e.home.ID, directory.CLIClientID, "")
 	ht, _ := e.dir.ResolveTenant(t.Context(), e.home.ID)
 	if len(users) != 1 || len(gs) != 1 || len(gs[0].Scopes) != 4 || !reflect.DeepEqual(ht.Policy, directory.TenantPolicy{}) {
 		t.Errorf("home tenant changed: users %d, consents %+v, policy %+v", len(users), gs, ht.Policy)

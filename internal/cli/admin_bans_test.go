@@ -25,7 +25,7 @@ func TestAdminBans(t *testing.T) {
 		_, _ = dir.AuthenticateUser(ctx, home.ID, "alice", "wrong password, wrong")
 	}
 	for _, addr := range []string{"203.0.113.7", "2001:db8:1:2::/64"} {
-		_, err := dir.Repository().RecordAddressFailure(ctx, home.ID, addr,
+		_, err := f.store().RecordAddressFailure(ctx, home.ID, addr,
 			directory.AddressFailure{At: time.Now(), Window: time.Hour, Threshold: 1, BanFor: time.Hour})
 		if err != nil {
 			t.Fatal(err)

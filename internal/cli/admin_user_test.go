@@ -50,17 +50,25 @@ func (f *adminFixture) directory() (*directory.Service, *session.Service, direct
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(f.data, "tessera.db"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { st.Close() })
+	st := f.store()
 	dir := directory.NewService(st, keys, directory.Options{})
 	home, err := dir.ResolveTenant(ctx, "default")
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return dir, session.NewService(st, keys, keys, session.Options{}), home
+}
+
+// store opens the fixture's database, for the directory and session
+// services above and for tests that plant rows below the domain's rules.
+func (f *adminFixture) store() *sqlite.Store {
+	f.t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(f.data, "tessera.db"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func TestAdminUsers(t *testing.T) {

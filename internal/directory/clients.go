@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Client is an application that has authenticated at the token endpoint,
@@ -72,6 +73,40 @@ func (s *Service) ClientCertificates(ctx context.Context, tenantID, clientID str
 // caller has verified a client assertion against cert.
 func (s *Service) AuthenticatedByCertificate(ctx context.Context, tenantID string, app Application, cert Credential) (Client, error) {
 	return s.activeClient(ctx, tenantID, app, cert)
+}
+
+// PublicClient identifies a public client (RFC 6749 §2.1) by its client id
+// alone. An unknown client is ErrInvalidClient, as a wrong credential is;
+// a confidential client is ErrCredentialRequired: it must authenticate.
+func (s *Service) PublicClient(ctx context.Context, tenantID, clientID string) (Client, error) {
+	id := strings.ToLower(clientID)
+	if !IsGUID(id) {
+		return Client{}, fmt.Errorf("%w: client id %q is not a GUID", ErrInvalidClient, clientID)
+	}
+	app, err := s.repo.GetApplication(ctx, tenantID, id)
+	if errors.Is(err, ErrNotFound) {
+		return Client{}, fmt.Errorf("%w: no application %s in tenant", ErrInvalidClient, id)
+	}
+	if err != nil {
+		return Client{}, err
+	}
+	if !app.PublicClient {
+		return Client{}, fmt.Errorf("%w: client %s is confidential", ErrCredentialRequired, id)
+	}
+	return s.activeClient(ctx, tenantID, app, Credential{})
+}
+
+// ConsumeAssertionID records that a client assertion's jti was used (RFC
+// 7523 §3 item 7), durably, until it expires; a second use is ErrReplay.
+func (s *Service) ConsumeAssertionID(ctx context.Context, tenantID, clientID, jti string, until time.Time) error {
+	return s.repo.ConsumeOnce(ctx, tenantID, "client_assertion:"+clientID+":"+jti, until)
+}
+
+// ApplicationByAppID finds an application by its appId exactly (no
+// identifier URI, no object id): the sign-in and logout pages match a
+// client_id and nothing else.
+func (s *Service) ApplicationByAppID(ctx context.Context, tenantID, appID string) (Application, error) {
+	return s.repo.GetApplication(ctx, tenantID, appID)
 }
 
 func (s *Service) clientCredentials(ctx context.Context, tenantID, clientID string) (Application, []Credential, error) {

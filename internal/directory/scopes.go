@@ -276,6 +276,17 @@ func (s *Service) Consent(ctx context.Context, tenantID, clientID, principalID s
 	return nil
 }
 
+// ListConsents lists the consents to a client ("" for every client) by a
+// principal ("" for every principal, AllPrincipals for the admin ones).
+func (s *Service) ListConsents(ctx context.Context, tenantID, clientID, principalID string) ([]ConsentGrant, error) {
+	return s.repo.ListConsents(ctx, tenantID, clientID, principalID)
+}
+
+// RevokeConsent deletes a principal's consent to a client for a resource.
+func (s *Service) RevokeConsent(ctx context.Context, tenantID, clientID, resourceAppID, principalID string) error {
+	return s.repo.DeleteConsent(ctx, tenantID, clientID, resourceAppID, principalID)
+}
+
 // Audience is the resource a user token for q is issued for: the first
 // resource q names (Entra issues one access token per request, for one
 // resource), or the client itself when q names none (a token for

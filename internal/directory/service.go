@@ -25,6 +25,8 @@ var (
 	// ErrClientDisabled: the client authenticated but its service
 	// principal is missing or disabled in the tenant.
 	ErrClientDisabled = errors.New("client disabled")
+	// ErrCredentialRequired: a confidential client sent no credential.
+	ErrCredentialRequired = errors.New("client credential required")
 	// ErrUnknownResource: no application in the tenant answers to the
 	// requested resource, or it has no service principal there.
 	ErrUnknownResource = errors.New("unknown resource")
@@ -98,9 +100,6 @@ func NewService(repo Repository, hasher SecretHasher, opts Options) *Service {
 	}
 	return s
 }
-
-// Repository returns the storage the service works on.
-func (s *Service) Repository() Repository { return s.repo }
 
 // newID returns a random (version 4) GUID from the service's random source.
 func (s *Service) newID() string {

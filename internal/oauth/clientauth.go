@@ -77,32 +77,11 @@ func errCredentialRequired() *Error {
 // client reads as a wrong credential does; a confidential client that
 // sent no credential is told it must.
 func (h *Handler) publicClient(ctx context.Context, tenantID, clientID string) (directory.Client, *Error) {
-	id := strings.ToLower(clientID)
-	if !directory.IsGUID(id) {
-		return directory.Client{}, errInvalidClient(fmt.Errorf("client id %q is not a GUID", clientID))
-	}
-	repo := h.dir.Repository()
-	app, err := repo.GetApplication(ctx, tenantID, id)
-	if errors.Is(err, directory.ErrNotFound) {
-		return directory.Client{}, errInvalidClient(fmt.Errorf("no application %s in tenant", id))
-	}
+	c, err := h.dir.PublicClient(ctx, tenantID, clientID)
 	if err != nil {
-		return directory.Client{}, errServer(err)
+		return directory.Client{}, h.clientError(err)
 	}
-	if !app.PublicClient {
-		return directory.Client{}, errCredentialRequired()
-	}
-	sp, err := repo.GetServicePrincipalByAppID(ctx, tenantID, id)
-	if errors.Is(err, directory.ErrNotFound) {
-		return directory.Client{}, errClientDisabled(fmt.Errorf("public client %s has no service principal in the tenant", id))
-	}
-	if err != nil {
-		return directory.Client{}, errServer(err)
-	}
-	if !sp.Enabled {
-		return directory.Client{}, errClientDisabled(fmt.Errorf("service principal %s of public client %s is disabled", sp.ObjectID, id))
-	}
-	return directory.Client{App: app, SP: sp}, nil
+	return c, nil
 }
 
 func (h *Handler) clientError(err error) *Error {
@@ -111,6 +90,8 @@ func (h *Handler) clientError(err error) *Error {
 		return errInvalidClient(err)
 	case errors.Is(err, directory.ErrClientDisabled):
 		return errClientDisabled(err)
+	case errors.Is(err, directory.ErrCredentialRequired):
+		return errCredentialRequired()
 	default:
 		return errServer(err)
 	}
@@ -215,8 +196,7 @@ func (h *Handler) authenticateAssertion(ctx context.Context, req *tokenRequest) 
 	}
 	// RFC 7523 §3 item 7: the jti may be used once. Recording it is durable
 	// before any token is issued.
-	key := "client_assertion:" + clientID + ":" + claims.ID
-	if err := h.dir.Repository().ConsumeOnce(ctx, req.TenantID, key, time.Unix(*claims.Expiry+skew, 0)); err != nil {
+	if err := h.dir.ConsumeAssertionID(ctx, req.TenantID, clientID, claims.ID, time.Unix(*claims.Expiry+skew, 0)); err != nil {
 		if errors.Is(err, directory.ErrReplay) {
 			return fail("jti %q was already used", claims.ID)
 		}

@@ -61,6 +61,7 @@ type fixture struct {
 	ctx        context.Context
 	clock      *clock
 	dir        *directory.Service
+	store      directory.Repository // under dir, to plant rows the domain refuses
 	sess       *session.Service
 	ring       *token.Ring
 	srv        *httptest.Server
@@ -103,6 +104,7 @@ func newFixtureWith(t testing.TB, wrap func(session.Repository) session.Reposito
 		repo = wrap(st)
 	}
 	f.sess = session.NewService(repo, keys, keys, session.Options{Now: c.Now})
+	f.store = st
 	f.dir = directory.NewService(st, keys, directory.Options{Now: c.Now, PasswordParams: directory.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
 		Revoker: f.sess})
 	if f.ring, err = token.NewRing(ctx, st, keys, token.RingOptions{Now: c.Now, Logger: log}); err != nil {

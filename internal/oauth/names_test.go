@@ -43,7 +43,7 @@ func TestNoTokenCarriesAnUnboundName(t *testing.T) {
 	}
 	// What a database from before the rule holds: the domain is no
 	// longer the tenant's, the user still named in it.
-	if err := f.dir.Repository().DeleteTenantDomain(ctx, tid, "contoso.example"); err != nil {
+	if err := f.store.DeleteTenantDomain(ctx, tid, "contoso.example"); err != nil {
 		t.Fatal(err)
 	}
 	wantError(t, f.refresh(f.public.AppID, rt, nil), 400, "invalid_grant", 50057)

@@ -277,6 +277,11 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// Store is the storage the server runs on, behind its cache: the one way
+// below the domain's rules, for tests that plant rows from an older
+// database. Nothing in the server hands it to a handler.
+func (s *Server) Store() store.Store { return s.store }
+
 // PollDirectory makes the server see now the directory changes another
 // process made on its database (`tessera admin --data` while it runs),
 // which it otherwise sees within a second: for tests that write that way

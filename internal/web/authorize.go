@@ -136,7 +136,7 @@ func (h *Handler) resolveClient(ctx context.Context, f flow) (target, *pageError
 	if slices.Contains(f.Duplicate, "client_id") || !directory.IsGUID(f.ClientID) {
 		return tg, pageUnknownClient(fmt.Errorf("client_id %q is missing, repeated or not a GUID", f.ClientID))
 	}
-	tg.app, err = h.dir.Repository().GetApplication(ctx, t.ID, f.ClientID)
+	tg.app, err = h.dir.ApplicationByAppID(ctx, t.ID, f.ClientID)
 	if errors.Is(err, directory.ErrNotFound) {
 		return tg, pageUnknownClient(fmt.Errorf("no application %s in tenant %s", f.ClientID, t.ID))
 	}

@@ -289,7 +289,7 @@ func (h *Handler) postLogoutRedirect(r *http.Request, tenantID string, tenants [
 		tenants = []string{tenantID}
 	}
 	for _, tid := range tenants {
-		app, err := h.dir.Repository().GetApplication(r.Context(), tid, clientID)
+		app, err := h.dir.ApplicationByAppID(r.Context(), tid, clientID)
 		if err != nil {
 			continue
 		}
