@@ -126,16 +126,58 @@ func (s *Service) ParseScopes(ctx context.Context, tenantID, scope, resource str
 	return q, nil
 }
 
-// Permissions splits a request into what the client may have for the user
-// (Granted, with .default expanded) and what the user must still consent
-// to (Missing). A scope needs no user consent when the client is
-// pre-authorized for it, when an admin consented for all users, or when
-// the user consented before.
-func (s *Service) Permissions(ctx context.Context, tenantID string, client Application, userID string, q ScopeRequest) (granted, missing ScopeRequest, err error) {
+// ScopeDecision is DecideScopes' answer to one request.
+type ScopeDecision struct {
+	// Granted is what the client may have for the user once every
+	// consent is given, {resource}/.default expanded.
+	Granted ScopeRequest
+	// Missing is what the user must still consent to: the pages ask for
+	// it (or fail a prompt=none request).
+	Missing ScopeRequest
+	// Usable is what a grant that cannot ask the user (a token request)
+	// may issue now; Refused, rendered as scope strings, is what such a
+	// grant must refuse (consent_required), empty when nothing is.
+	Usable  ScopeRequest
+	Refused []string
+}
+
+// ScopeDecision loads the consents the client holds for the user and
+// decides q with DecideScopes.
+func (s *Service) ScopeDecision(ctx context.Context, tenantID string, client Application, userID string, q ScopeRequest) (ScopeDecision, error) {
 	consents, err := s.repo.ListConsents(ctx, tenantID, client.AppID, userID)
 	if err != nil {
-		return ScopeRequest{}, ScopeRequest{}, err
+		return ScopeDecision{}, err
 	}
+	return DecideScopes(q, client, userID, consents), nil
+}
+
+// Permissions splits a request into what the client may have for the
+// user and what the user must still consent to (ScopeDecision's Granted
+// and Missing).
+func (s *Service) Permissions(ctx context.Context, tenantID string, client Application, userID string, q ScopeRequest) (granted, missing ScopeRequest, err error) {
+	d, err := s.ScopeDecision(ctx, tenantID, client, userID, q)
+	return d.Granted, d.Missing, err
+}
+
+// DecideScopes is the one reading of consent policy: the sign-in and
+// consent pages, every grant of the token endpoint and the product login
+// call it. It is a pure function of the request, the client, the user
+// and the consents stored for them.
+//
+// A scope needs no user consent when the client is pre-authorized for it
+// by the resource, when an admin consented for all users, or when this
+// user consented before. {resource}/.default asks for every scope the
+// client may already use, or, when it may use none, every scope the
+// resource exposes, to consent to (Entra's rule).
+//
+// A grant that cannot ask the user uses only what needs no consent now:
+// an explicitly named scope that needs consent is refused, and
+// {resource}/.default keeps the resource's scopes that need none and is
+// refused only when there is none. What a grant was made with is no
+// reason to issue a scope again: RFC 6749 §6 bounds a refreshed token by
+// what the resource owner granted, and a consent withdrawn (or a
+// pre-authorization removed) since is no longer granted.
+func DecideScopes(q ScopeRequest, client Application, userID string, consents []ConsentGrant) ScopeDecision {
 	allowed := func(resourceAppID string) []string {
 		var out []string
 		for _, c := range consents {
@@ -145,11 +187,15 @@ func (s *Service) Permissions(ctx context.Context, tenantID string, client Appli
 		}
 		return out
 	}
+	var d ScopeDecision
 	oidcOK := allowed(OIDCResource)
-	granted.OIDC = q.OIDC
+	d.Granted.OIDC = q.OIDC
 	for _, sc := range q.OIDC {
-		if !slices.Contains(oidcOK, sc) {
-			missing.OIDC = append(missing.OIDC, sc)
+		if slices.Contains(oidcOK, sc) {
+			d.Usable.OIDC = append(d.Usable.OIDC, sc)
+		} else {
+			d.Missing.OIDC = append(d.Missing.OIDC, sc)
+			d.Refused = append(d.Refused, sc)
 		}
 	}
 	for _, r := range q.Resources {
@@ -159,87 +205,56 @@ func (s *Service) Permissions(ctx context.Context, tenantID string, client Appli
 				ok = append(ok, p.Scopes...)
 			}
 		}
-		want := slices.Clone(r.Values)
-		if r.Default {
-			// .default: every scope the client may already use; when it
-			// may use none, every scope the resource exposes, to consent.
-			for _, v := range ok {
-				if !slices.Contains(want, v) && r.Resource.exposes(v) {
-					want = append(want, v)
-				}
-			}
-			if len(want) == 0 {
-				for _, sc := range r.Resource.App.Scopes {
-					if sc.Enabled {
-						want = append(want, sc.Value)
-					}
-				}
-			}
+		granted, missing, usable := decideResource(r, ok)
+		d.Granted.Resources = append(d.Granted.Resources, granted)
+		if len(missing.Values) > 0 {
+			d.Missing.Resources = append(d.Missing.Resources, missing)
 		}
-		g := r
-		g.Values, g.Default = want, false
-		granted.Resources = append(granted.Resources, g)
-		m := r
-		m.Values, m.Default = nil, false
-		for _, v := range want {
-			if !slices.Contains(ok, v) {
-				m.Values = append(m.Values, v)
+		d.Usable.Resources = append(d.Usable.Resources, usable)
+		switch {
+		case !r.Default:
+			for _, v := range missing.Values {
+				d.Refused = append(d.Refused, r.Prefix+"/"+v)
 			}
-		}
-		if len(m.Values) > 0 {
-			missing.Resources = append(missing.Resources, m)
+		case len(usable.Values) == 0 && len(granted.Values) > 0:
+			// .default of a resource whose scopes the client may use
+			// none of: every scope was offered for consent.
+			d.Refused = append(d.Refused, r.Prefix+"/.default")
 		}
 	}
-	return granted, missing, nil
+	return d
 }
 
-// DecideScopes decides, from Permissions' split of q into granted and
-// missing, which scopes a grant that cannot ask the user (a token request)
-// may use, and which it must refuse. A scope is used when it needs no
-// consent now: pre-authorized, admin-consented, or consented by the user,
-// as the directory holds them at this moment. A scope named explicitly
-// that needs consent is refused; {resource}/.default takes the resource's
-// scopes that need none, and is refused only when there is none.
-//
-// What a grant was made with is no reason to issue a scope again: RFC 6749
-// §6 bounds a refreshed token by what the resource owner granted, and a
-// consent withdrawn (or a pre-authorization removed) since is no longer
-// granted. The token endpoint, the device and code redemptions and the
-// product login all decide with this one rule.
-func DecideScopes(q, granted, missing ScopeRequest) (out ScopeRequest, refused []string) {
-	for _, sc := range granted.OIDC {
-		if slices.Contains(missing.OIDC, sc) {
-			refused = append(refused, sc)
+// decideResource splits one resource's requested scopes by ok, the
+// scopes the client may use without asking.
+func decideResource(r ResourceScopes, ok []string) (granted, missing, usable ResourceScopes) {
+	want := slices.Clone(r.Values)
+	if r.Default {
+		for _, v := range ok {
+			if !slices.Contains(want, v) && r.Resource.exposes(v) {
+				want = append(want, v)
+			}
+		}
+		if len(want) == 0 {
+			for _, sc := range r.Resource.App.Scopes {
+				if sc.Enabled {
+					want = append(want, sc.Value)
+				}
+			}
+		}
+	}
+	granted, missing, usable = r, r, r
+	granted.Values, granted.Default = want, false
+	missing.Values, missing.Default = nil, false
+	usable.Values = nil
+	for _, v := range want {
+		if slices.Contains(ok, v) {
+			usable.Values = append(usable.Values, v)
 		} else {
-			out.OIDC = append(out.OIDC, sc)
+			missing.Values = append(missing.Values, v)
 		}
 	}
-	for i, r := range granted.Resources {
-		var miss []string
-		for _, m := range missing.Resources {
-			if m.Resource.App.AppID == r.Resource.App.AppID {
-				miss = append(miss, m.Values...)
-			}
-		}
-		def := i < len(q.Resources) && q.Resources[i].Default
-		var values []string
-		for _, v := range r.Values {
-			switch {
-			case !slices.Contains(miss, v):
-				values = append(values, v)
-			case !def:
-				refused = append(refused, r.Prefix+"/"+v)
-			}
-		}
-		// .default of a resource whose scopes the client may use none of:
-		// Permissions offered them all for consent.
-		if def && len(values) == 0 && len(r.Values) > 0 {
-			refused = append(refused, r.Prefix+"/.default")
-		}
-		r.Values, r.Default = values, def
-		out.Resources = append(out.Resources, r)
-	}
-	return out, refused
+	return granted, missing, usable
 }
 
 func (r Resource) exposes(value string) bool {

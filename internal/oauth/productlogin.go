@@ -175,14 +175,14 @@ func (h *Handler) productLogin(w http.ResponseWriter, r *http.Request) {
 	// roles: a product login asks no consent.
 	prefix := strings.TrimSuffix(res.Requested, "/")
 	q := directory.ScopeRequest{Resources: []directory.ResourceScopes{{Resource: res, Prefix: prefix, Default: true}}}
-	granted, missing, err := h.dir.Permissions(ctx, t.ID, client.App, user.ObjectID, q)
+	d, err := h.dir.ScopeDecision(ctx, t.ID, client.App, user.ObjectID, q)
 	if err != nil {
 		fail(500, "server_error", "The server failed to process the request.", err)
 		return
 	}
 	// What would need consent is left out, not refused: a product login
 	// asks none, and its token carries the user's roles regardless.
-	scopes, _ := directory.DecideScopes(q, granted, missing)
+	scopes := d.Usable
 	scope := scopes.Resources[0]
 	gr, err := h.sessions.NewGrant(ctx, t.ID, session.GrantSpec{UserID: user.ObjectID, ClientID: client.App.AppID,
 		Scopes: scopes.Strings(), AuthTime: h.now(), Lifetime: policy.ProductLoginLifetime, Channel: session.ChannelProductLogin})

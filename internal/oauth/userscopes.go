@@ -65,15 +65,14 @@ func (h *Handler) held(ctx context.Context, tenantID string, scopes []string) di
 // scope that needs the user's consent cannot be asked for by a grant
 // without a user interface: consent_required (Entra's AADSTS65001).
 func (h *Handler) decideScopes(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest) (directory.ScopeRequest, *Error) {
-	granted, missing, err := h.dir.Permissions(ctx, tenantID, client, userID, q)
+	d, err := h.dir.ScopeDecision(ctx, tenantID, client, userID, q)
 	if err != nil {
 		return directory.ScopeRequest{}, errServer(err)
 	}
-	out, refused := directory.DecideScopes(q, granted, missing)
-	if len(refused) > 0 {
-		return directory.ScopeRequest{}, errConsentRequired(fmt.Errorf("client %s, user %s: no consent to %v", client.AppID, userID, refused))
+	if len(d.Refused) > 0 {
+		return directory.ScopeRequest{}, errConsentRequired(fmt.Errorf("client %s, user %s: no consent to %v", client.AppID, userID, d.Refused))
 	}
-	return out, nil
+	return d.Usable, nil
 }
 
 // askedDefault marks the resources that a token request's scope names as

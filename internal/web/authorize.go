@@ -324,22 +324,22 @@ func (h *Handler) advance(w http.ResponseWriter, r *http.Request, f flow, confir
 		h.fail(w, r, f, tg, aerr)
 		return
 	}
-	granted, missing, err := h.dir.Permissions(ctx, tg.tenant.ID, tg.app, user.ObjectID, q)
+	d, err := h.dir.ScopeDecision(ctx, tg.tenant.ID, tg.app, user.ObjectID, q)
 	if err != nil {
 		h.fail(w, r, f, tg, errServerRedirect(err))
 		return
 	}
 	// A device flow always asks: the person must confirm that the code
 	// came from their own device (RFC 8628 §5.4, remote phishing).
-	if !missing.Empty() || f.prompt("consent") || f.Kind == kindDevice {
+	if !d.Missing.Empty() || f.prompt("consent") || f.Kind == kindDevice {
 		if f.prompt("none") {
 			h.fail(w, r, f, tg, errConsentRequired())
 			return
 		}
-		h.showConsent(w, r, f, tg, user, *bs, granted, missing)
+		h.showConsent(w, r, f, tg, user, *bs, d.Granted, d.Missing)
 		return
 	}
-	h.finish(w, r, f, tg, user, *bs, granted)
+	h.finish(w, r, f, tg, user, *bs, d.Granted)
 }
 
 // checkAssigned asks the directory whether the user may have a token for

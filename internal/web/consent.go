@@ -65,18 +65,18 @@ func (h *Handler) consentSubmit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, f, tg, errServerRedirect(err))
 		return
 	}
-	granted, missing, err := h.dir.Permissions(ctx, tg.tenant.ID, tg.app, user.ObjectID, q)
+	d, err := h.dir.ScopeDecision(ctx, tg.tenant.ID, tg.app, user.ObjectID, q)
 	if err != nil {
 		h.fail(w, r, f, tg, errServerRedirect(err))
 		return
 	}
-	if !missing.Empty() {
-		if err := h.dir.Consent(ctx, tg.tenant.ID, tg.app.AppID, user.ObjectID, missing); err != nil {
+	if !d.Missing.Empty() {
+		if err := h.dir.Consent(ctx, tg.tenant.ID, tg.app.AppID, user.ObjectID, d.Missing); err != nil {
 			h.fail(w, r, f, tg, errServerRedirect(err))
 			return
 		}
 	}
-	h.finish(w, r, f, tg, user, *bs, granted)
+	h.finish(w, r, f, tg, user, *bs, d.Granted)
 }
 
 // finish makes the grant (the sign-in of the user to the client, whose id
