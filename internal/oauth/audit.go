@@ -16,21 +16,21 @@ type issuedToken struct {
 	replay bool
 }
 
-// recordIssued records a token response of the token endpoint. Through
-// the recorder's queue: on client credentials this runs thousands of
-// times a second, and issuance never waits on the audit log.
-func (h *Handler) recordIssued(req *tokenRequest, client directory.Client) {
+// recordIssued records a token response: what the issuance phase
+// returned. Through the recorder's queue: on client credentials this runs
+// thousands of times a second, and issuance never waits on the audit log.
+func (h *Handler) recordIssued(grantType, tenantID string, client directory.Client, rec issuedToken) {
 	if h.audit == nil {
 		return
 	}
-	d := map[string]string{"grant_type": req.GrantType, "resource": req.issued.resource}
-	if req.issued.grantID != "" {
-		d["grant_id"] = req.issued.grantID
+	d := map[string]string{"grant_type": grantType, "resource": rec.resource}
+	if rec.grantID != "" {
+		d["grant_id"] = rec.grantID
 	}
-	if req.issued.replay {
+	if rec.replay {
 		d["replay"] = "true"
 		delete(d, "resource")
 	}
-	h.audit.Record(audit.Event{TenantID: req.TenantID, Time: h.now(), Kind: audit.TokenIssued, Actor: client.App.AppID,
-		Target: req.issued.subject, Outcome: audit.Success, Details: d})
+	h.audit.Record(audit.Event{TenantID: tenantID, Time: h.now(), Kind: audit.TokenIssued, Actor: client.App.AppID,
+		Target: rec.subject, Outcome: audit.Success, Details: d})
 }

@@ -17,7 +17,13 @@ import (
 // with PKCE (RFC 7636). The code was issued by the authorization endpoint
 // for a grant (a user's sign-in to the client); redeeming it yields that
 // grant's tokens once.
-type authorizationCode struct{ h *Handler }
+type authorizationCode struct {
+	codes interface {
+		LookupCode(ctx context.Context, tenantID, code string) (session.Code, error)
+		RedeemCode(ctx context.Context, tenantID, code string) (session.Code, session.Grant, error)
+	}
+	users userFacts
+}
 
 // publicClients: native and single-page applications redeem codes with
 // PKCE instead of a secret (RFC 8252 §8.1).
@@ -36,58 +42,14 @@ func (authorizationCode) tenantOf(req *tokenRequest) (string, *Error) {
 	return tid, nil
 }
 
-func (g authorizationCode) issue(ctx context.Context, req *tokenRequest, client directory.Client, clientAuth string) (any, *Error) {
-	h := g.h
-	if req.Code == "" {
-		return nil, errMissingParameter("code")
-	}
-	// Checked before the code is touched: a malformed verifier changes
-	// nothing.
-	if req.CodeVerifier != "" && !validVerifier(req.CodeVerifier) {
-		return nil, errPKCE(errors.New("code_verifier is not 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)"))
-	}
-	// Look before spending: a request from the wrong client, for another
-	// redirect URI or with a wrong verifier is refused and the code stays
-	// redeemable by its rightful client. A code already redeemed goes
-	// straight to RedeemCode, which treats the replay (RFC 6749 §4.1.2).
-	c, err := h.sessions.LookupCode(ctx, req.TenantID, req.Code)
-	if errors.Is(err, session.ErrNotFound) {
-		return nil, errBadCode(err)
-	}
-	if err != nil {
-		return nil, errServer(err)
-	}
-	if c.RedeemedAt.IsZero() {
-		// RFC 6749 §4.1.3: the code was issued to this client, for this
-		// redirect URI.
-		if !strings.EqualFold(c.ClientID, client.App.AppID) {
-			return nil, errBadCode(fmt.Errorf("code of client %s presented by client %s", c.ClientID, client.App.AppID))
-		}
-		if req.RedirectURI != c.RedirectURI {
-			return nil, errRedirectMismatch(fmt.Errorf("redirect_uri %q, code issued for %q", clip(req.RedirectURI), c.RedirectURI))
-		}
-		if oerr := checkPKCE(c, req.CodeVerifier); oerr != nil {
-			return nil, oerr
-		}
-	}
-	c, gr, err := h.sessions.RedeemCode(ctx, req.TenantID, req.Code)
-	switch {
-	case errors.Is(err, session.ErrUsed):
-		// RFC 6749 §4.1.2: a code used twice revokes what was issued from
-		// it; RedeemCode has revoked the grant.
-		return nil, errCodeRedeemed(fmt.Errorf("code of grant %s redeemed again: %w", c.GrantID, err))
-	case errors.Is(err, session.ErrExpired):
-		return nil, errCodeExpired(err)
-	case errors.Is(err, session.ErrRevoked):
-		return nil, errGrantRevoked(err)
-	case errors.Is(err, session.ErrNotFound):
-		return nil, errBadCode(err)
-	case err != nil:
-		return nil, errServer(err)
-	}
-	user, oerr := h.activeUser(ctx, req.TenantID, gr.UserID)
+func (g authorizationCode) authorize(ctx context.Context, req *tokenRequest, client directory.Client) (authorization, *Error) {
+	c, gr, oerr := g.redeem(ctx, req, client)
 	if oerr != nil {
-		return nil, oerr
+		return authorization{}, oerr
+	}
+	user, oerr := g.users.activeUser(ctx, req.TenantID, gr.UserID)
+	if oerr != nil {
+		return authorization{}, oerr
 	}
 	// v1 clients may name the resource at the token request instead of
 	// the authorization request.
@@ -95,20 +57,73 @@ func (g authorizationCode) issue(ctx context.Context, req *tokenRequest, client 
 	if resource == "" && req.Version == 1 {
 		resource = req.Resource
 	}
-	q, oerr := h.parseScopes(ctx, req.TenantID, strings.Join(c.Scopes, " "), resource)
+	q, oerr := g.users.parseScopes(ctx, req.TenantID, strings.Join(c.Scopes, " "), resource)
 	if oerr != nil {
-		return nil, oerr
+		return authorization{}, oerr
 	}
 	askedDefault(&q, req.Scope)
-	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
+	scopes, oerr := g.users.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
 	if oerr != nil {
-		return nil, oerr
+		return authorization{}, oerr
 	}
-	return h.issueWithRefresh(ctx, &issuance{
-		issued: &req.issued, tenantID: req.TenantID, policy: req.Tenant.Policy.Effective(), version: req.Version,
-		client: client, clientAuth: clientAuth, user: user, grant: gr, scopes: scopes,
-		v1Resource: resource, nonce: c.Nonce, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
-	})
+	return authorization{user: &userAuthorization{user: user, grant: gr, scopes: scopes, v1Resource: resource, nonce: c.Nonce,
+		refresh: true, inactivity: req.Tenant.Policy.Effective().RefreshTokenInactivity}}, nil
+}
+
+// redeem checks the code against the request and redeems it, once.
+func (g authorizationCode) redeem(ctx context.Context, req *tokenRequest, client directory.Client) (session.Code, session.Grant, *Error) {
+	if req.Code == "" {
+		return session.Code{}, session.Grant{}, errMissingParameter("code")
+	}
+	// Checked before the code is touched: a malformed verifier changes
+	// nothing.
+	if req.CodeVerifier != "" && !validVerifier(req.CodeVerifier) {
+		return session.Code{}, session.Grant{}, errPKCE(errors.New("code_verifier is not 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)"))
+	}
+	// Look before spending: a request from the wrong client, for another
+	// redirect URI or with a wrong verifier is refused and the code stays
+	// redeemable by its rightful client. A code already redeemed goes
+	// straight to RedeemCode, which treats the replay (RFC 6749 §4.1.2).
+	c, err := g.codes.LookupCode(ctx, req.TenantID, req.Code)
+	if errors.Is(err, session.ErrNotFound) {
+		return c, session.Grant{}, errBadCode(err)
+	}
+	if err != nil {
+		return c, session.Grant{}, errServer(err)
+	}
+	if c.RedeemedAt.IsZero() {
+		if oerr := checkCode(c, req, client); oerr != nil {
+			return c, session.Grant{}, oerr
+		}
+	}
+	c, gr, err := g.codes.RedeemCode(ctx, req.TenantID, req.Code)
+	switch {
+	case errors.Is(err, session.ErrUsed):
+		// RFC 6749 §4.1.2: a code used twice revokes what was issued from
+		// it; RedeemCode has revoked the grant.
+		return c, gr, errCodeRedeemed(fmt.Errorf("code of grant %s redeemed again: %w", c.GrantID, err))
+	case errors.Is(err, session.ErrExpired):
+		return c, gr, errCodeExpired(err)
+	case errors.Is(err, session.ErrRevoked):
+		return c, gr, errGrantRevoked(err)
+	case errors.Is(err, session.ErrNotFound):
+		return c, gr, errBadCode(err)
+	case err != nil:
+		return c, gr, errServer(err)
+	}
+	return c, gr, nil
+}
+
+// checkCode: RFC 6749 §4.1.3, the code was issued to this client, for
+// this redirect URI, with this verifier's challenge.
+func checkCode(c session.Code, req *tokenRequest, client directory.Client) *Error {
+	if !strings.EqualFold(c.ClientID, client.App.AppID) {
+		return errBadCode(fmt.Errorf("code of client %s presented by client %s", c.ClientID, client.App.AppID))
+	}
+	if req.RedirectURI != c.RedirectURI {
+		return errRedirectMismatch(fmt.Errorf("redirect_uri %q, code issued for %q", clip(req.RedirectURI), c.RedirectURI))
+	}
+	return checkPKCE(c, req.CodeVerifier)
 }
 
 // checkPKCE verifies the code_verifier against the code's challenge

@@ -4,17 +4,19 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/tessera-id/tessera/internal/directory"
-	"github.com/tessera-id/tessera/internal/token"
 )
 
 // clientCredentials is the client credentials grant (RFC 6749 §4.4): an
 // app-only token carrying the app roles the client holds on the resource,
 // never delegated scopes.
-type clientCredentials struct{ h *Handler }
+type clientCredentials struct {
+	dir interface {
+		AuthorizeClientCredentials(ctx context.Context, tenantID string, client directory.Client, resourceRef string) (directory.ClientCredentialsGrant, error)
+	}
+}
 
 // publicClients: a public client holds no credential to stand for itself
 // (RFC 6749 §4.4: the client credentials grant is for confidential
@@ -24,6 +26,23 @@ func (clientCredentials) publicClients() bool { return false }
 // tenantOf: an app-only token must name its tenant, as in Entra.
 func (clientCredentials) tenantOf(req *tokenRequest) (string, *Error) {
 	return "", errMultiTenant(req.TenantRef, "use a tenant-specific endpoint, /{tenant id or domain}/oauth2/…")
+}
+
+func (g clientCredentials) authorize(ctx context.Context, req *tokenRequest, client directory.Client) (authorization, *Error) {
+	resourceRef, param, oerr := requestedResource(req)
+	if oerr != nil {
+		return authorization{}, oerr
+	}
+	decision, err := g.dir.AuthorizeClientCredentials(ctx, req.TenantID, client, resourceRef)
+	switch {
+	case errors.Is(err, directory.ErrUnknownResource):
+		return authorization{}, errUnknownResource(param, err)
+	case errors.Is(err, directory.ErrNotAssigned):
+		return authorization{}, errNotAssigned(err)
+	case err != nil:
+		return authorization{}, errServer(err)
+	}
+	return authorization{app: &appAuthorization{resource: decision.Resource, roles: decision.Roles, requested: resourceRef}}, nil
 }
 
 // v2Response is the v2 endpoint's success body (RFC 6749 §5.1, Entra's
@@ -46,52 +65,6 @@ type v1Response struct {
 	NotBefore    string `json:"not_before"`
 	Resource     string `json:"resource"`
 	AccessToken  string `json:"access_token"`
-}
-
-func (g clientCredentials) issue(ctx context.Context, req *tokenRequest, client directory.Client, clientAuth string) (any, *Error) {
-	h := g.h
-	resourceRef, param, oerr := requestedResource(req)
-	if oerr != nil {
-		return nil, oerr
-	}
-	decision, err := h.dir.AuthorizeClientCredentials(ctx, req.TenantID, client, resourceRef)
-	switch {
-	case errors.Is(err, directory.ErrUnknownResource):
-		return nil, errUnknownResource(param, err)
-	case errors.Is(err, directory.ErrNotAssigned):
-		return nil, errNotAssigned(err)
-	case err != nil:
-		return nil, errServer(err)
-	}
-	res := decision.Resource
-	version := res.App.AccessTokenAcceptedVersion
-	aud := res.App.AppID
-	if version == 1 {
-		aud = res.Requested
-	}
-	now := h.now()
-	lifetime := directory.AccessTokenLifetime(res.App, 0)
-	claims := token.AppTokenClaims(token.AppTokenParams{
-		Version: version, IssuerBase: h.publicURL, TenantID: req.TenantID, Audience: aud,
-		ClientID: client.App.AppID, ClientSP: client.SP.ObjectID, ClientAuth: clientAuth,
-		Roles: decision.Roles, IssuedAt: now, Lifetime: lifetime,
-	})
-	at, err := h.keys.Sign(claims)
-	if err != nil {
-		return nil, errServer(err)
-	}
-	req.issued = issuedToken{subject: client.SP.ObjectID, resource: res.App.AppID}
-	h.log.DebugContext(ctx, "issued token", "grant", "client_credentials", "tenant", req.TenantID,
-		"client", client.App.AppID, "resource", res.App.AppID, "roles", decision.Roles, "uti", claims.UTI, "endpoint_version", req.Version)
-	secs := int64(lifetime.Seconds())
-	if req.Version == 1 {
-		return v1Response{
-			TokenType: "Bearer", ExpiresIn: strconv.FormatInt(secs, 10), ExtExpiresIn: strconv.FormatInt(secs, 10),
-			ExpiresOn: strconv.FormatInt(claims.Expiry, 10), NotBefore: strconv.FormatInt(claims.NotBefore, 10),
-			Resource: resourceRef, AccessToken: at,
-		}, nil
-	}
-	return v2Response{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: at}, nil
 }
 
 // requestedResource reads the resource of a client-credentials request:

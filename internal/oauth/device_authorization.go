@@ -77,7 +77,7 @@ func (h *Handler) startDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 	// Resolve now, so that a typo is reported to the device rather than
 	// to the person at the verification page.
-	if _, oerr := h.parseScopes(ctx, t.ID, scope, resource); oerr != nil {
+	if _, oerr := (userFacts{dir: h.dir}).parseScopes(ctx, t.ID, scope, resource); oerr != nil {
 		return oerr
 	}
 	dc, userCode, rec, err := h.sessions.StartDevice(ctx, t.ID, client.App.AppID, strings.Fields(scope), resource)

@@ -12,7 +12,12 @@ import (
 // deviceCodeGrant is the device access token request (RFC 8628 §3.4): the
 // device polls with its device_code until the user has approved or denied
 // it on another screen.
-type deviceCodeGrant struct{ h *Handler }
+type deviceCodeGrant struct {
+	devices interface {
+		PollDevice(ctx context.Context, tenantID, deviceCode, clientID string) (session.DeviceCode, session.Grant, error)
+	}
+	users userFacts
+}
 
 func (deviceCodeGrant) publicClients() bool { return true }
 
@@ -37,44 +42,48 @@ func (deviceCodeGrant) tenantOf(req *tokenRequest) (string, *Error) {
 	return tid, nil
 }
 
-func (g deviceCodeGrant) issue(ctx context.Context, req *tokenRequest, client directory.Client, clientAuth string) (any, *Error) {
-	h := g.h
+func (g deviceCodeGrant) authorize(ctx context.Context, req *tokenRequest, client directory.Client) (authorization, *Error) {
 	dc := deviceCodeOf(req)
 	if dc == "" {
-		return nil, errMissingParameter("device_code")
+		return authorization{}, errMissingParameter("device_code")
 	}
-	d, gr, err := h.sessions.PollDevice(ctx, req.TenantID, dc, client.App.AppID)
+	d, gr, err := g.devices.PollDevice(ctx, req.TenantID, dc, client.App.AppID)
+	if err != nil {
+		return authorization{}, pollError(err)
+	}
+	user, oerr := g.users.activeUser(ctx, req.TenantID, gr.UserID)
+	if oerr != nil {
+		return authorization{}, oerr
+	}
+	q, oerr := g.users.parseScopes(ctx, req.TenantID, strings.Join(d.Scopes, " "), d.Resource)
+	if oerr != nil {
+		return authorization{}, oerr
+	}
+	scopes, oerr := g.users.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
+	if oerr != nil {
+		return authorization{}, oerr
+	}
+	return authorization{user: &userAuthorization{user: user, grant: gr, scopes: scopes, v1Resource: d.Resource,
+		refresh: true, inactivity: req.Tenant.Policy.Effective().RefreshTokenInactivity}}, nil
+}
+
+// pollError maps a poll's answer (RFC 8628 §3.5).
+func pollError(err error) *Error {
 	switch {
 	case errors.Is(err, session.ErrAuthorizationPending):
-		return nil, errDevicePending()
+		return errDevicePending()
 	case errors.Is(err, session.ErrSlowDown):
-		return nil, errDeviceSlowDown()
+		return errDeviceSlowDown()
 	case errors.Is(err, session.ErrExpiredToken):
-		return nil, errDeviceExpired(err)
+		return errDeviceExpired(err)
 	case errors.Is(err, session.ErrAccessDenied):
-		return nil, errDeviceDenied()
+		return errDeviceDenied()
 	case errors.Is(err, session.ErrWrongClient), errors.Is(err, session.ErrNotFound):
-		return nil, errBadDeviceCode(err)
+		return errBadDeviceCode(err)
 	case errors.Is(err, session.ErrRevoked), errors.Is(err, session.ErrExpired):
 		// Approved, but the grant made for it has ended since.
-		return nil, errGrantRevoked(err)
-	case err != nil:
-		return nil, errServer(err)
+		return errGrantRevoked(err)
+	default:
+		return errServer(err)
 	}
-	user, oerr := h.activeUser(ctx, req.TenantID, gr.UserID)
-	if oerr != nil {
-		return nil, oerr
-	}
-	q, oerr := h.parseScopes(ctx, req.TenantID, strings.Join(d.Scopes, " "), d.Resource)
-	if oerr != nil {
-		return nil, oerr
-	}
-	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
-	if oerr != nil {
-		return nil, oerr
-	}
-	return h.issueWithRefresh(ctx, &issuance{
-		issued: &req.issued, tenantID: req.TenantID, policy: req.Tenant.Policy.Effective(), version: req.Version, client: client, clientAuth: clientAuth,
-		user: user, grant: gr, scopes: scopes, v1Resource: d.Resource, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
-	})
 }

@@ -6,6 +6,7 @@ package oauth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,6 +34,27 @@ type Error struct {
 	// RetryAfter, when positive, is sent as Retry-After (RFC 9110
 	// §10.2.3) in whole seconds.
 	RetryAfter time.Duration
+	// product is the error in the product-login API's shape where it
+	// differs from the OAuth one (see productShape): that API has its own
+	// codes and statuses, which its clients have always read.
+	product *productError
+}
+
+// productError is the product-login API's column of the error table.
+type productError struct {
+	status      int
+	code        string
+	description string
+	retryAfter  time.Duration
+}
+
+// productShape is e as the product-login API answers it: its own column
+// where the table has one, else the OAuth code, status and words.
+func (e *Error) productShape() productError {
+	if e.product != nil {
+		return *e.product
+	}
+	return productError{status: e.Status, code: e.Code, description: e.Description, retryAfter: e.RetryAfter}
 }
 
 func (e *Error) Error() string {
@@ -58,7 +80,8 @@ func errInvalidRequest(desc string) *Error {
 
 func errTenantNotFound(tenant string) *Error {
 	return &Error{Code: "invalid_request", Status: 400, AADSTS: 90002,
-		Description: fmt.Sprintf("Tenant '%s' not found. Check that the tenant id or domain name is right.", tenant)}
+		Description: fmt.Sprintf("Tenant '%s' not found. Check that the tenant id or domain name is right.", tenant),
+		product:     &productError{status: 400, code: "invalid_request", description: fmt.Sprintf("Tenant '%s' not found.", clip(tenant))}}
 }
 
 // errInvalidClient is one error for unknown client, wrong secret, expired
@@ -85,7 +108,10 @@ func errNotAssigned(cause error) *Error {
 func errUserNotAssigned(user directory.User, res directory.Resource, cause error) *Error {
 	return &Error{Code: "invalid_grant", Status: 400, AADSTS: 50105, Cause: cause,
 		Description: fmt.Sprintf("The signed in user '%s' is not assigned to a role for the application '%s' (%s). The application requires assignment: an administrator of the tenant must assign the user one of its app roles.",
-			user.UserPrincipalName, res.App.AppID, clip(res.App.DisplayName))}
+			user.UserPrincipalName, res.App.AppID, clip(res.App.DisplayName)),
+		product: &productError{status: 403, code: "not_assigned",
+			description: fmt.Sprintf("The signed in user '%s' is not assigned to a role for the application '%s' (%s): an administrator of the tenant must assign the user one of its app roles.",
+				user.UserPrincipalName, res.App.AppID, clip(res.App.DisplayName))}}
 }
 
 func errUnknownResource(param string, cause error) *Error {
@@ -151,13 +177,19 @@ func errGrantRevoked(cause error) *Error {
 // User credential failures of the password grant (RFC 6749 §4.3). An
 // unknown user and a wrong password read the same.
 func errBadCredentials(cause error) *Error {
-	return errInvalidGrant(50126, "Error validating credentials due to invalid username or password.", cause)
+	e := errInvalidGrant(50126, "Error validating credentials due to invalid username or password.", cause)
+	e.product = &productError{status: 401, code: "invalid_credentials", description: "Invalid username or password."}
+	return e
 }
 
 // errAccountLocked: Entra answers AADSTS50053 both for an account locked
 // after wrong passwords and for a sign-in blocked because of where it
 // came from, so a banned address gets it too, with its own words.
-func errAccountLocked(e *directory.LockedError, cause error) *Error {
+//
+// The product login answers 429 rather than 423: 423 is WebDAV's
+// "resource locked", which HTTP clients and retry libraries do not know,
+// while 429 with Retry-After (until the lock ends) is what they honour.
+func errAccountLocked(e *directory.LockedError, now time.Time, cause error) *Error {
 	until := e.Until.UTC().Format(time.RFC3339)
 	desc := "The account is locked after repeated failed sign-ins; try again after " + until + "."
 	switch {
@@ -166,11 +198,20 @@ func errAccountLocked(e *directory.LockedError, cause error) *Error {
 	case !e.Locked:
 		desc = "Too many failed sign-ins; wait until " + until + " before trying again."
 	}
-	return errInvalidGrant(50053, desc, cause)
+	p := &productError{status: 429, code: "too_many_attempts", retryAfter: e.Until.Sub(now),
+		description: "Too many failed sign-ins: try again after " + until + "."}
+	if e.Address {
+		p.description = "Too many failed sign-ins from this address: try again after " + until + "."
+	}
+	out := errInvalidGrant(50053, desc, cause)
+	out.product = p
+	return out
 }
 
 func errUserDisabled(cause error) *Error {
-	return errInvalidGrant(50057, "The user account is disabled.", cause)
+	e := errInvalidGrant(50057, "The user account is disabled.", cause)
+	e.product = &productError{status: 403, code: "account_disabled", description: e.Description}
+	return e
 }
 
 // errNameNotBound: the user's name is not in a domain of its tenant (a
@@ -178,7 +219,9 @@ func errUserDisabled(cause error) *Error {
 // it is a disabled account until an administrator acts, so 50057, with
 // words that say what to do.
 func errNameNotBound(cause error) *Error {
-	return errInvalidGrant(50057, "The user account cannot sign in: its user name is not in a domain of its tenant. An administrator must rename the user or add the domain to the tenant.", cause)
+	e := errInvalidGrant(50057, "The user account cannot sign in: its user name is not in a domain of its tenant. An administrator must rename the user or add the domain to the tenant.", cause)
+	e.product = &productError{status: 403, code: "account_disabled", description: e.Description}
+	return e
 }
 
 // errConsentRequired: the user has not consented to a requested scope and
@@ -269,8 +312,93 @@ const busyRetryAfter = 2 * time.Second
 
 func errServer(cause error) *Error {
 	return &Error{Code: "server_error", Status: 500, AADSTS: 50000, Cause: cause,
-		Description: "The server failed to process the request. Give the trace id to the operator."}
+		Description: "The server failed to process the request. Give the trace id to the operator.",
+		// The product API's writer appends the trace id itself.
+		product: &productError{status: 500, code: "server_error", description: "The server failed to process the request."}}
 }
+
+// The product login's own refusals (productlogin.go). They are
+// invalid_request in either shape.
+
+// errProductLoginOff: the tenant's policy names no resource.
+func errProductLoginOff(t directory.Tenant, cause error) *Error {
+	return &Error{Code: "invalid_request", Status: 400, AADSTS: 900144, Cause: cause,
+		Description: fmt.Sprintf("Product login is not configured in tenant '%s': its policy names no resource to issue tokens for. An administrator names one with productLoginResource (tessera admin tenant set-policy --tenant %s --product-login-resource api://…).", t.Domain, t.Domain)}
+}
+
+// errProductResourceUnnamed: several resources allowed, none the default.
+func errProductResourceUnnamed(cause error) *Error {
+	return &Error{Code: "invalid_request", Status: 400, AADSTS: 900144, Cause: cause,
+		Description: "Name the resource (\"resource\"): the tenant's policy allows several (productLoginResources) and names no default (productLoginResource)."}
+}
+
+func errProductResourceNotAllowed(requested string, cause error) *Error {
+	return &Error{Code: "invalid_request", Status: 400, AADSTS: 900144, Cause: cause,
+		Description: fmt.Sprintf("The resource '%s' is not allowed for product login in this tenant: leave \"resource\" out for the tenant's default, or have an administrator add it to productLoginResources.", clip(requested))}
+}
+
+func errProductResourceGone(configured string, cause error) *Error {
+	return &Error{Code: "invalid_request", Status: 400, AADSTS: 900144, Cause: cause,
+		Description: fmt.Sprintf("The tenant's product-login resource '%s' was not found or is disabled: an administrator must configure it again.", clip(configured))}
+}
+
+// errProductNoTenant: a product login names no tenant and the server has
+// no home tenant.
+func errProductNoTenant() *Error {
+	return errInvalidRequest("Name the tenant: \"tenant\" in the body or the X-Tenant-ID header.")
+}
+
+// errNoCLIClient: the tenant's CLI registration, every product login's
+// client, is missing or disabled.
+func errNoCLIClient(cause error) *Error {
+	e := errServer(cause)
+	e.product.description = "The tenant has no usable CLI client registration."
+	return e
+}
+
+// errSignInThrottled: the per-address sign-in limit of the product login
+// (ratelimit.Limits.SignIn).
+func errSignInThrottled(wait time.Duration) *Error {
+	e := errThrottled(wait)
+	e.product = &productError{status: http.StatusTooManyRequests, code: "too_many_requests", retryAfter: wait,
+		description: "Too many sign-in requests from this address: wait for the time in Retry-After."}
+	return e
+}
+
+// The product logout's refusals of its bearer token (RFC 6750 §3.1
+// invalid_token; the writer adds WWW-Authenticate).
+func errLogoutNoBearer() *Error {
+	return errLogoutToken("Send the token of the login as Authorization: Bearer <token>.", nil)
+}
+
+func errLogoutBadToken(cause error) *Error { return errLogoutToken("The token is not valid.", cause) }
+
+func errLogoutNoSession() *Error {
+	return errLogoutToken("The token is not a sign-in's token.", errors.New("no sid"))
+}
+
+func errLogoutNotProductLogin(cause error) *Error {
+	return errLogoutToken("The token is not a product login's token: this endpoint ends only sign-ins made at /api/v1/users/login. Sign out of other applications at their logout endpoint, or revoke their refresh token (RFC 7009).", cause)
+}
+
+func errLogoutToken(desc string, cause error) *Error {
+	return &Error{Code: "invalid_token", Status: http.StatusUnauthorized, AADSTS: 50000, Cause: cause, Description: desc}
+}
+
+// The product login's body (JSON, where the token endpoint's is a form).
+func errLoginNotJSON() *Error {
+	return errInvalidRequest("The request body must be application/json.")
+}
+
+func errLoginBody(cause error) *Error {
+	e := errInvalidRequest("The request body is not a JSON object with username and password.")
+	e.Cause = cause
+	return e
+}
+
+func errLoginFields() *Error { return errInvalidRequest("username and password are required.") }
+
+func errBodyTooLarge() *Error { return errInvalidRequest("The request body is too large.") }
 
 // errorBody is the wire shape, as Entra sends it.
 type errorBody struct {
@@ -327,19 +455,21 @@ func causeString(e *Error) string {
 // writeJSON writes a token-endpoint response: JSON, never cached
 // (RFC 6749 §5.1).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	b, ok := v.(rawJSON)
-	var err error
-	if !ok {
-		b, err = json.Marshal(v)
-	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 		return
 	}
+	writeBody(w, status, b)
+}
+
+// writeBody writes an encoded token-endpoint response (a refresh
+// response is byte for byte the one sealed for its first try).
+func writeBody(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	w.Write(b)

@@ -49,30 +49,13 @@ type Handler struct {
 	skew      time.Duration
 	limits    *ratelimit.Limits
 	home      string
-	grants    map[string]grant
 	audit     *audit.Recorder
+	// grantTable is every grant served, grants the same by name.
+	grantTable []registeredGrant
+	grants     map[string]grant
+	issuer     *issuer
+	login      productLoginGrant
 }
-
-// grant is one grant type. The token endpoint runs the shared phases
-// (parse, resolve tenant, authenticate the client) and hands the grant an
-// authenticated request; a grant cannot skip a phase because it never runs
-// them itself.
-type grant interface {
-	// publicClients reports whether a public client (one that holds no
-	// credential, RFC 6749 §2.1) may use the grant, authenticated by its
-	// client_id alone.
-	publicClients() bool
-	// tenantOf names the tenant of a request made to a multi-tenant
-	// endpoint (/common/, /organizations/): the tenant the presented value
-	// belongs to. A grant that cannot serve there returns an error.
-	tenantOf(req *tokenRequest) (string, *Error)
-	// issue decides and issues tokens, returning the response body.
-	issue(ctx context.Context, req *tokenRequest, client directory.Client, clientAuth string) (any, *Error)
-}
-
-// rawJSON is a response body already encoded (a refresh response, which
-// must be byte for byte the same on an idempotent retry).
-type rawJSON []byte
 
 // New returns the protocol handler.
 func New(cfg Config) *Handler {
@@ -97,23 +80,18 @@ func New(cfg Config) *Handler {
 	if h.skew == 0 {
 		h.skew = time.Minute
 	}
-	h.grants = map[string]grant{"client_credentials": clientCredentials{h}}
-	if h.sessions != nil {
-		// The user grants keep state in sessions; without it (a
-		// machine-to-machine deployment, benchmarks) they are not offered.
-		device := deviceCodeGrant{h}
-		h.grants["authorization_code"] = authorizationCode{h}
-		h.grants["refresh_token"] = refreshTokenGrant{h}
-		h.grants["password"] = passwordGrant{h}
-		h.grants[grantTypeDeviceCode] = device
-		// msal-node and some older libraries send the bare name.
-		h.grants["device_code"] = device
+	h.issuer = &issuer{users: cfg.Directory, keys: cfg.Keys, publicURL: h.publicURL, now: h.now, log: h.log}
+	if cfg.Sessions != nil {
+		h.issuer.refresh = cfg.Sessions
 	}
+	h.grantTable = grantTable(cfg, h.now)
+	h.grants = make(map[string]grant, len(h.grantTable))
+	for _, g := range h.grantTable {
+		h.grants[g.grantType] = g.grant
+	}
+	h.login = productLoginGrant{dir: cfg.Directory, grants: cfg.Sessions, now: h.now}
 	return h
 }
-
-// grantTypeDeviceCode is RFC 8628 §3.4's grant type.
-const grantTypeDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 
 // Register adds the protocol routes to mux. {tenant} is a tenant GUID or
 // domain name everywhere; "common" and "organizations" serve discovery and
@@ -174,6 +152,8 @@ func (h *Handler) tokenEndpoint(version int) http.HandlerFunc {
 	}
 }
 
+// serveToken runs the token endpoint's phases: resolve the tenant,
+// authenticate the client, let the grant authorize, issue, write, audit.
 func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, req *tokenRequest, version int) *Error {
 	ctx := r.Context()
 	req.Version = version
@@ -203,12 +183,16 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, req *tokenR
 	if oerr != nil {
 		return oerr
 	}
-	body, oerr := g.issue(ctx, req, client, method)
+	a, oerr := g.authorize(ctx, req, client)
 	if oerr != nil {
 		return oerr
 	}
-	writeJSON(w, http.StatusOK, body)
+	out, oerr := h.issuer.issue(ctx, req, client, method, a)
+	if oerr != nil {
+		return oerr
+	}
+	writeBody(w, http.StatusOK, out.body)
 	metrics.TokenIssued(req.GrantType, req.TenantID)
-	h.recordIssued(req, client)
+	h.recordIssued(req.GrantType, req.TenantID, client, out.record)
 	return nil
 }

@@ -87,9 +87,7 @@ func (h *Handler) limitSignIn(next http.HandlerFunc) http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if ok, wait := h.limits.AllowAddress(h.limits.SignIn, r); !ok {
-			ratelimit.SetRetryAfter(w, wait)
-			writeAPIError(w, r, h.log, http.StatusTooManyRequests, "too_many_requests",
-				"Too many sign-in requests from this address: wait for the time in Retry-After.", nil)
+			writeProductError(w, r, h.log, errSignInThrottled(wait))
 			return
 		}
 		next(w, r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/session"
@@ -14,7 +15,25 @@ import (
 // scripts and test rigs that Entra-shaped deployments still run, and a
 // tenant can turn it off (PasswordGrantDisabled). It asks no consent: a
 // scope the user has not consented to fails with consent_required.
-type passwordGrant struct{ h *Handler }
+type passwordGrant struct {
+	dir interface {
+		signInDirectory
+		userAccess
+	}
+	grants grantMaker
+	users  userFacts
+	now    func() time.Time
+}
+
+// signInDirectory checks a person's password.
+type signInDirectory interface {
+	AuthenticateUserVia(ctx context.Context, tenantID, upn, password string, via directory.SignInVia) (directory.User, error)
+}
+
+// grantMaker records a new sign-in of a user to a client.
+type grantMaker interface {
+	NewGrant(ctx context.Context, tenantID string, g session.GrantSpec) (session.Grant, error)
+}
 
 func (passwordGrant) publicClients() bool { return true }
 
@@ -31,58 +50,54 @@ func (passwordGrant) tenantOf(req *tokenRequest) (string, *Error) {
 	return domain, nil
 }
 
-func (g passwordGrant) issue(ctx context.Context, req *tokenRequest, client directory.Client, clientAuth string) (any, *Error) {
-	h := g.h
+func (g passwordGrant) authorize(ctx context.Context, req *tokenRequest, client directory.Client) (authorization, *Error) {
 	policy := req.Tenant.Policy.Effective()
 	if policy.PasswordGrantDisabled {
-		return nil, errPasswordGrantDisabled()
+		return authorization{}, errPasswordGrantDisabled()
 	}
 	switch {
 	case req.Username == "":
-		return nil, errMissingParameter("username")
+		return authorization{}, errMissingParameter("username")
 	case req.Password == "":
-		return nil, errMissingParameter("password")
+		return authorization{}, errMissingParameter("password")
 	}
 	resource := ""
 	if req.Version == 1 {
 		resource = req.Resource
 	}
 	// Scopes first: a bad scope is not a failed sign-in.
-	q, oerr := h.parseScopes(ctx, req.TenantID, req.Scope, resource)
+	q, oerr := g.users.parseScopes(ctx, req.TenantID, req.Scope, resource)
 	if oerr != nil {
-		return nil, oerr
+		return authorization{}, oerr
 	}
-	user, err := h.dir.AuthenticateUserVia(ctx, req.TenantID, req.Username, req.Password,
+	user, err := g.dir.AuthenticateUserVia(ctx, req.TenantID, req.Username, req.Password,
 		directory.SignInVia{Channel: "password_grant", ClientID: client.App.AppID, Address: req.clientAddr})
-	if oerr := signInError(err); oerr != nil {
-		return nil, oerr
+	if oerr := signInError(err, g.now()); oerr != nil {
+		return authorization{}, oerr
 	}
-	scopes, oerr := h.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
+	scopes, oerr := g.users.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
 	if oerr != nil {
-		return nil, oerr
+		return authorization{}, oerr
 	}
 	// Asked before the grant is made, so that a refused user leaves none;
-	// mintUser asks again as every grant does.
-	if _, oerr := h.userRoles(ctx, req.TenantID, user, scopes.Audience(client)); oerr != nil {
-		return nil, oerr
+	// the issuance phase asks again as for every grant.
+	if _, oerr := authorizeUser(ctx, g.dir, req.TenantID, user, scopes.Audience(client)); oerr != nil {
+		return authorization{}, oerr
 	}
-	now := h.now()
-	gr, err := h.sessions.NewGrant(ctx, req.TenantID, session.GrantSpec{
+	gr, err := g.grants.NewGrant(ctx, req.TenantID, session.GrantSpec{
 		UserID: user.ObjectID, ClientID: client.App.AppID, Scopes: scopes.Strings(),
-		AuthTime: now, Lifetime: policy.RefreshTokenLifetime,
+		AuthTime: g.now(), Lifetime: policy.RefreshTokenLifetime,
 	})
 	if err != nil {
-		return nil, errServer(err)
+		return authorization{}, errServer(err)
 	}
-	return h.issueWithRefresh(ctx, &issuance{
-		issued: &req.issued, tenantID: req.TenantID, policy: policy, version: req.Version, client: client, clientAuth: clientAuth,
-		user: user, grant: gr, scopes: scopes, v1Resource: resource, clientInfo: req.ClientInfo, idIssuer: req.IDIssuer,
-	})
+	return authorization{user: &userAuthorization{user: user, grant: gr, scopes: scopes, v1Resource: resource,
+		refresh: true, inactivity: policy.RefreshTokenInactivity}}, nil
 }
 
 // signInError maps directory.AuthenticateUser's failures to the token
 // endpoint's errors: an unknown user and a wrong password read the same.
-func signInError(err error) *Error {
+func signInError(err error, now time.Time) *Error {
 	var locked *directory.LockedError
 	switch {
 	case err == nil:
@@ -90,7 +105,7 @@ func signInError(err error) *Error {
 	case errors.Is(err, directory.ErrInvalidCredentials):
 		return errBadCredentials(err)
 	case errors.As(err, &locked):
-		return errAccountLocked(locked, err)
+		return errAccountLocked(locked, now, err)
 	case errors.Is(err, directory.ErrNameNotBound):
 		return errNameNotBound(err)
 	case errors.Is(err, directory.ErrUserDisabled):

@@ -58,8 +58,6 @@ type tokenRequest struct {
 	// ClientInfo: the client asked for Microsoft's client_info (client_info=1).
 	ClientInfo bool
 
-	// issued is what a grant issued, for the audit log (see recordIssued).
-	issued issuedToken
 	// clientAddr is the address sign-in failures count against (the
 	// zero Addr when exempt): see ratelimit.Limits.SignInAddress.
 	clientAddr netip.Addr
@@ -96,7 +94,7 @@ func parseClientRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, 
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, errInvalidRequest("The request body is too large.")
+			return nil, errBodyTooLarge()
 		}
 		return nil, errInvalidRequest("The request body is not a valid form.")
 	}

@@ -10,10 +10,22 @@ import (
 	"github.com/tessera-id/tessera/internal/directory"
 )
 
+// userDirectory is what the user grants ask the directory: the user a
+// grant is for, and the scopes it may have.
+type userDirectory interface {
+	GetUser(ctx context.Context, tenantID, ref string) (directory.User, error)
+	ParseScopes(ctx context.Context, tenantID, scope, resource string) (directory.ScopeRequest, error)
+	ScopeDecision(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest) (directory.ScopeDecision, error)
+}
+
+// userFacts are the user grants' shared questions, with the token
+// endpoint's errors.
+type userFacts struct{ dir userDirectory }
+
 // parseScopes resolves a scope parameter (and a v1 resource) against the
 // tenant's applications, with the client-visible errors of RFC 6749 §5.2.
-func (h *Handler) parseScopes(ctx context.Context, tenantID, scope, resource string) (directory.ScopeRequest, *Error) {
-	q, err := h.dir.ParseScopes(ctx, tenantID, scope, resource)
+func (u userFacts) parseScopes(ctx context.Context, tenantID, scope, resource string) (directory.ScopeRequest, *Error) {
+	q, err := u.dir.ParseScopes(ctx, tenantID, scope, resource)
 	switch {
 	case err == nil:
 		return q, nil
@@ -37,13 +49,13 @@ func (h *Handler) parseScopes(ctx context.Context, tenantID, scope, resource str
 // asks for again. A scope whose resource has gone since is skipped rather
 // than failing the whole grant. What a grant holds is only ever asked
 // for: decideScopes checks it against the consents in force.
-func (h *Handler) held(ctx context.Context, tenantID string, scopes []string) directory.ScopeRequest {
-	if q, err := h.dir.ParseScopes(ctx, tenantID, strings.Join(scopes, " "), ""); err == nil {
+func (u userFacts) held(ctx context.Context, tenantID string, scopes []string) directory.ScopeRequest {
+	if q, err := u.dir.ParseScopes(ctx, tenantID, strings.Join(scopes, " "), ""); err == nil {
 		return q
 	}
 	var out directory.ScopeRequest
 	for _, sc := range scopes {
-		q, err := h.dir.ParseScopes(ctx, tenantID, sc, "")
+		q, err := u.dir.ParseScopes(ctx, tenantID, sc, "")
 		if err != nil {
 			continue
 		}
@@ -64,8 +76,8 @@ func (h *Handler) held(ctx context.Context, tenantID string, scopes []string) di
 // the user, by the consents in force now (directory.DecideScopes). A
 // scope that needs the user's consent cannot be asked for by a grant
 // without a user interface: consent_required (Entra's AADSTS65001).
-func (h *Handler) decideScopes(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest) (directory.ScopeRequest, *Error) {
-	d, err := h.dir.ScopeDecision(ctx, tenantID, client, userID, q)
+func (u userFacts) decideScopes(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest) (directory.ScopeRequest, *Error) {
+	d, err := u.dir.ScopeDecision(ctx, tenantID, client, userID, q)
 	if err != nil {
 		return directory.ScopeRequest{}, errServer(err)
 	}
@@ -73,6 +85,22 @@ func (h *Handler) decideScopes(ctx context.Context, tenantID string, client dire
 		return directory.ScopeRequest{}, errConsentRequired(fmt.Errorf("client %s, user %s: no consent to %v", client.AppID, userID, d.Refused))
 	}
 	return d.Usable, nil
+}
+
+// activeUser loads the user a grant is for; a user gone or disabled since
+// the grant was made ends it (the directory also revokes it then).
+func (u userFacts) activeUser(ctx context.Context, tenantID, userID string) (directory.User, *Error) {
+	user, err := u.dir.GetUser(ctx, tenantID, userID)
+	if errors.Is(err, directory.ErrNotFound) {
+		return user, errGrantRevoked(err)
+	}
+	if err != nil {
+		return user, errServer(err)
+	}
+	if !user.Enabled {
+		return user, errUserDisabled(errors.New("user " + user.ObjectID + " is disabled"))
+	}
+	return user, nil
 }
 
 // askedDefault marks the resources that a token request's scope names as
