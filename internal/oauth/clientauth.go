@@ -27,6 +27,17 @@ const maxAssertionLifetime = time.Hour
 // asymmetric only; a certificate credential never verifies an HMAC.
 var assertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.RS384, jose.RS512, jose.ES384}
 
+// assertionAlgNames is discovery's
+// token_endpoint_auth_signing_alg_values_supported (RFC 8414 §2): what
+// the verifier accepts, read from its own list.
+func assertionAlgNames() []string {
+	out := make([]string, len(assertionAlgs))
+	for i, a := range assertionAlgs {
+		out[i] = string(a)
+	}
+	return out
+}
+
 // authenticateClient runs client authentication by whichever single
 // method the request used (RFC 6749 §2.3). A request with no credential
 // at all is a public client's, identified by client_id alone (RFC 6749

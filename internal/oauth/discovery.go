@@ -69,8 +69,8 @@ func (h *Handler) discovery(version int) http.HandlerFunc {
 			Issuer: token.Issuer(h.publicURL, tid, version),
 			AuthorizationResponseIssParameterSupported: true,
 			TokenEndpointAuthMethodsSupported:          []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-			TokenEndpointAuthSigningAlgs:               []string{"RS256", "PS256", "ES256"},
-			GrantTypesSupported:                        []string{"authorization_code", "refresh_token", grantTypeDeviceCode, "password", "client_credentials"},
+			TokenEndpointAuthSigningAlgs:               assertionAlgNames(),
+			GrantTypesSupported:                        h.grantTypesSupported(),
 			ResponseModesSupported:                     []string{"query", "form_post"},
 			// sub is the user's object id, the same for every client.
 			SubjectTypesSupported:            []string{"public"},
