@@ -47,10 +47,6 @@ func (g authorizationCode) authorize(ctx context.Context, req *tokenRequest, cli
 	if oerr != nil {
 		return authorization{}, oerr
 	}
-	user, oerr := g.users.activeUser(ctx, req.TenantID, gr.UserID)
-	if oerr != nil {
-		return authorization{}, oerr
-	}
 	// v1 clients may name the resource at the token request instead of
 	// the authorization request.
 	resource := c.Resource
@@ -62,11 +58,11 @@ func (g authorizationCode) authorize(ctx context.Context, req *tokenRequest, cli
 		return authorization{}, oerr
 	}
 	askedDefault(&q, req.Scope)
-	scopes, oerr := g.users.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
+	t, oerr := g.users.userToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q})
 	if oerr != nil {
 		return authorization{}, oerr
 	}
-	return authorization{user: &userAuthorization{user: user, grant: gr, scopes: scopes, v1Resource: resource, nonce: c.Nonce,
+	return authorization{user: &userAuthorization{UserToken: t, grant: gr, v1Resource: resource, nonce: c.Nonce,
 		refresh: true, inactivity: req.Tenant.Policy.Effective().RefreshTokenInactivity}}, nil
 }
 

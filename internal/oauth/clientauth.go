@@ -163,24 +163,7 @@ func (h *Handler) authenticateAssertion(ctx context.Context, req *tokenRequest) 
 	if err != nil {
 		return directory.Client{}, h.clientError(err)
 	}
-	hdr := jws.Signatures[0].Header
-	x5t, _ := hdr.ExtraHeaders["x5t"].(string)
-	x5tS256, _ := hdr.ExtraHeaders["x5t#S256"].(string)
-	var payload []byte
-	var used directory.Credential
-	for _, c := range certs {
-		if !thumbprintMatches(c, x5t, x5tS256) {
-			continue
-		}
-		cert, err := x509.ParseCertificate(c.CertificateDER)
-		if err != nil {
-			continue
-		}
-		if p, err := jws.Verify(cert.PublicKey); err == nil {
-			payload, used = p, c
-			break
-		}
-	}
+	payload, used := verifyAssertion(jws, certs)
 	if payload == nil {
 		return fail("no registered certificate of client %s verifies the signature", clientID)
 	}
@@ -218,6 +201,27 @@ func (h *Handler) authenticateAssertion(ctx context.Context, req *tokenRequest) 
 		return directory.Client{}, h.clientError(err)
 	}
 	return c, nil
+}
+
+// verifyAssertion returns the payload of the assertion and the
+// certificate that verifies it, or nil when none does.
+func verifyAssertion(jws *jose.JSONWebSignature, certs []directory.Credential) ([]byte, directory.Credential) {
+	hdr := jws.Signatures[0].Header
+	x5t, _ := hdr.ExtraHeaders["x5t"].(string)
+	x5tS256, _ := hdr.ExtraHeaders["x5t#S256"].(string)
+	for _, c := range certs {
+		if !thumbprintMatches(c, x5t, x5tS256) {
+			continue
+		}
+		cert, err := x509.ParseCertificate(c.CertificateDER)
+		if err != nil {
+			continue
+		}
+		if p, err := jws.Verify(cert.PublicKey); err == nil {
+			return p, c
+		}
+	}
+	return nil, directory.Credential{}
 }
 
 // thumbprintMatches: when the assertion names its certificate (x5t is

@@ -51,19 +51,15 @@ func (g deviceCodeGrant) authorize(ctx context.Context, req *tokenRequest, clien
 	if err != nil {
 		return authorization{}, pollError(err)
 	}
-	user, oerr := g.users.activeUser(ctx, req.TenantID, gr.UserID)
-	if oerr != nil {
-		return authorization{}, oerr
-	}
 	q, oerr := g.users.parseScopes(ctx, req.TenantID, strings.Join(d.Scopes, " "), d.Resource)
 	if oerr != nil {
 		return authorization{}, oerr
 	}
-	scopes, oerr := g.users.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
+	t, oerr := g.users.userToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q})
 	if oerr != nil {
 		return authorization{}, oerr
 	}
-	return authorization{user: &userAuthorization{user: user, grant: gr, scopes: scopes, v1Resource: d.Resource,
+	return authorization{user: &userAuthorization{UserToken: t, grant: gr, v1Resource: d.Resource,
 		refresh: true, inactivity: req.Tenant.Policy.Effective().RefreshTokenInactivity}}, nil
 }
 

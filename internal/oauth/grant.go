@@ -48,16 +48,14 @@ type appAuthorization struct {
 	requested string
 }
 
-// userAuthorization is a token about a user.
+// userAuthorization is a token about a user: the directory's decision
+// (who, which scopes, which resource, which roles; only
+// directory.AuthorizeUserToken makes one), and the sign-in it comes from.
 type userAuthorization struct {
-	user directory.User
+	directory.UserToken
 	// grant is the sign-in the token comes from: its id is the token's
 	// sid, its AuthTime the ID token's auth_time.
 	grant session.Grant
-	// scopes are decided (values expanded, consent checked): the first
-	// resource is the access token's audience; with none, the token is
-	// for the client itself.
-	scopes directory.ScopeRequest
 	// v1Resource is the resource parameter as sent, echoed on v1.
 	v1Resource string
 	nonce      string

@@ -80,7 +80,7 @@ func New(cfg Config) *Handler {
 	if h.skew == 0 {
 		h.skew = time.Minute
 	}
-	h.issuer = &issuer{users: cfg.Directory, keys: cfg.Keys, publicURL: h.publicURL, now: h.now, log: h.log}
+	h.issuer = &issuer{keys: cfg.Keys, publicURL: h.publicURL, now: h.now, log: h.log}
 	if cfg.Sessions != nil {
 		h.issuer.refresh = cfg.Sessions
 	}

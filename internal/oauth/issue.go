@@ -19,22 +19,15 @@ import (
 const idTokenLifetime = time.Hour
 
 // issuer is the issuance phase: it turns any grant's authorization into
-// tokens, the response body and what the audit log keeps. It holds the
-// few things minting needs.
+// tokens, the response body and what the audit log keeps. It decides
+// nothing (the grant and the directory have) and holds the few things
+// minting needs.
 type issuer struct {
-	users     userAccess
 	refresh   refreshTokens
 	keys      signer
 	publicURL string
 	now       func() time.Time
 	log       *slog.Logger
-}
-
-// userAccess is what minting a user's token asks the directory, at the
-// moment of minting.
-type userAccess interface {
-	CheckNameBoundIn(ctx context.Context, t directory.Tenant, u directory.User) error
-	AuthorizeUser(ctx context.Context, tenantID, userID string, resource directory.Resource) ([]string, error)
 }
 
 // refreshTokens keeps the refresh-token chains of user grants.
@@ -184,7 +177,7 @@ func (is *issuer) issueUser(ctx context.Context, req *tokenRequest, client direc
 	if oerr != nil {
 		return issued{}, oerr
 	}
-	if u.refresh && wantsRefreshToken(req.Version, u.scopes) {
+	if u.refresh && wantsRefreshToken(req.Version, u.Scopes) {
 		rt, err := is.refresh.IssueRefreshToken(ctx, req.TenantID, u.grant, u.inactivity,
 			session.IssuedToken{Audience: resp.claims.Audience, ID: resp.claims.JTI}, resp.accessTokenExpiry())
 		if err != nil {
@@ -257,68 +250,56 @@ func refreshError(err error) *Error {
 }
 
 // mintUser signs the access token (and the ID token when openid was
-// granted) of a user authorization. Every token naming a user is minted
-// here.
+// granted) of a user authorization, as the directory decided it
+// (directory.AuthorizeUserToken: user, scopes, audience, roles).
 func (is *issuer) mintUser(ctx context.Context, req *tokenRequest, client directory.Client, clientAuth string, u *userAuthorization) (*userResponse, *Error) {
-	// None may carry a name outside the domains of the user's tenant,
-	// which another tenant may own (a user from before names were bound;
-	// the grant holds until the user is renamed).
-	if err := is.users.CheckNameBoundIn(ctx, req.Tenant, u.user); errors.Is(err, directory.ErrNameNotBound) {
-		return nil, errNameNotBound(err)
-	} else if err != nil {
-		return nil, errServer(err)
-	}
-	res, values, full := u.scopes.Audience(client), u.scopes.OIDC, []string(nil)
-	if len(u.scopes.Resources) > 0 {
-		first := u.scopes.Resources[0]
+	// The first resource is the audience; with none (openid profile
+	// offline_access) the access token is for the client itself and
+	// carries the OIDC scopes, as Entra's token for such a request does.
+	res, values, full := u.Audience, u.Scopes.OIDC, []string(nil)
+	if len(u.Scopes.Resources) > 0 {
+		first := u.Scopes.Resources[0]
 		values, full = first.Values, first.Full()
 	}
-	// else: no resource at all (openid profile offline_access): the access
-	// token is for the client itself and carries the OIDC scopes, as
-	// Entra's token for such a request does.
 	aud := res.App.AppID
 	if res.App.AccessTokenAcceptedVersion == 1 {
 		aud = res.Requested
-	}
-	roles, oerr := authorizeUser(ctx, is.users, req.TenantID, u.user, res)
-	if oerr != nil {
-		return nil, oerr
 	}
 	lifetime := directory.AccessTokenLifetime(res.App, u.lifetime)
 	now := is.now()
 	claims := token.UserTokenClaims(token.UserTokenParams{
 		Version: res.App.AccessTokenAcceptedVersion, IssuerBase: is.publicURL, TenantID: req.TenantID, Audience: aud,
-		ClientID: client.App.AppID, ClientAuth: clientAuth, UserID: u.user.ObjectID,
-		UPN: u.user.UserPrincipalName, Name: u.user.DisplayName, Scopes: values, Roles: roles,
+		ClientID: client.App.AppID, ClientAuth: clientAuth, UserID: u.User.ObjectID,
+		UPN: u.User.UserPrincipalName, Name: u.User.DisplayName, Scopes: values, Roles: u.Roles,
 		GrantID: u.grant.ID, IssuedAt: now, Lifetime: lifetime,
 	})
 	at, err := is.keys.Sign(claims)
 	if err != nil {
 		return nil, errServer(err)
 	}
-	if len(u.scopes.Resources) > 0 && u.scopes.Resources[0].Default && req.Version == 2 {
+	if len(u.Scopes.Resources) > 0 && u.Scopes.Resources[0].Default && req.Version == 2 {
 		// Entra's v2 answer names {resource}/.default when it was asked
 		// for: MSAL takes a requested scope missing from the answer for
 		// a declined one (MSAL for Go fails the request), and MSAL for
 		// Python's cache finds tokens by the scopes the answer names.
-		full = append(full, u.scopes.Resources[0].Prefix+"/.default")
+		full = append(full, u.Scopes.Resources[0].Prefix+"/.default")
 	}
 	out := &userResponse{version: req.Version, lifetime: lifetime, claims: claims, accessToken: at,
-		scope: strings.Join(append(full, u.scopes.OIDC...), " "), resource: u.v1Resource,
-		record: issuedToken{subject: u.user.ObjectID, resource: res.App.AppID, grantID: u.grant.ID}}
+		scope: strings.Join(append(full, u.Scopes.OIDC...), " "), resource: u.v1Resource,
+		record: issuedToken{subject: u.User.ObjectID, resource: res.App.AppID, grantID: u.grant.ID}}
 	if out.resource == "" {
 		out.resource = aud
 	}
-	if u.scopes.Has("openid") {
+	if u.Scopes.Has("openid") {
 		if out.idToken, err = is.idToken(req, client, u, now); err != nil {
 			return nil, errServer(err)
 		}
 	}
 	if req.ClientInfo {
-		out.clientInfo = token.ClientInfo(u.user.ObjectID, req.TenantID)
+		out.clientInfo = token.ClientInfo(u.User.ObjectID, req.TenantID)
 	}
-	is.log.DebugContext(ctx, "issued token", "tenant", req.TenantID, "client", client.App.AppID, "user", u.user.ObjectID,
-		"resource", res.App.AppID, "scp", claims.Scope, "roles", roles, "sid", u.grant.ID, "uti", claims.UTI, "endpoint_version", req.Version)
+	is.log.DebugContext(ctx, "issued token", "tenant", req.TenantID, "client", client.App.AppID, "user", u.User.ObjectID,
+		"resource", res.App.AppID, "scp", claims.Scope, "roles", u.Roles, "sid", u.grant.ID, "uti", claims.UTI, "endpoint_version", req.Version)
 	return out, nil
 }
 
@@ -328,12 +309,12 @@ func (is *issuer) idToken(req *tokenRequest, client directory.Client, u *userAut
 	// administrator verified, since relying parties take it for the
 	// user's (and some match accounts by it), and never otherwise.
 	email := ""
-	if u.scopes.Has("email") && u.user.MailVerified {
-		email = u.user.Mail
+	if u.Scopes.Has("email") && u.User.MailVerified {
+		email = u.User.Mail
 	}
 	id := token.IDTokenClaims(token.IDTokenParams{
 		Version: req.Version, IssuerBase: is.publicURL, TenantID: req.TenantID, ClientID: client.App.AppID,
-		UserID: u.user.ObjectID, UPN: u.user.UserPrincipalName, Name: u.user.DisplayName, Email: email,
+		UserID: u.User.ObjectID, UPN: u.User.UserPrincipalName, Name: u.User.DisplayName, Email: email,
 		Nonce: u.nonce, GrantID: u.grant.ID, AuthTime: u.grant.AuthTime, IssuedAt: now, Lifetime: idTokenLifetime,
 	})
 	if req.IDIssuer != "" {
@@ -342,17 +323,4 @@ func (is *issuer) idToken(req *tokenRequest, client directory.Client, u *userAut
 		id.Issuer = req.IDIssuer
 	}
 	return is.keys.Sign(id)
-}
-
-// authorizeUser asks for the user's roles of the resource a token is for,
-// when the user may have a token for it at all (directory.AuthorizeUser).
-func authorizeUser(ctx context.Context, dir userAccess, tenantID string, user directory.User, res directory.Resource) ([]string, *Error) {
-	roles, err := dir.AuthorizeUser(ctx, tenantID, user.ObjectID, res)
-	switch {
-	case errors.Is(err, directory.ErrUserNotAssigned):
-		return nil, errUserNotAssigned(user, res, err)
-	case err != nil:
-		return nil, errServer(err)
-	}
-	return roles, nil
 }

@@ -16,10 +16,7 @@ import (
 // tenant can turn it off (PasswordGrantDisabled). It asks no consent: a
 // scope the user has not consented to fails with consent_required.
 type passwordGrant struct {
-	dir interface {
-		signInDirectory
-		userAccess
-	}
+	dir    signInDirectory
 	grants grantMaker
 	users  userFacts
 	now    func() time.Time
@@ -75,23 +72,20 @@ func (g passwordGrant) authorize(ctx context.Context, req *tokenRequest, client 
 	if oerr := signInError(err, g.now()); oerr != nil {
 		return authorization{}, oerr
 	}
-	scopes, oerr := g.users.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
+	// Decided before the grant is made, so that a refused user leaves
+	// none.
+	t, oerr := g.users.userToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, User: &user, Scopes: q})
 	if oerr != nil {
 		return authorization{}, oerr
 	}
-	// Asked before the grant is made, so that a refused user leaves none;
-	// the issuance phase asks again as for every grant.
-	if _, oerr := authorizeUser(ctx, g.dir, req.TenantID, user, scopes.Audience(client)); oerr != nil {
-		return authorization{}, oerr
-	}
 	gr, err := g.grants.NewGrant(ctx, req.TenantID, session.GrantSpec{
-		UserID: user.ObjectID, ClientID: client.App.AppID, Scopes: scopes.Strings(),
+		UserID: user.ObjectID, ClientID: client.App.AppID, Scopes: t.Scopes.Strings(),
 		AuthTime: g.now(), Lifetime: policy.RefreshTokenLifetime,
 	})
 	if err != nil {
 		return authorization{}, errServer(err)
 	}
-	return authorization{user: &userAuthorization{user: user, grant: gr, scopes: scopes, v1Resource: resource,
+	return authorization{user: &userAuthorization{UserToken: t, grant: gr, v1Resource: resource,
 		refresh: true, inactivity: policy.RefreshTokenInactivity}}, nil
 }
 

@@ -151,9 +151,8 @@ func parseLoginRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *
 type productLoginGrant struct {
 	dir interface {
 		ProductLoginResource(ctx context.Context, tenantID string, p directory.TenantPolicy, requested string) (directory.Resource, error)
-		ScopeDecision(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest) (directory.ScopeDecision, error)
+		AuthorizeUserToken(ctx context.Context, ask directory.UserTokenAsk) (directory.UserToken, error)
 		signInDirectory
-		userAccess
 	}
 	grants grantMaker
 	now    func() time.Time
@@ -172,24 +171,20 @@ func (g productLoginGrant) authorize(ctx context.Context, req *tokenRequest, cli
 	if oerr := signInError(err, g.now()); oerr != nil {
 		return authorization{}, oerr
 	}
-	if _, oerr := authorizeUser(ctx, g.dir, req.TenantID, user, res); oerr != nil {
-		return authorization{}, oerr
-	}
 	// The token carries the resource's scopes the CLI client may use
 	// without asking (pre-authorized or admin-consented) and the user's app
-	// roles. What would need consent is left out, not refused: a product
-	// login asks none, and its token carries the user's roles regardless.
+	// roles; a resource requiring assignment refuses a user holding none.
 	q := directory.ScopeRequest{Resources: []directory.ResourceScopes{{Resource: res, Prefix: strings.TrimSuffix(res.Requested, "/"), Default: true}}}
-	d, err := g.dir.ScopeDecision(ctx, req.TenantID, client.App, user.ObjectID, q)
-	if err != nil {
-		return authorization{}, errServer(err)
+	t, err := g.dir.AuthorizeUserToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, User: &user, Scopes: q, DropUnconsented: true})
+	if oerr := userTokenError(t, err); oerr != nil {
+		return authorization{}, oerr
 	}
 	gr, err := g.grants.NewGrant(ctx, req.TenantID, session.GrantSpec{UserID: user.ObjectID, ClientID: client.App.AppID,
-		Scopes: d.Usable.Strings(), AuthTime: g.now(), Lifetime: policy.ProductLoginLifetime, Channel: session.ChannelProductLogin})
+		Scopes: t.Scopes.Strings(), AuthTime: g.now(), Lifetime: policy.ProductLoginLifetime, Channel: session.ChannelProductLogin})
 	if err != nil {
 		return authorization{}, errServer(err)
 	}
-	return authorization{user: &userAuthorization{user: user, grant: gr, scopes: d.Usable, lifetime: policy.ProductLoginLifetime}}, nil
+	return authorization{user: &userAuthorization{UserToken: t, grant: gr, lifetime: policy.ProductLoginLifetime}}, nil
 }
 
 // productResourceError is the answer when the tenant's policy gives a

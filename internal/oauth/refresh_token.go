@@ -44,13 +44,9 @@ func (g refreshTokenGrant) authorize(_ context.Context, req *tokenRequest, clien
 }
 
 // decide runs only when this request may win the rotation: the user and
-// the scopes are decided against the grant and the consents as they are
+// the scopes are decided against the grant and the directory as they are
 // now.
 func (g refreshTokenGrant) decide(ctx context.Context, req *tokenRequest, client directory.Client, gr session.Grant) (*userAuthorization, *Error) {
-	user, oerr := g.users.activeUser(ctx, req.TenantID, gr.UserID)
-	if oerr != nil {
-		return nil, oerr
-	}
 	resource := ""
 	if req.Version == 1 {
 		// The v1 endpoint names the resource; a scope there is only ever
@@ -62,15 +58,16 @@ func (g refreshTokenGrant) decide(ctx context.Context, req *tokenRequest, client
 		// One refresh token serves every resource the user consented to
 		// (Entra's multi-resource refresh token): the requested resource
 		// may differ from the one first asked for.
+		var oerr *Error
 		if q, oerr = g.users.parseScopes(ctx, req.TenantID, req.Scope, resource); oerr != nil {
 			return nil, oerr
 		}
 	} else {
 		q = g.users.held(ctx, req.TenantID, gr.Scopes)
 	}
-	scopes, oerr := g.users.decideScopes(ctx, req.TenantID, client.App, user.ObjectID, q)
+	t, oerr := g.users.userToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q})
 	if oerr != nil {
 		return nil, oerr
 	}
-	return &userAuthorization{user: user, grant: gr, scopes: scopes, v1Resource: resource}, nil
+	return &userAuthorization{UserToken: t, grant: gr, v1Resource: resource}, nil
 }

@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -13,9 +12,8 @@ import (
 // userDirectory is what the user grants ask the directory: the user a
 // grant is for, and the scopes it may have.
 type userDirectory interface {
-	GetUser(ctx context.Context, tenantID, ref string) (directory.User, error)
 	ParseScopes(ctx context.Context, tenantID, scope, resource string) (directory.ScopeRequest, error)
-	ScopeDecision(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest) (directory.ScopeDecision, error)
+	AuthorizeUserToken(ctx context.Context, ask directory.UserTokenAsk) (directory.UserToken, error)
 }
 
 // userFacts are the user grants' shared questions, with the token
@@ -48,7 +46,8 @@ func (u userFacts) parseScopes(ctx context.Context, tenantID, scope, resource st
 // was made with, in the grant's order, which a refresh naming no scope
 // asks for again. A scope whose resource has gone since is skipped rather
 // than failing the whole grant. What a grant holds is only ever asked
-// for: decideScopes checks it against the consents in force.
+// for: directory.AuthorizeUserToken checks it against the consents in
+// force.
 func (u userFacts) held(ctx context.Context, tenantID string, scopes []string) directory.ScopeRequest {
 	if q, err := u.dir.ParseScopes(ctx, tenantID, strings.Join(scopes, " "), ""); err == nil {
 		return q
@@ -72,35 +71,35 @@ func (u userFacts) held(ctx context.Context, tenantID string, scopes []string) d
 	return out
 }
 
-// decideScopes decides which of the requested scopes the client gets for
-// the user, by the consents in force now (directory.DecideScopes). A
-// scope that needs the user's consent cannot be asked for by a grant
-// without a user interface: consent_required (Entra's AADSTS65001).
-func (u userFacts) decideScopes(ctx context.Context, tenantID string, client directory.Application, userID string, q directory.ScopeRequest) (directory.ScopeRequest, *Error) {
-	d, err := u.dir.ScopeDecision(ctx, tenantID, client, userID, q)
-	if err != nil {
-		return directory.ScopeRequest{}, errServer(err)
-	}
-	if len(d.Refused) > 0 {
-		return directory.ScopeRequest{}, errConsentRequired(fmt.Errorf("client %s, user %s: no consent to %v", client.AppID, userID, d.Refused))
-	}
-	return d.Usable, nil
+// userToken asks the directory for the token a user may have now
+// (directory.AuthorizeUserToken), with the token endpoint's errors.
+func (u userFacts) userToken(ctx context.Context, ask directory.UserTokenAsk) (directory.UserToken, *Error) {
+	t, err := u.dir.AuthorizeUserToken(ctx, ask)
+	return t, userTokenError(t, err)
 }
 
-// activeUser loads the user a grant is for; a user gone or disabled since
-// the grant was made ends it (the directory also revokes it then).
-func (u userFacts) activeUser(ctx context.Context, tenantID, userID string) (directory.User, *Error) {
-	user, err := u.dir.GetUser(ctx, tenantID, userID)
-	if errors.Is(err, directory.ErrNotFound) {
-		return user, errGrantRevoked(err)
+// userTokenError maps the directory's refusals of a user token.
+func userTokenError(t directory.UserToken, err error) *Error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, directory.ErrNotFound) && t.User.ObjectID == "":
+		// A user gone since the grant was made ends it (the directory
+		// also revokes it then).
+		return errGrantRevoked(err)
+	case errors.Is(err, directory.ErrNameNotBound):
+		return errNameNotBound(err)
+	case errors.Is(err, directory.ErrUserDisabled):
+		return errUserDisabled(err)
+	case errors.Is(err, directory.ErrConsentRequired):
+		// A scope that needs the user's consent cannot be asked for by a
+		// grant without a user interface (Entra's AADSTS65001).
+		return errConsentRequired(err)
+	case errors.Is(err, directory.ErrUserNotAssigned):
+		return errUserNotAssigned(t.User, t.Audience, err)
+	default:
+		return errServer(err)
 	}
-	if err != nil {
-		return user, errServer(err)
-	}
-	if !user.Enabled {
-		return user, errUserDisabled(errors.New("user " + user.ObjectID + " is disabled"))
-	}
-	return user, nil
 }
 
 // askedDefault marks the resources that a token request's scope names as
