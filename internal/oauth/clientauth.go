@@ -44,39 +44,40 @@ func assertionAlgNames() []string {
 // §2.1, §3.2.1), when allowPublic and the application is registered as
 // public; a confidential client must always authenticate.
 func (h *Handler) authenticateClient(ctx context.Context, req *tokenRequest, allowPublic bool) (directory.Client, string, *Error) {
-	c, method, oerr := h.authenticateClientOnce(ctx, req, allowPublic)
-	if oerr == nil && method != token.AuthPublic {
-		// Counted once authenticated: the client's budget cannot be spent
-		// by someone who only knows its id.
-		oerr = h.limitClient(req.TenantID, c.App.AppID)
-	}
-	return c, method, oerr
-}
-
-func (h *Handler) authenticateClientOnce(ctx context.Context, req *tokenRequest, allowPublic bool) (directory.Client, string, *Error) {
+	var c directory.Client
+	var err error
+	method := token.AuthSecret
 	switch {
 	case req.ClientAssertion != "" || req.ClientAssertionType != "":
-		c, err := h.authenticateAssertion(ctx, req)
-		return c, token.AuthCertificate, err
+		var oerr *Error
+		if c, oerr = h.authenticateAssertion(ctx, req); oerr != nil {
+			return c, "", oerr
+		}
+		method = token.AuthCertificate
+	case req.ClientID == "":
+		return c, "", errMissingParameter("client_id")
 	case req.ClientSecret != "":
-		if req.ClientID == "" {
-			return directory.Client{}, "", errMissingParameter("client_id")
-		}
-		c, err := h.dir.AuthenticateSecret(ctx, req.TenantID, req.ClientID, req.ClientSecret)
-		if err != nil {
-			return directory.Client{}, "", h.clientError(err)
-		}
-		return c, token.AuthSecret, nil
+		c, err = h.dir.AuthenticateSecret(ctx, req.TenantID, req.ClientID, req.ClientSecret)
+	case !allowPublic:
+		return c, "", errCredentialRequired()
 	default:
-		if req.ClientID == "" {
-			return directory.Client{}, "", errMissingParameter("client_id")
+		// A public client, by its client id alone: an unknown client
+		// reads as a wrong credential does; a confidential client that
+		// sent no credential is told it must (ErrCredentialRequired).
+		if c, err = h.dir.PublicClient(ctx, req.TenantID, req.ClientID); err != nil {
+			return c, "", clientError(err)
 		}
-		if allowPublic {
-			c, oerr := h.publicClient(ctx, req.TenantID, req.ClientID)
-			return c, token.AuthPublic, oerr
-		}
-		return directory.Client{}, "", errCredentialRequired()
+		return c, token.AuthPublic, nil
 	}
+	if err != nil {
+		return c, "", clientError(err)
+	}
+	// Counted once authenticated: the client's budget cannot be spent by
+	// someone who only knows its id.
+	if oerr := h.limitClient(req.TenantID, c.App.AppID); oerr != nil {
+		return c, "", oerr
+	}
+	return c, method, nil
 }
 
 func errCredentialRequired() *Error {
@@ -84,18 +85,8 @@ func errCredentialRequired() *Error {
 		Description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
 }
 
-// publicClient identifies a public client by its client id. An unknown
-// client reads as a wrong credential does; a confidential client that
-// sent no credential is told it must.
-func (h *Handler) publicClient(ctx context.Context, tenantID, clientID string) (directory.Client, *Error) {
-	c, err := h.dir.PublicClient(ctx, tenantID, clientID)
-	if err != nil {
-		return directory.Client{}, h.clientError(err)
-	}
-	return c, nil
-}
-
-func (h *Handler) clientError(err error) *Error {
+// clientError maps the directory's refusals of a client.
+func clientError(err error) *Error {
 	switch {
 	case errors.Is(err, directory.ErrInvalidClient):
 		return errInvalidClient(err)
@@ -161,7 +152,7 @@ func (h *Handler) authenticateAssertion(ctx context.Context, req *tokenRequest) 
 	}
 	app, certs, err := h.dir.ClientCertificates(ctx, req.TenantID, clientID)
 	if err != nil {
-		return directory.Client{}, h.clientError(err)
+		return directory.Client{}, clientError(err)
 	}
 	payload, used := verifyAssertion(jws, certs)
 	if payload == nil {
@@ -198,7 +189,7 @@ func (h *Handler) authenticateAssertion(ctx context.Context, req *tokenRequest) 
 	}
 	c, err := h.dir.AuthenticatedByCertificate(ctx, req.TenantID, app, used)
 	if err != nil {
-		return directory.Client{}, h.clientError(err)
+		return directory.Client{}, clientError(err)
 	}
 	return c, nil
 }

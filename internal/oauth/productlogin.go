@@ -103,9 +103,9 @@ func (h *Handler) serveLogin(w http.ResponseWriter, r *http.Request, req *tokenR
 	}
 	req.Tenant, req.TenantID = t, t.ID
 	req.clientAddr = h.limits.SignInAddress(r)
-	client, oerr := h.publicClient(ctx, t.ID, directory.CLIClientID)
-	if oerr != nil {
-		return errNoCLIClient(oerr)
+	client, err := h.dir.PublicClient(ctx, t.ID, directory.CLIClientID)
+	if err != nil {
+		return errNoCLIClient(clientError(err))
 	}
 	a, oerr := h.login.authorize(ctx, req, client)
 	if oerr != nil {
