@@ -143,19 +143,9 @@ func (s *Service) checkUPNDomain(ctx context.Context, tenantID, upn string) erro
 		upn, domain, strings.Join(names, ", "))
 }
 
-// CheckNameBoundIn is CheckNameBound for a user of t, the tenant as the
-// caller has just read it: a name in t's own domain, which t cannot give
-// up (RemoveTenantDomain), needs no second read.
-func (s *Service) CheckNameBoundIn(ctx context.Context, t Tenant, u User) error {
-	if t.ID == u.TenantID && t.Domain != "" && strings.EqualFold(UPNDomain(u.UserPrincipalName), t.Domain) {
-		return nil
-	}
-	return s.CheckNameBound(ctx, u)
-}
-
 // CheckNameBound returns ErrNameNotBound unless the user's name is in a
 // domain of its tenant. Every token carrying a user's name is issued only
-// after it (oauth's issuance phase), so that no token names a user in a
+// after it (AuthorizeUserToken), so that no token names a user in a
 // domain another tenant may own.
 func (s *Service) CheckNameBound(ctx context.Context, u User) error {
 	ok, err := s.ownsDomain(ctx, u.TenantID, UPNDomain(u.UserPrincipalName))

@@ -73,8 +73,12 @@ func (s *Service) AuthorizeUserToken(ctx context.Context, ask UserTokenAsk) (Use
 	if len(d.Refused) > 0 && !ask.DropUnconsented {
 		return UserToken{}, fmt.Errorf("%w: client %s, user %s: no consent to %v", ErrConsentRequired, ask.Client.App.AppID, user.ObjectID, d.Refused)
 	}
-	if err := s.CheckNameBoundIn(ctx, ask.Tenant, user); err != nil {
-		return UserToken{}, err
+	// A name in the tenant's own domain, which it cannot give up
+	// (RemoveTenantDomain), is bound without a second read.
+	if !strings.EqualFold(UPNDomain(user.UserPrincipalName), ask.Tenant.Domain) || ask.Tenant.Domain == "" {
+		if err := s.CheckNameBound(ctx, user); err != nil {
+			return UserToken{}, err
+		}
 	}
 	aud := d.Usable.Audience(ask.Client)
 	roles, err := s.AuthorizeUser(ctx, tenantID, user.ObjectID, aud)

@@ -100,7 +100,10 @@ func (h *Handler) adfsDiscovery(w http.ResponseWriter, r *http.Request) {
 // adfsToken is /adfs/oauth2/token: it finds the tenant and serves the
 // request as the tenant's v2 token endpoint does.
 func (h *Handler) adfsToken(w http.ResponseWriter, r *http.Request) {
-	req, oerr := parseTokenRequest(w, r)
+	req, oerr := parseClientRequest(w, r)
+	if oerr == nil && req.GrantType == "" {
+		oerr = errMissingParameter("grant_type")
+	}
 	if oerr == nil {
 		oerr = h.serveADFSToken(w, r, req)
 	}

@@ -131,18 +131,23 @@ func (h *Handler) resolveTenant(ctx context.Context, ref string) (directory.Tena
 // lookupTenant finds a tenant by id or domain.
 func (h *Handler) lookupTenant(ctx context.Context, ref string) (directory.Tenant, *Error) {
 	t, err := h.dir.ResolveTenant(ctx, ref)
-	if errors.Is(err, directory.ErrNotFound) {
-		return t, errTenantNotFound(ref)
-	}
 	if err != nil {
-		return t, errServer(err)
+		return t, tenantError(ref, err)
 	}
 	return t, nil
 }
 
+// tenantError maps a failed tenant lookup.
+func tenantError(ref string, err error) *Error {
+	if errors.Is(err, directory.ErrNotFound) {
+		return errTenantNotFound(ref)
+	}
+	return errServer(err)
+}
+
 func (h *Handler) tokenEndpoint(version int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, oerr := parseTokenRequest(w, r)
+		req, oerr := parseClientRequest(w, r)
 		if oerr == nil {
 			oerr = h.serveToken(w, r, req, version)
 		}
@@ -156,6 +161,9 @@ func (h *Handler) tokenEndpoint(version int) http.HandlerFunc {
 // authenticate the client, let the grant authorize, issue, write, audit.
 func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, req *tokenRequest, version int) *Error {
 	ctx := r.Context()
+	if req.GrantType == "" {
+		return errMissingParameter("grant_type")
+	}
 	req.Version = version
 	req.TenantRef = r.PathValue("tenant")
 	req.clientAddr = h.limits.SignInAddress(r)
@@ -170,9 +178,9 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, req *tokenR
 			return oerr
 		}
 	}
-	t, oerr := h.lookupTenant(ctx, ref)
-	if oerr != nil {
-		return oerr
+	t, err := h.dir.ResolveTenant(ctx, ref)
+	if err != nil {
+		return tenantError(ref, err)
 	}
 	req.Tenant, req.TenantID = t, t.ID
 	req.Endpoint = h.publicURL + r.URL.Path

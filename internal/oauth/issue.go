@@ -291,7 +291,24 @@ func (is *issuer) mintUser(ctx context.Context, req *tokenRequest, client direct
 		out.resource = aud
 	}
 	if u.Scopes.Has("openid") {
-		if out.idToken, err = is.idToken(req, client, u, now); err != nil {
+		// OIDC Core §5.4: email with the email scope; only an address an
+		// administrator verified, since relying parties take it for the
+		// user's (and some match accounts by it), and never otherwise.
+		email := ""
+		if u.Scopes.Has("email") && u.User.MailVerified {
+			email = u.User.Mail
+		}
+		id := token.IDTokenClaims(token.IDTokenParams{
+			Version: req.Version, IssuerBase: is.publicURL, TenantID: req.TenantID, ClientID: client.App.AppID,
+			UserID: u.User.ObjectID, UPN: u.User.UserPrincipalName, Name: u.User.DisplayName, Email: email,
+			Nonce: u.nonce, GrantID: u.grant.ID, AuthTime: u.grant.AuthTime, IssuedAt: now, Lifetime: idTokenLifetime,
+		})
+		if req.IDIssuer != "" {
+			// OIDC Core §3.1.3.7: iss matches the issuer of the discovery
+			// document the client read, here /adfs's.
+			id.Issuer = req.IDIssuer
+		}
+		if out.idToken, err = is.keys.Sign(id); err != nil {
 			return nil, errServer(err)
 		}
 	}
@@ -301,26 +318,4 @@ func (is *issuer) mintUser(ctx context.Context, req *tokenRequest, client direct
 	is.log.DebugContext(ctx, "issued token", "tenant", req.TenantID, "client", client.App.AppID, "user", u.User.ObjectID,
 		"resource", res.App.AppID, "scp", claims.Scope, "roles", u.Roles, "sid", u.grant.ID, "uti", claims.UTI, "endpoint_version", req.Version)
 	return out, nil
-}
-
-// idToken signs the ID token of a user authorization (OIDC Core §2).
-func (is *issuer) idToken(req *tokenRequest, client directory.Client, u *userAuthorization, now time.Time) (string, error) {
-	// OIDC Core §5.4: email with the email scope; only an address an
-	// administrator verified, since relying parties take it for the
-	// user's (and some match accounts by it), and never otherwise.
-	email := ""
-	if u.Scopes.Has("email") && u.User.MailVerified {
-		email = u.User.Mail
-	}
-	id := token.IDTokenClaims(token.IDTokenParams{
-		Version: req.Version, IssuerBase: is.publicURL, TenantID: req.TenantID, ClientID: client.App.AppID,
-		UserID: u.User.ObjectID, UPN: u.User.UserPrincipalName, Name: u.User.DisplayName, Email: email,
-		Nonce: u.nonce, GrantID: u.grant.ID, AuthTime: u.grant.AuthTime, IssuedAt: now, Lifetime: idTokenLifetime,
-	})
-	if req.IDIssuer != "" {
-		// OIDC Core §3.1.3.7: iss matches the issuer of the discovery
-		// document the client read, here /adfs's.
-		id.Issuer = req.IDIssuer
-	}
-	return is.keys.Sign(id)
 }

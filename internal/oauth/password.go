@@ -74,9 +74,9 @@ func (g passwordGrant) authorize(ctx context.Context, req *tokenRequest, client 
 	}
 	// Decided before the grant is made, so that a refused user leaves
 	// none.
-	t, oerr := g.users.userToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, User: &user, Scopes: q})
-	if oerr != nil {
-		return authorization{}, oerr
+	t, err := g.users.dir.AuthorizeUserToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, User: &user, Scopes: q})
+	if err != nil {
+		return authorization{}, userTokenError(t, err)
 	}
 	gr, err := g.grants.NewGrant(ctx, req.TenantID, session.GrantSpec{
 		UserID: user.ObjectID, ClientID: client.App.AppID, Scopes: t.Scopes.Strings(),

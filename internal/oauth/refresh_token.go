@@ -65,9 +65,9 @@ func (g refreshTokenGrant) decide(ctx context.Context, req *tokenRequest, client
 	} else {
 		q = g.users.held(ctx, req.TenantID, gr.Scopes)
 	}
-	t, oerr := g.users.userToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q})
-	if oerr != nil {
-		return nil, oerr
+	t, err := g.users.dir.AuthorizeUserToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q})
+	if err != nil {
+		return nil, userTokenError(t, err)
 	}
 	return &userAuthorization{UserToken: t, grant: gr, v1Resource: resource}, nil
 }

@@ -65,19 +65,6 @@ type tokenRequest struct {
 	form url.Values
 }
 
-// parseTokenRequest reads and checks the parts common to every grant.
-// It never reflects a secret into an error.
-func parseTokenRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, *Error) {
-	req, oerr := parseClientRequest(w, r)
-	if oerr != nil {
-		return nil, oerr
-	}
-	if req.GrantType == "" {
-		return nil, errMissingParameter("grant_type")
-	}
-	return req, nil
-}
-
 // parseClientRequest reads a form POSTed by a client to the token,
 // device authorization, revocation or introspection endpoint, with the
 // client's authentication (RFC 6749 §2.3).

@@ -71,18 +71,10 @@ func (u userFacts) held(ctx context.Context, tenantID string, scopes []string) d
 	return out
 }
 
-// userToken asks the directory for the token a user may have now
-// (directory.AuthorizeUserToken), with the token endpoint's errors.
-func (u userFacts) userToken(ctx context.Context, ask directory.UserTokenAsk) (directory.UserToken, *Error) {
-	t, err := u.dir.AuthorizeUserToken(ctx, ask)
-	return t, userTokenError(t, err)
-}
-
-// userTokenError maps the directory's refusals of a user token.
+// userTokenError maps the directory's refusals of a user token
+// (directory.AuthorizeUserToken).
 func userTokenError(t directory.UserToken, err error) *Error {
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, directory.ErrNotFound) && t.User.ObjectID == "":
 		// A user gone since the grant was made ends it (the directory
 		// also revokes it then).
