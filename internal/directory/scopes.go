@@ -126,6 +126,34 @@ func (s *Service) ParseScopes(ctx context.Context, tenantID, scope, resource str
 	return q, nil
 }
 
+// parseHeld reads a grant's scope strings: the OIDC scopes and resources
+// it was made with, in the grant's order, which a refresh naming no scope
+// asks for again. A scope whose resource has gone since is skipped rather
+// than failing the whole grant. What a grant holds is only ever asked
+// for: DecideScopes checks it against the consents in force.
+func (s *Service) parseHeld(ctx context.Context, tenantID string, scopes []string) ScopeRequest {
+	if q, err := s.ParseScopes(ctx, tenantID, strings.Join(scopes, " "), ""); err == nil {
+		return q
+	}
+	var out ScopeRequest
+	for _, sc := range scopes {
+		q, err := s.ParseScopes(ctx, tenantID, sc, "")
+		if err != nil {
+			continue
+		}
+		out.OIDC = append(out.OIDC, q.OIDC...)
+		for _, r := range q.Resources {
+			i := slices.IndexFunc(out.Resources, func(x ResourceScopes) bool { return x.Resource.App.AppID == r.Resource.App.AppID })
+			if i < 0 {
+				out.Resources = append(out.Resources, r)
+			} else {
+				out.Resources[i].Values = append(out.Resources[i].Values, r.Values...)
+			}
+		}
+	}
+	return out
+}
+
 // ScopeDecision is DecideScopes' answer to one request.
 type ScopeDecision struct {
 	// Granted is what the client may have for the user once every

@@ -21,8 +21,16 @@ type UserTokenAsk struct {
 	// loaded now.
 	User   *User
 	UserID string
-	// Scopes are the scopes asked for, parsed (ParseScopes).
-	Scopes ScopeRequest
+	// Scopes are the scopes asked for, parsed (ParseScopes). A refresh
+	// names them raw instead, to be read with the user: Scope and
+	// Resource, a request's parameters (ErrInvalidScope,
+	// ErrUnknownResource), or, when both are empty, Held, the scope
+	// strings its grant was made with (RFC 6749 §6: "if omitted, treated
+	// as equal to the scope originally granted").
+	Scopes          ScopeRequest
+	Raw             bool
+	Scope, Resource string
+	Held            []string
 	// DropUnconsented leaves out what needs consent instead of refusing
 	// it (the product login asks none, and its token carries the user's
 	// roles regardless).
@@ -65,6 +73,12 @@ func (s *Service) AuthorizeUserToken(ctx context.Context, ask UserTokenAsk) (Use
 			return UserToken{}, fmt.Errorf("%w: user %s is disabled", ErrUserDisabled, user.ObjectID)
 		}
 	}
+	if ask.Raw {
+		var err error
+		if ask.Scopes, err = s.requested(ctx, tenantID, ask); err != nil {
+			return UserToken{User: user}, err
+		}
+	}
 	consents, err := s.repo.ListConsents(ctx, tenantID, ask.Client.App.AppID, user.ObjectID)
 	if err != nil {
 		return UserToken{}, err
@@ -83,4 +97,15 @@ func (s *Service) AuthorizeUserToken(ctx context.Context, ask UserTokenAsk) (Use
 	aud := d.Usable.Audience(ask.Client)
 	roles, err := s.AuthorizeUser(ctx, tenantID, user.ObjectID, aud)
 	return UserToken{User: user, Scopes: d.Usable, Audience: aud, Roles: roles}, err
+}
+
+// requested reads the raw scopes of a refresh (UserTokenAsk.Raw).
+func (s *Service) requested(ctx context.Context, tenantID string, ask UserTokenAsk) (ScopeRequest, error) {
+	if strings.TrimSpace(ask.Scope) == "" && ask.Resource == "" {
+		return s.parseHeld(ctx, tenantID, ask.Held), nil
+	}
+	// One refresh token serves every resource the user consented to
+	// (Entra's multi-resource refresh token): the requested resource may
+	// differ from the one first asked for.
+	return s.ParseScopes(ctx, tenantID, ask.Scope, ask.Resource)
 }

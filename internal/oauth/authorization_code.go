@@ -58,9 +58,10 @@ func (g authorizationCode) authorize(ctx context.Context, req *tokenRequest, cli
 		return authorization{}, oerr
 	}
 	askedDefault(&q, req.Scope)
-	t, err := g.users.dir.AuthorizeUserToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q})
+	ask := directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q}
+	t, err := g.users.dir.AuthorizeUserToken(ctx, ask)
 	if err != nil {
-		return authorization{}, userTokenError(t, err)
+		return authorization{}, userTokenError(ask, t, err)
 	}
 	return authorization{user: &userAuthorization{UserToken: t, grant: gr, v1Resource: resource, nonce: c.Nonce,
 		refresh: true, inactivity: req.Tenant.Policy.Effective().RefreshTokenInactivity}}, nil

@@ -55,9 +55,10 @@ func (g deviceCodeGrant) authorize(ctx context.Context, req *tokenRequest, clien
 	if oerr != nil {
 		return authorization{}, oerr
 	}
-	t, err := g.users.dir.AuthorizeUserToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q})
+	ask := directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q}
+	t, err := g.users.dir.AuthorizeUserToken(ctx, ask)
 	if err != nil {
-		return authorization{}, userTokenError(t, err)
+		return authorization{}, userTokenError(ask, t, err)
 	}
 	return authorization{user: &userAuthorization{UserToken: t, grant: gr, v1Resource: d.Resource,
 		refresh: true, inactivity: req.Tenant.Policy.Effective().RefreshTokenInactivity}}, nil

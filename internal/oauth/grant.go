@@ -103,7 +103,7 @@ func grantTable(cfg Config, now func() time.Time) []registeredGrant {
 		users := userFacts{dir: cfg.Directory}
 		table = append(table,
 			registeredGrant{grantType: "authorization_code", grant: authorizationCode{codes: cfg.Sessions, users: users}},
-			registeredGrant{grantType: "refresh_token", grant: refreshTokenGrant{users: users}},
+			registeredGrant{grantType: "refresh_token", grant: refreshTokenGrant{dir: cfg.Directory}},
 			registeredGrant{grantType: grantTypeDeviceCode, grant: deviceCodeGrant{devices: cfg.Sessions, users: users}},
 			registeredGrant{grantType: "password", grant: passwordGrant{dir: cfg.Directory, grants: cfg.Sessions, users: users, now: now}},
 		)

@@ -74,9 +74,10 @@ func (g passwordGrant) authorize(ctx context.Context, req *tokenRequest, client 
 	}
 	// Decided before the grant is made, so that a refused user leaves
 	// none.
-	t, err := g.users.dir.AuthorizeUserToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, User: &user, Scopes: q})
+	ask := directory.UserTokenAsk{Tenant: req.Tenant, Client: client, User: &user, Scopes: q}
+	t, err := g.users.dir.AuthorizeUserToken(ctx, ask)
 	if err != nil {
-		return authorization{}, userTokenError(t, err)
+		return authorization{}, userTokenError(ask, t, err)
 	}
 	gr, err := g.grants.NewGrant(ctx, req.TenantID, session.GrantSpec{
 		UserID: user.ObjectID, ClientID: client.App.AppID, Scopes: t.Scopes.Strings(),

@@ -175,9 +175,10 @@ func (g productLoginGrant) authorize(ctx context.Context, req *tokenRequest, cli
 	// without asking (pre-authorized or admin-consented) and the user's app
 	// roles; a resource requiring assignment refuses a user holding none.
 	q := directory.ScopeRequest{Resources: []directory.ResourceScopes{{Resource: res, Prefix: strings.TrimSuffix(res.Requested, "/"), Default: true}}}
-	t, err := g.dir.AuthorizeUserToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, User: &user, Scopes: q, DropUnconsented: true})
+	ask := directory.UserTokenAsk{Tenant: req.Tenant, Client: client, User: &user, Scopes: q, DropUnconsented: true}
+	t, err := g.dir.AuthorizeUserToken(ctx, ask)
 	if err != nil {
-		return authorization{}, userTokenError(t, err)
+		return authorization{}, userTokenError(ask, t, err)
 	}
 	gr, err := g.grants.NewGrant(ctx, req.TenantID, session.GrantSpec{UserID: user.ObjectID, ClientID: client.App.AppID,
 		Scopes: t.Scopes.Strings(), AuthTime: g.now(), Lifetime: policy.ProductLoginLifetime, Channel: session.ChannelProductLogin})

@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/session"
@@ -15,7 +14,11 @@ import (
 // window gets the very same response; a reuse after it revokes the grant.
 // The rotation itself is the issuance phase's (issuer.rotate); the grant
 // decides what the grant, as the store holds it then, may still have.
-type refreshTokenGrant struct{ users userFacts }
+type refreshTokenGrant struct {
+	dir interface {
+		AuthorizeUserToken(ctx context.Context, ask directory.UserTokenAsk) (directory.UserToken, error)
+	}
+}
 
 // publicClients: public clients' refresh tokens are protected by
 // rotation instead of client authentication (RFC 9700 §4.14.2).
@@ -47,27 +50,15 @@ func (g refreshTokenGrant) authorize(_ context.Context, req *tokenRequest, clien
 // the scopes are decided against the grant and the directory as they are
 // now.
 func (g refreshTokenGrant) decide(ctx context.Context, req *tokenRequest, client directory.Client, gr session.Grant) (*userAuthorization, *Error) {
-	resource := ""
+	ask := directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Raw: true, Scope: req.Scope, Held: gr.Scopes}
 	if req.Version == 1 {
 		// The v1 endpoint names the resource; a scope there is only ever
 		// OIDC scopes.
-		resource = req.Resource
+		ask.Resource = req.Resource
 	}
-	var q directory.ScopeRequest
-	if strings.TrimSpace(req.Scope) != "" || resource != "" {
-		// One refresh token serves every resource the user consented to
-		// (Entra's multi-resource refresh token): the requested resource
-		// may differ from the one first asked for.
-		var oerr *Error
-		if q, oerr = g.users.parseScopes(ctx, req.TenantID, req.Scope, resource); oerr != nil {
-			return nil, oerr
-		}
-	} else {
-		q = g.users.held(ctx, req.TenantID, gr.Scopes)
-	}
-	t, err := g.users.dir.AuthorizeUserToken(ctx, directory.UserTokenAsk{Tenant: req.Tenant, Client: client, UserID: gr.UserID, Scopes: q})
+	t, err := g.dir.AuthorizeUserToken(ctx, ask)
 	if err != nil {
-		return nil, userTokenError(t, err)
+		return nil, userTokenError(ask, t, err)
 	}
-	return &userAuthorization{UserToken: t, grant: gr, v1Resource: resource}, nil
+	return &userAuthorization{UserToken: t, grant: gr, v1Resource: ask.Resource}, nil
 }

@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/tessera-id/tessera/internal/directory"
@@ -24,56 +23,34 @@ type userFacts struct{ dir userDirectory }
 // tenant's applications, with the client-visible errors of RFC 6749 §5.2.
 func (u userFacts) parseScopes(ctx context.Context, tenantID, scope, resource string) (directory.ScopeRequest, *Error) {
 	q, err := u.dir.ParseScopes(ctx, tenantID, scope, resource)
+	if err != nil {
+		return q, scopeError(scope, resource, err)
+	}
+	return q, nil
+}
+
+// scopeError maps a failure to resolve scope (and a v1 resource); an error
+// of another kind is a server error.
+func scopeError(scope, resource string, err error) *Error {
 	switch {
-	case err == nil:
-		return q, nil
 	case errors.Is(err, directory.ErrUnknownResource):
 		param := "scope"
 		if resource != "" && scope == "" {
 			param = "resource"
 		}
-		return q, errUnknownResource(param, err)
+		return errUnknownResource(param, err)
 	case errors.Is(err, directory.ErrInvalidScope):
 		e := errInvalidScope("The provided value for scope '" + clip(scope) + "' is not valid: each scope is {resource}/{scope} of a scope the resource exposes, {resource}/.default, or an OpenID Connect scope.")
 		e.Cause = err
-		return q, e
+		return e
 	default:
-		return q, errServer(err)
+		return errServer(err)
 	}
-}
-
-// held reads a grant's scope strings: the OIDC scopes and resources it
-// was made with, in the grant's order, which a refresh naming no scope
-// asks for again. A scope whose resource has gone since is skipped rather
-// than failing the whole grant. What a grant holds is only ever asked
-// for: directory.AuthorizeUserToken checks it against the consents in
-// force.
-func (u userFacts) held(ctx context.Context, tenantID string, scopes []string) directory.ScopeRequest {
-	if q, err := u.dir.ParseScopes(ctx, tenantID, strings.Join(scopes, " "), ""); err == nil {
-		return q
-	}
-	var out directory.ScopeRequest
-	for _, sc := range scopes {
-		q, err := u.dir.ParseScopes(ctx, tenantID, sc, "")
-		if err != nil {
-			continue
-		}
-		out.OIDC = append(out.OIDC, q.OIDC...)
-		for _, r := range q.Resources {
-			i := slices.IndexFunc(out.Resources, func(x directory.ResourceScopes) bool { return x.Resource.App.AppID == r.Resource.App.AppID })
-			if i < 0 {
-				out.Resources = append(out.Resources, r)
-			} else {
-				out.Resources[i].Values = append(out.Resources[i].Values, r.Values...)
-			}
-		}
-	}
-	return out
 }
 
 // userTokenError maps the directory's refusals of a user token
 // (directory.AuthorizeUserToken).
-func userTokenError(t directory.UserToken, err error) *Error {
+func userTokenError(ask directory.UserTokenAsk, t directory.UserToken, err error) *Error {
 	switch {
 	case errors.Is(err, directory.ErrNotFound) && t.User.ObjectID == "":
 		// A user gone since the grant was made ends it (the directory
@@ -89,6 +66,8 @@ func userTokenError(t directory.UserToken, err error) *Error {
 		return errConsentRequired(err)
 	case errors.Is(err, directory.ErrUserNotAssigned):
 		return errUserNotAssigned(t.User, t.Audience, err)
+	case errors.Is(err, directory.ErrUnknownResource), errors.Is(err, directory.ErrInvalidScope):
+		return scopeError(ask.Scope, ask.Resource, err)
 	default:
 		return errServer(err)
 	}
