@@ -73,9 +73,16 @@ func (s *Service) AuthorizeUserToken(ctx context.Context, ask UserTokenAsk) (Use
 			return UserToken{}, fmt.Errorf("%w: user %s is disabled", ErrUserDisabled, user.ObjectID)
 		}
 	}
-	if ask.Raw {
+	switch {
+	case !ask.Raw:
+	case strings.TrimSpace(ask.Scope) == "" && ask.Resource == "":
+		ask.Scopes = s.parseHeld(ctx, tenantID, ask.Held)
+	default:
+		// One refresh token serves every resource the user consented to
+		// (Entra's multi-resource refresh token): the requested resource
+		// may differ from the one first asked for.
 		var err error
-		if ask.Scopes, err = s.requested(ctx, tenantID, ask); err != nil {
+		if ask.Scopes, err = s.ParseScopes(ctx, tenantID, ask.Scope, ask.Resource); err != nil {
 			return UserToken{User: user}, err
 		}
 	}
@@ -97,15 +104,4 @@ func (s *Service) AuthorizeUserToken(ctx context.Context, ask UserTokenAsk) (Use
 	aud := d.Usable.Audience(ask.Client)
 	roles, err := s.AuthorizeUser(ctx, tenantID, user.ObjectID, aud)
 	return UserToken{User: user, Scopes: d.Usable, Audience: aud, Roles: roles}, err
-}
-
-// requested reads the raw scopes of a refresh (UserTokenAsk.Raw).
-func (s *Service) requested(ctx context.Context, tenantID string, ask UserTokenAsk) (ScopeRequest, error) {
-	if strings.TrimSpace(ask.Scope) == "" && ask.Resource == "" {
-		return s.parseHeld(ctx, tenantID, ask.Held), nil
-	}
-	// One refresh token serves every resource the user consented to
-	// (Entra's multi-resource refresh token): the requested resource may
-	// differ from the one first asked for.
-	return s.ParseScopes(ctx, tenantID, ask.Scope, ask.Resource)
 }
