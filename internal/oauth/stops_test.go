@@ -1,0 +1,55 @@
+package oauth_test
+
+import (
+	"net/url"
+	"os"
+	"testing"
+)
+
+// TestRefreshStops is the fixture of the "stops" measurement of issue 14
+// (how many of the project's functions one request walks through): it
+// runs one refresh after the tokens it refreshes, and with
+// TESSERA_STOPS_LAST=1 one more. The blocks whose count grew between the
+// two coverage profiles (covermode=count) are what the last refresh alone
+// entered; each belongs to the function it lies in:
+//
+//	for last in 0 1; do TESSERA_STOPS=1 TESSERA_STOPS_LAST=$last go test -count=1 -covermode=count \
+//	  -coverpkg=github.com/tessera-id/tessera/... -coverprofile=/tmp/stops$last -run TestRefreshStops ./internal/oauth/; done
+//
+// TESSERA_STOPS_GRANT=client_credentials measures a client-credentials
+// request instead, the yardstick.
+func TestRefreshStops(t *testing.T) {
+	if os.Getenv("TESSERA_STOPS") == "" {
+		t.Skip("a measurement, run by hand (see the comment)")
+	}
+	f := newFixture(t)
+	if os.Getenv("TESSERA_STOPS_GRANT") == "client_credentials" {
+		// The yardstick: the same measurement of a client-credentials
+		// request.
+		cc := url.Values{"grant_type": {"client_credentials"}, "client_id": {f.conf.AppID}, "client_secret": {f.confSecret},
+			"scope": {"api://studies/.default"}}
+		n := 1
+		if os.Getenv("TESSERA_STOPS_LAST") == "1" {
+			n = 2
+		}
+		for range n {
+			if r := f.token(cc); r.status != 200 {
+				t.Fatalf("%d %s", r.status, r.raw)
+			}
+		}
+		return
+	}
+	first, _ := f.tokensFor(fullScope)
+	// A first refresh warms what is cached once per process, as on a
+	// server that has been running.
+	second := f.refresh(f.public.AppID, first.str("refresh_token"), nil)
+	if second.status != 200 {
+		t.Fatalf("%d %s", second.status, second.raw)
+	}
+	if os.Getenv("TESSERA_STOPS_LAST") != "1" {
+		return
+	}
+	if r := f.refresh(f.public.AppID, second.str("refresh_token"), nil); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+}
