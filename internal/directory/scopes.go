@@ -126,15 +126,13 @@ func (s *Service) ParseScopes(ctx context.Context, tenantID, scope, resource str
 	return q, nil
 }
 
-// parseHeld reads a grant's scope strings: the OIDC scopes and resources
-// it was made with, in the grant's order, which a refresh naming no scope
-// asks for again. A scope whose resource has gone since is skipped rather
-// than failing the whole grant. What a grant holds is only ever asked
+// parseHeld reads a grant's scope strings one by one: the OIDC scopes and
+// resources it was made with, in the grant's order, which a refresh naming
+// no scope asks for again, when they no longer parse together. A scope
+// whose resource has gone since is skipped rather than failing the whole
+// grant. What a grant holds is only ever asked
 // for: DecideScopes checks it against the consents in force.
 func (s *Service) parseHeld(ctx context.Context, tenantID string, scopes []string) ScopeRequest {
-	if q, err := s.ParseScopes(ctx, tenantID, strings.Join(scopes, " "), ""); err == nil {
-		return q
-	}
 	var out ScopeRequest
 	for _, sc := range scopes {
 		q, err := s.ParseScopes(ctx, tenantID, sc, "")

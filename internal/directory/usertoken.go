@@ -76,7 +76,11 @@ func (s *Service) AuthorizeUserToken(ctx context.Context, ask UserTokenAsk) (Use
 	switch {
 	case !ask.Raw:
 	case strings.TrimSpace(ask.Scope) == "" && ask.Resource == "":
-		ask.Scopes = s.parseHeld(ctx, tenantID, ask.Held)
+		var err error
+		if ask.Scopes, err = s.ParseScopes(ctx, tenantID, strings.Join(ask.Held, " "), ""); err != nil {
+			// A resource of the grant has gone since: what remains.
+			ask.Scopes = s.parseHeld(ctx, tenantID, ask.Held)
+		}
 	default:
 		// One refresh token serves every resource the user consented to
 		// (Entra's multi-resource refresh token): the requested resource
