@@ -97,21 +97,23 @@ type registeredGrant struct {
 // what it uses.
 func grantTable(cfg Config, now func() time.Time) []registeredGrant {
 	var table []registeredGrant
+	var device grant
 	if cfg.Sessions != nil {
 		// The user grants keep state in sessions; without it (a
 		// machine-to-machine deployment, benchmarks) they are not offered.
 		users := userFacts{dir: cfg.Directory}
+		device = deviceCodeGrant{devices: cfg.Sessions, users: users}
 		table = append(table,
 			registeredGrant{grantType: "authorization_code", grant: authorizationCode{codes: cfg.Sessions, users: users}},
 			registeredGrant{grantType: "refresh_token", grant: refreshTokenGrant{dir: cfg.Directory}},
-			registeredGrant{grantType: grantTypeDeviceCode, grant: deviceCodeGrant{devices: cfg.Sessions, users: users}},
+			registeredGrant{grantType: grantTypeDeviceCode, grant: device},
 			registeredGrant{grantType: "password", grant: passwordGrant{dir: cfg.Directory, grants: cfg.Sessions, users: users, now: now}},
 		)
 	}
 	table = append(table, registeredGrant{grantType: "client_credentials", grant: clientCredentials{dir: cfg.Directory}})
-	if cfg.Sessions != nil {
+	if device != nil {
 		// msal-node and some older libraries send the bare name.
-		table = append(table, registeredGrant{grantType: "device_code", grant: table[2].grant, alias: true})
+		table = append(table, registeredGrant{grantType: "device_code", grant: device, alias: true})
 	}
 	return table
 }
