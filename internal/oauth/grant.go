@@ -14,6 +14,22 @@ import (
 // phase (issuer.issue). A grant authenticates and authorizes: it never
 // mints, writes a response or audits, and it cannot skip a phase because
 // it never runs one.
+//
+// Adding a grant: write its file (tenantOf, publicClients, authorize
+// returning an authorization; ask directory.AuthorizeUserToken for any
+// token about a user), give it the narrow interfaces it uses, and add a
+// row to grantTable; discovery advertises it from there.
+//
+// How a refresh walks through (serveToken): parseClientRequest reads the
+// form; the tenant is resolved; authenticateClient identifies the public
+// client; refreshTokenGrant.authorize returns a rotation; issuer.rotate
+// asks session.Refresh to rotate the token, which calls back, only when
+// this request may win, to decide (directory.AuthorizeUserToken: the
+// user, the scopes the consents allow now, the name, the roles) and to
+// mint. The successor's response is signed and sealed before the store
+// commits, so that a retry within the grace window gets the same bytes;
+// nothing is answered before the commit. serveToken writes the response
+// and audits what issue returned.
 type grant interface {
 	// publicClients reports whether a public client (one that holds no
 	// credential, RFC 6749 §2.1) may use the grant, authenticated by its
