@@ -125,6 +125,13 @@ var b64 = base64.RawURLEncoding.Strict()
 
 // verify checks j's signature with key, which fits j.alg (see fits).
 func (j *compactJWS) verify(key jose.JSONWebKey) error {
+	return j.verifySum(key, signingInputSum{len: -1})
+}
+
+// verifySum is verify with pre, when its length is the signing input's,
+// the SHA-256 of j.signingInput, hashed already with the whole token for
+// the verified-token cache (see tokenSums).
+func (j *compactJWS) verifySum(key jose.JSONWebKey, pre signingInputSum) error {
 	alg := jose.SignatureAlgorithm(j.alg)
 	if pub, ok := key.Key.(ed25519.PublicKey); ok && alg == jose.EdDSA {
 		if !ed25519.Verify(pub, []byte(j.signingInput), j.signature) {
@@ -137,7 +144,12 @@ func (j *compactJWS) verify(key jose.JSONWebKey) error {
 		return fmt.Errorf("alg %s", alg)
 	}
 	var sum [64]byte
-	digest := digestOf(hash, j.signingInput, &sum)
+	var digest []byte
+	if hash == crypto.SHA256 && pre.len == len(j.signingInput) {
+		digest = sum[:copy(sum[:], pre.sum[:])]
+	} else {
+		digest = digestOf(hash, j.signingInput, &sum)
+	}
 	switch pub := key.Key.(type) {
 	case *rsa.PublicKey:
 		var err error
@@ -185,8 +197,8 @@ func digestOf(hash crypto.Hash, s string, sum *[64]byte) []byte {
 
 // sha256Of is the SHA-256 of s, hashed through a buffer on the stack:
 // sha256.Sum256([]byte(s)) would copy s to the heap. sha256.New is
-// inlined, so the compiler devirtualizes Write and buf does not escape.
-// It also keys the verified-token cache, on every request.
+// inlined, so the compiler devirtualizes Write and buf does not escape
+// (which a helper taking the hash.Hash would undo: keep the loops here).
 func sha256Of(s string) (sum [sha256.Size]byte) {
 	h := sha256.New()
 	var buf [512]byte
@@ -197,6 +209,34 @@ func sha256Of(s string) (sum [sha256.Size]byte) {
 	}
 	h.Sum(sum[:0])
 	return sum
+}
+
+// tokenSums hashes raw once for the two SHA-256 sums a validation
+// needs: the whole token's, which keys the verified-token cache on every
+// request, and its signing input's (raw up to its last '.'; RFC 7515
+// §5.2 step 8), which RS256, PS256 and ES256 verify on a cache miss.
+// Sum leaves the state as it is, so the first sum is taken on the way to
+// the second: a miss hashes the token once, not twice, and a hit pays
+// one padding block more. inputLen is the signing input's length, -1
+// when raw has no '.'.
+func tokenSums(raw string) (whole, input [sha256.Size]byte, inputLen int) {
+	h := sha256.New()
+	var buf [512]byte
+	inputLen = strings.LastIndexByte(raw, '.')
+	for i, s := 0, raw; len(s) > 0; {
+		if i == inputLen {
+			h.Sum(input[:0])
+		}
+		end := len(buf)
+		if inputLen > i && inputLen-i < end {
+			end = inputLen - i // stop at the signing input's end
+		}
+		n := copy(buf[:end], s)
+		h.Write(buf[:n])
+		s, i = s[n:], i+n
+	}
+	h.Sum(whole[:0])
+	return whole, input, inputLen
 }
 
 var hashOf = map[jose.SignatureAlgorithm]crypto.Hash{

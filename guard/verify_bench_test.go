@@ -223,7 +223,7 @@ func (g *Guard) goJoseJWS(ctx context.Context, raw string) (string, []byte, erro
 
 // handJWS is the JWS step of verify (jws.go).
 func (g *Guard) handJWS(ctx context.Context, raw string) (string, []byte, error) {
-	jws, _, _, err := g.checkSignature(ctx, raw)
+	jws, _, _, err := g.checkSignature(ctx, raw, signingInputSum{len: -1})
 	if err != nil {
 		return "", nil, err
 	}
