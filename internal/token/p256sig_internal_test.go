@@ -24,7 +24,7 @@ func TestP256Signature(t *testing.T) {
 		return b
 	}
 	full := new(big.Int).SetBytes(bytes.Repeat([]byte{0xff}, 32)) // 33 bytes in DER
-	small := big.NewInt(1)                                         // 1 byte in DER
+	small := big.NewInt(1)                                        // 1 byte in DER
 	for _, tc := range []struct{ r, s *big.Int }{{full, small}, {small, full}, {small, small}, {full, full}} {
 		var out [64]byte
 		if !p256Signature(out[:], der(tc.r, tc.s)) {
