@@ -305,11 +305,13 @@ func (r *Recorder) logEvent(ctx context.Context, ev Event) {
 		attrs = append(attrs, slog.String("reason", ev.Reason))
 	}
 	if len(ev.Details) > 0 {
-		d := make([]any, 0, len(ev.Details))
+		// A group of Attrs as they are: slog.Group's ...any would box
+		// each one, on every token issued.
+		d := make([]slog.Attr, 0, len(ev.Details))
 		for k, v := range ev.Details {
 			d = append(d, slog.String(k, v))
 		}
-		attrs = append(attrs, slog.Group("details", d...))
+		attrs = append(attrs, slog.Attr{Key: "details", Value: slog.GroupValue(d...)})
 	}
 	if len(ev.Before) > 0 {
 		attrs = append(attrs, slog.String("before", string(ev.Before)))
