@@ -28,6 +28,7 @@ type Guard struct {
 	tenantRevs *tenantFeeds    // nil unless the feed is a {tenantid} template
 	introspect *introspector   // nil unless Config.Introspection is set
 	verified   *verifiedCache  // nil when the verified-token cache is off
+	headers    headerCache     // protected headers of tokens that verified
 }
 
 // New checks cfg, fetches the authority's discovery document, its key set
@@ -226,7 +227,7 @@ func (g *Guard) checkSignature(ctx context.Context, rawToken string, pre signing
 	var none jose.JSONWebKey
 	// The allowlist is applied while parsing, so "none" and HS* never get
 	// as far as a key (RFC 8725 §3.1).
-	jws, err := parseCompact(rawToken, g.s.algorithms)
+	jws, err := parseCompactWith(rawToken, g.s.algorithms, &g.headers)
 	if err != nil {
 		var alg errAlgorithm
 		if errors.As(err, &alg) {
@@ -249,6 +250,7 @@ func (g *Guard) checkSignature(ctx context.Context, rawToken string, pre signing
 	if err := jws.verifySum(key, pre); err != nil {
 		return jws, none, nil, newError(ReasonSignature, err)
 	}
+	g.headers.add(rawToken[:strings.IndexByte(rawToken, '.')], &jws)
 	return jws, key, set, nil
 }
 

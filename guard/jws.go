@@ -13,6 +13,8 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
@@ -68,6 +70,13 @@ func (e errAlgorithm) Error() string { return fmt.Sprintf("alg %q", e.alg) }
 
 // parseCompact splits and decodes raw, checking alg against allowed.
 func parseCompact(raw string, allowed []jose.SignatureAlgorithm) (compactJWS, error) {
+	return parseCompactWith(raw, allowed, nil)
+}
+
+// parseCompactWith is parseCompact that looks the protected header up in
+// known first (nil: none), where a header that was parsed exactly so for
+// a token whose signature verified is kept.
+func parseCompactWith(raw string, allowed []jose.SignatureAlgorithm, known *headerCache) (compactJWS, error) {
 	var j compactJWS
 	h, rest, ok := strings.Cut(raw, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
@@ -76,26 +85,30 @@ func parseCompact(raw string, allowed []jose.SignatureAlgorithm) (compactJWS, er
 	}
 	j.signingInput = raw[:len(h)+1+len(p)]
 
-	var buf [512]byte // the header, decoded on the stack when it fits
-	hdrBytes, err := decodeSegment(buf[:0], h)
-	if err != nil {
-		return j, fmt.Errorf("protected header: %w", err)
+	if f, ok := known.get(h); ok {
+		j.alg, j.kid, j.typ = f.alg, f.kid, f.typ
+	} else {
+		var buf [512]byte // the header, decoded on the stack when it fits
+		hdrBytes, err := decodeSegment(buf[:0], h)
+		if err != nil {
+			return j, fmt.Errorf("protected header: %w", err)
+		}
+		var hdr jwsHeader
+		if err := josejson.Unmarshal(hdrBytes, &hdr); err != nil {
+			return j, errors.New("protected header is not a JSON object of the expected types")
+		}
+		if hdr.Alg == nil {
+			return j, errAlgorithm{""}
+		}
+		if !slices.Contains(allowed, jose.SignatureAlgorithm(*hdr.Alg)) {
+			return j, errAlgorithm{*hdr.Alg}
+		}
+		if hdr.Crit != nil || hdr.B64 != nil {
+			return j, errors.New("protected header has crit or b64")
+		}
+		j.alg, j.kid = *hdr.Alg, hdr.Kid
+		j.typ = hdr.Typ
 	}
-	var hdr jwsHeader
-	if err := josejson.Unmarshal(hdrBytes, &hdr); err != nil {
-		return j, errors.New("protected header is not a JSON object of the expected types")
-	}
-	if hdr.Alg == nil {
-		return j, errAlgorithm{""}
-	}
-	if !slices.Contains(allowed, jose.SignatureAlgorithm(*hdr.Alg)) {
-		return j, errAlgorithm{*hdr.Alg}
-	}
-	if hdr.Crit != nil || hdr.B64 != nil {
-		return j, errors.New("protected header has crit or b64")
-	}
-	j.alg, j.kid = *hdr.Alg, hdr.Kid
-	j.typ = hdr.Typ
 	// The payload is decoded on the stack when it fits (Entra's tokens
 	// do) and copied once into the string the principal keeps and its
 	// claims are substrings of: one allocation, as many as decoding onto
@@ -110,6 +123,68 @@ func parseCompact(raw string, allowed []jose.SignatureAlgorithm) (compactJWS, er
 		return j, errors.New("signature is not base64url")
 	}
 	return j, nil
+}
+
+// headerCache keeps the protected headers, as parsed, of tokens whose
+// signature verified, by their base64url text. An issuer signs every
+// token under one of a few headers (one per key: alg, kid, typ, x5t),
+// and parsing one with go-jose's JSON decoder was 1.8 µs and 8
+// allocations of a 33 µs RS256 cache miss. Only a verified token adds
+// its header, so what fills the cache is what the issuer signed, never
+// what a caller made up; and it stops growing at maxKnownHeaders (keys
+// rotate; a header unknown then is parsed as before). The same text
+// always parses to the same fields, so a hit decides exactly as a parse.
+type headerCache struct {
+	m  atomic.Pointer[map[string]headerFields] // read without a lock; replaced whole on add
+	mu sync.Mutex                              // serialises adds
+}
+
+// headerFields are what the guard reads from a protected header.
+type headerFields struct{ alg, kid, typ string }
+
+// maxKnownHeaders bounds the headers kept: a few per key, a few keys.
+const maxKnownHeaders = 32
+
+func (c *headerCache) get(h string) (headerFields, bool) {
+	if c == nil {
+		return headerFields{}, false
+	}
+	m := c.m.Load()
+	if m == nil {
+		return headerFields{}, false
+	}
+	f, ok := (*m)[h]
+	return f, ok
+}
+
+// add keeps the header text h of j, whose signature verified.
+func (c *headerCache) add(h string, j *compactJWS) {
+	if c == nil {
+		return
+	}
+	if _, ok := c.get(h); ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil && len(*old) >= maxKnownHeaders {
+		return
+	}
+	m := make(map[string]headerFields, 1+len(derefHeaders(old)))
+	for k, v := range derefHeaders(old) {
+		m[k] = v
+	}
+	// Cloned: h is a substring of a token, which it would keep alive.
+	m[strings.Clone(h)] = headerFields{alg: strings.Clone(j.alg), kid: strings.Clone(j.kid), typ: strings.Clone(j.typ)}
+	c.m.Store(&m)
+}
+
+func derefHeaders(m *map[string]headerFields) map[string]headerFields {
+	if m == nil {
+		return nil
+	}
+	return *m
 }
 
 // decodeSegment appends the base64url decoding (RFC 7515 §2: no padding,

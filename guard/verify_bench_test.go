@@ -59,11 +59,13 @@ func BenchmarkVerifyUncached(b *testing.B) {
 			b.Run(fmt.Sprintf("alg=%s/path=%s", k.Algorithm, path.name), func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(tok)))
+				cpu := processCPU()
 				for b.Loop() {
 					if _, err := path.validate(context.Background(), tok); err != nil {
 						b.Fatal(err)
 					}
 				}
+				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}
