@@ -292,6 +292,11 @@ func (r *Recorder) prepare(ev *Event) {
 
 // logEvent writes ev to the structured log, one line, message "audit".
 func (r *Recorder) logEvent(ctx context.Context, ev Event) {
+	// A server logging at warn writes no audit line: then building one
+	// (its attributes, its details group) per token issued is waste.
+	if !r.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	attrs := make([]slog.Attr, 0, 10)
 	attrs = append(attrs, slog.String("audit_id", ev.ID), slog.String("kind", ev.Kind), slog.String("tenant", ev.TenantID),
 		slog.Time("at", ev.Time), slog.String("outcome", ev.Outcome))
