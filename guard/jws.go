@@ -41,7 +41,11 @@ import (
 // halves, go-jose with the claims scanner was 42-44 % slower for RS256,
 // this verifier with encoding/json about a third (p = 0.05-0.07); for
 // ES256 the halves were lost in the noise. The review's rule was to keep
-// the hand-written path only above 10 %.
+// the hand-written path only above 10 %. Measured again in CPU time per
+// validation (cpu-ns/op, which other work on the machine barely moves;
+// 6 interleaved runs, December 7), after the header cache (headerCache):
+// RS256 33.3 µs against go-jose's 57.2 µs, 14 allocations against 150,
+// with crypto/rsa's verification alone about 26 µs of either.
 
 // compactJWS is a compact serialization split and decoded.
 type compactJWS struct {
