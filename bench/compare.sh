@@ -321,3 +321,11 @@ echo
 echo "tessera's signing ceiling on this machine (\`go test ./internal/token -run '^\$' -bench Mint -benchtime 2s\`, all cores, no HTTP):"
 echo
 awk '/^BenchmarkMint/ { for (i = 1; i <= NF; i++) if ($i == "ns/op") printf "- %s: %s ns/op = %.0f tokens/s\n", $1, $(i-1), 1e9 / $(i-1) }' "$WORK/gobench.txt"
+echo
+echo "The signature's share of tessera's server CPU a token (\`BenchmarkMint\`'s cpu-ns/op: the CPU of one signature and its claims, against CPU µs/token above); unlike the tokens/s ceiling, which the load tool and anything else on the machine share, other work barely moves it (this build's signer only, so not the before binary):"
+echo
+sign_json=$(awk '/^BenchmarkMint/ { for (i = 1; i <= NF; i++) if ($i == "cpu-ns/op") { split($1, a, "[/-]"); printf "\"%s\":%s\n", a[2], $(i-1) } }' "$WORK/gobench.txt" | paste -sd, - | sed 's/^/{/; s/$/}/')
+jq -rs --argjson sign "$sign_json" '
+	group_by(.target) | map(select(.[0].target | startswith("tessera") and (contains("before") | not)) | {target: .[0].target, alg: .[0].alg, cpu: (map(.server.cpu_us_per_req) | add / length)})
+	| .[] | select($sign[.alg] != null)
+	| "- \(.target): \($sign[.alg] / 1000 | round) µs of \(.cpu | round) µs = \(($sign[.alg] / 10 / .cpu) | round) %"' "$WORK/results.jsonl"

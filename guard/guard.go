@@ -28,6 +28,7 @@ type Guard struct {
 	tenantRevs *tenantFeeds    // nil unless the feed is a {tenantid} template
 	introspect *introspector   // nil unless Config.Introspection is set
 	verified   *verifiedCache  // nil when the verified-token cache is off
+	headers    headerCache     // protected headers of tokens that verified
 }
 
 // New checks cfg, fetches the authority's discovery document, its key set
@@ -156,8 +157,9 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 		return nil, newError(ReasonMalformed, fmt.Errorf("token length %d", len(rawToken)))
 	}
 	var sum [sha256.Size]byte
+	pre := signingInputSum{len: -1}
 	if g.verified != nil {
-		sum = sha256Of(rawToken)
+		sum, pre.sum, pre.len = tokenSums(rawToken)
 		if e := g.verified.get(&sum); e != nil {
 			if g.keys.stillPublished(e) {
 				if err := g.checkLifetime(e.p, g.s.now()); err != nil {
@@ -173,7 +175,7 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 			g.verified.remove(&sum, e)
 		}
 	}
-	p, e, err := g.verify(ctx, rawToken)
+	p, e, err := g.verify(ctx, rawToken, pre)
 	if err != nil {
 		return nil, err
 	}
@@ -188,8 +190,8 @@ func (g *Guard) Validate(ctx context.Context, rawToken string) (*Principal, erro
 // verify runs the checks whose outcome depends only on the token and the
 // configuration (and, for the lifetime, the clock): the ones the
 // verified-token cache lets a repeated token skip.
-func (g *Guard) verify(ctx context.Context, rawToken string) (*Principal, *verifiedEntry, error) {
-	jws, key, set, err := g.checkSignature(ctx, rawToken)
+func (g *Guard) verify(ctx context.Context, rawToken string, pre signingInputSum) (*Principal, *verifiedEntry, error) {
+	jws, key, set, err := g.checkSignature(ctx, rawToken, pre)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,13 +213,21 @@ func (g *Guard) verify(ctx context.Context, rawToken string) (*Principal, *verif
 	return p, e, nil
 }
 
+// signingInputSum is the SHA-256 of a token's first len bytes, computed
+// with the verified-token cache's key (see tokenSums); len -1 is none.
+type signingInputSum struct {
+	sum [sha256.Size]byte
+	len int
+}
+
 // checkSignature parses rawToken and verifies its signature with the key
-// its kid names: the JWS half of verify. Errors are *Error values.
-func (g *Guard) checkSignature(ctx context.Context, rawToken string) (compactJWS, jose.JSONWebKey, *keySet, error) {
+// its kid names: the JWS half of verify. pre may hold the SHA-256 of the
+// signing input already. Errors are *Error values.
+func (g *Guard) checkSignature(ctx context.Context, rawToken string, pre signingInputSum) (compactJWS, jose.JSONWebKey, *keySet, error) {
 	var none jose.JSONWebKey
 	// The allowlist is applied while parsing, so "none" and HS* never get
 	// as far as a key (RFC 8725 §3.1).
-	jws, err := parseCompact(rawToken, g.s.algorithms)
+	jws, err := parseCompactWith(rawToken, g.s.algorithms, &g.headers)
 	if err != nil {
 		var alg errAlgorithm
 		if errors.As(err, &alg) {
@@ -237,9 +247,10 @@ func (g *Guard) checkSignature(ctx context.Context, rawToken string) (compactJWS
 	if !fits(key, jws.alg) {
 		return jws, none, nil, newError(ReasonAlgorithm, fmt.Errorf("alg %s does not fit key %s", jws.alg, jws.kid))
 	}
-	if err := jws.verify(key); err != nil {
+	if err := jws.verifySum(key, pre); err != nil {
 		return jws, none, nil, newError(ReasonSignature, err)
 	}
+	g.headers.add(rawToken[:strings.IndexByte(rawToken, '.')], &jws)
 	return jws, key, set, nil
 }
 

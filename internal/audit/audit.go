@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -163,12 +164,53 @@ func (q Query) Check(tenantID string) error {
 
 // EncodeDetails is the stored text of an event's details: JSON, or ""
 // for none. Both engines store it so.
+//
+// It is encoding/json's text of the map, byte for byte (keys sorted),
+// written without reflection when every key and value is plain ASCII
+// that JSON needs no escape for: the writer encodes one per token issued.
 func EncodeDetails(d map[string]string) (string, error) {
 	if len(d) == 0 {
 		return "", nil
 	}
-	b, err := json.Marshal(d)
-	return string(b), err
+	var keys [8]string
+	ks := keys[:0]
+	n := 2
+	for k, v := range d {
+		if !plainJSON(k) || !plainJSON(v) {
+			b, err := json.Marshal(d)
+			return string(b), err
+		}
+		ks = append(ks, k)
+		n += len(k) + len(v) + 6
+	}
+	slices.Sort(ks)
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range ks {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":"`...)
+		b = append(b, d[k]...)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	return string(b), nil
+}
+
+// plainJSON reports whether encoding/json writes s as itself between
+// quotes: printable ASCII without '"' and '\', and without the '<', '>'
+// and '&' it escapes for HTML.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // DecodeDetails reverses EncodeDetails; "" is nil.

