@@ -20,6 +20,10 @@ import (
 const grantColumns = `tenant_id, id, user_id, client_id, browser_session_id, scopes, auth_time,
 	created_at, expires_at, revoked_at, channel`
 
+// grantColumnsOf is grantColumns qualified by the alias g, for joins.
+const grantColumnsOf = `g.tenant_id, g.id, g.user_id, g.client_id, g.browser_session_id, g.scopes, g.auth_time,
+	g.created_at, g.expires_at, g.revoked_at, g.channel`
+
 // grantRow is a grant as its columns are scanned, before decoding; it
 // lets a join scan a grant's columns next to another table's.
 type grantRow struct {
