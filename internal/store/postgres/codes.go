@@ -27,7 +27,7 @@ func scanCode(row pgx.Row, extra ...any) (session.Code, error) {
 		extra...)...); err != nil {
 		return session.Code{}, err
 	}
-	c.Hash, c.Scopes = nonNil(c.Hash), nonNil(c.Scopes)
+	c.Hash, c.Scopes = stored.NonNil(c.Hash), stored.NonNil(c.Scopes)
 	c.CreatedAt, c.ExpiresAt, c.RedeemedAt = utc(c.CreatedAt), utc(c.ExpiresAt), utc(c.RedeemedAt)
 	return c, nil
 }
@@ -36,12 +36,12 @@ func scanCode(row pgx.Row, extra ...any) (session.Code, error) {
 // session.ErrNotFound if the grant is not in the tenant (the foreign key).
 func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code) error {
 	op := fmt.Sprintf("create code of grant %s in tenant %s", c.GrantID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, c.TenantID), checkHash("code", c.Hash)); err != nil {
+	if err := errors.Join(stored.CheckTenant(tenantID, c.TenantID), stored.CheckHash("code", c.Hash)); err != nil {
 		return wrapSession(op, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO codes (`+codeColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		tenantID, c.Hash, c.GrantID, c.ClientID, c.RedirectURI, nonNil(c.Scopes), c.Resource, c.Nonce,
+		tenantID, c.Hash, c.GrantID, c.ClientID, c.RedirectURI, stored.NonNil(c.Scopes), c.Resource, c.Nonce,
 		c.CodeChallenge, c.CodeChallengeMethod, c.CreatedAt, c.ExpiresAt, c.RedeemedAt)
 	return wrapSession(op, err)
 }

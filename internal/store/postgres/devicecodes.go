@@ -22,7 +22,7 @@ func scanDeviceCode(row pgx.Row) (session.DeviceCode, error) {
 		&d.CreatedAt, &d.ExpiresAt, &d.LastPolledAt, &d.Status, &d.UserID, &d.GrantID); err != nil {
 		return session.DeviceCode{}, err
 	}
-	d.Hash, d.UserCodeHash, d.Scopes = nonNil(d.Hash), nonNil(d.UserCodeHash), nonNil(d.Scopes)
+	d.Hash, d.UserCodeHash, d.Scopes = stored.NonNil(d.Hash), stored.NonNil(d.UserCodeHash), stored.NonNil(d.Scopes)
 	d.Interval = time.Duration(interval)
 	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = utc(d.CreatedAt), utc(d.ExpiresAt), utc(d.LastPolledAt)
 	return d, nil
@@ -45,8 +45,8 @@ func scanDeviceCode(row pgx.Row) (session.DeviceCode, error) {
 // directory spells them (the caller passes the application's AppID).
 func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, d.TenantID), checkHash("device code", d.Hash),
-		checkHash("user code", d.UserCodeHash)); err != nil {
+	if err := errors.Join(stored.CheckTenant(tenantID, d.TenantID), stored.CheckHash("device code", d.Hash),
+		stored.CheckHash("user code", d.UserCodeHash)); err != nil {
 		return wrapSession(op, err)
 	}
 	if d.Status == "" {
@@ -85,7 +85,7 @@ func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO device_codes (`+deviceCodeColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			tenantID, d.Hash, d.UserCodeHash, d.ClientID, nonNil(d.Scopes), d.Resource, int64(d.Interval),
+			tenantID, d.Hash, d.UserCodeHash, d.ClientID, stored.NonNil(d.Scopes), d.Resource, int64(d.Interval),
 			d.CreatedAt, d.ExpiresAt, d.LastPolledAt, d.Status, d.UserID, d.GrantID)
 		return err
 	})

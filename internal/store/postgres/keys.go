@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tessera-id/tessera/internal/store/stored"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
@@ -19,7 +20,7 @@ func scanKey(row pgx.Row) (token.KeyRecord, error) {
 		&k.PublishUntil); err != nil {
 		return token.KeyRecord{}, err
 	}
-	k.Sealed, k.CertDER = nonNil(k.Sealed), nonNil(k.CertDER)
+	k.Sealed, k.CertDER = stored.NonNil(k.Sealed), stored.NonNil(k.CertDER)
 	k.CreatedAt, k.ActivatedAt, k.PublishUntil = utc(k.CreatedAt), utc(k.ActivatedAt), utc(k.PublishUntil)
 	return k, nil
 }
@@ -28,7 +29,7 @@ func scanKey(row pgx.Row) (token.KeyRecord, error) {
 // caller made, which the store neither opens nor needs to.
 func insertKey(ctx context.Context, tx pgx.Tx, k token.KeyRecord) error {
 	_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		k.ID, k.Alg, k.State, nonNil(k.Sealed), nonNil(k.CertDER), k.CreatedAt, k.ActivatedAt, k.PublishUntil)
+		k.ID, k.Alg, k.State, stored.NonNil(k.Sealed), stored.NonNil(k.CertDER), k.CreatedAt, k.ActivatedAt, k.PublishUntil)
 	return err
 }
 

@@ -32,7 +32,7 @@ func refreshTokenDest(t *session.RefreshToken, issued *string) []any {
 }
 
 func decodeRefreshToken(t session.RefreshToken, issued string) session.RefreshToken {
-	t.Hash, t.SuccessorHash, t.SuccessorSealed = nonNil(t.Hash), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed)
+	t.Hash, t.SuccessorHash, t.SuccessorSealed = stored.NonNil(t.Hash), stored.NonNil(t.SuccessorHash), stored.NonNil(t.SuccessorSealed)
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utc(t.UsedAt)
 	t.AccessTokenExpiresAt = utc(t.AccessTokenExpiresAt)
 	t.AccessTokens = session.ParseIssuedTokens(issued)
@@ -63,8 +63,8 @@ const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns 
 
 // refreshTokenArgs are the parameters $1 … $10 of insertRefreshToken.
 func refreshTokenArgs(tenantID string, t session.RefreshToken) []any {
-	return []any{tenantID, t.Hash, t.CreatedAt, t.ExpiresAt, t.UsedAt, nonNil(t.SuccessorHash),
-		nonNil(t.SuccessorSealed), t.AccessTokens.String(), t.AccessTokenExpiresAt, t.Generation}
+	return []any{tenantID, t.Hash, t.CreatedAt, t.ExpiresAt, t.UsedAt, stored.NonNil(t.SuccessorHash),
+		stored.NonNil(t.SuccessorSealed), t.AccessTokens.String(), t.AccessTokenExpiresAt, t.Generation}
 }
 
 // CreateRefreshToken stores the first refresh token of a grant, in one
@@ -73,7 +73,7 @@ func refreshTokenArgs(tenantID string, t session.RefreshToken) []any {
 // grant's, another one than the grant's is refused.
 func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
 	op := fmt.Sprintf("create refresh token of grant %s in tenant %s", t.GrantID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, t.TenantID), checkHash("refresh token", t.Hash)); err != nil {
+	if err := errors.Join(stored.CheckTenant(tenantID, t.TenantID), stored.CheckHash("refresh token", t.Hash)); err != nil {
 		return wrapSession(op, err)
 	}
 	args := append(refreshTokenArgs(tenantID, t), t.GrantID, t.ClientID)
@@ -149,39 +149,31 @@ const rotateRefreshToken = `WITH g AS MATERIALIZED (
 // nothing. A successor naming another grant or client than the presented
 // token's is an error and changes nothing.
 //
-// The superseded entry is appended once the rotation has committed,
-// grouped with this process's other appends (see feedWriter); the call
-// returns after both.
+// The statement runs in a group with this process's other rotations and
+// feed appends, one transaction and one round trip (see feedWriter), and
+// the superseded entry is appended in that transaction if the rotation
+// won: one atomic, durable write. The call returns after its commit.
 func (s *Store) MarkRefreshTokenUsed(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, superseded session.Revocation, now time.Time) (session.RefreshToken, session.Grant, bool, error) {
 	op := "rotate refresh token in tenant " + tenantID
 	if err := stored.CheckRotation(tenantID, next, superseded, now); err != nil {
 		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, err)
 	}
 	now = micro(now)
-	args := append(refreshTokenArgs(tenantID, next), presented, now, nonNil(sealed), next.GrantID, next.ClientID)
-	var (
-		t       session.RefreshToken
-		g       session.Grant
-		rotated bool
-	)
-	err := s.statement(ctx, func(q querier) error {
-		var err error
-		t, g, err = scanTokenAndGrant(q.QueryRow(ctx, rotateRefreshToken, args...), &rotated)
-		return err
-	})
-	switch {
-	case err != nil:
+	rot := &rotation{grantID: next.GrantID, presented: presented, successor: next.Hash,
+		args: append(refreshTokenArgs(tenantID, next), presented, now, stored.NonNil(sealed), next.GrantID, next.ClientID)}
+	if err := s.feed.rotate(ctx, tenantID, rot, superseded); err != nil {
 		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, err)
-	case !rotated && t.UsedAt.IsZero() && g.RevokedAt.IsZero():
+	}
+	t, g := rot.t, rot.g
+	switch {
+	case rot.err != nil:
+		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, rot.err)
+	case !rot.rotated && t.UsedAt.IsZero() && g.RevokedAt.IsZero():
 		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, fmt.Errorf(
 			"refresh token of grant %s for client %s does not belong to grant %s of client %s",
 			next.GrantID, next.ClientID, g.ID, g.ClientID))
-	case rotated && superseded.Kind != "":
-		if err := s.feed.append(ctx, tenantID, superseded); err != nil {
-			return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, err)
-		}
 	}
-	return t, g, rotated, nil
+	return t, g, rot.rotated, nil
 }
 
 // ForgetSealed erases the sealed successor responses of the refresh

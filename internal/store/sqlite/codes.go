@@ -28,10 +28,10 @@ func scanCode(sc scanner, extra ...any) (session.Code, error) {
 		extra...)...); err != nil {
 		return session.Code{}, err
 	}
-	if err := decJSON(scopes, &c.Scopes); err != nil {
+	if err := stored.DecJSON(scopes, &c.Scopes); err != nil {
 		return session.Code{}, fmt.Errorf("code of grant %s: decode scopes: %w", c.GrantID, err)
 	}
-	c.Hash, c.Scopes = nonNil(c.Hash), nonNil(c.Scopes)
+	c.Hash, c.Scopes = stored.NonNil(c.Hash), stored.NonNil(c.Scopes)
 	c.CreatedAt, c.ExpiresAt, c.RedeemedAt = decTime(created), decTime(expires), decTime(redeemed)
 	return c, nil
 }
@@ -40,10 +40,10 @@ func scanCode(sc scanner, extra ...any) (session.Code, error) {
 // session.ErrNotFound if the grant is not in the tenant.
 func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code) error {
 	op := fmt.Sprintf("create code of grant %s in tenant %s", c.GrantID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, c.TenantID), checkHash("code", c.Hash)); err != nil {
+	if err := errors.Join(stored.CheckTenant(tenantID, c.TenantID), stored.CheckHash("code", c.Hash)); err != nil {
 		return wrapSession(op, err)
 	}
-	scopes, err := encJSON(nonNil(c.Scopes))
+	scopes, err := stored.EncJSON(stored.NonNil(c.Scopes))
 	if err != nil {
 		return wrapSession(op, err)
 	}

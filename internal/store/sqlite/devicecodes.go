@@ -22,10 +22,10 @@ func scanDeviceCode(sc scanner) (session.DeviceCode, error) {
 		&created, &expires, &polled, &d.Status, &d.UserID, &d.GrantID); err != nil {
 		return session.DeviceCode{}, err
 	}
-	if err := decJSON(scopes, &d.Scopes); err != nil {
+	if err := stored.DecJSON(scopes, &d.Scopes); err != nil {
 		return session.DeviceCode{}, fmt.Errorf("device code of client %s: decode scopes: %w", d.ClientID, err)
 	}
-	d.Hash, d.UserCodeHash, d.Scopes = nonNil(d.Hash), nonNil(d.UserCodeHash), nonNil(d.Scopes)
+	d.Hash, d.UserCodeHash, d.Scopes = stored.NonNil(d.Hash), stored.NonNil(d.UserCodeHash), stored.NonNil(d.Scopes)
 	d.Interval = time.Duration(interval)
 	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = decTime(created), decTime(expires), decTime(polled)
 	return d, nil
@@ -46,14 +46,14 @@ func scanDeviceCode(sc scanner) (session.DeviceCode, error) {
 // directory spells them (the caller passes the application's AppID).
 func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, d.TenantID), checkHash("device code", d.Hash),
-		checkHash("user code", d.UserCodeHash)); err != nil {
+	if err := errors.Join(stored.CheckTenant(tenantID, d.TenantID), stored.CheckHash("device code", d.Hash),
+		stored.CheckHash("user code", d.UserCodeHash)); err != nil {
 		return wrapSession(op, err)
 	}
 	if d.Status == "" {
 		d.Status = session.DevicePending
 	}
-	scopes, err := encJSON(nonNil(d.Scopes))
+	scopes, err := stored.EncJSON(stored.NonNil(d.Scopes))
 	if err != nil {
 		return wrapSession(op, err)
 	}

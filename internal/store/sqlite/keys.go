@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/store/stored"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
@@ -18,14 +19,14 @@ func scanKey(sc scanner) (token.KeyRecord, error) {
 	if err := sc.Scan(&k.ID, &k.Alg, &k.State, &k.Sealed, &k.CertDER, &created, &activated, &publishUntil); err != nil {
 		return token.KeyRecord{}, err
 	}
-	k.Sealed, k.CertDER = nonNil(k.Sealed), nonNil(k.CertDER)
+	k.Sealed, k.CertDER = stored.NonNil(k.Sealed), stored.NonNil(k.CertDER)
 	k.CreatedAt, k.ActivatedAt, k.PublishUntil = decTime(created), decTime(activated), decTime(publishUntil)
 	return k, nil
 }
 
 func insertKey(ctx context.Context, tx *sql.Tx, k token.KeyRecord) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Alg, k.State, nonNil(k.Sealed), nonNil(k.CertDER),
+		k.ID, k.Alg, k.State, stored.NonNil(k.Sealed), stored.NonNil(k.CertDER),
 		encTime(k.CreatedAt), encTime(k.ActivatedAt), encTime(k.PublishUntil))
 	return err
 }

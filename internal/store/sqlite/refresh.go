@@ -46,7 +46,7 @@ func (r *refreshTokenRow) dest() []any {
 
 func (r *refreshTokenRow) decode() session.RefreshToken {
 	t := r.t
-	t.Hash, t.SuccessorHash, t.SuccessorSealed = nonNil(t.Hash), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed)
+	t.Hash, t.SuccessorHash, t.SuccessorSealed = stored.NonNil(t.Hash), stored.NonNil(t.SuccessorHash), stored.NonNil(t.SuccessorSealed)
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = decTime(r.created), decTime(r.expires), decTime(r.used)
 	t.AccessTokenExpiresAt = decTime(r.accessToken)
 	t.AccessTokens = session.ParseIssuedTokens(r.issued)
@@ -74,7 +74,7 @@ func scanTokenAndGrant(sc scanner) (session.RefreshToken, session.Grant, error) 
 // the grant's is refused.
 func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
 	op := fmt.Sprintf("create refresh token of grant %s in tenant %s", t.GrantID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, t.TenantID), checkHash("refresh token", t.Hash)); err != nil {
+	if err := errors.Join(stored.CheckTenant(tenantID, t.TenantID), stored.CheckHash("refresh token", t.Hash)); err != nil {
 		return wrapSession(op, err)
 	}
 	return s.writeSession(ctx, op, func(tx *sql.Tx) error {
@@ -105,7 +105,7 @@ func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, tenantID str
 	}
 	_, err := s.batch.exec(ctx, tx, insertRefreshTokenSQL,
 		tenantID, t.Hash, t.GrantID, t.ClientID, encTime(t.CreatedAt), encTime(t.ExpiresAt),
-		encTime(t.UsedAt), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed), t.AccessTokens.String(),
+		encTime(t.UsedAt), stored.NonNil(t.SuccessorHash), stored.NonNil(t.SuccessorSealed), t.AccessTokens.String(),
 		encTime(t.AccessTokenExpiresAt), t.Generation)
 	return err
 }
@@ -149,7 +149,7 @@ func (s *Store) MarkRefreshTokenUsed(ctx context.Context, tenantID string, prese
 		if !t.UsedAt.IsZero() || !g.RevokedAt.IsZero() {
 			return nil // not the state the rotation expects
 		}
-		res, err := s.batch.exec(ctx, tx, markRefreshTokenUsed, encTime(now), next.Hash, nonNil(sealed), tenantID, presented)
+		res, err := s.batch.exec(ctx, tx, markRefreshTokenUsed, encTime(now), next.Hash, stored.NonNil(sealed), tenantID, presented)
 		if err != nil {
 			return err
 		}
