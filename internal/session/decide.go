@@ -131,13 +131,15 @@ const (
 	ApprovalExpired
 )
 
-// DecideDeviceApproval decides whether a decision on d may be recorded.
+// DecideDeviceApproval decides whether a decision on d may be recorded:
+// expiry first (a person entering an old code is told it expired, whatever
+// became of it), then the first decision stands.
 func DecideDeviceApproval(d DeviceCode, now time.Time) DeviceApproval {
 	switch {
-	case d.Status != DevicePending:
-		return ApprovalAlreadyDecided
 	case !now.Before(d.ExpiresAt):
 		return ApprovalExpired
+	case d.Status != DevicePending:
+		return ApprovalAlreadyDecided
 	}
 	return ApprovalRecorded
 }

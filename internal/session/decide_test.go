@@ -100,6 +100,7 @@ func TestDecideDeviceApproval(t *testing.T) {
 		{"the first decision stands (denied)", DeviceDenied, sec(10), ApprovalAlreadyDecided},
 		{"a redeemed code is decided", DeviceRedeemed, sec(10), ApprovalAlreadyDecided},
 		{"RFC 8628 §3.5: an expired code cannot be approved (at its expiry)", DevicePending, sec(900), ApprovalExpired},
+		{"an expired code is expired, whatever became of it", DeviceDenied, sec(900), ApprovalExpired},
 	} {
 		t.Run(tc.rule, func(t *testing.T) {
 			d := pending

@@ -110,10 +110,10 @@ func (s *Service) LookupUserCode(ctx context.Context, tenantID, userCode string)
 	if err != nil {
 		return DeviceCode{}, err
 	}
-	if !s.clock().Before(d.ExpiresAt) {
+	switch DecideDeviceApproval(d, s.clock()) {
+	case ApprovalExpired:
 		return DeviceCode{}, ErrExpired
-	}
-	if d.Status != DevicePending {
+	case ApprovalAlreadyDecided:
 		return DeviceCode{}, ErrUsed
 	}
 	return d, nil

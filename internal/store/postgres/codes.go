@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -36,7 +35,7 @@ func scanCode(row pgx.Row, extra ...any) (session.Code, error) {
 // session.ErrNotFound if the grant is not in the tenant (the foreign key).
 func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code) error {
 	op := fmt.Sprintf("create code of grant %s in tenant %s", c.GrantID, tenantID)
-	if err := errors.Join(stored.CheckTenant(tenantID, c.TenantID), stored.CheckHash("code", c.Hash)); err != nil {
+	if err := stored.CheckCode(tenantID, c); err != nil {
 		return wrapSession(op, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO codes (`+codeColumns+`)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -45,12 +44,9 @@ func scanDeviceCode(row pgx.Row) (session.DeviceCode, error) {
 // directory spells them (the caller passes the application's AppID).
 func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
-	if err := errors.Join(stored.CheckTenant(tenantID, d.TenantID), stored.CheckHash("device code", d.Hash),
-		stored.CheckHash("user code", d.UserCodeHash)); err != nil {
+	d, err := stored.DeviceCode(tenantID, d)
+	if err != nil {
 		return wrapSession(op, err)
-	}
-	if d.Status == "" {
-		d.Status = session.DevicePending
 	}
 	// Two statements, not one with the delete in a WITH: the parts of one
 	// statement run in no defined order, and the insert must come after.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,7 +32,7 @@ type feedWriter struct {
 	s    *Store
 	reqs chan *feedReq
 	stop chan struct{}
-	done chan struct{}
+	done sync.WaitGroup
 	// waiting counts the appends not yet answered and committed the
 	// transactions written, for tests and metrics.
 	waiting, committed atomic.Int64
@@ -66,9 +67,16 @@ const maxFeedGroup = 256
 // contexts may be shorter and stop their wait, not the group.
 const feedGroupTimeout = 30 * time.Second
 
-func startFeedWriter(s *Store) *feedWriter {
-	w := &feedWriter{s: s, reqs: make(chan *feedReq), stop: make(chan struct{}), done: make(chan struct{})}
-	go w.run()
+// startFeedWriter starts a writer that runs up to n groups at once. The
+// feed's appends take one (their groups queue on the feed's counter row
+// anyway); rotations take more, so that the database runs the rotation
+// statements of several groups on several cores while one group holds the
+// counter to commit (see rotationWriters).
+func startFeedWriter(s *Store, n int) *feedWriter {
+	w := &feedWriter{s: s, reqs: make(chan *feedReq), stop: make(chan struct{})}
+	for range n {
+		w.done.Go(w.run)
+	}
 	return w
 }
 
@@ -109,7 +117,6 @@ func (w *feedWriter) do(req *feedReq) error {
 }
 
 func (w *feedWriter) run() {
-	defer close(w.done)
 	group := make([]*feedReq, 0, maxFeedGroup)
 	for {
 		select {
@@ -188,7 +195,14 @@ func (s *Store) runGroup(ctx context.Context, group []*feedReq) error {
 		}
 	}
 	slices.SortStableFunc(rots, func(a, b *feedReq) int { return strings.Compare(a.rot.grantID, b.rot.grantID) })
-	entries := append(latestSuperseding(plain), rots...)
+	// A rotation that supersedes nothing appends nothing: the group then
+	// leaves the feed's counter alone.
+	entries := latestSuperseding(plain)
+	for _, r := range rots {
+		if r.r.Kind != "" {
+			entries = append(entries, r)
+		}
+	}
 	var err error
 	for range maxAttempts {
 		b := &pgx.Batch{}
@@ -226,8 +240,8 @@ const appendFeedRowsSQL = `WITH e AS (
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
 				$6::text[], $7::text[], $8::bigint[], $9::bytea[], $10::bytea[])
 			WITH ORDINALITY AS x (tenant, kind, value, revoked, expires, aud, prior_jti, generation, presented, successor, n)
-		WHERE x.presented IS NULL OR (x.kind <> '' AND EXISTS (SELECT 1 FROM refresh_tokens r
-			WHERE r.tenant_id = x.tenant AND r.hash = x.presented AND r.successor_hash = x.successor))),
+		WHERE x.presented IS NULL OR EXISTS (SELECT 1 FROM refresh_tokens r
+			WHERE r.tenant_id = x.tenant AND r.hash = x.presented AND r.successor_hash = x.successor)),
 	counter AS (
 		UPDATE revocation_seq SET last_seq = last_seq + (SELECT count(*) FROM e)
 		WHERE id = 1 RETURNING last_seq - (SELECT count(*) FROM e) AS base)
@@ -294,5 +308,5 @@ func latestSuperseding(rows []*feedReq) []*feedReq {
 // waiting to join get errStoreClosed.
 func (w *feedWriter) close() {
 	close(w.stop)
-	<-w.done
+	w.done.Wait()
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -73,7 +72,7 @@ func refreshTokenArgs(tenantID string, t session.RefreshToken) []any {
 // grant's, another one than the grant's is refused.
 func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
 	op := fmt.Sprintf("create refresh token of grant %s in tenant %s", t.GrantID, tenantID)
-	if err := errors.Join(stored.CheckTenant(tenantID, t.TenantID), stored.CheckHash("refresh token", t.Hash)); err != nil {
+	if err := stored.CheckRefreshToken(tenantID, t); err != nil {
 		return wrapSession(op, err)
 	}
 	args := append(refreshTokenArgs(tenantID, t), t.GrantID, t.ClientID)
@@ -161,7 +160,7 @@ func (s *Store) MarkRefreshTokenUsed(ctx context.Context, tenantID string, prese
 	now = micro(now)
 	rot := &rotation{grantID: next.GrantID, presented: presented, successor: next.Hash,
 		args: append(refreshTokenArgs(tenantID, next), presented, now, stored.NonNil(sealed), next.GrantID, next.ClientID)}
-	if err := s.feed.rotate(ctx, tenantID, rot, superseded); err != nil {
+	if err := s.rotations.rotate(ctx, tenantID, rot, superseded); err != nil {
 		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, err)
 	}
 	t, g := rot.t, rot.g

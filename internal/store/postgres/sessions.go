@@ -71,11 +71,8 @@ func scanBrowserSession(row pgx.Row) (session.BrowserSession, error) {
 // tenant does not exist.
 func (s *Store) CreateBrowserSession(ctx context.Context, tenantID string, bs session.BrowserSession) error {
 	op := fmt.Sprintf("create browser session of user %s in tenant %s", bs.UserID, tenantID)
-	if err := errors.Join(stored.CheckTenant(tenantID, bs.TenantID), stored.CheckHash("session id", bs.IDHash)); err != nil {
+	if err := stored.CheckBrowserSession(tenantID, bs); err != nil {
 		return wrapSession(op, err)
-	}
-	if bs.ID == "" {
-		return wrapSession(op, errors.New("browser session needs an id"))
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO browser_sessions (`+browserSessionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

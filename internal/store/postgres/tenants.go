@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -32,8 +31,8 @@ func scanTenant(row pgx.Row) (directory.Tenant, error) {
 // domain any tenant holds (in any letter case), is directory.ErrConflict.
 func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 	op := "create tenant " + t.ID
-	if t.ID == "" || t.Domain == "" {
-		return wrap(op, errors.New("tenant needs an id and a domain"))
+	if err := stored.CheckNewTenant(t); err != nil {
+		return wrap(op, err)
 	}
 	policy, err := stored.EncodePolicy(t.Policy)
 	if err != nil {

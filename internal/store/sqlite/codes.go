@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -40,7 +39,7 @@ func scanCode(sc scanner, extra ...any) (session.Code, error) {
 // session.ErrNotFound if the grant is not in the tenant.
 func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code) error {
 	op := fmt.Sprintf("create code of grant %s in tenant %s", c.GrantID, tenantID)
-	if err := errors.Join(stored.CheckTenant(tenantID, c.TenantID), stored.CheckHash("code", c.Hash)); err != nil {
+	if err := stored.CheckCode(tenantID, c); err != nil {
 		return wrapSession(op, err)
 	}
 	scopes, err := stored.EncJSON(stored.NonNil(c.Scopes))

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -46,12 +45,9 @@ func scanDeviceCode(sc scanner) (session.DeviceCode, error) {
 // directory spells them (the caller passes the application's AppID).
 func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
-	if err := errors.Join(stored.CheckTenant(tenantID, d.TenantID), stored.CheckHash("device code", d.Hash),
-		stored.CheckHash("user code", d.UserCodeHash)); err != nil {
+	d, err := stored.DeviceCode(tenantID, d)
+	if err != nil {
 		return wrapSession(op, err)
-	}
-	if d.Status == "" {
-		d.Status = session.DevicePending
 	}
 	scopes, err := stored.EncJSON(stored.NonNil(d.Scopes))
 	if err != nil {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -74,7 +73,7 @@ func scanTokenAndGrant(sc scanner) (session.RefreshToken, session.Grant, error) 
 // the grant's is refused.
 func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
 	op := fmt.Sprintf("create refresh token of grant %s in tenant %s", t.GrantID, tenantID)
-	if err := errors.Join(stored.CheckTenant(tenantID, t.TenantID), stored.CheckHash("refresh token", t.Hash)); err != nil {
+	if err := stored.CheckRefreshToken(tenantID, t); err != nil {
 		return wrapSession(op, err)
 	}
 	return s.writeSession(ctx, op, func(tx *sql.Tx) error {

@@ -37,11 +37,8 @@ func scanBrowserSession(sc scanner) (session.BrowserSession, error) {
 // the tenant does not exist.
 func (s *Store) CreateBrowserSession(ctx context.Context, tenantID string, bs session.BrowserSession) error {
 	op := fmt.Sprintf("create browser session of user %s in tenant %s", bs.UserID, tenantID)
-	if err := errors.Join(stored.CheckTenant(tenantID, bs.TenantID), stored.CheckHash("session id", bs.IDHash)); err != nil {
+	if err := stored.CheckBrowserSession(tenantID, bs); err != nil {
 		return wrapSession(op, err)
-	}
-	if bs.ID == "" {
-		return wrapSession(op, errors.New("browser session needs an id"))
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO browser_sessions (`+browserSessionColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

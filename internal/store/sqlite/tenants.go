@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/tessera-id/tessera/internal/directory"
@@ -32,8 +31,8 @@ func scanTenant(sc scanner) (directory.Tenant, error) {
 // domain any tenant holds (in any letter case), is directory.ErrConflict.
 func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 	op := "create tenant " + t.ID
-	if t.ID == "" || t.Domain == "" {
-		return wrap(op, errors.New("tenant needs an id and a domain"))
+	if err := stored.CheckNewTenant(t); err != nil {
+		return wrap(op, err)
 	}
 	policy, err := stored.EncodePolicy(t.Policy)
 	if err != nil {

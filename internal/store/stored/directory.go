@@ -1,6 +1,7 @@
 package stored
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -133,3 +134,11 @@ func DomainKey(domain string) string { return strings.ToLower(domain) }
 // UPNKey is the form of a user principal name its uniqueness and lookups
 // use, folded as DomainKey is.
 func UPNKey(upn string) string { return strings.ToLower(upn) }
+
+// CheckNewTenant checks a tenant to create: it needs an id and a domain.
+func CheckNewTenant(t directory.Tenant) error {
+	if t.ID == "" || t.Domain == "" {
+		return errors.New("tenant needs an id and a domain")
+	}
+	return nil
+}

@@ -71,3 +71,33 @@ func CheckApprovalGrant(grantID, grantUser, grantClient string, d, to session.De
 	}
 	return nil
 }
+
+// CheckBrowserSession checks a browser session to store: of the tenant,
+// with an id and the hash of its cookie.
+func CheckBrowserSession(tenantID string, bs session.BrowserSession) error {
+	errs := []error{CheckTenant(tenantID, bs.TenantID), CheckHash("session id", bs.IDHash)}
+	if bs.ID == "" {
+		errs = append(errs, errors.New("browser session needs an id"))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckCode checks an authorization code to store.
+func CheckCode(tenantID string, c session.Code) error {
+	return errors.Join(CheckTenant(tenantID, c.TenantID), CheckHash("code", c.Hash))
+}
+
+// CheckRefreshToken checks a refresh token to store.
+func CheckRefreshToken(tenantID string, t session.RefreshToken) error {
+	return errors.Join(CheckTenant(tenantID, t.TenantID), CheckHash("refresh token", t.Hash))
+}
+
+// DeviceCode checks a device code to store and returns it as stored: an
+// empty Status is DevicePending.
+func DeviceCode(tenantID string, d session.DeviceCode) (session.DeviceCode, error) {
+	if d.Status == "" {
+		d.Status = session.DevicePending
+	}
+	return d, errors.Join(CheckTenant(tenantID, d.TenantID), CheckHash("device code", d.Hash),
+		CheckHash("user code", d.UserCodeHash))
+}
