@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tessera-id/tessera/internal/session"
 )
@@ -209,15 +210,22 @@ func (s *Store) runGroup(ctx context.Context, group []*feedReq) error {
 		for _, r := range rots {
 			rot := r.rot
 			b.Queue(rotateRefreshToken, rot.args...).QueryRow(func(row pgx.Row) error {
-				// A scan's error is the caller's answer, not the group's:
-				// the server commits the batch whatever the client makes
-				// of a row, so a group must fail on server errors only.
-				rot.t, rot.g, rot.err = scanTokenAndGrant(row, &rot.rotated)
-				return nil
+				// No row (an unknown token) is this caller's answer, not
+				// the group's: the database commits the batch whatever the
+				// client makes of a row. Any other error is the
+				// database's, which rolled the whole batch back: it fails
+				// the group, so that no caller is told it rotated.
+				var err error
+				rot.t, rot.g, err = scanTokenAndGrant(row, &rot.rotated)
+				if rot.err = nil; errors.Is(err, pgx.ErrNoRows) {
+					rot.err, err = err, nil
+				}
+				return err
 			})
 		}
 		if len(entries) > 0 {
-			b.Queue(appendFeedRowsSQL, feedRowsArgs(entries)...)
+			// With a callback, so that Close reports its error.
+			b.Queue(appendFeedRowsSQL, feedRowsArgs(entries)...).Exec(func(pgconn.CommandTag) error { return nil })
 		}
 		if err = s.pool.SendBatch(ctx, b).Close(); !retryable(err) {
 			return err
