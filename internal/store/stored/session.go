@@ -101,3 +101,19 @@ func DeviceCode(tenantID string, d session.DeviceCode) (session.DeviceCode, erro
 	return d, errors.Join(CheckTenant(tenantID, d.TenantID), CheckHash("device code", d.Hash),
 		CheckHash("user code", d.UserCodeHash))
 }
+
+// PurgeStatement is one of an engine's purge statements: it deletes at
+// most a batch of rows of one kind whose Cutoff (of the PurgeBefore given)
+// has passed.
+type PurgeStatement struct {
+	Query  string
+	Cutoff func(session.PurgeBefore) time.Time
+}
+
+// Expired and Answered are the two cut-offs of session.PurgeBefore: device
+// codes, feed entries and failure counts go once Expired has passed,
+// codes, refresh tokens and what they hold once Answered has.
+func Expired(b session.PurgeBefore) time.Time { return b.Expired }
+
+// Answered: see Expired.
+func Answered(b session.PurgeBefore) time.Time { return b.Answered }

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/tessera-id/tessera/internal/token"
 )
 
 // CheckTenant refuses an object whose TenantID names another tenant than
@@ -65,3 +67,15 @@ func EncJSON(v any) (string, error) {
 
 // DecJSON reads a JSON column into v.
 func DecJSON[B string | []byte](b B, v any) error { return json.Unmarshal([]byte(b), v) }
+
+// CheckKeys checks the arguments of the signing-key writes: InitSigningKeys
+// stores at least one key, RotateSigningKeys stores a next key.
+func CheckKeys(keys []token.KeyRecord, next *token.KeyRecord) error {
+	if next != nil && next.State != token.KeyNext {
+		return fmt.Errorf("new key %s has state %q, want %q", next.ID, next.State, token.KeyNext)
+	}
+	if next == nil && len(keys) == 0 {
+		return errors.New("no keys given")
+	}
+	return nil
+}
