@@ -34,6 +34,9 @@ type Repository interface {
 	CreateCode(ctx context.Context, tenantID string, c Code) error
 	// GetCode reads a code by hash without changing it.
 	GetCode(ctx context.Context, tenantID string, hash []byte) (Code, error)
+	// GetCodeAndGrant reads a code by hash with its grant, as one read:
+	// the facts a redemption is decided on.
+	GetCodeAndGrant(ctx context.Context, tenantID string, hash []byte) (Code, Grant, error)
 	// MarkCodeRedeemed is the compare-and-swap of a redemption: if the
 	// code is unredeemed and its grant unrevoked (the state DecideRedemption
 	// answered RedeemFirst on), it marks the code redeemed at now. It

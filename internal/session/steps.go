@@ -86,11 +86,10 @@ func Rotate(ctx context.Context, repo Repository, r RotateRequest) (Rotation, Re
 // others write nothing. It returns the outcome with the code and grant it
 // was decided on (the code as redeemed, for RedeemFirst).
 func Redeem(ctx context.Context, repo Repository, tenantID string, hash []byte, now, feedExpiry time.Time) (Redemption, Code, Grant, error) {
-	c, err := repo.GetCode(ctx, tenantID, hash)
-	if err != nil {
-		return 0, Code{}, Grant{}, err
-	}
-	g, err := repo.GetGrant(ctx, tenantID, c.GrantID)
+	// One read: a code read unredeemed with its grant read later, revoked
+	// by the replay of a redemption made in between, would look like a
+	// code of a revoked grant rather than the replay it is.
+	c, g, err := repo.GetCodeAndGrant(ctx, tenantID, hash)
 	if err != nil {
 		return 0, Code{}, Grant{}, err
 	}

@@ -100,6 +100,24 @@ func (s *Store) MarkCodeRedeemed(ctx context.Context, tenantID string, hash []by
 	return c, g, swapped, nil
 }
 
+// GetCodeAndGrant reads a code with its grant, in one statement, without
+// changing either.
+func (s *Store) GetCodeAndGrant(ctx context.Context, tenantID string, hash []byte) (session.Code, session.Grant, error) {
+	op := "get code in tenant " + tenantID
+	var gr grantRow
+	c, err := scanCode(s.readRow(ctx, `SELECT `+codeColumnsOf+`, `+grantColumnsOf+`
+		FROM codes c JOIN grants g ON g.tenant_id = c.tenant_id AND g.id = c.grant_id
+		WHERE c.tenant_id = ? AND c.hash = ?`, tenantID, hash), gr.dest()...)
+	if err != nil {
+		return session.Code{}, session.Grant{}, wrapSession(op, err)
+	}
+	g, err := gr.decode()
+	if err != nil {
+		return session.Code{}, session.Grant{}, wrapSession(op, err)
+	}
+	return c, g, nil
+}
+
 // GetCode reads a code without changing it, so that the token endpoint can
 // check the client, the redirect URI and PKCE before spending the code.
 func (s *Store) GetCode(ctx context.Context, tenantID string, hash []byte) (session.Code, error) {
