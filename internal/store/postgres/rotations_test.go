@@ -15,6 +15,9 @@ import (
 // durable) and only the failing one fails.
 func TestRotationGroupFailureIsolated(t *testing.T) {
 	s := openTest(t)
+	// One group at a time, so that the two rotations below share one.
+	s.rotations.close()
+	s.rotations = startFeedWriter(s, 1)
 	ctx := t.Context()
 	addTestTenant(t, s, "a")
 	for _, g := range []string{"grant-x", "grant-a", "grant-b"} {
