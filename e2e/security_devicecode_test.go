@@ -126,7 +126,7 @@ func deviceRows(t *testing.T, h *harness) (rows, size int64) {
 // device code made so far has expired, and a minute more.
 func afterExpiry(t *testing.T, h *harness) {
 	t.Helper()
-	later := h.srv.Sessions.WithClock(func() time.Time { return time.Now().Add(2*session.DeviceCodeLifetime + time.Minute) })
+	later := h.srv.SessionsAt(func() time.Time { return time.Now().Add(2*session.DeviceCodeLifetime + time.Minute) })
 	if _, err := later.Housekeeping(context.Background(), directory.MaxRefreshGrace); err != nil {
 		t.Fatal(err)
 	}

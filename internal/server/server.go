@@ -288,6 +288,14 @@ func (s *Server) Store() store.Store { return s.store }
 // and go on at once (e2e's lifecycle test; nothing else calls it).
 func (s *Server) PollDirectory(ctx context.Context) error { return s.cache.Poll(ctx) }
 
+// SessionsAt returns a session service over the server's store whose clock
+// is now, for tests that act as of another time (housekeeping once every
+// device code has expired); the clock is an Option of the service, not a
+// setter.
+func (s *Server) SessionsAt(now func() time.Time) *session.Service {
+	return session.NewService(s.store, s.Secrets, s.Secrets, session.Options{Now: now, Audit: s.Audit, DevicePendingMax: s.cfg.DevicePendingMax})
+}
+
 // housekeeping drops, every interval, the sealed refresh responses kept for
 // the grace window once the longest window allowed has passed, so that no
 // usable token stays recoverable from the database.

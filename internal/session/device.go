@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -59,12 +58,10 @@ func (e *PendingLimitError) Is(target error) bool { return target == ErrDevicePe
 // a 15-minute life.
 const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
 
-func newUserCode() string {
+func (s *Service) newUserCode() string {
 	var b [8]byte
 	out := make([]byte, 0, 9)
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
+	s.read(b[:])
 	for i, x := range b {
 		if i == 4 {
 			out = append(out, '-')
@@ -94,7 +91,7 @@ func NormalizeUserCode(s string) string {
 // in the tenant already.
 func (s *Service) StartDevice(ctx context.Context, tenantID, clientID string, scopes []string, resource string) (string, string, DeviceCode, error) {
 	v, h := s.opaque(DeviceCodePrefix, tenantID)
-	user := newUserCode()
+	user := s.newUserCode()
 	now := s.clock()
 	if scopes == nil {
 		scopes = []string{}
@@ -113,55 +110,61 @@ func (s *Service) LookupUserCode(ctx context.Context, tenantID, userCode string)
 	if err != nil {
 		return DeviceCode{}, err
 	}
-	if !s.clock().Before(d.ExpiresAt) {
+	switch DecideDeviceApproval(d, s.clock()) {
+	case ApprovalExpired:
 		return DeviceCode{}, ErrExpired
-	}
-	if d.Status != DevicePending {
+	case ApprovalAlreadyDecided:
 		return DeviceCode{}, ErrUsed
 	}
 	return d, nil
 }
 
 // ApproveDevice records that the signed-in user approved the device
-// (grantID is the grant made for it); DenyDevice that they refused.
+// (grantID is the grant made for it); DenyDevice that they refused. A
+// device code decided before is ErrUsed (the first decision stands), one
+// past its expiry ErrExpired (DecideDeviceApproval).
 func (s *Service) ApproveDevice(ctx context.Context, tenantID, userCode, userID, grantID string) (DeviceCode, error) {
-	return s.repo.ApproveDeviceCode(ctx, tenantID, s.hash.HashToken(NormalizeUserCode(userCode)), userID, grantID, s.clock())
+	outcome, d, err := DecideDevice(ctx, s.repo, tenantID, s.hash.HashToken(NormalizeUserCode(userCode)), userID, grantID, s.clock())
+	switch {
+	case err != nil:
+		return DeviceCode{}, err
+	case outcome == ApprovalAlreadyDecided:
+		return DeviceCode{}, fmt.Errorf("device code is %s: %w", d.Status, ErrUsed)
+	case outcome == ApprovalExpired:
+		return DeviceCode{}, fmt.Errorf("device code: %w", ErrExpired)
+	}
+	return d, nil
 }
 
 // DenyDevice records a refusal.
 func (s *Service) DenyDevice(ctx context.Context, tenantID, userCode string) error {
-	_, err := s.repo.ApproveDeviceCode(ctx, tenantID, s.hash.HashToken(NormalizeUserCode(userCode)), "", "", s.clock())
+	_, err := s.ApproveDevice(ctx, tenantID, userCode, "", "")
 	return err
 }
 
-// PollDevice answers a device's token request (RFC 8628 §3.4-3.5): the
-// approved device code with its grant, once; otherwise one of the device
-// flow errors. A client polling faster than the interval gets ErrSlowDown.
+// PollDevice answers a device's token request (RFC 8628 §3.4-3.5,
+// DecideDevicePoll): the approved device code with its grant, once;
+// otherwise one of the device flow errors. A client polling faster than
+// the interval gets ErrSlowDown.
 func (s *Service) PollDevice(ctx context.Context, tenantID, deviceCode, clientID string) (DeviceCode, Grant, error) {
 	if !strings.HasPrefix(deviceCode, DeviceCodePrefix) {
 		return DeviceCode{}, Grant{}, ErrNotFound
 	}
-	now := s.clock()
-	d, err := s.repo.PollDeviceCode(ctx, tenantID, s.hash.HashToken(deviceCode), now)
+	outcome, d, err := Poll(ctx, s.repo, tenantID, s.hash.HashToken(deviceCode), clientID, s.clock())
 	if err != nil {
 		return DeviceCode{}, Grant{}, err
 	}
-	if !strings.EqualFold(d.ClientID, clientID) {
-		return DeviceCode{}, Grant{}, ErrWrongClient
-	}
-	if !now.Before(d.ExpiresAt) {
-		return DeviceCode{}, Grant{}, ErrExpiredToken
-	}
-	switch d.Status {
-	case DeviceDenied:
-		return DeviceCode{}, Grant{}, ErrAccessDenied
-	case DeviceRedeemed:
-		return DeviceCode{}, Grant{}, ErrExpiredToken
-	case DeviceApproved:
+	switch outcome {
+	case PollApproved:
 		g, err := s.ActiveGrant(ctx, tenantID, d.GrantID)
 		return d, g, err
-	}
-	if !d.LastPolledAt.IsZero() && now.Sub(d.LastPolledAt) < d.Interval {
+	case PollWrongClient:
+		return DeviceCode{}, Grant{}, ErrWrongClient
+	case PollExpired, PollRedeemed:
+		return DeviceCode{}, Grant{}, ErrExpiredToken
+	case PollDenied:
+		return DeviceCode{}, Grant{}, ErrAccessDenied
+	case PollSlowDown:
 		return DeviceCode{}, Grant{}, ErrSlowDown
 	}
 	return DeviceCode{}, Grant{}, ErrAuthorizationPending

@@ -34,35 +34,32 @@ type Repository interface {
 	CreateCode(ctx context.Context, tenantID string, c Code) error
 	// GetCode reads a code by hash without changing it.
 	GetCode(ctx context.Context, tenantID string, hash []byte) (Code, error)
-	// RedeemCode marks the code redeemed at now and returns it, if it is
-	// unredeemed, unexpired and its grant active. A code redeemed before
-	// is returned with ErrUsed (so the caller can revoke its grant, RFC
-	// 6749 §4.1.2); an expired one with ErrExpired; a revoked grant's with
-	// ErrRevoked; an unknown one ErrNotFound. Of concurrent redemptions
-	// exactly one succeeds.
-	RedeemCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (Code, error)
+	// GetCodeAndGrant reads a code by hash with its grant, as one read:
+	// the facts a redemption is decided on.
+	GetCodeAndGrant(ctx context.Context, tenantID string, hash []byte) (Code, Grant, error)
+	// MarkCodeRedeemed is the compare-and-swap of a redemption: if the
+	// code is unredeemed and its grant unrevoked (the state DecideRedemption
+	// answered RedeemFirst on), it marks the code redeemed at now. It
+	// returns the code and its grant as it found them, before the mark,
+	// and whether it marked. Of concurrent calls exactly one marks. An
+	// unknown code is ErrNotFound.
+	MarkCodeRedeemed(ctx context.Context, tenantID string, hash []byte, now time.Time) (Code, Grant, bool, error)
 
 	CreateRefreshToken(ctx context.Context, tenantID string, t RefreshToken) error
 	// GetRefreshToken returns a refresh token by hash with its grant.
 	GetRefreshToken(ctx context.Context, tenantID string, hash []byte) (RefreshToken, Grant, error)
-	// RotateRefreshToken is the one atomic step of a refresh:
-	//   - presented unused, unexpired, grant active: mark it used at now,
-	//     record next (its successor) and sealed (the response carrying
-	//     it) on it, store next (with next.Generation as given: the
-	//     caller's presented.Generation + 1); return (RefreshToken{} , nil).
-	//   - presented already used, now - UsedAt <= grace: change nothing
-	//     and return the presented token (with SuccessorSealed) and
-	//     ErrUsed; the caller replays the sealed response.
-	//   - presented already used outside the grace window: revoke the
-	//     grant (with feed entry expiring at feedExpiry) and return ErrUsed
-	//     with the token's SuccessorSealed empty.
-	//   - expired: ErrExpired; grant revoked: ErrRevoked; unknown:
-	//     ErrNotFound.
-	// A grace of 0 means no window at all. A used token is reported as
-	// ErrUsed even when its grant is revoked since (the sealed response is
-	// returned only within grace on an active grant).
-	// Of concurrent rotations of one token exactly one stores a successor.
-	RotateRefreshToken(ctx context.Context, tenantID string, presented []byte, next RefreshToken, sealed []byte, now time.Time, grace time.Duration, feedExpiry time.Time) (RefreshToken, error)
+	// MarkRefreshTokenUsed is the compare-and-swap of a rotation (the
+	// state DecideRotation answered RotateFresh on): if the presented token
+	// is unused and its grant unrevoked, it marks the token used at now
+	// with next as its successor and sealed (the response carrying next)
+	// on it, stores next (its GrantID and ClientID empty or the grant's,
+	// its ExpiresAt capped at the grant's, its Generation as given) and
+	// appends superseded to the feed (when its Kind is set, as
+	// AppendRevocation does), as one atomic, durable write. It returns the
+	// presented token and its grant as it found them, before the mark, and
+	// whether it rotated. Of concurrent calls exactly one rotates. An
+	// unknown token is ErrNotFound.
+	MarkRefreshTokenUsed(ctx context.Context, tenantID string, presented []byte, next RefreshToken, sealed []byte, superseded Revocation, now time.Time) (RefreshToken, Grant, bool, error)
 	// ForgetSealed drops sealed successor responses older than before, so
 	// that no usable token stays recoverable past the grace window.
 	ForgetSealed(ctx context.Context, before time.Time) error
@@ -80,15 +77,17 @@ type Repository interface {
 	// the earliest expiry among them. maxPending 0 stores without a cap.
 	CreateDeviceCode(ctx context.Context, tenantID string, d DeviceCode, maxPending int) error
 	GetDeviceCodeByUserCode(ctx context.Context, tenantID string, userCodeHash []byte) (DeviceCode, error)
-	// ApproveDeviceCode moves a pending, unexpired device code to approved
-	// (with userID and grantID) or to denied (userID ""), atomically.
-	ApproveDeviceCode(ctx context.Context, tenantID string, userCodeHash []byte, userID, grantID string, now time.Time) (DeviceCode, error)
-	// PollDeviceCode records a poll at now and returns the device code as it
-	// was before this poll (its LastPolledAt is the previous poll), so the
-	// caller can answer slow_down (RFC 8628 §3.5). When the code is
-	// approved, the poll also marks it redeemed, atomically, so exactly
-	// one poll receives the tokens; a later poll sees DeviceRedeemed.
-	PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (DeviceCode, error)
+	// GetDeviceCode returns a device code by the hash of its device code.
+	GetDeviceCode(ctx context.Context, tenantID string, hash []byte) (DeviceCode, error)
+	// SwapDeviceCode is the compare-and-swap of a device code (a decision
+	// on it, a poll): if the code stored under from.Hash still has from's
+	// Status and LastPolledAt, it takes to's Status, UserID, GrantID and
+	// LastPolledAt, atomically, and the answer is (to, true); otherwise
+	// nothing changes and the answer is the code as stored and false. An
+	// approval (to.Status DeviceApproved) must name a grant of the tenant
+	// made for to.UserID and the code's client (ErrNotFound if there is
+	// no such grant, an error if it is another user's or client's).
+	SwapDeviceCode(ctx context.Context, tenantID string, from, to DeviceCode) (DeviceCode, bool, error)
 
 	// AppendRevocation adds an entry to the tenant's feed, numbered after
 	// every entry a follower can already read. A RevokeSuperseded entry

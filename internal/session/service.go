@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -51,6 +52,7 @@ type Service struct {
 	hash             Hasher
 	seal             Sealer
 	now              func() time.Time
+	rand             io.Reader
 	feedTT           time.Duration
 	audit            *audit.Recorder
 	devicePendingMax int
@@ -58,7 +60,13 @@ type Service struct {
 
 // Options configure a Service.
 type Options struct {
+	// Now is the clock (time.Now if nil): tools and tests that act as of
+	// another time (housekeeping once codes have expired) build a Service
+	// with their own.
 	Now func() time.Time
+	// Rand is the source of the opaque values, user codes and ids
+	// (crypto/rand if nil).
+	Rand io.Reader
 	// FeedRetention is how long a revocation stays on the feed: at least
 	// the longest access-token lifetime plus clock skew, after which every
 	// token it concerns has expired anyway.
@@ -74,10 +82,13 @@ type Options struct {
 
 // NewService returns a Service.
 func NewService(repo Repository, h Hasher, s Sealer, opts Options) *Service {
-	svc := &Service{repo: repo, hash: h, seal: s, now: opts.Now, feedTT: opts.FeedRetention, audit: opts.Audit,
+	svc := &Service{repo: repo, hash: h, seal: s, now: opts.Now, rand: opts.Rand, feedTT: opts.FeedRetention, audit: opts.Audit,
 		devicePendingMax: opts.DevicePendingMax}
 	if svc.now == nil {
 		svc.now = time.Now
+	}
+	if svc.rand == nil {
+		svc.rand = rand.Reader
 	}
 	if svc.feedTT == 0 {
 		svc.feedTT = 24*time.Hour + 10*time.Minute
@@ -88,16 +99,24 @@ func NewService(repo Repository, h Hasher, s Sealer, opts Options) *Service {
 	return svc
 }
 
-// WithClock returns a Service over the same storage that reads the time
-// from now: for tools and tests that act as of another time (housekeeping
-// as it will run once codes have expired).
-func (s *Service) WithClock(now func() time.Time) *Service {
-	c := *s
-	c.now = now
-	return &c
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// read fills b from the random source. A source that fails leaves the
+// server unable to make a secret: it stops rather than make a weak one.
+func (s *Service) read(b []byte) {
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		panic(err)
+	}
 }
 
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+// newID returns a random (version 4) UUID from the random source.
+func (s *Service) newID() string {
+	id, err := uuid.NewRandomFromReader(s.rand)
+	if err != nil {
+		panic(err)
+	}
+	return id.String()
+}
 
 // opaque returns a new opaque value and its hash: prefix, the tenant id
 // (32 hex digits), a dot, and 256 bits of entropy. The tenant in the value
@@ -106,9 +125,7 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 // value is looked up by its hash within that tenant.
 func (s *Service) opaque(prefix, tenantID string) (string, []byte) {
 	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
+	s.read(b[:])
 	v := prefix + strings.ReplaceAll(tenantID, "-", "") + "." + base64.RawURLEncoding.EncodeToString(b[:])
 	return v, s.hash.HashToken(v)
 }
@@ -137,7 +154,7 @@ func (s *Service) feedExpiry(now time.Time) time.Time { return now.Add(s.feedTT)
 func (s *Service) StartBrowserSession(ctx context.Context, tenantID, userID string, authTime time.Time, lifetime time.Duration) (string, BrowserSession, error) {
 	v, h := s.opaque(BrowserSessionPrefix, tenantID)
 	now := s.clock()
-	bs := BrowserSession{TenantID: tenantID, ID: uuid.NewString(), IDHash: h, UserID: userID, AuthTime: authTime.UTC().Truncate(time.Microsecond),
+	bs := BrowserSession{TenantID: tenantID, ID: s.newID(), IDHash: h, UserID: userID, AuthTime: authTime.UTC().Truncate(time.Microsecond),
 		CreatedAt: now, ExpiresAt: now.Add(lifetime)}
 	if err := s.repo.CreateBrowserSession(ctx, tenantID, bs); err != nil {
 		return "", BrowserSession{}, err
@@ -202,7 +219,7 @@ type GrantSpec struct {
 // NewGrant records a sign-in of a user to a client.
 func (s *Service) NewGrant(ctx context.Context, tenantID string, g GrantSpec) (Grant, error) {
 	now := s.clock()
-	gr := Grant{TenantID: tenantID, ID: uuid.NewString(), UserID: g.UserID, ClientID: g.ClientID, BrowserSessionID: g.BrowserSessionID,
+	gr := Grant{TenantID: tenantID, ID: s.newID(), UserID: g.UserID, ClientID: g.ClientID, BrowserSessionID: g.BrowserSessionID,
 		Scopes: g.Scopes, AuthTime: g.AuthTime.UTC().Truncate(time.Microsecond), CreatedAt: now, ExpiresAt: now.Add(g.Lifetime),
 		Channel: g.Channel}
 	if gr.Scopes == nil {
@@ -297,28 +314,28 @@ func (s *Service) LookupCode(ctx context.Context, tenantID, code string) (Code, 
 	return s.repo.GetCode(ctx, tenantID, s.hash.HashToken(code))
 }
 
-// RedeemCode redeems an authorization code once. A second redemption
-// revokes the grant, and so every token issued from the code (RFC 6749
-// §4.1.2, RFC 9700 §4.5), and fails with ErrUsed.
+// RedeemCode redeems an authorization code once (DecideRedemption). A
+// second redemption revokes the grant, and so every token issued from the
+// code (RFC 6749 §4.1.2, RFC 9700 §4.5), and fails with ErrUsed.
 func (s *Service) RedeemCode(ctx context.Context, tenantID, code string) (Code, Grant, error) {
 	if !strings.HasPrefix(code, CodePrefix) {
 		return Code{}, Grant{}, ErrNotFound
 	}
-	c, err := s.repo.RedeemCode(ctx, tenantID, s.hash.HashToken(code), s.clock())
-	if errors.Is(err, ErrUsed) {
-		if rerr := s.revokeGrant(ctx, tenantID, c.GrantID, audit.RevokeCodeReplayed, c.ClientID); rerr != nil {
-			return Code{}, Grant{}, rerr
-		}
-		return c, Grant{}, err
-	}
+	now := s.clock()
+	outcome, c, g, err := Redeem(ctx, s.repo, tenantID, s.hash.HashToken(code), now, s.feedExpiry(now))
 	if err != nil {
 		return Code{}, Grant{}, err
 	}
-	g, err := s.ActiveGrant(ctx, tenantID, c.GrantID)
-	if err != nil {
-		return Code{}, Grant{}, err
+	switch outcome {
+	case RedeemFirst:
+		return c, g, nil
+	case RedeemReplay:
+		s.recordRevocation(tenantID, audit.RevokeCodeReplayed, c.ClientID, c.GrantID)
+		return c, Grant{}, fmt.Errorf("code: %w", ErrUsed)
+	case RedeemRevoked:
+		return Code{}, Grant{}, fmt.Errorf("grant %s: %w", g.ID, ErrRevoked)
 	}
-	return c, g, nil
+	return Code{}, Grant{}, fmt.Errorf("code: %w", ErrExpired)
 }
 
 // IssueRefreshToken starts a grant's rotation chain. accessToken and
@@ -363,80 +380,69 @@ type Minted struct {
 // new refresh token.
 type Minter func(g Grant, newRefreshToken string) (Minted, error)
 
-// Refresh rotates a refresh token: it checks the client binding, builds the
-// successor's response with mint, and records the rotation in one atomic
-// step. A retry of the same token by the same client within grace gets the
-// very same response; a reuse outside it revokes the grant.
+// Refresh rotates a refresh token: it decides the presentation
+// (DecideRotation), builds the successor's response with mint only when
+// the decision is to rotate, and records the rotation with the store's
+// compare-and-swap (Rotate). A retry of the same token by the same client
+// within grace gets the very same response; a reuse outside it revokes the
+// grant.
 func (s *Service) Refresh(ctx context.Context, tenantID, presented, clientID string, inactivity, grace time.Duration, mint Minter) ([]byte, Grant, error) {
 	if !strings.HasPrefix(presented, RefreshTokenPrefix) {
 		return nil, Grant{}, ErrNotFound
 	}
 	h := s.hash.HashToken(presented)
-	cur, g, err := s.repo.GetRefreshToken(ctx, tenantID, h)
+	now := s.clock()
+	var resp []byte
+	outcome, cur, g, err := Rotate(ctx, s.repo, RotateRequest{TenantID: tenantID, Presented: h, ClientID: clientID, Now: now,
+		Grace: grace, FeedExpiry: s.feedExpiry(now),
+		Next: func(cur RefreshToken, g Grant) (Successor, error) {
+			next, r, err := s.successor(tenantID, h, cur, g, now, inactivity, mint)
+			resp = r
+			return next, err
+		}})
 	if err != nil {
 		return nil, Grant{}, err
 	}
-	// Binding first, and without any change: another client presenting a
-	// stolen token must not be able to revoke the owner's grant.
-	if !strings.EqualFold(cur.ClientID, clientID) {
-		return nil, Grant{}, ErrWrongClient
+	switch outcome {
+	case RotateFresh:
+		return resp, g, nil
+	case RotateRetry:
+		replay, err := s.seal.Open(cur.SuccessorSealed, SealedResponseAAD(tenantID, h))
+		if err != nil {
+			return nil, Grant{}, err
+		}
+		return replay, g, nil
+	case RotateReuse, RotateRetryForgotten:
+		// A rotated token came back after the grace window (RFC 9700
+		// §4.14.2): Rotate revoked the grant.
+		s.recordRevocation(tenantID, audit.RevokeReuse, clientID, g.ID)
 	}
-	now := s.clock()
-	if !g.RevokedAt.IsZero() {
-		return nil, Grant{}, ErrRevoked
-	}
-	if !now.Before(g.ExpiresAt) {
-		return nil, Grant{}, ErrExpired
-	}
+	return nil, Grant{}, rotationError(outcome, g)
+}
+
+// successor mints the response of a rotation of cur and returns the
+// successor to store with it, and the response.
+func (s *Service) successor(tenantID string, h []byte, cur RefreshToken, g Grant, now time.Time, inactivity time.Duration, mint Minter) (Successor, []byte, error) {
 	v, nh := s.opaque(RefreshTokenPrefix, tenantID)
 	next := RefreshToken{TenantID: tenantID, Hash: nh, GrantID: g.ID, ClientID: g.ClientID, CreatedAt: now, ExpiresAt: minTime(now.Add(inactivity), g.ExpiresAt),
 		Generation: cur.Generation + 1}
-	var sealed []byte
-	var resp []byte
-	var m Minted
-	if cur.UsedAt.IsZero() {
-		// Mint only when this call may win; a loser's tokens are never
-		// returned to anyone.
-		if m, err = mint(g, v); err != nil {
-			return nil, Grant{}, err
-		}
-		resp, next.AccessTokens = m.Response, cur.AccessTokens.With(m.AccessTokenAudience, m.AccessTokenID)
-		next.AccessTokenExpiresAt = maxTime(m.AccessTokenExpiresAt, cur.AccessTokenExpiresAt)
-		if sealed, err = s.seal.Seal(resp, SealedResponseAAD(tenantID, h)); err != nil {
-			return nil, Grant{}, err
-		}
+	m, err := mint(g, v)
+	if err != nil {
+		return Successor{}, nil, err
 	}
-	old, err := s.repo.RotateRefreshToken(ctx, tenantID, h, next, sealed, now, grace, s.feedExpiry(now))
-	switch {
-	case err == nil:
-		if resp == nil {
-			return nil, Grant{}, fmt.Errorf("session: rotation succeeded without a response")
-		}
-		if m.AccessTokenID != "" {
-			if err := s.repo.AppendRevocation(ctx, tenantID, superseded(tenantID, g, cur, next, m)); err != nil {
-				return nil, Grant{}, err
-			}
-		}
-		return resp, g, nil
-	case errors.Is(err, ErrUsed) && len(old.SuccessorSealed) > 0:
-		replay, oerr := s.seal.Open(old.SuccessorSealed, SealedResponseAAD(tenantID, h))
-		if oerr != nil {
-			// Sealed by a version that bound it to the row alone, in the
-			// minute before an upgrade.
-			replay, oerr = s.seal.Open(old.SuccessorSealed, h)
-		}
-		if oerr != nil {
-			return nil, Grant{}, oerr
-		}
-		return replay, g, nil
-	case errors.Is(err, ErrUsed):
-		// RotateRefreshToken revoked the grant: a rotated token came back
-		// after the grace window (RFC 9700 §4.14.2).
-		s.recordRevocation(tenantID, audit.RevokeReuse, clientID, g.ID)
-		return nil, Grant{}, ErrReuse
-	default:
-		return nil, Grant{}, err
+	next.AccessTokens = cur.AccessTokens.With(m.AccessTokenAudience, m.AccessTokenID)
+	next.AccessTokenExpiresAt = maxTime(m.AccessTokenExpiresAt, cur.AccessTokenExpiresAt)
+	// Sealed before the commit, so that a retry within the grace window
+	// is answered with this very response.
+	sealed, err := s.seal.Seal(m.Response, SealedResponseAAD(tenantID, h))
+	if err != nil {
+		return Successor{}, nil, err
 	}
+	out := Successor{Token: next, Sealed: sealed}
+	if m.AccessTokenID != "" {
+		out.Superseded = superseded(tenantID, g, cur, next, m)
+	}
+	return out, m.Response, nil
 }
 
 // RefreshTokenGrant returns the grant a refresh token belongs to, for

@@ -4,7 +4,7 @@ import "testing"
 
 func TestTenantOf(t *testing.T) {
 	tid := "3f1c7a52-9d0e-4b7a-8c61-0a2b3c4d5e6f"
-	s := &Service{hash: hashFunc(func(string) []byte { return nil })}
+	s := NewService(nil, hashFunc(func(string) []byte { return nil }), nil, Options{})
 	for _, prefix := range []string{CodePrefix, RefreshTokenPrefix, DeviceCodePrefix, BrowserSessionPrefix} {
 		v, _ := s.opaque(prefix, tid)
 		if got, ok := TenantOf(v); !ok || got != tid {

@@ -10,74 +10,8 @@ import (
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/store"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
-
-// The jsonb columns of applications are written from these types, not from
-// the directory types, so that the stored format is owned here: renaming a
-// JSON tag of the API cannot make stored rows unreadable. They are the
-// SQLite engine's format. Each has the same fields as its directory twin,
-// so the conversions below are plain Go conversions, and a field added to
-// the directory type stops the build until it is added here too.
-type (
-	scopeDoc struct {
-		ID          string `json:"id"`
-		Value       string `json:"value"`
-		DisplayName string `json:"displayName"`
-		Description string `json:"description"`
-		Enabled     bool   `json:"enabled"`
-	}
-	appRoleDoc struct {
-		ID                 string   `json:"id"`
-		Value              string   `json:"value"`
-		DisplayName        string   `json:"displayName"`
-		Description        string   `json:"description"`
-		AllowedMemberTypes []string `json:"allowedMemberTypes"`
-		Enabled            bool     `json:"enabled"`
-	}
-	preAuthorizedDoc struct {
-		AppID  string   `json:"appId"`
-		Scopes []string `json:"scopes"`
-	}
-)
-
-// normalizeApplication replaces every nil slice of a, nested ones included,
-// with an empty one (see nonNil). The nested slices are copied, so the
-// caller's value is never modified.
-func normalizeApplication(a directory.Application) directory.Application {
-	a.IdentifierURIs = nonNil(a.IdentifierURIs)
-	a.RedirectURIs = nonNil(a.RedirectURIs)
-	a.Scopes = nonNil(a.Scopes)
-	a.AppRoles = mapSlice(a.AppRoles, func(r directory.AppRole) directory.AppRole {
-		r.AllowedMemberTypes = nonNil(r.AllowedMemberTypes)
-		return r
-	})
-	a.PreAuthorized = mapSlice(a.PreAuthorized, func(p directory.PreAuthorizedApplication) directory.PreAuthorizedApplication {
-		p.Scopes = nonNil(p.Scopes)
-		return p
-	})
-	return a
-}
-
-// applicationDocs are the jsonb columns of an application, as JSON text.
-type applicationDocs struct {
-	scopes, appRoles, preAuthorized string
-}
-
-func encodeApplication(a directory.Application) (applicationDocs, error) {
-	var d applicationDocs
-	var err error
-	enc := func(dst *string, v any) {
-		if err == nil {
-			*dst, err = encJSON(v)
-		}
-	}
-	enc(&d.scopes, mapSlice(a.Scopes, func(s directory.Scope) scopeDoc { return scopeDoc(s) }))
-	enc(&d.appRoles, mapSlice(a.AppRoles, func(r directory.AppRole) appRoleDoc { return appRoleDoc(r) }))
-	enc(&d.preAuthorized, mapSlice(a.PreAuthorized, func(p directory.PreAuthorizedApplication) preAuthorizedDoc {
-		return preAuthorizedDoc(p)
-	}))
-	return d, err
-}
 
 const applicationColumns = `tenant_id, app_id, object_id, display_name, identifier_uris, scopes, app_roles,
 	access_token_accepted_version, access_token_lifetime, redirect_uris, public_client, pre_authorized,
@@ -101,27 +35,10 @@ func scanApplication(row pgx.Row) (directory.Application, error) {
 	a.AccessTokenLifetime = time.Duration(lifetime)
 	a.CreatedAt, a.UpdatedAt = utc(a.CreatedAt), utc(a.UpdatedAt)
 
-	var scopeDocs []scopeDoc
-	var roleDocs []appRoleDoc
-	var preDocs []preAuthorizedDoc
-	for _, c := range []struct {
-		text []byte
-		dst  any
-	}{
-		{scopes, &scopeDocs},
-		{roles, &roleDocs},
-		{pre, &preDocs},
-	} {
-		if err := decJSON(c.text, c.dst); err != nil {
-			return directory.Application{}, fmt.Errorf("application %s: decode column: %w", a.AppID, err)
-		}
+	if err := stored.DecodeApplication(&a, scopes, roles, pre); err != nil {
+		return directory.Application{}, err
 	}
-	a.Scopes = mapSlice(scopeDocs, func(s scopeDoc) directory.Scope { return directory.Scope(s) })
-	a.AppRoles = mapSlice(roleDocs, func(r appRoleDoc) directory.AppRole { return directory.AppRole(r) })
-	a.PreAuthorized = mapSlice(preDocs, func(p preAuthorizedDoc) directory.PreAuthorizedApplication {
-		return directory.PreAuthorizedApplication(p)
-	})
-	return normalizeApplication(a), nil
+	return a, nil
 }
 
 // CreateApplication stores a new application and claims its identifier
@@ -129,20 +46,20 @@ func scanApplication(row pgx.Row) (directory.Application, error) {
 // is stored.
 func (s *Store) CreateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	op := fmt.Sprintf("create application %s in tenant %s", app.AppID, tenantID)
-	if err := checkTenant(tenantID, app.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, app.TenantID); err != nil {
 		return wrap(op, err)
 	}
-	app = normalizeApplication(app)
-	docs, err := encodeApplication(app)
+	app = stored.NormalizeApplication(app)
+	docs, err := stored.EncodeApplication(app)
 	if err != nil {
 		return wrap(op, err)
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO applications (`+applicationColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			tenantID, app.AppID, app.ObjectID, app.DisplayName, app.IdentifierURIs, docs.scopes, docs.appRoles,
+			tenantID, app.AppID, app.ObjectID, app.DisplayName, app.IdentifierURIs, docs.Scopes, docs.AppRoles,
 			app.AccessTokenAcceptedVersion, int64(app.AccessTokenLifetime), app.RedirectURIs,
-			app.PublicClient, docs.preAuthorized, app.CreatedAt, app.UpdatedAt); err != nil {
+			app.PublicClient, docs.PreAuthorized, app.CreatedAt, app.UpdatedAt); err != nil {
 			return err
 		}
 		return claimIdentifierURIs(ctx, tx, tenantID, app.AppID, app.IdentifierURIs)
@@ -168,11 +85,11 @@ func claimIdentifierURIs(ctx context.Context, tx pgx.Tx, tenantID, appID string,
 // directory.ErrConflict nothing changes.
 func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	op := fmt.Sprintf("update application %s in tenant %s", app.AppID, tenantID)
-	if err := checkTenant(tenantID, app.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, app.TenantID); err != nil {
 		return wrap(op, err)
 	}
-	app = normalizeApplication(app)
-	docs, err := encodeApplication(app)
+	app = stored.NormalizeApplication(app)
+	docs, err := stored.EncodeApplication(app)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -182,9 +99,9 @@ func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app dire
 			access_token_lifetime = $9, redirect_uris = $10, public_client = $11, pre_authorized = $12,
 			created_at = $13, updated_at = $14
 			WHERE tenant_id = $1 AND app_id = $2`,
-			tenantID, app.AppID, app.ObjectID, app.DisplayName, app.IdentifierURIs, docs.scopes, docs.appRoles,
+			tenantID, app.AppID, app.ObjectID, app.DisplayName, app.IdentifierURIs, docs.Scopes, docs.AppRoles,
 			app.AccessTokenAcceptedVersion, int64(app.AccessTokenLifetime), app.RedirectURIs,
-			app.PublicClient, docs.preAuthorized, app.CreatedAt, app.UpdatedAt)
+			app.PublicClient, docs.PreAuthorized, app.CreatedAt, app.UpdatedAt)
 		if err != nil {
 			return err
 		}

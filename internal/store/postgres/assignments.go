@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const roleAssignmentColumns = `tenant_id, id, principal_id, principal_type, resource_id,
@@ -28,7 +29,7 @@ func scanRoleAssignment(row pgx.Row) (directory.RoleAssignment, error) {
 // directory.ErrNotFound if the tenant does not exist.
 func (s *Store) CreateRoleAssignment(ctx context.Context, tenantID string, a directory.RoleAssignment) error {
 	op := fmt.Sprintf("create role assignment %s in tenant %s", a.ID, tenantID)
-	if err := checkTenant(tenantID, a.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, a.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO role_assignments (`+roleAssignmentColumns+`)

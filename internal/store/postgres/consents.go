@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const consentColumns = `tenant_id, client_id, resource_app_id, principal_id, scopes, created_at, updated_at`
@@ -17,7 +18,7 @@ func scanConsent(row pgx.Row) (directory.ConsentGrant, error) {
 		&g.CreatedAt, &g.UpdatedAt); err != nil {
 		return directory.ConsentGrant{}, err
 	}
-	g.Scopes = nonNil(g.Scopes)
+	g.Scopes = stored.NonNil(g.Scopes)
 	g.CreatedAt, g.UpdatedAt = utc(g.CreatedAt), utc(g.UpdatedAt)
 	return g, nil
 }
@@ -51,7 +52,7 @@ func distinctScopes(list []string) []string {
 func (s *Store) PutConsent(ctx context.Context, tenantID string, g directory.ConsentGrant) error {
 	op := fmt.Sprintf("put consent of %s to client %s for %s in tenant %s", g.PrincipalID, g.ClientID,
 		g.ResourceAppID, tenantID)
-	if err := checkTenant(tenantID, g.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, g.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	// GROUP BY compares with the column's deterministic collation, which

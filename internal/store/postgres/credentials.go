@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const credentialColumns = `tenant_id, app_id, key_id, type, display_name, hint, secret_hash,
@@ -18,7 +19,7 @@ func scanCredential(row pgx.Row) (directory.Credential, error) {
 		&c.CertificateDER, &c.Thumbprint, &c.ThumbprintS256, &c.StartsAt, &c.ExpiresAt, &c.CreatedAt); err != nil {
 		return directory.Credential{}, err
 	}
-	c.SecretHash, c.CertificateDER = nonNil(c.SecretHash), nonNil(c.CertificateDER)
+	c.SecretHash, c.CertificateDER = stored.NonNil(c.SecretHash), stored.NonNil(c.CertificateDER)
 	c.StartsAt, c.ExpiresAt, c.CreatedAt = utc(c.StartsAt), utc(c.ExpiresAt), utc(c.CreatedAt)
 	return c, nil
 }
@@ -30,13 +31,13 @@ func scanCredential(row pgx.Row) (directory.Credential, error) {
 // one with this key id.
 func (s *Store) AddCredential(ctx context.Context, tenantID string, c directory.Credential) error {
 	op := fmt.Sprintf("add credential %s of application %s in tenant %s", c.KeyID, c.AppID, tenantID)
-	if err := checkTenant(tenantID, c.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, c.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO credentials (`+credentialColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		tenantID, c.AppID, c.KeyID, c.Type, c.DisplayName, c.Hint, nonNil(c.SecretHash),
-		nonNil(c.CertificateDER), c.Thumbprint, c.ThumbprintS256, c.StartsAt, c.ExpiresAt, c.CreatedAt)
+		tenantID, c.AppID, c.KeyID, c.Type, c.DisplayName, c.Hint, stored.NonNil(c.SecretHash),
+		stored.NonNil(c.CertificateDER), c.Thumbprint, c.ThumbprintS256, c.StartsAt, c.ExpiresAt, c.CreatedAt)
 	return wrap(op, err)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 // As in the SQLite engine, a grant's codes and refresh tokens are not
@@ -45,7 +46,7 @@ func (r *grantRow) decode() session.Grant {
 	if r.sessionID != nil {
 		g.BrowserSessionID = *r.sessionID
 	}
-	g.Scopes = nonNil(g.Scopes)
+	g.Scopes = stored.NonNil(g.Scopes)
 	g.AuthTime, g.CreatedAt = utc(g.AuthTime), utc(g.CreatedAt)
 	g.ExpiresAt, g.RevokedAt = utc(g.ExpiresAt), utc(g.RevokedAt)
 	return g
@@ -68,7 +69,7 @@ func scanGrant(row pgx.Row) (session.Grant, error) {
 // out.
 func (s *Store) CreateGrant(ctx context.Context, tenantID string, g session.Grant) error {
 	op := fmt.Sprintf("create grant %s in tenant %s", g.ID, tenantID)
-	if err := checkTenant(tenantID, g.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, g.TenantID); err != nil {
 		return wrapSession(op, err)
 	}
 	var sessionID *string // NULL for no session: see the migration
@@ -77,7 +78,7 @@ func (s *Store) CreateGrant(ctx context.Context, tenantID string, g session.Gran
 	}
 	insert := func(q querier) error {
 		_, err := q.Exec(ctx, `INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			tenantID, g.ID, g.UserID, g.ClientID, sessionID, nonNil(g.Scopes), g.AuthTime,
+			tenantID, g.ID, g.UserID, g.ClientID, sessionID, stored.NonNil(g.Scopes), g.AuthTime,
 			g.CreatedAt, g.ExpiresAt, g.RevokedAt, g.Channel)
 		return err
 	}
@@ -113,7 +114,7 @@ func (s *Store) GetGrant(ctx context.Context, tenantID, id string) (session.Gran
 func (s *Store) UpdateGrantScopes(ctx context.Context, tenantID, id string, scopes []string) error {
 	op := fmt.Sprintf("update scopes of grant %s in tenant %s", id, tenantID)
 	tag, err := s.pool.Exec(ctx, `UPDATE grants SET scopes = $3
-		WHERE tenant_id = $1 AND id = $2 AND revoked_at = `+notYet, tenantID, id, nonNil(scopes))
+		WHERE tenant_id = $1 AND id = $2 AND revoked_at = `+notYet, tenantID, id, stored.NonNil(scopes))
 	if err != nil || tag.RowsAffected() == 1 {
 		return wrapSession(op, err)
 	}

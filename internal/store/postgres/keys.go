@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tessera-id/tessera/internal/store/stored"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
@@ -19,7 +20,7 @@ func scanKey(row pgx.Row) (token.KeyRecord, error) {
 		&k.PublishUntil); err != nil {
 		return token.KeyRecord{}, err
 	}
-	k.Sealed, k.CertDER = nonNil(k.Sealed), nonNil(k.CertDER)
+	k.Sealed, k.CertDER = stored.NonNil(k.Sealed), stored.NonNil(k.CertDER)
 	k.CreatedAt, k.ActivatedAt, k.PublishUntil = utc(k.CreatedAt), utc(k.ActivatedAt), utc(k.PublishUntil)
 	return k, nil
 }
@@ -28,7 +29,7 @@ func scanKey(row pgx.Row) (token.KeyRecord, error) {
 // caller made, which the store neither opens nor needs to.
 func insertKey(ctx context.Context, tx pgx.Tx, k token.KeyRecord) error {
 	_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		k.ID, k.Alg, k.State, nonNil(k.Sealed), nonNil(k.CertDER), k.CreatedAt, k.ActivatedAt, k.PublishUntil)
+		k.ID, k.Alg, k.State, stored.NonNil(k.Sealed), stored.NonNil(k.CertDER), k.CreatedAt, k.ActivatedAt, k.PublishUntil)
 	return err
 }
 
@@ -47,12 +48,12 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]token.KeyRecord, error) 
 // index instead of reporting false. The schema allows at most one active
 // and one next key; a set breaking that is refused.
 func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bool, error) {
-	if len(keys) == 0 {
-		return false, errors.New("postgres: init signing keys: no keys given")
+	if err := stored.CheckKeys(keys, nil); err != nil {
+		return false, wrap("init signing keys", err)
 	}
-	stored := false
+	wrote := false
 	err := s.write(ctx, "init signing keys", func(tx pgx.Tx) error {
-		stored = false // fn may run again
+		wrote = false // fn may run again
 		if _, err := tx.Exec(ctx, `LOCK TABLE signing_keys IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
@@ -68,10 +69,10 @@ func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bo
 				return fmt.Errorf("key %s: %w", k.ID, err)
 			}
 		}
-		stored = true
+		wrote = true
 		return nil
 	})
-	return stored && err == nil, err
+	return wrote && err == nil, err
 }
 
 // RotateSigningKeys retires activeID, activates the next key and stores
@@ -83,8 +84,8 @@ func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bo
 // retired keys whose PublishUntil is before now.
 func (s *Store) RotateSigningKeys(ctx context.Context, activeID string, publishUntil time.Time, newNext token.KeyRecord, now time.Time) error {
 	op := "rotate signing keys from " + activeID
-	if newNext.State != token.KeyNext {
-		return wrap(op, fmt.Errorf("new key %s has state %q, want %q", newNext.ID, newNext.State, token.KeyNext))
+	if err := stored.CheckKeys(nil, &newNext); err != nil {
+		return wrap(op, err)
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE signing_keys SET state = $1, publish_until = $2 WHERE id = $3 AND state = $4`,

@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const refreshTokenColumns = `tenant_id, hash, grant_id, client_id, created_at, expires_at, used_at,
@@ -31,7 +31,7 @@ func refreshTokenDest(t *session.RefreshToken, issued *string) []any {
 }
 
 func decodeRefreshToken(t session.RefreshToken, issued string) session.RefreshToken {
-	t.Hash, t.SuccessorHash, t.SuccessorSealed = nonNil(t.Hash), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed)
+	t.Hash, t.SuccessorHash, t.SuccessorSealed = stored.NonNil(t.Hash), stored.NonNil(t.SuccessorHash), stored.NonNil(t.SuccessorSealed)
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utc(t.UsedAt)
 	t.AccessTokenExpiresAt = utc(t.AccessTokenExpiresAt)
 	t.AccessTokens = session.ParseIssuedTokens(issued)
@@ -62,8 +62,8 @@ const insertRefreshToken = `INSERT INTO refresh_tokens (` + refreshTokenColumns 
 
 // refreshTokenArgs are the parameters $1 … $10 of insertRefreshToken.
 func refreshTokenArgs(tenantID string, t session.RefreshToken) []any {
-	return []any{tenantID, t.Hash, t.CreatedAt, t.ExpiresAt, t.UsedAt, nonNil(t.SuccessorHash),
-		nonNil(t.SuccessorSealed), t.AccessTokens.String(), t.AccessTokenExpiresAt, t.Generation}
+	return []any{tenantID, t.Hash, t.CreatedAt, t.ExpiresAt, t.UsedAt, stored.NonNil(t.SuccessorHash),
+		stored.NonNil(t.SuccessorSealed), t.AccessTokens.String(), t.AccessTokenExpiresAt, t.Generation}
 }
 
 // CreateRefreshToken stores the first refresh token of a grant, in one
@@ -72,7 +72,7 @@ func refreshTokenArgs(tenantID string, t session.RefreshToken) []any {
 // grant's, another one than the grant's is refused.
 func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
 	op := fmt.Sprintf("create refresh token of grant %s in tenant %s", t.GrantID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, t.TenantID), checkHash("refresh token", t.Hash)); err != nil {
+	if err := stored.CheckRefreshToken(tenantID, t); err != nil {
 		return wrapSession(op, err)
 	}
 	args := append(refreshTokenArgs(tenantID, t), t.GrantID, t.ClientID)
@@ -99,8 +99,8 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 	return t, g, wrapSession("get refresh token in tenant "+tenantID, err)
 }
 
-// rotateRefreshToken is the rotation, in one statement and so in one round
-// trip (the hot write path of the server):
+// rotateRefreshToken is the rotation's compare-and-swap, in one statement
+// and so in one round trip (the hot write path of the server):
 //
 //   - g locks the presented token's grant with a share lock (a revocation
 //     of the grant waits for it, and it for a revocation, which therefore
@@ -108,9 +108,9 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 //   - t locks the presented token, after g (t joins the materialised g, and
 //     a row is locked once the join has produced it), and reads it with
 //     its grant as they are once locked;
-//   - marked marks the token used with its successor, only if it is unused
-//     and unexpired, its grant active and unexpired, and the successor
-//     names the same grant and client (or none);
+//   - marked marks the token used with its successor, only if it is in the
+//     state the rotation was decided on (unused, its grant unrevoked) and
+//     the successor names the same grant and client (or none);
 //   - stored inserts the successor if marked did (insertRefreshToken).
 //
 // It returns the presented token and its grant as t read them (before the
@@ -136,101 +136,43 @@ const rotateRefreshToken = `WITH g AS MATERIALIZED (
 		FROM t
 		WHERE r.tenant_id = $1 AND r.hash = $11 AND r.used_at = ` + notYet + `
 		AND t.used_at = ` + notYet + ` AND t.g_revoked_at = ` + notYet + `
-		AND $12 < t.expires_at AND $12 < t.g_expires_at
 		AND ($14 = '' OR $14 = t.grant_id) AND ($15 = '' OR $15 = t.g_client_id)
 		RETURNING t.grant_id, t.g_client_id AS grant_client_id, t.g_expires_at AS grant_expires_at),
 	stored AS (` + insertRefreshToken + ` FROM marked RETURNING 1)
 	SELECT *, EXISTS (SELECT 1 FROM stored) FROM t`
 
-// RotateRefreshToken is the one atomic step of a refresh (RFC 9700
-// §4.14.2, refresh token rotation with reuse detection). One statement
-// (rotateRefreshToken) rotates if the presented token may be rotated and
-// returns the token and its grant as it found them; the outcome is then
-// decided from them, in this order:
+// MarkRefreshTokenUsed is the compare-and-swap of a rotation (RFC 9700
+// §4.14.2), in one statement (rotateRefreshToken) that rotates if the
+// presented token is in the state session.DecideRotation decided to rotate
+// on, and returns the token and its grant as it found them. It decides
+// nothing. A successor naming another grant or client than the presented
+// token's is an error and changes nothing.
 //
-//  1. unknown: session.ErrNotFound.
-//  2. already used (a used token is reported as used whatever else holds,
-//     so that every replay is detected):
-//     - within the grace window of an active grant: nothing changes; the
-//     token, with its SuccessorSealed, and session.ErrUsed. If the sealed
-//     response was already forgotten (ForgetSealed with a shorter window
-//     than grace) SuccessorSealed is empty and the grant stays active.
-//     - otherwise: the grant is revoked with its feed entry (a no-op for
-//     a grant already revoked: one entry however many replays), and the
-//     token with SuccessorSealed empty and session.ErrUsed. The revocation
-//     is committed although an error is returned.
-//     The window is grace > 0 and now - UsedAt <= grace. grace <= 0 is no
-//     window at all, not a window of one instant: the policy turns the
-//     grace off with a negative value that Effective makes 0, and a
-//     replay in the very microsecond of the rotation is still a replay.
-//  3. grant revoked: session.ErrRevoked.
-//  4. token or grant expired (now at or after its ExpiresAt):
-//     session.ErrExpired.
-//  5. otherwise the statement rotated: the presented token is marked used
-//     at now with next's hash and sealed as successor, and next is stored,
-//     as by CreateRefreshToken (same grant and client, ExpiresAt capped
-//     at the grant's); or next names another grant or client, which is an
-//     error and changes nothing.
-//
-// The reuse's revocation is a transaction of its own (grant, its sealed
-// responses and its feed entry together, see revokeGrants) that follows
-// the statement which found the reuse. It need not be the same
-// transaction: what the decision rests on cannot change in between (a
-// used token stays used, its UsedAt fixed, and now is the caller's), and
-// revoking is idempotent, so whichever replay's revocation commits first
-// revokes, once.
-//
-// Times are compared at the store's microsecond precision.
-func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, now time.Time, grace time.Duration, feedExpiry time.Time) (session.RefreshToken, error) {
+// The statement runs in a group with this process's other rotations and
+// feed appends, one transaction and one round trip (see feedWriter), and
+// the superseded entry is appended in that transaction if the rotation
+// won: one atomic, durable write. The call returns after its commit.
+func (s *Store) MarkRefreshTokenUsed(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, superseded session.Revocation, now time.Time) (session.RefreshToken, session.Grant, bool, error) {
 	op := "rotate refresh token in tenant " + tenantID
-	if err := errors.Join(checkTenant(tenantID, next.TenantID), checkHash("next refresh token", next.Hash)); err != nil {
-		return session.RefreshToken{}, wrapSession(op, err)
-	}
-	if now.IsZero() {
-		return session.RefreshToken{}, wrapSession(op, errors.New("rotation time is the zero time"))
+	if err := stored.CheckRotation(tenantID, next, superseded, now); err != nil {
+		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, err)
 	}
 	now = micro(now)
-	args := append(refreshTokenArgs(tenantID, next), presented, now, nonNil(sealed), next.GrantID, next.ClientID)
-	var (
-		t       session.RefreshToken
-		g       session.Grant
-		rotated bool
-	)
-	err := s.statement(ctx, func(q querier) error {
-		var err error
-		t, g, err = scanTokenAndGrant(q.QueryRow(ctx, rotateRefreshToken, args...), &rotated)
-		return err
-	})
-	switch {
-	case err != nil:
-		return session.RefreshToken{}, wrapSession(op, err)
-	case rotated:
-		return session.RefreshToken{}, nil
-	case !t.UsedAt.IsZero():
-		if grace > 0 && now.Sub(t.UsedAt) <= grace && g.RevokedAt.IsZero() {
-			return t, wrapSession(op, fmt.Errorf("within the grace window: %w", session.ErrUsed))
-		}
-		// A grant the statement found revoked stays revoked: a replay on
-		// it (an attacker retrying a stolen token) needs no write.
-		if g.RevokedAt.IsZero() {
-			if err := s.writeSession(ctx, op, func(tx pgx.Tx) error {
-				_, err := revokeGrants(ctx, tx, tenantID, now, feedExpiry, grantByID, g.ID)
-				return err
-			}); err != nil {
-				return session.RefreshToken{}, err
-			}
-		}
-		t.SuccessorSealed = []byte{}
-		return t, wrapSession(op, fmt.Errorf("replayed after the grace window, grant %s revoked: %w", g.ID, session.ErrUsed))
-	case !g.RevokedAt.IsZero():
-		return session.RefreshToken{}, wrapSession(op, fmt.Errorf("grant %s: %w", g.ID, session.ErrRevoked))
-	case !now.Before(t.ExpiresAt):
-		return session.RefreshToken{}, wrapSession(op, fmt.Errorf("refresh token %w at %s", session.ErrExpired, t.ExpiresAt.Format(time.RFC3339Nano)))
-	case !now.Before(g.ExpiresAt):
-		return session.RefreshToken{}, wrapSession(op, fmt.Errorf("grant %s: %w", g.ID, session.ErrExpired))
+	rot := &rotation{grantID: next.GrantID, presented: presented, successor: next.Hash,
+		args: append(refreshTokenArgs(tenantID, next), presented, now, stored.NonNil(sealed), next.GrantID, next.ClientID)}
+	if err := s.rotations.rotate(ctx, tenantID, rot, superseded); err != nil {
+		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, err)
 	}
-	return session.RefreshToken{}, wrapSession(op, fmt.Errorf("refresh token of grant %s for client %s does not belong to grant %s of client %s",
-		next.GrantID, next.ClientID, g.ID, g.ClientID))
+	t, g := rot.t, rot.g
+	switch {
+	case rot.err != nil:
+		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, rot.err)
+	case !rot.rotated && t.UsedAt.IsZero() && g.RevokedAt.IsZero():
+		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, fmt.Errorf(
+			"refresh token of grant %s for client %s does not belong to grant %s of client %s",
+			next.GrantID, next.ClientID, g.ID, g.ClientID))
+	}
+	return t, g, rot.rotated, nil
 }
 
 // ForgetSealed erases the sealed successor responses of the refresh

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 // revocationColumns are what a feed entry is read as; revocationInsert
@@ -73,7 +74,7 @@ func appendRevocations(ctx context.Context, tx pgx.Tx, tenantID string, entries 
 // session.ErrNotFound if the tenant does not exist.
 func (s *Store) AppendRevocation(ctx context.Context, tenantID string, r session.Revocation) error {
 	op := fmt.Sprintf("append revocation %s %s in tenant %s", r.Kind, r.Value, tenantID)
-	if err := checkTenant(tenantID, r.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, r.TenantID); err != nil {
 		return wrapSession(op, err)
 	}
 	// Grouped with this process's other appends: see feedWriter.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 // The session half of the store follows the SQLite engine method for
@@ -28,15 +29,6 @@ import (
 // it as a literal so that their text, and so their prepared statement,
 // stays constant.
 const notYet = `'0001-01-01 00:00:00+00'::timestamptz`
-
-// checkHash refuses an empty hash: every empty hash would be the same
-// value, so it can only be a caller's bug.
-func checkHash(what string, h []byte) error {
-	if len(h) == 0 {
-		return fmt.Errorf("empty %s hash", what)
-	}
-	return nil
-}
 
 // micro is t as the store keeps it: UTC, to the microsecond (pgx drops
 // the rest when it encodes a timestamptz). A value the store sets and
@@ -68,7 +60,7 @@ func scanBrowserSession(row pgx.Row) (session.BrowserSession, error) {
 		&bs.RevokedAt); err != nil {
 		return session.BrowserSession{}, err
 	}
-	bs.IDHash = nonNil(bs.IDHash)
+	bs.IDHash = stored.NonNil(bs.IDHash)
 	bs.AuthTime, bs.CreatedAt = utc(bs.AuthTime), utc(bs.CreatedAt)
 	bs.ExpiresAt, bs.RevokedAt = utc(bs.ExpiresAt), utc(bs.RevokedAt)
 	return bs, nil
@@ -79,11 +71,8 @@ func scanBrowserSession(row pgx.Row) (session.BrowserSession, error) {
 // tenant does not exist.
 func (s *Store) CreateBrowserSession(ctx context.Context, tenantID string, bs session.BrowserSession) error {
 	op := fmt.Sprintf("create browser session of user %s in tenant %s", bs.UserID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, bs.TenantID), checkHash("session id", bs.IDHash)); err != nil {
+	if err := stored.CheckBrowserSession(tenantID, bs); err != nil {
 		return wrapSession(op, err)
-	}
-	if bs.ID == "" {
-		return wrapSession(op, errors.New("browser session needs an id"))
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO browser_sessions (`+browserSessionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

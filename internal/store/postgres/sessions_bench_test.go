@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/session"
 )
 
 // benchSessionStore is a store on a fresh schema with tenant a.
@@ -32,8 +33,8 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	for b.Loop() {
 		now := t0.Add(time.Duration(i+1) * time.Millisecond)
 		next := testRefreshToken("a", fmt.Sprint(i+1), "grant-1", now)
-		if _, err := s.RotateRefreshToken(b.Context(), "a", []byte(fmt.Sprint("rt ", i)), next, []byte("sealed"),
-			now, time.Minute, farAhead); err != nil {
+		if _, _, ok, err := s.MarkRefreshTokenUsed(b.Context(), "a", []byte(fmt.Sprint("rt ", i)), next, []byte("sealed"),
+			session.Revocation{}, now); err != nil || !ok {
 			b.Fatal(err)
 		}
 		i++
@@ -58,8 +59,8 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 		for i := 0; pb.Next(); i++ {
 			now := t0.Add(time.Duration(i+1) * time.Millisecond)
 			next := testRefreshToken("a", fmt.Sprint(g, "-", i+1), g, now)
-			if _, err := s.RotateRefreshToken(b.Context(), "a", []byte(fmt.Sprint("rt ", g, "-", i)), next,
-				[]byte("sealed"), now, time.Minute, farAhead); err != nil {
+			if _, _, ok, err := s.MarkRefreshTokenUsed(b.Context(), "a", []byte(fmt.Sprint("rt ", g, "-", i)), next,
+				[]byte("sealed"), session.Revocation{}, now); err != nil || !ok {
 				b.Error(err)
 				return
 			}

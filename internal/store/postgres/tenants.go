@@ -2,39 +2,13 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
-
-// domainKey is the form of a domain its uniqueness and lookups use:
-// Unicode lower case, folded in Go as the SQLite engine does, so that both
-// engines agree whatever the database's collation.
-func domainKey(domain string) string { return strings.ToLower(domain) }
-
-// policyDoc is the stored form of a tenant policy, owned by the store so
-// that renaming a JSON tag of the API cannot make stored rows unreadable;
-// it is the SQLite engine's format, so a policy reads the same from either.
-// Durations are JSON integers of nanoseconds, so they round-trip exactly. It
-// has the fields of directory.TenantPolicy, so a field added there stops the
-// build until it is added here.
-type policyDoc struct {
-	PasswordGrantDisabled  bool          `json:"passwordGrantDisabled,omitempty"`
-	RefreshTokenInactivity time.Duration `json:"refreshTokenInactivity,omitempty"`
-	RefreshTokenLifetime   time.Duration `json:"refreshTokenLifetime,omitempty"`
-	RefreshGrace           time.Duration `json:"refreshGrace,omitempty"`
-	SessionLifetime        time.Duration `json:"sessionLifetime,omitempty"`
-	ProductLoginLifetime   time.Duration `json:"productLoginLifetime,omitempty"`
-	ProductLoginResource   string        `json:"productLoginResource,omitempty"`
-	ProductLoginResources  []string      `json:"productLoginResources,omitempty"`
-	LockoutThreshold       int           `json:"lockoutThreshold,omitempty"`
-	LockoutDuration        time.Duration `json:"lockoutDuration,omitempty"`
-}
 
 const tenantColumns = `id, domain, display_name, policy, created_at`
 
@@ -44,11 +18,10 @@ func scanTenant(row pgx.Row) (directory.Tenant, error) {
 	if err := row.Scan(&t.ID, &t.Domain, &t.DisplayName, &policy, &t.CreatedAt); err != nil {
 		return directory.Tenant{}, err
 	}
-	var doc policyDoc
-	if err := decJSON(policy, &doc); err != nil {
+	var err error
+	if t.Policy, err = stored.DecodePolicy(policy); err != nil {
 		return directory.Tenant{}, fmt.Errorf("tenant %s: decode policy: %w", t.ID, err)
 	}
-	t.Policy = directory.TenantPolicy(doc)
 	t.CreatedAt = utc(t.CreatedAt)
 	return t, nil
 }
@@ -58,21 +31,21 @@ func scanTenant(row pgx.Row) (directory.Tenant, error) {
 // domain any tenant holds (in any letter case), is directory.ErrConflict.
 func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 	op := "create tenant " + t.ID
-	if t.ID == "" || t.Domain == "" {
-		return wrap(op, errors.New("tenant needs an id and a domain"))
+	if err := stored.CheckNewTenant(t); err != nil {
+		return wrap(op, err)
 	}
-	policy, err := encJSON(policyDoc(t.Policy))
+	policy, err := stored.EncodePolicy(t.Policy)
 	if err != nil {
 		return wrap(op, err)
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx,
 			`INSERT INTO tenants (id, domain, domain_key, display_name, policy, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			t.ID, t.Domain, domainKey(t.Domain), t.DisplayName, policy, t.CreatedAt); err != nil {
+			t.ID, t.Domain, stored.DomainKey(t.Domain), t.DisplayName, policy, t.CreatedAt); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO tenant_domains (domain_key, tenant_id, domain, created_at) VALUES ($1, $2, $3, $4)`,
-			domainKey(t.Domain), t.ID, t.Domain, t.CreatedAt)
+			stored.DomainKey(t.Domain), t.ID, t.Domain, t.CreatedAt)
 		return err
 	})
 }
@@ -82,7 +55,7 @@ func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 // for the tenant in URLs and tokens issued under it.
 func (s *Store) UpdateTenant(ctx context.Context, t directory.Tenant) error {
 	op := "update tenant " + t.ID
-	policy, err := encJSON(policyDoc(t.Policy))
+	policy, err := stored.EncodePolicy(t.Policy)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -104,7 +77,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (directory.Tenant, err
 func (s *Store) GetTenantByDomain(ctx context.Context, domain string) (directory.Tenant, error) {
 	t, err := scanTenant(s.pool.QueryRow(ctx,
 		`SELECT t.id, t.domain, t.display_name, t.policy, t.created_at FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id
-		WHERE d.domain_key = $1`, domainKey(domain)))
+		WHERE d.domain_key = $1`, stored.DomainKey(domain)))
 	return t, wrap("get tenant by domain "+domain, err)
 }
 
@@ -114,11 +87,11 @@ func (s *Store) GetTenantByDomain(ctx context.Context, domain string) (directory
 // directory.ErrNotFound.
 func (s *Store) AddTenantDomain(ctx context.Context, tenantID string, d directory.TenantDomain) error {
 	op := fmt.Sprintf("add domain %s to tenant %s", d.Domain, tenantID)
-	if err := checkTenant(tenantID, d.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, d.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO tenant_domains (domain_key, tenant_id, domain, created_at) VALUES ($1, $2, $3, $4)`,
-		domainKey(d.Domain), tenantID, d.Domain, d.CreatedAt)
+		stored.DomainKey(d.Domain), tenantID, d.Domain, d.CreatedAt)
 	return wrap(op, err)
 }
 
@@ -146,10 +119,10 @@ func (s *Store) DeleteTenantDomain(ctx context.Context, tenantID, domain string)
 		if err := tx.QueryRow(ctx, `SELECT domain_key FROM tenants WHERE id = $1`, tenantID).Scan(&own); err != nil {
 			return err
 		}
-		if own == domainKey(domain) {
+		if own == stored.DomainKey(domain) {
 			return fmt.Errorf("%w: the tenant's own domain", directory.ErrConflict)
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM tenant_domains WHERE domain_key = $1 AND tenant_id = $2`, domainKey(domain), tenantID)
+		tag, err := tx.Exec(ctx, `DELETE FROM tenant_domains WHERE domain_key = $1 AND tenant_id = $2`, stored.DomainKey(domain), tenantID)
 		if err != nil {
 			return err
 		}

@@ -3,17 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
-
-// upnKey is the form of a user principal name its uniqueness and lookups
-// use, folded in Go as domainKey is.
-func upnKey(upn string) string { return strings.ToLower(upn) }
 
 const userColumns = `tenant_id, object_id, upn, display_name, mail, mail_verified, enabled, password_hash,
 	failed_sign_ins, last_failure_at, locked_until, created_at, updated_at`
@@ -34,13 +30,13 @@ func scanUser(row pgx.Row) (directory.User, error) {
 // directory.ErrNotFound if the tenant does not exist.
 func (s *Store) CreateUser(ctx context.Context, tenantID string, u directory.User) error {
 	op := fmt.Sprintf("create user %s in tenant %s", u.ObjectID, tenantID)
-	if err := checkTenant(tenantID, u.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, u.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO users (tenant_id, object_id, upn, upn_key, display_name,
 		mail, mail_verified, enabled, password_hash, failed_sign_ins, last_failure_at, locked_until, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		tenantID, u.ObjectID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail,
+		tenantID, u.ObjectID, u.UserPrincipalName, stored.UPNKey(u.UserPrincipalName), u.DisplayName, u.Mail,
 		u.MailVerified, u.Enabled, u.PasswordHash, u.FailedSignIns, u.LastFailureAt, u.LockedUntil, u.CreatedAt, u.UpdatedAt)
 	return wrap(op, err)
 }
@@ -54,7 +50,7 @@ func (s *Store) GetUser(ctx context.Context, tenantID, objectID string) (directo
 // GetUserByUPN matches the user principal name case-insensitively.
 func (s *Store) GetUserByUPN(ctx context.Context, tenantID, upn string) (directory.User, error) {
 	u, err := scanUser(s.pool.QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND upn_key = $2`, tenantID, upnKey(upn)))
+		`SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND upn_key = $2`, tenantID, stored.UPNKey(upn)))
 	return u, wrap(fmt.Sprintf("get user by name %s in tenant %s", upn, tenantID), err)
 }
 
@@ -77,13 +73,13 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]directory.Use
 // and this write stays counted.
 func (s *Store) UpdateUser(ctx context.Context, tenantID string, u directory.User) error {
 	op := fmt.Sprintf("update user %s in tenant %s", u.ObjectID, tenantID)
-	if err := checkTenant(tenantID, u.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, u.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET upn = $3, upn_key = $4, display_name = $5, mail = $6,
 		enabled = $7, password_hash = $8, created_at = $9, updated_at = $10, mail_verified = $11
 		WHERE tenant_id = $1 AND object_id = $2`,
-		tenantID, u.ObjectID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail,
+		tenantID, u.ObjectID, u.UserPrincipalName, stored.UPNKey(u.UserPrincipalName), u.DisplayName, u.Mail,
 		u.Enabled, u.PasswordHash, u.CreatedAt, u.UpdatedAt, u.MailVerified)
 	if err == nil {
 		err = affected(tag)

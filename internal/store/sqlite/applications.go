@@ -8,74 +8,26 @@ import (
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/store"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
-// The JSON columns of applications are written from these types, not from
-// the directory types, so that the stored format is owned here: renaming a
-// JSON tag of the API cannot make stored rows unreadable. Each has the same
-// fields as its directory twin, so the conversions below are plain Go
-// conversions, and a field added to the directory type stops the build
-// until it is added here too.
-type (
-	scopeDoc struct {
-		ID          string `json:"id"`
-		Value       string `json:"value"`
-		DisplayName string `json:"displayName"`
-		Description string `json:"description"`
-		Enabled     bool   `json:"enabled"`
-	}
-	appRoleDoc struct {
-		ID                 string   `json:"id"`
-		Value              string   `json:"value"`
-		DisplayName        string   `json:"displayName"`
-		Description        string   `json:"description"`
-		AllowedMemberTypes []string `json:"allowedMemberTypes"`
-		Enabled            bool     `json:"enabled"`
-	}
-	preAuthorizedDoc struct {
-		AppID  string   `json:"appId"`
-		Scopes []string `json:"scopes"`
-	}
-)
-
-// normalizeApplication replaces every nil slice of a, nested ones included,
-// with an empty one (see nonNil). The nested slices are copied, so the
-// caller's value is never modified.
-func normalizeApplication(a directory.Application) directory.Application {
-	a.IdentifierURIs = nonNil(a.IdentifierURIs)
-	a.RedirectURIs = nonNil(a.RedirectURIs)
-	a.Scopes = nonNil(a.Scopes)
-	a.AppRoles = mapSlice(a.AppRoles, func(r directory.AppRole) directory.AppRole {
-		r.AllowedMemberTypes = nonNil(r.AllowedMemberTypes)
-		return r
-	})
-	a.PreAuthorized = mapSlice(a.PreAuthorized, func(p directory.PreAuthorizedApplication) directory.PreAuthorizedApplication {
-		p.Scopes = nonNil(p.Scopes)
-		return p
-	})
-	return a
-}
-
-// applicationRow is an application in the form of its row.
+// applicationRow is an application's JSON columns as text: the ones
+// SQLite stores as JSON (the lists of URIs) and the stored formats of
+// package stored.
 type applicationRow struct {
-	identifierURIs, scopes, appRoles, redirectURIs, preAuthorized string
+	identifierURIs, redirectURIs string
+	stored.ApplicationDocs
 }
 
 func encodeApplication(a directory.Application) (applicationRow, error) {
-	var row applicationRow
-	var err error
-	enc := func(dst *string, v any) {
-		if err == nil {
-			*dst, err = encJSON(v)
-		}
+	docs, err := stored.EncodeApplication(a)
+	row := applicationRow{ApplicationDocs: docs}
+	if err == nil {
+		row.identifierURIs, err = stored.EncJSON(a.IdentifierURIs)
 	}
-	enc(&row.identifierURIs, a.IdentifierURIs)
-	enc(&row.redirectURIs, a.RedirectURIs)
-	enc(&row.scopes, mapSlice(a.Scopes, func(s directory.Scope) scopeDoc { return scopeDoc(s) }))
-	enc(&row.appRoles, mapSlice(a.AppRoles, func(r directory.AppRole) appRoleDoc { return appRoleDoc(r) }))
-	enc(&row.preAuthorized, mapSlice(a.PreAuthorized, func(p directory.PreAuthorizedApplication) preAuthorizedDoc {
-		return preAuthorizedDoc(p)
-	}))
+	if err == nil {
+		row.redirectURIs, err = stored.EncJSON(a.RedirectURIs)
+	}
 	return row, err
 }
 
@@ -87,37 +39,26 @@ func scanApplication(sc scanner) (directory.Application, error) {
 	var a directory.Application
 	var row applicationRow
 	var lifetime, created, updated int64
-	if err := sc.Scan(&a.TenantID, &a.AppID, &a.ObjectID, &a.DisplayName, &row.identifierURIs, &row.scopes,
-		&row.appRoles, &a.AccessTokenAcceptedVersion, &lifetime, &row.redirectURIs, &a.PublicClient,
-		&row.preAuthorized, &created, &updated); err != nil {
+	if err := sc.Scan(&a.TenantID, &a.AppID, &a.ObjectID, &a.DisplayName, &row.identifierURIs, &row.Scopes,
+		&row.AppRoles, &a.AccessTokenAcceptedVersion, &lifetime, &row.redirectURIs, &a.PublicClient,
+		&row.PreAuthorized, &created, &updated); err != nil {
 		return directory.Application{}, err
 	}
 	a.AccessTokenLifetime = time.Duration(lifetime)
 	a.CreatedAt, a.UpdatedAt = decTime(created), decTime(updated)
 
-	var scopes []scopeDoc
-	var roles []appRoleDoc
-	var pre []preAuthorizedDoc
 	for _, c := range []struct {
 		text string
-		dst  any
-	}{
-		{row.identifierURIs, &a.IdentifierURIs},
-		{row.redirectURIs, &a.RedirectURIs},
-		{row.scopes, &scopes},
-		{row.appRoles, &roles},
-		{row.preAuthorized, &pre},
-	} {
-		if err := decJSON(c.text, c.dst); err != nil {
+		dst  *[]string
+	}{{row.identifierURIs, &a.IdentifierURIs}, {row.redirectURIs, &a.RedirectURIs}} {
+		if err := stored.DecJSON(c.text, c.dst); err != nil {
 			return directory.Application{}, fmt.Errorf("application %s: decode column: %w", a.AppID, err)
 		}
 	}
-	a.Scopes = mapSlice(scopes, func(s scopeDoc) directory.Scope { return directory.Scope(s) })
-	a.AppRoles = mapSlice(roles, func(r appRoleDoc) directory.AppRole { return directory.AppRole(r) })
-	a.PreAuthorized = mapSlice(pre, func(p preAuthorizedDoc) directory.PreAuthorizedApplication {
-		return directory.PreAuthorizedApplication(p)
-	})
-	return normalizeApplication(a), nil
+	if err := stored.DecodeApplication(&a, row.Scopes, row.AppRoles, row.PreAuthorized); err != nil {
+		return directory.Application{}, err
+	}
+	return a, nil
 }
 
 // CreateApplication stores a new application and claims its identifier
@@ -125,10 +66,10 @@ func scanApplication(sc scanner) (directory.Application, error) {
 // is stored.
 func (s *Store) CreateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	op := fmt.Sprintf("create application %s in tenant %s", app.AppID, tenantID)
-	if err := checkTenant(tenantID, app.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, app.TenantID); err != nil {
 		return wrap(op, err)
 	}
-	app = normalizeApplication(app)
+	app = stored.NormalizeApplication(app)
 	row, err := encodeApplication(app)
 	if err != nil {
 		return wrap(op, err)
@@ -136,9 +77,9 @@ func (s *Store) CreateApplication(ctx context.Context, tenantID string, app dire
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO applications (`+applicationColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			tenantID, app.AppID, app.ObjectID, app.DisplayName, row.identifierURIs, row.scopes, row.appRoles,
+			tenantID, app.AppID, app.ObjectID, app.DisplayName, row.identifierURIs, row.Scopes, row.AppRoles,
 			app.AccessTokenAcceptedVersion, int64(app.AccessTokenLifetime), row.redirectURIs,
-			encBool(app.PublicClient), row.preAuthorized, encTime(app.CreatedAt), encTime(app.UpdatedAt)); err != nil {
+			encBool(app.PublicClient), row.PreAuthorized, encTime(app.CreatedAt), encTime(app.UpdatedAt)); err != nil {
 			return err
 		}
 		return claimIdentifierURIs(ctx, tx, tenantID, app.AppID, app.IdentifierURIs)
@@ -163,10 +104,10 @@ func claimIdentifierURIs(ctx context.Context, tx *sql.Tx, tenantID, appID string
 // app.AppID, CreatedAt included: the caller reads, changes and writes back.
 func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	op := fmt.Sprintf("update application %s in tenant %s", app.AppID, tenantID)
-	if err := checkTenant(tenantID, app.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, app.TenantID); err != nil {
 		return wrap(op, err)
 	}
-	app = normalizeApplication(app)
+	app = stored.NormalizeApplication(app)
 	row, err := encodeApplication(app)
 	if err != nil {
 		return wrap(op, err)
@@ -177,9 +118,9 @@ func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app dire
 			access_token_lifetime = ?, redirect_uris = ?, public_client = ?, pre_authorized = ?,
 			created_at = ?, updated_at = ?
 			WHERE tenant_id = ? AND app_id = ?`,
-			app.ObjectID, app.DisplayName, row.identifierURIs, row.scopes, row.appRoles,
+			app.ObjectID, app.DisplayName, row.identifierURIs, row.Scopes, row.AppRoles,
 			app.AccessTokenAcceptedVersion, int64(app.AccessTokenLifetime), row.redirectURIs,
-			encBool(app.PublicClient), row.preAuthorized, encTime(app.CreatedAt), encTime(app.UpdatedAt),
+			encBool(app.PublicClient), row.PreAuthorized, encTime(app.CreatedAt), encTime(app.UpdatedAt),
 			tenantID, app.AppID)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const roleAssignmentColumns = `tenant_id, id, principal_id, principal_type, resource_id,
@@ -26,7 +27,7 @@ func scanRoleAssignment(sc scanner) (directory.RoleAssignment, error) {
 // resource.
 func (s *Store) CreateRoleAssignment(ctx context.Context, tenantID string, a directory.RoleAssignment) error {
 	op := fmt.Sprintf("create role assignment %s in tenant %s", a.ID, tenantID)
-	if err := checkTenant(tenantID, a.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, a.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO role_assignments (`+roleAssignmentColumns+`)

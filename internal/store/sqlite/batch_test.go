@@ -85,9 +85,9 @@ func togetherThen(t *testing.T, s *Store, queued func(), calls ...func() error) 
 }
 
 // One batch, one commit, and each operation's failure is its own: a
-// logical failure (an expired rotation) and a broken constraint (a grant
-// stored twice) roll back to their savepoints while the rotation and the
-// new grant beside them commit.
+// logical failure (a rotation of a token that does not exist) and a broken
+// constraint (a grant stored twice) roll back to their savepoints while
+// the rotation and the new grant beside them commit.
 func TestBatchFailureIsolated(t *testing.T) {
 	s, sizes := batchFixture(t)
 	ctx := t.Context()
@@ -95,13 +95,16 @@ func TestBatchFailureIsolated(t *testing.T) {
 	next := session.RefreshToken{Hash: []byte("rt-2"), GrantID: "g", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	errs := together(t, s,
 		func() error {
-			_, err := s.RotateRefreshToken(ctx, "t", []byte("rt-1"), next, []byte("sealed"), now, time.Second, now.Add(time.Hour))
+			_, _, ok, err := s.MarkRefreshTokenUsed(ctx, "t", []byte("rt-1"), next, []byte("sealed"), session.Revocation{}, now)
+			if err == nil && !ok {
+				err = errors.New("not rotated")
+			}
 			return err
 		},
-		func() error { // rt-1 expires at T0+1h
+		func() error {
 			late := batchT0.Add(2 * time.Hour)
-			_, err := s.RotateRefreshToken(ctx, "t", []byte("rt-1"), session.RefreshToken{Hash: []byte("rt-3"), GrantID: "g",
-				CreatedAt: late, ExpiresAt: late.Add(time.Hour)}, nil, late, 0, late.Add(time.Hour))
+			_, _, _, err := s.MarkRefreshTokenUsed(ctx, "t", []byte("rt-9"), session.RefreshToken{Hash: []byte("rt-3"), GrantID: "g",
+				CreatedAt: late, ExpiresAt: late.Add(time.Hour)}, nil, session.Revocation{}, late)
 			return err
 		},
 		func() error { return s.CreateGrant(ctx, "t", grantAt("g")) },
@@ -113,8 +116,8 @@ func TestBatchFailureIsolated(t *testing.T) {
 	if errs[0] != nil || errs[3] != nil {
 		t.Fatalf("rotation: %v, new grant: %v; want both to succeed", errs[0], errs[3])
 	}
-	if !errors.Is(errs[1], session.ErrExpired) && !errors.Is(errs[1], session.ErrUsed) {
-		t.Fatalf("late rotation: %v, want ErrExpired (or ErrUsed, if it ran after the rotation)", errs[1])
+	if !errors.Is(errs[1], session.ErrNotFound) {
+		t.Fatalf("rotation of a missing token: %v, want ErrNotFound", errs[1])
 	}
 	if !errors.Is(errs[2], directory.ErrConflict) {
 		t.Fatalf("duplicate grant: %v, want ErrConflict", errs[2])

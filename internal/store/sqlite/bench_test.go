@@ -135,7 +135,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	for b.Loop() {
 		next := session.RefreshToken{Hash: hash(i + 1), GrantID: "g", ClientID: "c", CreatedAt: now,
 			ExpiresAt: now.AddDate(0, 0, 90)}
-		if _, err := s.RotateRefreshToken(ctx, "t", hash(i), next, sealed, now, 5*time.Second, now.Add(time.Hour)); err != nil {
+		if _, _, ok, err := s.MarkRefreshTokenUsed(ctx, "t", hash(i), next, sealed, session.Revocation{}, now); err != nil || !ok {
 			b.Fatal(err)
 		}
 		i++

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -27,33 +26,3 @@ func encBool(b bool) int64 {
 	}
 	return 0
 }
-
-// Nil and empty slices are one value to the store: both are written as
-// empty and every slice read back is non-nil, so that a value read back
-// compares equal (reflect.DeepEqual) to the one written once the writer's
-// nil slices are read as empty, whichever engine stored it, and so that
-// JSON renderings of stored objects show [] rather than null.
-
-// nonNil returns s, or an empty slice if s is nil.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-// mapSlice converts each element of in; the result is never nil.
-func mapSlice[A, B any](in []A, f func(A) B) []B {
-	out := make([]B, len(in))
-	for i, a := range in {
-		out[i] = f(a)
-	}
-	return out
-}
-
-func encJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-func decJSON(s string, v any) error { return json.Unmarshal([]byte(s), v) }

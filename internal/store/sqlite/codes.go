@@ -3,11 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const codeColumns = `tenant_id, hash, grant_id, client_id, redirect_uri, scopes, resource, nonce,
@@ -27,10 +27,10 @@ func scanCode(sc scanner, extra ...any) (session.Code, error) {
 		extra...)...); err != nil {
 		return session.Code{}, err
 	}
-	if err := decJSON(scopes, &c.Scopes); err != nil {
+	if err := stored.DecJSON(scopes, &c.Scopes); err != nil {
 		return session.Code{}, fmt.Errorf("code of grant %s: decode scopes: %w", c.GrantID, err)
 	}
-	c.Hash, c.Scopes = nonNil(c.Hash), nonNil(c.Scopes)
+	c.Hash, c.Scopes = stored.NonNil(c.Hash), stored.NonNil(c.Scopes)
 	c.CreatedAt, c.ExpiresAt, c.RedeemedAt = decTime(created), decTime(expires), decTime(redeemed)
 	return c, nil
 }
@@ -39,10 +39,10 @@ func scanCode(sc scanner, extra ...any) (session.Code, error) {
 // session.ErrNotFound if the grant is not in the tenant.
 func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code) error {
 	op := fmt.Sprintf("create code of grant %s in tenant %s", c.GrantID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, c.TenantID), checkHash("code", c.Hash)); err != nil {
+	if err := stored.CheckCode(tenantID, c); err != nil {
 		return wrapSession(op, err)
 	}
-	scopes, err := encJSON(nonNil(c.Scopes))
+	scopes, err := stored.EncJSON(stored.NonNil(c.Scopes))
 	if err != nil {
 		return wrapSession(op, err)
 	}
@@ -53,56 +53,69 @@ func (s *Store) CreateCode(ctx context.Context, tenantID string, c session.Code)
 	return wrapSession(op, err)
 }
 
-// RedeemCode marks the code redeemed at now, in one transaction that
-// reads the code with its grant and then redeems it only if it is still
-// unredeemed (a conditional update): of concurrent redemptions exactly one
-// succeeds. The checks run in this order:
-//   - unknown: session.ErrNotFound;
-//   - redeemed before: the code and session.ErrUsed, whatever its grant's
-//     state, so that the caller can revoke the grant (RFC 6749 §4.1.2);
-//   - grant revoked: session.ErrRevoked;
-//   - code expired (now at or after its ExpiresAt) or grant expired:
-//     session.ErrExpired.
-func (s *Store) RedeemCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (session.Code, error) {
+// MarkCodeRedeemed is the compare-and-swap of a redemption, one write
+// transaction: it reads the code with its grant and, if the code is
+// unredeemed and the grant unrevoked (the state session.DecideRedemption
+// decided to redeem on), marks the code redeemed at now. It decides
+// nothing: it returns what it read, and whether it swapped. Writes run one
+// after another on the single writer, so of concurrent redemptions
+// exactly one swaps.
+func (s *Store) MarkCodeRedeemed(ctx context.Context, tenantID string, hash []byte, now time.Time) (session.Code, session.Grant, bool, error) {
 	op := "redeem code in tenant " + tenantID
-	if now.IsZero() {
-		return session.Code{}, wrapSession(op, errors.New("redemption time is the zero time"))
+	if err := stored.CheckRedemption(tenantID, hash, now); err != nil {
+		return session.Code{}, session.Grant{}, false, wrapSession(op, err)
 	}
-	var code session.Code
+	var (
+		c       session.Code
+		g       session.Grant
+		swapped bool
+	)
 	err := s.writeSession(ctx, op, func(tx *sql.Tx) error {
-		var grantRevoked, grantExpires int64
-		c, err := scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumnsOf+`, g.revoked_at, g.expires_at
+		var gr grantRow
+		var err error
+		swapped = false
+		if c, err = scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumnsOf+`, `+grantColumnsOf+`
 			FROM codes c JOIN grants g ON g.tenant_id = c.tenant_id AND g.id = c.grant_id
-			WHERE c.tenant_id = ? AND c.hash = ?`, tenantID, hash), &grantRevoked, &grantExpires)
-		if err != nil {
+			WHERE c.tenant_id = ? AND c.hash = ?`, tenantID, hash), gr.dest()...); err != nil {
 			return err
 		}
-		switch {
-		case !c.RedeemedAt.IsZero():
-			code = c
-			return session.ErrUsed
-		case !decTime(grantRevoked).IsZero():
-			return fmt.Errorf("grant %s: %w", c.GrantID, session.ErrRevoked)
-		case !now.Before(c.ExpiresAt):
-			return fmt.Errorf("code %w at %s", session.ErrExpired, c.ExpiresAt.Format(time.RFC3339Nano))
-		case !now.Before(decTime(grantExpires)):
-			return fmt.Errorf("grant %s: %w", c.GrantID, session.ErrExpired)
+		if g, err = gr.decode(); err != nil {
+			return err
+		}
+		if !c.RedeemedAt.IsZero() || !g.RevokedAt.IsZero() {
+			return nil // not the state a redemption expects
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE codes SET redeemed_at = ?
 			WHERE tenant_id = ? AND hash = ? AND redeemed_at = `+unset, encTime(now), tenantID, hash)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return session.ErrUsed
-		}
-		c.RedeemedAt = decTime(encTime(now))
-		code = c
-		return nil
+		n, err := res.RowsAffected()
+		swapped = n == 1
+		return err
 	})
-	return code, err
+	if err != nil {
+		return session.Code{}, session.Grant{}, false, err
+	}
+	return c, g, swapped, nil
+}
+
+// GetCodeAndGrant reads a code with its grant, in one statement, without
+// changing either.
+func (s *Store) GetCodeAndGrant(ctx context.Context, tenantID string, hash []byte) (session.Code, session.Grant, error) {
+	op := "get code in tenant " + tenantID
+	var gr grantRow
+	c, err := scanCode(s.readRow(ctx, `SELECT `+codeColumnsOf+`, `+grantColumnsOf+`
+		FROM codes c JOIN grants g ON g.tenant_id = c.tenant_id AND g.id = c.grant_id
+		WHERE c.tenant_id = ? AND c.hash = ?`, tenantID, hash), gr.dest()...)
+	if err != nil {
+		return session.Code{}, session.Grant{}, wrapSession(op, err)
+	}
+	g, err := gr.decode()
+	if err != nil {
+		return session.Code{}, session.Grant{}, wrapSession(op, err)
+	}
+	return c, g, nil
 }
 
 // GetCode reads a code without changing it, so that the token endpoint can

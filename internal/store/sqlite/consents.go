@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const consentColumns = `tenant_id, client_id, resource_app_id, principal_id, scopes, created_at, updated_at`
@@ -19,10 +20,10 @@ func scanConsent(sc scanner) (directory.ConsentGrant, error) {
 		&created, &updated); err != nil {
 		return directory.ConsentGrant{}, err
 	}
-	if err := decJSON(scopes, &g.Scopes); err != nil {
+	if err := stored.DecJSON(scopes, &g.Scopes); err != nil {
 		return directory.ConsentGrant{}, fmt.Errorf("consent of client %s: decode scopes: %w", g.ClientID, err)
 	}
-	g.Scopes = nonNil(g.Scopes)
+	g.Scopes = stored.NonNil(g.Scopes)
 	g.CreatedAt, g.UpdatedAt = decTime(created), decTime(updated)
 	return g, nil
 }
@@ -54,7 +55,7 @@ func mergeScopes(have, add []string) []string {
 func (s *Store) PutConsent(ctx context.Context, tenantID string, g directory.ConsentGrant) error {
 	op := fmt.Sprintf("put consent of %s to client %s for %s in tenant %s", g.PrincipalID, g.ClientID,
 		g.ResourceAppID, tenantID)
-	if err := checkTenant(tenantID, g.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, g.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
@@ -69,7 +70,7 @@ func (s *Store) PutConsent(ctx context.Context, tenantID string, g directory.Con
 		default:
 			return err
 		}
-		scopes, err := encJSON(g.Scopes)
+		scopes, err := stored.EncJSON(g.Scopes)
 		if err != nil {
 			return err
 		}

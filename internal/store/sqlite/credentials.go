@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const credentialColumns = `tenant_id, app_id, key_id, type, display_name, hint, secret_hash,
@@ -17,7 +18,7 @@ func scanCredential(sc scanner) (directory.Credential, error) {
 		&c.CertificateDER, &c.Thumbprint, &c.ThumbprintS256, &starts, &expires, &created); err != nil {
 		return directory.Credential{}, err
 	}
-	c.SecretHash, c.CertificateDER = nonNil(c.SecretHash), nonNil(c.CertificateDER)
+	c.SecretHash, c.CertificateDER = stored.NonNil(c.SecretHash), stored.NonNil(c.CertificateDER)
 	c.StartsAt, c.ExpiresAt, c.CreatedAt = decTime(starts), decTime(expires), decTime(created)
 	return c, nil
 }
@@ -28,13 +29,13 @@ func scanCredential(sc scanner) (directory.Credential, error) {
 // id.
 func (s *Store) AddCredential(ctx context.Context, tenantID string, c directory.Credential) error {
 	op := fmt.Sprintf("add credential %s of application %s in tenant %s", c.KeyID, c.AppID, tenantID)
-	if err := checkTenant(tenantID, c.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, c.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO credentials (`+credentialColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, c.AppID, c.KeyID, c.Type, c.DisplayName, c.Hint, nonNil(c.SecretHash),
-		nonNil(c.CertificateDER), c.Thumbprint, c.ThumbprintS256,
+		tenantID, c.AppID, c.KeyID, c.Type, c.DisplayName, c.Hint, stored.NonNil(c.SecretHash),
+		stored.NonNil(c.CertificateDER), c.Thumbprint, c.ThumbprintS256,
 		encTime(c.StartsAt), encTime(c.ExpiresAt), encTime(c.CreatedAt))
 	return wrap(op, err)
 }

@@ -3,12 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const deviceCodeColumns = `tenant_id, hash, user_code_hash, client_id, scopes, resource, poll_interval,
@@ -22,10 +21,10 @@ func scanDeviceCode(sc scanner) (session.DeviceCode, error) {
 		&created, &expires, &polled, &d.Status, &d.UserID, &d.GrantID); err != nil {
 		return session.DeviceCode{}, err
 	}
-	if err := decJSON(scopes, &d.Scopes); err != nil {
+	if err := stored.DecJSON(scopes, &d.Scopes); err != nil {
 		return session.DeviceCode{}, fmt.Errorf("device code of client %s: decode scopes: %w", d.ClientID, err)
 	}
-	d.Hash, d.UserCodeHash, d.Scopes = nonNil(d.Hash), nonNil(d.UserCodeHash), nonNil(d.Scopes)
+	d.Hash, d.UserCodeHash, d.Scopes = stored.NonNil(d.Hash), stored.NonNil(d.UserCodeHash), stored.NonNil(d.Scopes)
 	d.Interval = time.Duration(interval)
 	d.CreatedAt, d.ExpiresAt, d.LastPolledAt = decTime(created), decTime(expires), decTime(polled)
 	return d, nil
@@ -46,14 +45,11 @@ func scanDeviceCode(sc scanner) (session.DeviceCode, error) {
 // directory spells them (the caller passes the application's AppID).
 func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, d.TenantID), checkHash("device code", d.Hash),
-		checkHash("user code", d.UserCodeHash)); err != nil {
+	d, err := stored.DeviceCode(tenantID, d)
+	if err != nil {
 		return wrapSession(op, err)
 	}
-	if d.Status == "" {
-		d.Status = session.DevicePending
-	}
-	scopes, err := encJSON(nonNil(d.Scopes))
+	scopes, err := stored.EncJSON(stored.NonNil(d.Scopes))
 	if err != nil {
 		return wrapSession(op, err)
 	}
@@ -91,89 +87,61 @@ func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenantID string, us
 	return d, wrapSession("get device code by user code in tenant "+tenantID, err)
 }
 
-// ApproveDeviceCode moves a pending device code to approved (userID and
-// grantID set) or denied (userID and grantID ""), in one transaction, and
-// returns it as it is now. An approval names a grant of the tenant made
-// for that user and the device's client (session.ErrNotFound if there is
-// none, an error if it belongs to another user or client; client ids are
-// GUIDs, compared case-insensitively). A device code that is no
-// longer pending is session.ErrUsed: the first decision stands. One expired
-// (now at or after its ExpiresAt) is session.ErrExpired; an unknown one
-// session.ErrNotFound.
-func (s *Store) ApproveDeviceCode(ctx context.Context, tenantID string, userCodeHash []byte, userID, grantID string, now time.Time) (session.DeviceCode, error) {
-	op := fmt.Sprintf("decide device code for user %q in tenant %s", userID, tenantID)
-	status := session.DeviceApproved
-	switch {
-	case userID == "" && grantID != "":
-		return session.DeviceCode{}, wrapSession(op, errors.New("a denial has no grant"))
-	case userID == "":
-		status = session.DeviceDenied
-	case grantID == "":
-		return session.DeviceCode{}, wrapSession(op, errors.New("an approval needs a grant"))
-	}
-	var out session.DeviceCode
-	err := s.writeSession(ctx, op, func(tx *sql.Tx) error {
-		d, err := scanDeviceCode(tx.QueryRowContext(ctx, `SELECT `+deviceCodeColumns+` FROM device_codes
-			WHERE tenant_id = ? AND user_code_hash = ?`, tenantID, userCodeHash))
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.Status != session.DevicePending:
-			return fmt.Errorf("device code is %s: %w", d.Status, session.ErrUsed)
-		case !now.Before(d.ExpiresAt):
-			return fmt.Errorf("device code %w at %s", session.ErrExpired, d.ExpiresAt.Format(time.RFC3339Nano))
-		}
-		if status == session.DeviceApproved {
-			var grantUser, grantClient string
-			if err := tx.QueryRowContext(ctx, `SELECT user_id, client_id FROM grants WHERE tenant_id = ? AND id = ?`,
-				tenantID, grantID).Scan(&grantUser, &grantClient); err != nil {
-				return fmt.Errorf("grant %s: %w", grantID, err)
-			}
-			if grantUser != userID || !strings.EqualFold(grantClient, d.ClientID) {
-				return fmt.Errorf("grant %s is of user %s and client %s, not of user %s and client %s",
-					grantID, grantUser, grantClient, userID, d.ClientID)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = ?, user_id = ?, grant_id = ?
-			WHERE tenant_id = ? AND hash = ? AND status = 'pending'`,
-			status, userID, grantID, tenantID, d.Hash); err != nil {
-			return err
-		}
-		d.Status, d.UserID, d.GrantID = status, userID, grantID
-		out = d
-		return nil
-	})
-	return out, err
+// GetDeviceCode returns the device code, whatever its state.
+func (s *Store) GetDeviceCode(ctx context.Context, tenantID string, hash []byte) (session.DeviceCode, error) {
+	d, err := scanDeviceCode(s.readRow(ctx, `SELECT `+deviceCodeColumns+` FROM device_codes
+		WHERE tenant_id = ? AND hash = ?`, tenantID, hash))
+	return d, wrapSession("get device code in tenant "+tenantID, err)
 }
 
-// PollDeviceCode records a poll at now and returns the device code as it
-// was before it, in one transaction. If the code was approved, the poll
-// also marks it redeemed, so exactly one poll returns DeviceApproved and
-// gets the tokens. An expired device code (now at or after its
-// ExpiresAt) is returned without error, as every other state is (the
-// caller answers expired_token from it), but is not changed: an approval
-// that came too late is never redeemed. An unknown one is
-// session.ErrNotFound.
-func (s *Store) PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (session.DeviceCode, error) {
-	var out session.DeviceCode
-	err := s.writeSession(ctx, "poll device code in tenant "+tenantID, func(tx *sql.Tx) error {
-		d, err := scanDeviceCode(tx.QueryRowContext(ctx, `SELECT `+deviceCodeColumns+` FROM device_codes
-			WHERE tenant_id = ? AND hash = ?`, tenantID, hash))
-		if err != nil {
+// SwapDeviceCode is the compare-and-swap of a device code, one write
+// transaction: it reads the code and, if it still has from's status and
+// last poll, writes to's, after checking that an approval's grant was made
+// for its user and the code's client. It decides nothing: on a miss it
+// returns the code as it read it. Writes run one after another on the
+// single writer, so of concurrent swaps from one state exactly one wins.
+func (s *Store) SwapDeviceCode(ctx context.Context, tenantID string, from, to session.DeviceCode) (session.DeviceCode, bool, error) {
+	op := fmt.Sprintf("update device code of client %s in tenant %s", from.ClientID, tenantID)
+	if err := stored.CheckDeviceSwap(tenantID, from, to); err != nil {
+		return session.DeviceCode{}, false, wrapSession(op, err)
+	}
+	var (
+		cur     session.DeviceCode
+		swapped bool
+	)
+	err := s.writeSession(ctx, op, func(tx *sql.Tx) error {
+		var err error
+		swapped = false
+		if cur, err = scanDeviceCode(tx.QueryRowContext(ctx, `SELECT `+deviceCodeColumns+` FROM device_codes
+			WHERE tenant_id = ? AND hash = ?`, tenantID, from.Hash)); err != nil {
 			return err
 		}
-		out = d
-		if !now.Before(d.ExpiresAt) {
+		if cur.Status != from.Status || !cur.LastPolledAt.Equal(from.LastPolledAt) {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE device_codes SET last_polled_at = ?,
-			status = CASE status WHEN 'approved' THEN 'redeemed' ELSE status END
-			WHERE tenant_id = ? AND hash = ?`, encTime(now), tenantID, hash)
-		return err
+		if to.Status == session.DeviceApproved && cur.Status != session.DeviceApproved {
+			var grantUser, grantClient string
+			if err := tx.QueryRowContext(ctx, `SELECT user_id, client_id FROM grants WHERE tenant_id = ? AND id = ?`,
+				tenantID, to.GrantID).Scan(&grantUser, &grantClient); err != nil {
+				return fmt.Errorf("grant %s: %w", to.GrantID, err)
+			}
+			if err := stored.CheckApprovalGrant(to.GrantID, grantUser, grantClient, cur, to); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE device_codes SET status = ?, user_id = ?, grant_id = ?, last_polled_at = ?
+			WHERE tenant_id = ? AND hash = ?`,
+			to.Status, to.UserID, to.GrantID, encTime(to.LastPolledAt), tenantID, from.Hash); err != nil {
+			return err
+		}
+		swapped = true
+		return nil
 	})
 	if err != nil {
-		return session.DeviceCode{}, err
+		return session.DeviceCode{}, false, err
 	}
-	return out, nil
+	if swapped {
+		return to, true, nil
+	}
+	return cur, false, nil
 }

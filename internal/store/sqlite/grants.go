@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 // A grant's codes and refresh tokens are not changed when the grant is
@@ -19,6 +20,10 @@ import (
 
 const grantColumns = `tenant_id, id, user_id, client_id, browser_session_id, scopes, auth_time,
 	created_at, expires_at, revoked_at, channel`
+
+// grantColumnsOf is grantColumns qualified by the alias g, for joins.
+const grantColumnsOf = `g.tenant_id, g.id, g.user_id, g.client_id, g.browser_session_id, g.scopes, g.auth_time,
+	g.created_at, g.expires_at, g.revoked_at, g.channel`
 
 // grantRow is a grant as its columns are scanned, before decoding; it
 // lets a join scan a grant's columns next to another table's.
@@ -38,10 +43,10 @@ func (r *grantRow) dest() []any {
 func (r *grantRow) decode() (session.Grant, error) {
 	g := r.g
 	g.BrowserSessionID = r.sessionID.String
-	if err := decJSON(r.scopes, &g.Scopes); err != nil {
+	if err := stored.DecJSON(r.scopes, &g.Scopes); err != nil {
 		return session.Grant{}, fmt.Errorf("grant %s: decode scopes: %w", g.ID, err)
 	}
-	g.Scopes = nonNil(g.Scopes)
+	g.Scopes = stored.NonNil(g.Scopes)
 	g.AuthTime, g.CreatedAt = decTime(r.auth), decTime(r.created)
 	g.ExpiresAt, g.RevokedAt = decTime(r.expires), decTime(r.revoked)
 	return g, nil
@@ -63,14 +68,14 @@ func scanGrant(sc scanner) (session.Grant, error) {
 // revokes it) or is refused, never made in a session already logged out.
 func (s *Store) CreateGrant(ctx context.Context, tenantID string, g session.Grant) error {
 	op := fmt.Sprintf("create grant %s in tenant %s", g.ID, tenantID)
-	if err := checkTenant(tenantID, g.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, g.TenantID); err != nil {
 		return wrapSession(op, err)
 	}
 	var sessionID sql.NullString // NULL for no session: see the migration
 	if g.BrowserSessionID != "" {
 		sessionID = sql.NullString{String: g.BrowserSessionID, Valid: true}
 	}
-	scopes, err := encJSON(nonNil(g.Scopes))
+	scopes, err := stored.EncJSON(stored.NonNil(g.Scopes))
 	if err != nil {
 		return wrapSession(op, err)
 	}
@@ -104,7 +109,7 @@ func (s *Store) GetGrant(ctx context.Context, tenantID, id string) (session.Gran
 // whose change would hide a caller racing a revocation.
 func (s *Store) UpdateGrantScopes(ctx context.Context, tenantID, id string, scopes []string) error {
 	op := fmt.Sprintf("update scopes of grant %s in tenant %s", id, tenantID)
-	text, err := encJSON(nonNil(scopes))
+	text, err := stored.EncJSON(stored.NonNil(scopes))
 	if err != nil {
 		return wrapSession(op, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/store/stored"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
@@ -18,14 +19,14 @@ func scanKey(sc scanner) (token.KeyRecord, error) {
 	if err := sc.Scan(&k.ID, &k.Alg, &k.State, &k.Sealed, &k.CertDER, &created, &activated, &publishUntil); err != nil {
 		return token.KeyRecord{}, err
 	}
-	k.Sealed, k.CertDER = nonNil(k.Sealed), nonNil(k.CertDER)
+	k.Sealed, k.CertDER = stored.NonNil(k.Sealed), stored.NonNil(k.CertDER)
 	k.CreatedAt, k.ActivatedAt, k.PublishUntil = decTime(created), decTime(activated), decTime(publishUntil)
 	return k, nil
 }
 
 func insertKey(ctx context.Context, tx *sql.Tx, k token.KeyRecord) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Alg, k.State, nonNil(k.Sealed), nonNil(k.CertDER),
+		k.ID, k.Alg, k.State, stored.NonNil(k.Sealed), stored.NonNil(k.CertDER),
 		encTime(k.CreatedAt), encTime(k.ActivatedAt), encTime(k.PublishUntil))
 	return err
 }
@@ -41,10 +42,10 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]token.KeyRecord, error) 
 // concurrent callers exactly one stores its keys. The schema allows at
 // most one active and one next key; a set breaking that is refused.
 func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bool, error) {
-	if len(keys) == 0 {
-		return false, errors.New("sqlite: init signing keys: no keys given")
+	if err := stored.CheckKeys(keys, nil); err != nil {
+		return false, wrap("init signing keys", err)
 	}
-	stored := false
+	wrote := false
 	err := s.write(ctx, "init signing keys", func(tx *sql.Tx) error {
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys)`).Scan(&exists); err != nil {
@@ -58,10 +59,10 @@ func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bo
 				return fmt.Errorf("key %s: %w", k.ID, err)
 			}
 		}
-		stored = true
+		wrote = true
 		return nil
 	})
-	return stored && err == nil, err
+	return wrote && err == nil, err
 }
 
 // RotateSigningKeys retires activeID, activates the next key and stores
@@ -71,8 +72,8 @@ func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bo
 // PublishUntil is before now.
 func (s *Store) RotateSigningKeys(ctx context.Context, activeID string, publishUntil time.Time, newNext token.KeyRecord, now time.Time) error {
 	op := "rotate signing keys from " + activeID
-	if newNext.State != token.KeyNext {
-		return wrap(op, fmt.Errorf("new key %s has state %q, want %q", newNext.ID, newNext.State, token.KeyNext))
+	if err := stored.CheckKeys(nil, &newNext); err != nil {
+		return wrap(op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE signing_keys SET state = ?, publish_until = ?

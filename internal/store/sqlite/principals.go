@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const servicePrincipalColumns = `tenant_id, object_id, app_id, display_name, enabled,
@@ -28,7 +29,7 @@ func scanServicePrincipal(sc scanner) (directory.ServicePrincipal, error) {
 // callers exactly one wins.
 func (s *Store) CreateServicePrincipal(ctx context.Context, tenantID string, sp directory.ServicePrincipal) error {
 	op := fmt.Sprintf("create service principal %s (app %s) in tenant %s", sp.ObjectID, sp.AppID, tenantID)
-	if err := checkTenant(tenantID, sp.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, sp.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO service_principals (`+servicePrincipalColumns+`)
@@ -42,7 +43,7 @@ func (s *Store) CreateServicePrincipal(ctx context.Context, tenantID string, sp 
 // principal with sp.ObjectID.
 func (s *Store) UpdateServicePrincipal(ctx context.Context, tenantID string, sp directory.ServicePrincipal) error {
 	op := fmt.Sprintf("update service principal %s in tenant %s", sp.ObjectID, tenantID)
-	if err := checkTenant(tenantID, sp.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, sp.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE service_principals SET app_id = ?, display_name = ?,

@@ -3,11 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const refreshTokenColumns = `tenant_id, hash, grant_id, client_id, created_at, expires_at, used_at,
@@ -45,7 +45,7 @@ func (r *refreshTokenRow) dest() []any {
 
 func (r *refreshTokenRow) decode() session.RefreshToken {
 	t := r.t
-	t.Hash, t.SuccessorHash, t.SuccessorSealed = nonNil(t.Hash), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed)
+	t.Hash, t.SuccessorHash, t.SuccessorSealed = stored.NonNil(t.Hash), stored.NonNil(t.SuccessorHash), stored.NonNil(t.SuccessorSealed)
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = decTime(r.created), decTime(r.expires), decTime(r.used)
 	t.AccessTokenExpiresAt = decTime(r.accessToken)
 	t.AccessTokens = session.ParseIssuedTokens(r.issued)
@@ -73,7 +73,7 @@ func scanTokenAndGrant(sc scanner) (session.RefreshToken, session.Grant, error) 
 // the grant's is refused.
 func (s *Store) CreateRefreshToken(ctx context.Context, tenantID string, t session.RefreshToken) error {
 	op := fmt.Sprintf("create refresh token of grant %s in tenant %s", t.GrantID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, t.TenantID), checkHash("refresh token", t.Hash)); err != nil {
+	if err := stored.CheckRefreshToken(tenantID, t); err != nil {
 		return wrapSession(op, err)
 	}
 	return s.writeSession(ctx, op, func(tx *sql.Tx) error {
@@ -104,7 +104,7 @@ func (s *Store) insertRefreshToken(ctx context.Context, tx *sql.Tx, tenantID str
 	}
 	_, err := s.batch.exec(ctx, tx, insertRefreshTokenSQL,
 		tenantID, t.Hash, t.GrantID, t.ClientID, encTime(t.CreatedAt), encTime(t.ExpiresAt),
-		encTime(t.UsedAt), nonNil(t.SuccessorHash), nonNil(t.SuccessorSealed), t.AccessTokens.String(),
+		encTime(t.UsedAt), stored.NonNil(t.SuccessorHash), stored.NonNil(t.SuccessorSealed), t.AccessTokens.String(),
 		encTime(t.AccessTokenExpiresAt), t.Generation)
 	return err
 }
@@ -116,91 +116,60 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 	return t, g, wrapSession("get refresh token in tenant "+tenantID, err)
 }
 
-// RotateRefreshToken is one write transaction that reads the presented
-// token with its grant and decides, in this order:
+// MarkRefreshTokenUsed is the compare-and-swap of a rotation, one write
+// transaction: it reads the presented token with its grant and, if the
+// token is unused and the grant unrevoked (the state session.DecideRotation
+// decided to rotate on), marks the token used at now with next's hash and
+// sealed as successor, stores next as CreateRefreshToken does (same grant
+// and client, ExpiresAt capped at the grant's) and appends superseded. It
+// decides nothing: it returns what it read, and whether it swapped.
 //
-//  1. unknown: session.ErrNotFound.
-//  2. already used (a used token is reported as used whatever else holds,
-//     so that every replay is detected):
-//     - within the grace window of an active grant: nothing changes; the
-//     token, with its SuccessorSealed, and session.ErrUsed. If the sealed
-//     response was already forgotten (ForgetSealed with a shorter window
-//     than grace) SuccessorSealed is empty and the grant stays active.
-//     - otherwise: the grant is revoked with its feed entry (a no-op for
-//     a grant already revoked: one entry however many replays), and the
-//     token with SuccessorSealed empty and session.ErrUsed. The revocation
-//     is committed although an error is returned.
-//     The window is grace > 0 and now - UsedAt <= grace. grace <= 0 is no
-//     window at all, not a window of one instant: the policy turns the
-//     grace off with a negative value that Effective makes 0, and a
-//     replay in the very microsecond of the rotation is still a replay.
-//  3. grant revoked: session.ErrRevoked.
-//  4. token or grant expired (now at or after its ExpiresAt):
-//     session.ErrExpired.
-//  5. otherwise the rotation: the presented token is marked used at now
-//     with next's hash and sealed as successor, and next is stored, as by
-//     CreateRefreshToken (same grant and client, ExpiresAt capped at the
-//     grant's: the store caps rather than trusting the caller, so the
-//     grant's absolute expiry holds whatever the caller computed).
-//
-// Times are compared at the store's microsecond precision. Every write
-// goes through the one writer (see batcher), which runs concurrent
-// rotations one after another, each in its own savepoint of a group
-// commit, and the mark is a conditional update: of concurrent rotations
-// of one token exactly one stores a successor; the others see it used.
-// The call returns after the commit that makes the successor durable.
-func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, now time.Time, grace time.Duration, feedExpiry time.Time) (session.RefreshToken, error) {
+// Every write goes through the one writer (see batcher), which runs
+// concurrent rotations one after another, each in its own savepoint of a
+// group commit, and the mark is a conditional update: of concurrent
+// rotations of one token exactly one swaps; the others read it used. The
+// call returns after the commit that makes the successor durable.
+func (s *Store) MarkRefreshTokenUsed(ctx context.Context, tenantID string, presented []byte, next session.RefreshToken, sealed []byte, superseded session.Revocation, now time.Time) (session.RefreshToken, session.Grant, bool, error) {
 	op := "rotate refresh token in tenant " + tenantID
-	if err := errors.Join(checkTenant(tenantID, next.TenantID), checkHash("next refresh token", next.Hash)); err != nil {
-		return session.RefreshToken{}, wrapSession(op, err)
+	if err := stored.CheckRotation(tenantID, next, superseded, now); err != nil {
+		return session.RefreshToken{}, session.Grant{}, false, wrapSession(op, err)
 	}
-	if now.IsZero() {
-		return session.RefreshToken{}, wrapSession(op, errors.New("rotation time is the zero time"))
-	}
-	now = decTime(encTime(now))
-	var out session.RefreshToken
-	var outcome error // the contract's answer, when the transaction commits
+	var (
+		t       session.RefreshToken
+		g       session.Grant
+		swapped bool
+	)
 	err := s.writeSession(ctx, op, func(tx *sql.Tx) error {
-		t, g, err := scanTokenAndGrant(s.batch.queryRow(ctx, tx, tokenAndGrant, tenantID, presented))
+		var err error
+		swapped = false
+		if t, g, err = scanTokenAndGrant(s.batch.queryRow(ctx, tx, tokenAndGrant, tenantID, presented)); err != nil {
+			return err
+		}
+		if !t.UsedAt.IsZero() || !g.RevokedAt.IsZero() {
+			return nil // not the state the rotation expects
+		}
+		res, err := s.batch.exec(ctx, tx, markRefreshTokenUsed, encTime(now), next.Hash, stored.NonNil(sealed), tenantID, presented)
 		if err != nil {
 			return err
 		}
-		if !t.UsedAt.IsZero() {
-			if grace > 0 && now.Sub(t.UsedAt) <= grace && g.RevokedAt.IsZero() {
-				out, outcome = t, fmt.Errorf("within the grace window: %w", session.ErrUsed)
-				return nil
-			}
-			if _, err := revokeGrant(ctx, tx, tenantID, g.ID, now, feedExpiry); err != nil {
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // n == 0 is unreachable with one writer
+		}
+		if err := s.insertRefreshToken(ctx, tx, tenantID, next, g); err != nil {
+			return err
+		}
+		if superseded.Kind != "" {
+			if err := s.appendSuperseded(ctx, tx, tenantID, superseded); err != nil {
 				return err
 			}
-			t.SuccessorSealed = []byte{}
-			out, outcome = t, fmt.Errorf("replayed after the grace window, grant %s revoked: %w", g.ID, session.ErrUsed)
-			return nil
 		}
-		switch {
-		case !g.RevokedAt.IsZero():
-			return fmt.Errorf("grant %s: %w", g.ID, session.ErrRevoked)
-		case !now.Before(t.ExpiresAt):
-			return fmt.Errorf("refresh token %w at %s", session.ErrExpired, t.ExpiresAt.Format(time.RFC3339Nano))
-		case !now.Before(g.ExpiresAt):
-			return fmt.Errorf("grant %s: %w", g.ID, session.ErrExpired)
-		}
-		res, err := s.batch.exec(ctx, tx, markRefreshTokenUsed,
-			encTime(now), next.Hash, nonNil(sealed), tenantID, presented)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return session.ErrUsed // unreachable with one writer; kept for safety
-		}
-		return s.insertRefreshToken(ctx, tx, tenantID, next, g)
+		swapped = true
+		return nil
 	})
 	if err != nil {
-		return session.RefreshToken{}, err
+		return session.RefreshToken{}, session.Grant{}, false, err
 	}
-	return out, wrapSession(op, outcome)
+	return t, g, swapped, nil
 }
 
 // ForgetSealed erases the sealed successor responses of the refresh

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const revocationColumns = `seq, tenant_id, kind, value, revoked_at, expires_at, aud, prior_jti, generation`
@@ -64,7 +65,7 @@ func (s *Store) appendSuperseded(ctx context.Context, tx *sql.Tx, tenantID strin
 // (see dropSuperseded). session.ErrNotFound if the tenant does not exist.
 func (s *Store) AppendRevocation(ctx context.Context, tenantID string, r session.Revocation) error {
 	op := fmt.Sprintf("append revocation %s %s in tenant %s", r.Kind, r.Value, tenantID)
-	if err := checkTenant(tenantID, r.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, r.TenantID); err != nil {
 		return wrapSession(op, err)
 	}
 	return s.writeSession(ctx, op, func(tx *sql.Tx) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 // A browser session has two identifiers. IDHash is the keyed hash of the
@@ -17,15 +18,6 @@ import (
 // (The contract's comment on ID says the cookie carries it: were ID the
 // cookie value, storing it would defeat IDHash. The service does not do
 // that, and the store relies on it not doing so.)
-
-// checkHash refuses an empty hash: every empty hash would be the same
-// value, so it can only be a caller's bug.
-func checkHash(what string, h []byte) error {
-	if len(h) == 0 {
-		return fmt.Errorf("empty %s hash", what)
-	}
-	return nil
-}
 
 const browserSessionColumns = `tenant_id, id, id_hash, user_id, auth_time, created_at, expires_at, revoked_at`
 
@@ -45,11 +37,8 @@ func scanBrowserSession(sc scanner) (session.BrowserSession, error) {
 // the tenant does not exist.
 func (s *Store) CreateBrowserSession(ctx context.Context, tenantID string, bs session.BrowserSession) error {
 	op := fmt.Sprintf("create browser session of user %s in tenant %s", bs.UserID, tenantID)
-	if err := errors.Join(checkTenant(tenantID, bs.TenantID), checkHash("session id", bs.IDHash)); err != nil {
+	if err := stored.CheckBrowserSession(tenantID, bs); err != nil {
 		return wrapSession(op, err)
-	}
-	if bs.ID == "" {
-		return wrapSession(op, errors.New("browser session needs an id"))
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO browser_sessions (`+browserSessionColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -338,16 +338,3 @@ func queryList[T any](ctx context.Context, s *Store, op string, scan func(scanne
 	}
 	return out, nil
 }
-
-// checkTenant refuses an object whose TenantID names another tenant than
-// the call: storing it under either would hide a bug in the caller at a
-// tenant boundary. An empty TenantID is filled from the call.
-func checkTenant(tenantID, objectTenantID string) error {
-	if tenantID == "" {
-		return errors.New("empty tenant id")
-	}
-	if objectTenantID != "" && objectTenantID != tenantID {
-		return fmt.Errorf("object belongs to tenant %q, not %q", objectTenantID, tenantID)
-	}
-	return nil
-}

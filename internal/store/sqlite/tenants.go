@@ -3,36 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
-
-// domainKey is the form of a domain its uniqueness and lookups use: Unicode
-// lower case, computed here rather than by SQL's lower(), which in SQLite
-// folds ASCII only.
-func domainKey(domain string) string { return strings.ToLower(domain) }
-
-// policyDoc is the stored form of a tenant policy (see the JSON types of
-// applications.go for why it is not the directory type). Durations are
-// JSON integers of nanoseconds, so they round-trip exactly. It has the
-// fields of directory.TenantPolicy, so a field added there stops the build
-// until it is added here.
-type policyDoc struct {
-	PasswordGrantDisabled  bool          `json:"passwordGrantDisabled,omitempty"`
-	RefreshTokenInactivity time.Duration `json:"refreshTokenInactivity,omitempty"`
-	RefreshTokenLifetime   time.Duration `json:"refreshTokenLifetime,omitempty"`
-	RefreshGrace           time.Duration `json:"refreshGrace,omitempty"`
-	SessionLifetime        time.Duration `json:"sessionLifetime,omitempty"`
-	ProductLoginLifetime   time.Duration `json:"productLoginLifetime,omitempty"`
-	ProductLoginResource   string        `json:"productLoginResource,omitempty"`
-	ProductLoginResources  []string      `json:"productLoginResources,omitempty"`
-	LockoutThreshold       int           `json:"lockoutThreshold,omitempty"`
-	LockoutDuration        time.Duration `json:"lockoutDuration,omitempty"`
-}
 
 const tenantColumns = `id, domain, display_name, policy, created_at`
 
@@ -43,11 +18,10 @@ func scanTenant(sc scanner) (directory.Tenant, error) {
 	if err := sc.Scan(&t.ID, &t.Domain, &t.DisplayName, &policy, &created); err != nil {
 		return directory.Tenant{}, err
 	}
-	var doc policyDoc
-	if err := decJSON(policy, &doc); err != nil {
+	var err error
+	if t.Policy, err = stored.DecodePolicy(policy); err != nil {
 		return directory.Tenant{}, fmt.Errorf("tenant %s: decode policy: %w", t.ID, err)
 	}
-	t.Policy = directory.TenantPolicy(doc)
 	t.CreatedAt = decTime(created)
 	return t, nil
 }
@@ -57,21 +31,21 @@ func scanTenant(sc scanner) (directory.Tenant, error) {
 // domain any tenant holds (in any letter case), is directory.ErrConflict.
 func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 	op := "create tenant " + t.ID
-	if t.ID == "" || t.Domain == "" {
-		return wrap(op, errors.New("tenant needs an id and a domain"))
+	if err := stored.CheckNewTenant(t); err != nil {
+		return wrap(op, err)
 	}
-	policy, err := encJSON(policyDoc(t.Policy))
+	policy, err := stored.EncodePolicy(t.Policy)
 	if err != nil {
 		return wrap(op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO tenants (id, domain, domain_key, display_name, policy, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			t.ID, t.Domain, domainKey(t.Domain), t.DisplayName, policy, encTime(t.CreatedAt)); err != nil {
+			t.ID, t.Domain, stored.DomainKey(t.Domain), t.DisplayName, policy, encTime(t.CreatedAt)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_domains (domain_key, tenant_id, domain, created_at) VALUES (?, ?, ?, ?)`,
-			domainKey(t.Domain), t.ID, t.Domain, encTime(t.CreatedAt))
+			stored.DomainKey(t.Domain), t.ID, t.Domain, encTime(t.CreatedAt))
 		return err
 	})
 }
@@ -81,7 +55,7 @@ func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 // stands for the tenant in URLs and tokens issued under it.
 func (s *Store) UpdateTenant(ctx context.Context, t directory.Tenant) error {
 	op := "update tenant " + t.ID
-	policy, err := encJSON(policyDoc(t.Policy))
+	policy, err := stored.EncodePolicy(t.Policy)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -104,7 +78,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (directory.Tenant, err
 func (s *Store) GetTenantByDomain(ctx context.Context, domain string) (directory.Tenant, error) {
 	t, err := scanTenant(s.readRow(ctx,
 		`SELECT `+tenantColumnsOf("t")+` FROM tenant_domains d JOIN tenants t ON t.id = d.tenant_id WHERE d.domain_key = ?`,
-		domainKey(domain)))
+		stored.DomainKey(domain)))
 	return t, wrap("get tenant by domain "+domain, err)
 }
 
@@ -119,11 +93,11 @@ func tenantColumnsOf(alias string) string {
 // directory.ErrNotFound.
 func (s *Store) AddTenantDomain(ctx context.Context, tenantID string, d directory.TenantDomain) error {
 	op := fmt.Sprintf("add domain %s to tenant %s", d.Domain, tenantID)
-	if err := checkTenant(tenantID, d.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, d.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO tenant_domains (domain_key, tenant_id, domain, created_at) VALUES (?, ?, ?, ?)`,
-		domainKey(d.Domain), tenantID, d.Domain, encTime(d.CreatedAt))
+		stored.DomainKey(d.Domain), tenantID, d.Domain, encTime(d.CreatedAt))
 	return wrap(op, err)
 }
 
@@ -152,11 +126,11 @@ func (s *Store) DeleteTenantDomain(ctx context.Context, tenantID, domain string)
 		if err := tx.QueryRowContext(ctx, `SELECT domain_key FROM tenants WHERE id = ?`, tenantID).Scan(&own); err != nil {
 			return err
 		}
-		if own == domainKey(domain) {
+		if own == stored.DomainKey(domain) {
 			return fmt.Errorf("%w: the tenant's own domain", directory.ErrConflict)
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM tenant_domains WHERE domain_key = ? AND tenant_id = ?`,
-			domainKey(domain), tenantID)
+			stored.DomainKey(domain), tenantID)
 		if err != nil {
 			return err
 		}

@@ -4,14 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
-
-// upnKey is the form of a user principal name its uniqueness and lookups
-// use, folded in Go as domainKey is.
-func upnKey(upn string) string { return strings.ToLower(upn) }
 
 const userColumns = `tenant_id, object_id, upn, display_name, mail, mail_verified, enabled, password_hash,
 	failed_sign_ins, last_failure_at, locked_until, created_at, updated_at`
@@ -33,13 +29,13 @@ func scanUser(sc scanner) (directory.User, error) {
 // directory.ErrNotFound if the tenant does not exist.
 func (s *Store) CreateUser(ctx context.Context, tenantID string, u directory.User) error {
 	op := fmt.Sprintf("create user %s in tenant %s", u.ObjectID, tenantID)
-	if err := checkTenant(tenantID, u.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, u.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO users (tenant_id, object_id, upn, upn_key, display_name,
 		mail, mail_verified, enabled, password_hash, failed_sign_ins, last_failure_at, locked_until, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, u.ObjectID, u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail,
+		tenantID, u.ObjectID, u.UserPrincipalName, stored.UPNKey(u.UserPrincipalName), u.DisplayName, u.Mail,
 		encBool(u.MailVerified), encBool(u.Enabled), u.PasswordHash, u.FailedSignIns, encTime(u.LastFailureAt), encTime(u.LockedUntil),
 		encTime(u.CreatedAt), encTime(u.UpdatedAt))
 	return wrap(op, err)
@@ -54,7 +50,7 @@ func (s *Store) GetUser(ctx context.Context, tenantID, objectID string) (directo
 // GetUserByUPN matches the user principal name case-insensitively.
 func (s *Store) GetUserByUPN(ctx context.Context, tenantID, upn string) (directory.User, error) {
 	u, err := scanUser(s.readRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND upn_key = ?`, tenantID, upnKey(upn)))
+		`SELECT `+userColumns+` FROM users WHERE tenant_id = ? AND upn_key = ?`, tenantID, stored.UPNKey(upn)))
 	return u, wrap(fmt.Sprintf("get user by name %s in tenant %s", upn, tenantID), err)
 }
 
@@ -77,13 +73,13 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]directory.Use
 // and this write stays counted.
 func (s *Store) UpdateUser(ctx context.Context, tenantID string, u directory.User) error {
 	op := fmt.Sprintf("update user %s in tenant %s", u.ObjectID, tenantID)
-	if err := checkTenant(tenantID, u.TenantID); err != nil {
+	if err := stored.CheckTenant(tenantID, u.TenantID); err != nil {
 		return wrap(op, err)
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE users SET upn = ?, upn_key = ?, display_name = ?, mail = ?,
 		mail_verified = ?, enabled = ?, password_hash = ?, created_at = ?, updated_at = ?
 		WHERE tenant_id = ? AND object_id = ?`,
-		u.UserPrincipalName, upnKey(u.UserPrincipalName), u.DisplayName, u.Mail, encBool(u.MailVerified), encBool(u.Enabled),
+		u.UserPrincipalName, stored.UPNKey(u.UserPrincipalName), u.DisplayName, u.Mail, encBool(u.MailVerified), encBool(u.Enabled),
 		u.PasswordHash, encTime(u.CreatedAt), encTime(u.UpdatedAt), tenantID, u.ObjectID)
 	if err == nil {
 		err = affected(res)

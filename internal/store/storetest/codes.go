@@ -24,21 +24,21 @@ func testRedeemCode(t *testing.T, s store.Store) {
 	_, err = s.GetCode(ctx, "b", c.Hash)
 	wantErr(t, err, session.ErrNotFound)
 
-	got, err = s.RedeemCode(ctx, "a", c.Hash, at(5))
+	got, err = Redeem(ctx, s, "a", c.Hash, at(5))
 	must(t, err)
 	c.RedeemedAt = at(5)
 	wantEqual(t, got, c)
 
 	// A replay gets the code back (its grant, to revoke) with ErrUsed,
 	// and changes nothing, also when the grant has been revoked since.
-	got, err = s.RedeemCode(ctx, "a", c.Hash, at(6))
+	got, err = Redeem(ctx, s, "a", c.Hash, at(6))
 	wantErr(t, err, session.ErrUsed)
 	wantEqual(t, got, c)
 	got, err = s.GetCode(ctx, "a", c.Hash)
 	must(t, err)
 	wantEqual(t, got, c)
 	must(t, s.RevokeGrant(ctx, "a", "grant-1", at(7), feedExpiry))
-	got, err = s.RedeemCode(ctx, "a", c.Hash, at(8))
+	got, err = Redeem(ctx, s, "a", c.Hash, at(8))
 	wantErr(t, err, session.ErrUsed)
 	wantEqual(t, got, c)
 
@@ -47,7 +47,7 @@ func testRedeemCode(t *testing.T, s store.Store) {
 	bare := newCode("a", "code-2", "grant-2", t0)
 	bare.Scopes = nil
 	must(t, s.CreateCode(ctx, "a", bare))
-	got, err = s.RedeemCode(ctx, "a", bare.Hash, at(1))
+	got, err = Redeem(ctx, s, "a", bare.Hash, at(1))
 	must(t, err)
 	bare.Scopes, bare.RedeemedAt = []string{}, at(1)
 	wantEqual(t, got, bare)
@@ -58,7 +58,7 @@ func testCodeErrors(t *testing.T, s store.Store) {
 	addTenant(t, s, "a")
 	wantErr(t, s.CreateCode(ctx, "a", newCode("a", "code-1", "grant-missing", t0)), session.ErrNotFound)
 	addGrant(t, s, "a", "grant-1", "", t0)
-	_, err := s.RedeemCode(ctx, "a", hash("code-1"), at(1))
+	_, err := Redeem(ctx, s, "a", hash("code-1"), at(1))
 	wantErr(t, err, session.ErrNotFound)
 
 	c := newCode("a", "code-1", "grant-1", t0)
@@ -67,11 +67,11 @@ func testCodeErrors(t *testing.T, s store.Store) {
 
 	// Expired once now reaches ExpiresAt; a failed redemption changes
 	// nothing, so the code still works at an earlier time.
-	_, err = s.RedeemCode(ctx, "a", c.Hash, c.ExpiresAt)
+	_, err = Redeem(ctx, s, "a", c.Hash, c.ExpiresAt)
 	wantErr(t, err, session.ErrExpired)
-	_, err = s.RedeemCode(ctx, "a", c.Hash, c.ExpiresAt.Add(time.Hour))
+	_, err = Redeem(ctx, s, "a", c.Hash, c.ExpiresAt.Add(time.Hour))
 	wantErr(t, err, session.ErrExpired)
-	_, err = s.RedeemCode(ctx, "a", c.Hash, c.ExpiresAt.Add(-time.Microsecond))
+	_, err = Redeem(ctx, s, "a", c.Hash, c.ExpiresAt.Add(-time.Microsecond))
 	must(t, err)
 
 	// A code does not outlive its grant.
@@ -79,6 +79,6 @@ func testCodeErrors(t *testing.T, s store.Store) {
 	short.ExpiresAt = at(60)
 	must(t, s.CreateGrant(ctx, "a", short))
 	must(t, s.CreateCode(ctx, "a", newCode("a", "code-2", "grant-2", t0)))
-	_, err = s.RedeemCode(ctx, "a", hash("code-2"), at(60))
+	_, err = Redeem(ctx, s, "a", hash("code-2"), at(60))
 	wantErr(t, err, session.ErrExpired)
 }

@@ -60,24 +60,24 @@ func testApproveDeviceCode(t *testing.T, s store.Store) {
 	d := newDeviceCode("a", "1", t0)
 	must(t, s.CreateDeviceCode(ctx, "a", d, 0))
 
-	_, err := s.ApproveDeviceCode(ctx, "a", hash("user-code-9"), "user-1", "grant-1", at(1))
+	_, err := Approve(ctx, s, "a", hash("user-code-9"), "user-1", "grant-1", at(1))
 	wantErr(t, err, session.ErrNotFound)
 	// An approval names a grant of that user and client in the tenant.
-	_, err = s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "user-1", "grant-missing", at(1))
+	_, err = Approve(ctx, s, "a", d.UserCodeHash, "user-1", "grant-missing", at(1))
 	wantErr(t, err, session.ErrNotFound)
 	for _, bad := range [][2]string{{"user-1", ""}, {"user-2", "grant-1"}, {"", "grant-1"}} {
-		if _, err := s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, bad[0], bad[1], at(1)); err == nil {
+		if _, err := Approve(ctx, s, "a", d.UserCodeHash, bad[0], bad[1], at(1)); err == nil {
 			t.Fatalf("approval by %q with grant %q succeeded", bad[0], bad[1])
 		}
 	}
 	// Past its expiry a device code cannot be decided.
-	_, err = s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "user-1", "grant-1", d.ExpiresAt)
+	_, err = Approve(ctx, s, "a", d.UserCodeHash, "user-1", "grant-1", d.ExpiresAt)
 	wantErr(t, err, session.ErrExpired)
 	got, err := s.GetDeviceCodeByUserCode(ctx, "a", d.UserCodeHash)
 	must(t, err)
 	wantEqual(t, got, d)
 
-	approved, err := s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "user-1", "grant-1", at(1))
+	approved, err := Approve(ctx, s, "a", d.UserCodeHash, "user-1", "grant-1", at(1))
 	must(t, err)
 	d.Status, d.UserID, d.GrantID = session.DeviceApproved, "user-1", "grant-1"
 	wantEqual(t, approved, d)
@@ -86,16 +86,16 @@ func testApproveDeviceCode(t *testing.T, s store.Store) {
 	wantEqual(t, got, d)
 
 	// The first decision stands.
-	_, err = s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "", "", at(2))
+	_, err = Approve(ctx, s, "a", d.UserCodeHash, "", "", at(2))
 	wantErr(t, err, session.ErrUsed)
 
 	denied := newDeviceCode("a", "2", t0)
 	must(t, s.CreateDeviceCode(ctx, "a", denied, 0))
-	got, err = s.ApproveDeviceCode(ctx, "a", denied.UserCodeHash, "", "", at(1))
+	got, err = Approve(ctx, s, "a", denied.UserCodeHash, "", "", at(1))
 	must(t, err)
 	denied.Status = session.DeviceDenied
 	wantEqual(t, got, denied)
-	_, err = s.ApproveDeviceCode(ctx, "a", denied.UserCodeHash, "user-1", "grant-1", at(2))
+	_, err = Approve(ctx, s, "a", denied.UserCodeHash, "user-1", "grant-1", at(2))
 	wantErr(t, err, session.ErrUsed)
 }
 
@@ -105,28 +105,28 @@ func testPollDeviceCode(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	addTenant(t, s, "a")
 	addGrant(t, s, "a", "grant-1", "", t0)
-	_, err := s.PollDeviceCode(ctx, "a", hash("device-9"), at(1))
+	_, err := Poll(ctx, s, "a", hash("device-9"), at(1))
 	wantErr(t, err, session.ErrNotFound)
 	d := newDeviceCode("a", "1", t0)
 	must(t, s.CreateDeviceCode(ctx, "a", d, 0))
 
-	poll := func(now time.Time, want session.DeviceCode) {
+	pollAt := func(now time.Time, want session.DeviceCode) {
 		t.Helper()
-		got, err := s.PollDeviceCode(ctx, "a", d.Hash, now)
+		got, err := Poll(ctx, s, "a", d.Hash, now)
 		must(t, err)
 		wantEqual(t, got, want)
 	}
-	poll(at(1), d)
+	pollAt(at(1), d)
 	d.LastPolledAt = at(1)
-	poll(at(2), d)
+	pollAt(at(2), d)
 	d.LastPolledAt = at(2)
 
-	_, err = s.ApproveDeviceCode(ctx, "a", d.UserCodeHash, "user-1", "grant-1", at(3))
+	_, err = Approve(ctx, s, "a", d.UserCodeHash, "user-1", "grant-1", at(3))
 	must(t, err)
 	d.Status, d.UserID, d.GrantID = session.DeviceApproved, "user-1", "grant-1"
-	poll(at(4), d) // this poll gets the tokens…
+	pollAt(at(4), d) // this poll gets the tokens…
 	d.Status, d.LastPolledAt = session.DeviceRedeemed, at(4)
-	poll(at(5), d) // …and no later one
+	pollAt(at(5), d) // …and no later one
 	d.LastPolledAt = at(5)
 	got, err := s.GetDeviceCodeByUserCode(ctx, "a", d.UserCodeHash)
 	must(t, err)
@@ -135,10 +135,10 @@ func testPollDeviceCode(t *testing.T, s store.Store) {
 	// Denied: every poll says so.
 	denied := newDeviceCode("a", "2", t0)
 	must(t, s.CreateDeviceCode(ctx, "a", denied, 0))
-	_, err = s.ApproveDeviceCode(ctx, "a", denied.UserCodeHash, "", "", at(1))
+	_, err = Approve(ctx, s, "a", denied.UserCodeHash, "", "", at(1))
 	must(t, err)
 	for i := range 2 {
-		got, err := s.PollDeviceCode(ctx, "a", denied.Hash, at(2+i))
+		got, err := Poll(ctx, s, "a", denied.Hash, at(2+i))
 		must(t, err)
 		wantEqual(t, got.Status, session.DeviceDenied)
 	}
@@ -147,11 +147,11 @@ func testPollDeviceCode(t *testing.T, s store.Store) {
 	// an approval that came too late is never redeemed.
 	late := newDeviceCode("a", "3", t0)
 	must(t, s.CreateDeviceCode(ctx, "a", late, 0))
-	_, err = s.ApproveDeviceCode(ctx, "a", late.UserCodeHash, "user-1", "grant-1", at(1))
+	_, err = Approve(ctx, s, "a", late.UserCodeHash, "user-1", "grant-1", at(1))
 	must(t, err)
 	late.Status, late.UserID, late.GrantID = session.DeviceApproved, "user-1", "grant-1"
 	for _, now := range []time.Time{late.ExpiresAt, late.ExpiresAt.Add(time.Hour)} {
-		got, err := s.PollDeviceCode(ctx, "a", late.Hash, now)
+		got, err := Poll(ctx, s, "a", late.Hash, now)
 		must(t, err)
 		wantEqual(t, got, late)
 	}
@@ -200,9 +200,9 @@ func testDevicePendingLimit(t *testing.T, s store.Store) {
 
 	// A decided code is no longer pending; an expired one no longer
 	// counts.
-	_, err := s.ApproveDeviceCode(ctx, "a", hash("user-code-2"), "", "", at(4))
+	_, err := Approve(ctx, s, "a", hash("user-code-2"), "", "", at(4))
 	must(t, err)
-	_, err = s.ApproveDeviceCode(ctx, "a", hash("user-code-7"), "", "", at(4))
+	_, err = Approve(ctx, s, "a", hash("user-code-7"), "", "", at(4))
 	must(t, err)
 	must(t, create(pendingCode("a", "client-1", "9", at(5))))
 	refused(pendingCode("a", "client-1", "10", at(6)), first.ExpiresAt)

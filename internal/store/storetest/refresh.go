@@ -57,7 +57,7 @@ func testRotateRefreshToken(t *testing.T, s store.Store) {
 	rt2 := newRefreshToken("a", "rt-2", "grant-1", at(10))
 	rt2.ExpiresAt = g.ExpiresAt.Add(time.Hour) // capped at the grant's
 	rt2.Generation = rt1.Generation + 1        // stored as given
-	old, err := s.RotateRefreshToken(ctx, "a", rt1.Hash, rt2, []byte("sealed-2"), at(10), grace, feedExpiry)
+	old, err := Rotate(ctx, s, "a", rt1.Hash, rt2, []byte("sealed-2"), at(10), grace, feedExpiry)
 	must(t, err)
 	wantEqual(t, old, session.RefreshToken{})
 
@@ -69,7 +69,7 @@ func testRotateRefreshToken(t *testing.T, s store.Store) {
 	// A retry within the grace window (its end included) gets the
 	// presented token with the sealed response, and changes nothing.
 	for _, now := range []time.Time{at(10), at(12), at(10).Add(grace)} {
-		old, err = s.RotateRefreshToken(ctx, "a", rt1.Hash, newRefreshToken("a", "rt-3", "grant-1", now),
+		old, err = Rotate(ctx, s, "a", rt1.Hash, newRefreshToken("a", "rt-3", "grant-1", now),
 			[]byte("sealed-3"), now, grace, feedExpiry)
 		wantErr(t, err, session.ErrUsed)
 		wantEqual(t, old, rt1)
@@ -82,7 +82,7 @@ func testRotateRefreshToken(t *testing.T, s store.Store) {
 	// The chain goes on from the successor.
 	rt3 := newRefreshToken("a", "rt-3", "grant-1", at(20))
 	rt3.Generation = rt2.Generation + 1
-	_, err = s.RotateRefreshToken(ctx, "a", rt2.Hash, rt3, []byte("sealed-3"), at(20), grace, feedExpiry)
+	_, err = Rotate(ctx, s, "a", rt2.Hash, rt3, []byte("sealed-3"), at(20), grace, feedExpiry)
 	must(t, err)
 	wantEqual(t, getToken(t, s, "a", rt3.Hash), rt3)
 }
@@ -93,14 +93,14 @@ func testRotateReuse(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	g, rt1 := rotation(t, s, "a")
 	rt2 := newRefreshToken("a", "rt-2", "grant-1", at(10))
-	_, err := s.RotateRefreshToken(ctx, "a", rt1.Hash, rt2, []byte("sealed-2"), at(10), grace, feedExpiry)
+	_, err := Rotate(ctx, s, "a", rt1.Hash, rt2, []byte("sealed-2"), at(10), grace, feedExpiry)
 	must(t, err)
 	rt3 := newRefreshToken("a", "rt-3", "grant-1", at(12))
-	_, err = s.RotateRefreshToken(ctx, "a", rt2.Hash, rt3, []byte("sealed-3"), at(12), grace, feedExpiry)
+	_, err = Rotate(ctx, s, "a", rt2.Hash, rt3, []byte("sealed-3"), at(12), grace, feedExpiry)
 	must(t, err)
 
 	reuse := at(10).Add(grace + time.Microsecond)
-	old, err := s.RotateRefreshToken(ctx, "a", rt1.Hash, newRefreshToken("a", "rt-9", "grant-1", reuse),
+	old, err := Rotate(ctx, s, "a", rt1.Hash, newRefreshToken("a", "rt-9", "grant-1", reuse),
 		[]byte("sealed-9"), reuse, grace, feedExpiry)
 	wantErr(t, err, session.ErrUsed)
 	rt1.UsedAt, rt1.SuccessorHash, rt1.SuccessorSealed = at(10), rt2.Hash, []byte{}
@@ -115,17 +115,18 @@ func testRotateReuse(t *testing.T, s store.Store) {
 	wantEqual(t, getToken(t, s, "a", rt1.Hash), rt1)
 	wantEqual(t, getToken(t, s, "a", rt2.Hash).SuccessorSealed, []byte{})
 	// The live end of the chain is revoked.
-	_, err = s.RotateRefreshToken(ctx, "a", rt3.Hash, newRefreshToken("a", "rt-4", "grant-1", at(30)),
+	_, err = Rotate(ctx, s, "a", rt3.Hash, newRefreshToken("a", "rt-4", "grant-1", at(30)),
 		[]byte("sealed-4"), at(30), grace, feedExpiry)
 	wantErr(t, err, session.ErrRevoked)
 
-	// Later replays, even within what was the grace window of rt2, say
-	// ErrUsed, replay nothing and append nothing.
+	// Later replays, even within what was the grace window of rt2, find
+	// the family revoked (session.DecideRotation answers for the grant
+	// before the token): they replay nothing and append nothing.
 	for _, tok := range []session.RefreshToken{rt1, rt2} {
-		old, err = s.RotateRefreshToken(ctx, "a", tok.Hash, newRefreshToken("a", "rt-9", "grant-1", at(13)),
+		old, err = Rotate(ctx, s, "a", tok.Hash, newRefreshToken("a", "rt-9", "grant-1", at(13)),
 			[]byte("sealed-9"), at(13), grace, feedExpiry)
-		wantErr(t, err, session.ErrUsed)
-		wantEqual(t, old.SuccessorSealed, []byte{})
+		wantErr(t, err, session.ErrRevoked)
+		wantEqual(t, old, session.RefreshToken{})
 	}
 	wantEqual(t, len(feed(t, s, "a")), 1)
 	wantEqual(t, getGrant(t, s, "a", "grant-1"), g)
@@ -137,10 +138,10 @@ func testRotateReuse(t *testing.T, s store.Store) {
 func testRotateGraceZero(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	g, rt1 := rotation(t, s, "a")
-	_, err := s.RotateRefreshToken(ctx, "a", rt1.Hash, newRefreshToken("a", "rt-2", "grant-1", at(10)),
+	_, err := Rotate(ctx, s, "a", rt1.Hash, newRefreshToken("a", "rt-2", "grant-1", at(10)),
 		[]byte("sealed-2"), at(10), 0, feedExpiry)
 	must(t, err)
-	old, err := s.RotateRefreshToken(ctx, "a", rt1.Hash, newRefreshToken("a", "rt-3", "grant-1", at(10)),
+	old, err := Rotate(ctx, s, "a", rt1.Hash, newRefreshToken("a", "rt-3", "grant-1", at(10)),
 		[]byte("sealed-3"), at(10), 0, feedExpiry)
 	wantErr(t, err, session.ErrUsed)
 	wantEqual(t, old.SuccessorSealed, []byte{})
@@ -155,11 +156,11 @@ func testRotateErrors(t *testing.T, s store.Store) {
 		return newRefreshToken("a", name, "grant-1", now)
 	}
 
-	_, err := s.RotateRefreshToken(ctx, "a", hash("rt-missing"), next("rt-2", at(1)), []byte("x"), at(1), grace, feedExpiry)
+	_, err := Rotate(ctx, s, "a", hash("rt-missing"), next("rt-2", at(1)), []byte("x"), at(1), grace, feedExpiry)
 	wantErr(t, err, session.ErrNotFound)
 
 	// Expired once now reaches ExpiresAt; nothing changes.
-	_, err = s.RotateRefreshToken(ctx, "a", rt1.Hash, next("rt-2", rt1.ExpiresAt), []byte("x"), rt1.ExpiresAt, grace, feedExpiry)
+	_, err = Rotate(ctx, s, "a", rt1.Hash, next("rt-2", rt1.ExpiresAt), []byte("x"), rt1.ExpiresAt, grace, feedExpiry)
 	wantErr(t, err, session.ErrExpired)
 	wantEqual(t, getToken(t, s, "a", rt1.Hash), rt1)
 	_, _, err = s.GetRefreshToken(ctx, "a", hash("rt-2"))
@@ -168,7 +169,7 @@ func testRotateErrors(t *testing.T, s store.Store) {
 	// A successor must belong to the presented token's grant.
 	addGrant(t, s, "a", "grant-2", "", t0)
 	foreign := newRefreshToken("a", "rt-2", "grant-2", at(1))
-	if _, err := s.RotateRefreshToken(ctx, "a", rt1.Hash, foreign, []byte("x"), at(1), grace, feedExpiry); err == nil {
+	if _, err := Rotate(ctx, s, "a", rt1.Hash, foreign, []byte("x"), at(1), grace, feedExpiry); err == nil {
 		t.Fatal("a rotation accepted a successor of another grant")
 	}
 	wantEqual(t, getToken(t, s, "a", rt1.Hash), rt1)
@@ -178,7 +179,7 @@ func testRotateErrors(t *testing.T, s store.Store) {
 	short.ExpiresAt = at(60)
 	must(t, s.CreateGrant(ctx, "a", short))
 	must(t, s.CreateRefreshToken(ctx, "a", newRefreshToken("a", "rt-3", "grant-3", t0)))
-	_, err = s.RotateRefreshToken(ctx, "a", hash("rt-3"), newRefreshToken("a", "rt-4", "grant-3", at(60)),
+	_, err = Rotate(ctx, s, "a", hash("rt-3"), newRefreshToken("a", "rt-4", "grant-3", at(60)),
 		[]byte("x"), at(60), grace, feedExpiry)
 	wantErr(t, err, session.ErrExpired)
 	wantEqual(t, getGrant(t, s, "a", "grant-1"), g)
@@ -188,17 +189,17 @@ func testRotateErrors(t *testing.T, s store.Store) {
 // given time, in every tenant, and nothing else.
 func testForgetSealed(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	rotate := func(tenantID, from, to string, now time.Time) {
+	rotateTo := func(tenantID, from, to string, now time.Time) {
 		t.Helper()
-		_, err := s.RotateRefreshToken(ctx, tenantID, hash(from), newRefreshToken(tenantID, to, "grant-1", now),
+		_, err := Rotate(ctx, s, tenantID, hash(from), newRefreshToken(tenantID, to, "grant-1", now),
 			[]byte("sealed-"+to), now, time.Minute, feedExpiry)
 		must(t, err)
 	}
 	gA, _ := rotation(t, s, "a")
 	rotation(t, s, "b")
-	rotate("a", "rt-1", "rt-2", at(10))
-	rotate("b", "rt-1", "rt-2", at(20))
-	rotate("a", "rt-2", "rt-3", at(30))
+	rotateTo("a", "rt-1", "rt-2", at(10))
+	rotateTo("b", "rt-1", "rt-2", at(20))
+	rotateTo("a", "rt-2", "rt-3", at(30))
 
 	must(t, s.ForgetSealed(ctx, at(20)))
 	wantEqual(t, getToken(t, s, "a", hash("rt-1")).SuccessorSealed, []byte{})
@@ -208,7 +209,7 @@ func testForgetSealed(t *testing.T, s store.Store) {
 
 	// A retry within the grace window whose response is forgotten gets
 	// ErrUsed without a response, and is not taken for a reuse.
-	old, err := s.RotateRefreshToken(ctx, "a", hash("rt-1"), newRefreshToken("a", "rt-9", "grant-1", at(15)),
+	old, err := Rotate(ctx, s, "a", hash("rt-1"), newRefreshToken("a", "rt-9", "grant-1", at(15)),
 		[]byte("x"), at(15), time.Minute, feedExpiry)
 	wantErr(t, err, session.ErrUsed)
 	wantEqual(t, old.SuccessorSealed, []byte{})

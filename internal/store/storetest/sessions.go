@@ -180,9 +180,9 @@ func testRevokeGrant(t *testing.T, s store.Store) {
 	wantEqual(t, getGrant(t, s, "a", "grant-1"), g)
 	wantEqual(t, entries(feed(t, s, "a")), []session.Revocation{entry("a", session.RevokeGrant, "grant-1", at(10))})
 
-	_, err := s.RedeemCode(ctx, "a", hash("code-1"), at(11))
+	_, err := Redeem(ctx, s, "a", hash("code-1"), at(11))
 	wantErr(t, err, session.ErrRevoked)
-	_, err = s.RotateRefreshToken(ctx, "a", rt.Hash, newRefreshToken("a", "rt-2", "grant-1", at(11)),
+	_, err = Rotate(ctx, s, "a", rt.Hash, newRefreshToken("a", "rt-2", "grant-1", at(11)),
 		[]byte("sealed"), at(11), 0, feedExpiry)
 	wantErr(t, err, session.ErrRevoked)
 	// The token is still there, with its revoked grant, unchanged.
@@ -200,7 +200,7 @@ func testRevokeGrant(t *testing.T, s store.Store) {
 
 	// The other grant and its code are untouched.
 	wantEqual(t, getGrant(t, s, "a", "grant-2"), other)
-	_, err = s.RedeemCode(ctx, "a", hash("code-2"), at(12))
+	_, err = Redeem(ctx, s, "a", hash("code-2"), at(12))
 	must(t, err)
 }
 

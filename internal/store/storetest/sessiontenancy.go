@@ -55,7 +55,7 @@ func seedSessionTwin(t *testing.T, s store.Store, tenantID string) sessionTwin {
 	must(t, s.CreateGrant(ctx, tenantID, w.only))
 	must(t, s.CreateRefreshToken(ctx, tenantID, w.rt))
 	must(t, s.CreateRefreshToken(ctx, tenantID, w.used))
-	_, err := s.RotateRefreshToken(ctx, tenantID, w.used.Hash, newRefreshToken(tenantID, "rt-0-next", "grant-1", at(1)),
+	_, err := Rotate(ctx, s, tenantID, w.used.Hash, newRefreshToken(tenantID, "rt-0-next", "grant-1", at(1)),
 		[]byte("sealed-"+tenantID), at(1), grace, feedExpiry)
 	must(t, err)
 	w.used.UsedAt, w.used.SuccessorHash, w.used.SuccessorSealed = at(1), hash("rt-0-next"), []byte("sealed-"+tenantID)
@@ -153,7 +153,7 @@ func testIsolationSessionWrites(t *testing.T, s store.Store) {
 	wantErr(t, s.CreateRefreshToken(ctx, "a", newRefreshToken("a", "rt-2", b.only.ID, t0)), session.ErrNotFound)
 	must(t, s.CreateBrowserSession(ctx, "b", newBrowserSession("b", "bs-only-b", t0)))
 	wantErr(t, s.CreateGrant(ctx, "a", newGrant("a", "grant-2", "bs-only-b", t0)), session.ErrNotFound)
-	_, err := s.ApproveDeviceCode(ctx, "a", a.device.UserCodeHash, "user-1", b.only.ID, at(1))
+	_, err := Approve(ctx, s, "a", a.device.UserCodeHash, "user-1", b.only.ID, at(1))
 	wantErr(t, err, session.ErrNotFound)
 	wantEqual(t, takeSessionSnapshot(t, s, b), before)
 
@@ -166,19 +166,19 @@ func testIsolationSessionWrites(t *testing.T, s store.Store) {
 	must(t, s.PutConsent(ctx, "a", newConsent("a", "client-1", "api-1", "user-1", at(1), "more")))
 	must(t, s.DeleteConsent(ctx, "a", "client-1", "api-1", "user-1"))
 	must(t, s.UpdateGrantScopes(ctx, "a", "grant-1", []string{"changed"}))
-	_, err = s.RedeemCode(ctx, "a", a.code.Hash, at(1))
+	_, err = Redeem(ctx, s, "a", a.code.Hash, at(1))
 	must(t, err)
-	_, err = s.RotateRefreshToken(ctx, "a", a.rt.Hash, newRefreshToken("a", "rt-2", "grant-1", at(2)),
+	_, err = Rotate(ctx, s, "a", a.rt.Hash, newRefreshToken("a", "rt-2", "grant-1", at(2)),
 		[]byte("sealed"), at(2), 0, feedExpiry)
 	must(t, err)
-	_, err = s.ApproveDeviceCode(ctx, "a", a.device.UserCodeHash, "user-1", "grant-1", at(3))
+	_, err = Approve(ctx, s, "a", a.device.UserCodeHash, "user-1", "grant-1", at(3))
 	must(t, err)
-	_, err = s.PollDeviceCode(ctx, "a", a.device.Hash, at(4))
+	_, err = Poll(ctx, s, "a", a.device.Hash, at(4))
 	must(t, err)
 	wantEqual(t, takeSessionSnapshot(t, s, b), before)
 
 	// Revocations and deletions too.
-	_, err = s.RotateRefreshToken(ctx, "a", a.rt.Hash, newRefreshToken("a", "rt-3", "grant-1", at(5)),
+	_, err = Rotate(ctx, s, "a", a.rt.Hash, newRefreshToken("a", "rt-3", "grant-1", at(5)),
 		[]byte("sealed"), at(5), 0, feedExpiry) // a reuse: revokes A's grant-1
 	wantErr(t, err, session.ErrUsed)
 	revoked, err := s.RevokeBrowserSession(ctx, "a", a.bs.IDHash, at(6), feedExpiry)
@@ -197,11 +197,11 @@ func testIsolationSessionWrites(t *testing.T, s store.Store) {
 	// B's values still work, and as B's: its code is unredeemed, its
 	// tokens rotate and are capped by its own grant, its device code is
 	// decided and polled.
-	got, err := s.RedeemCode(ctx, "b", b.code.Hash, at(10))
+	got, err := Redeem(ctx, s, "b", b.code.Hash, at(10))
 	must(t, err)
 	b.code.RedeemedAt = at(10)
 	wantEqual(t, got, b.code)
-	_, err = s.RotateRefreshToken(ctx, "b", b.rt.Hash, newRefreshToken("b", "rt-2", "grant-1", at(10)),
+	_, err = Rotate(ctx, s, "b", b.rt.Hash, newRefreshToken("b", "rt-2", "grant-1", at(10)),
 		[]byte("sealed"), at(10), 0, feedExpiry)
 	must(t, err)
 	long := newRefreshToken("b", "rt-long", "grant-1", at(10))
@@ -209,11 +209,11 @@ func testIsolationSessionWrites(t *testing.T, s store.Store) {
 	must(t, s.CreateRefreshToken(ctx, "b", long))
 	long.ExpiresAt = b.grant.ExpiresAt
 	wantEqual(t, getToken(t, s, "b", long.Hash), long)
-	decided, err := s.ApproveDeviceCode(ctx, "b", b.device.UserCodeHash, "user-1", "grant-1", at(10))
+	decided, err := Approve(ctx, s, "b", b.device.UserCodeHash, "user-1", "grant-1", at(10))
 	must(t, err)
 	b.device.Status, b.device.UserID, b.device.GrantID = session.DeviceApproved, "user-1", "grant-1"
 	wantEqual(t, decided, b.device)
-	polled, err := s.PollDeviceCode(ctx, "b", b.device.Hash, at(11))
+	polled, err := Poll(ctx, s, "b", b.device.Hash, at(11))
 	must(t, err)
 	wantEqual(t, polled, b.device)
 
@@ -249,7 +249,7 @@ func testSessionObjectsOfAnotherTenant(t *testing.T, s store.Store) {
 		"CreateDeviceCode":     s.CreateDeviceCode(ctx, "a", newDeviceCode("b", "9", t0), 0),
 		"AppendRevocation":     s.AppendRevocation(ctx, "a", entry("b", session.RevokeToken, "jti-9", t0)),
 		"RotateRefreshToken": func() error {
-			_, err := s.RotateRefreshToken(ctx, "a", a.rt.Hash, newRefreshToken("b", "rt-9", "grant-1", at(1)),
+			_, err := Rotate(ctx, s, "a", a.rt.Hash, newRefreshToken("b", "rt-9", "grant-1", at(1)),
 				[]byte("x"), at(1), grace, feedExpiry)
 			return err
 		}(),

@@ -143,6 +143,18 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
+	// A row for each outcome of each session decision, each on a store
+	// of its own.
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, func(*testing.T) store.Store)
+	}{
+		{"Decisions/Rotation", testRotationOutcomes},
+		{"Decisions/Redemption", testRedemptionOutcomes},
+		{"Decisions/Device", testDeviceOutcomes},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+	}
 }
 
 // t0 is the suite's reference time: UTC, with microseconds, so it
