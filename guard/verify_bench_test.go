@@ -19,6 +19,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/tessera-id/tessera/guard/guardtest"
+	"github.com/tessera-id/tessera/internal/cputime"
 )
 
 // BenchmarkVerifyUncached answers the question the architecture review
@@ -56,13 +57,13 @@ func BenchmarkVerifyUncached(b *testing.B) {
 		digest := sha256.Sum256([]byte(in))
 		pub := idp.RSA.Signer.Public().(*rsa.PublicKey)
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], raw); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 	})
 	for _, k := range []guardtest.Key{idp.RSA, idp.EC} {
 		tok := entraSizedToken(b, idp, k)
@@ -83,13 +84,13 @@ func BenchmarkVerifyUncached(b *testing.B) {
 			b.Run(fmt.Sprintf("alg=%s/path=%s", k.Algorithm, path.name), func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(tok)))
-				cpu := processCPU()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if _, err := path.validate(context.Background(), tok); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 			})
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tessera-id/tessera/examples/studies"
 	"github.com/tessera-id/tessera/guard"
 	"github.com/tessera-id/tessera/guard/guardtest"
+	"github.com/tessera-id/tessera/internal/cputime"
 )
 
 // BenchmarkMiddleware serves GET /account/me, a handler that does almost
@@ -60,8 +61,8 @@ func BenchmarkMiddleware(b *testing.B) {
 	serve := func(b *testing.B, h http.Handler, reqs []*http.Request) []time.Duration {
 		times := make([]time.Duration, 0, 1024)
 		i := 0
-		start := processCPU()
-		defer func() { cpu = processCPU() - start }()
+		start := cputime.Process()
+		defer func() { cpu = cputime.Process() - start }()
 		for b.Loop() {
 			req := reqs[i%len(reqs)]
 			i++

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tessera-id/tessera/internal/audit"
+	"github.com/tessera-id/tessera/internal/cputime"
 	"github.com/tessera-id/tessera/internal/store/sqlite"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkRecorder(b *testing.B) {
 	}
 	b.ReportAllocs()
 	i := 0
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		c := clients[i%len(clients)]
 		i++
@@ -46,5 +47,5 @@ func BenchmarkRecorder(b *testing.B) {
 	if err := r.Flush(b.Context()); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/cputime"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/oauth"
 	"github.com/tessera-id/tessera/internal/secrets"
@@ -51,7 +52,7 @@ func BenchmarkClientCredentialsLargeStore(b *testing.B) {
 	mux, body := largeMux, largeBody
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest("POST", "/bench/oauth2/v2.0/token", strings.NewReader(body))
@@ -63,7 +64,7 @@ func BenchmarkClientCredentialsLargeStore(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 // The large store is filled once per test binary run: the benchmark

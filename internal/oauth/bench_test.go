@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/audit"
+	"github.com/tessera-id/tessera/internal/cputime"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/oauth"
 	"github.com/tessera-id/tessera/internal/secrets"
@@ -67,7 +68,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 				"scope": {"api://" + api.AppID + "/.default"}}.Encode()
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req := httptest.NewRequest("POST", "/bench/oauth2/v2.0/token", strings.NewReader(body))
@@ -79,7 +80,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
