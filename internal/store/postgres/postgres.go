@@ -36,7 +36,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tessera-id/tessera/internal/directory"
-	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 // Store is a store.Store on a PostgreSQL database (the schema of the
@@ -190,45 +190,29 @@ const (
 	codeForeignKeyViolation = "23503"
 )
 
-// wrap turns a database error into the contract's errors, with op as
-// context: a missing row becomes directory.ErrNotFound, a broken
-// uniqueness rule directory.ErrConflict, a missing parent row (a foreign
-// key) directory.ErrNotFound. The server's message is kept for the log.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
+// fault classifies a server error for stored.Wrap by its SQLSTATE.
+func fault(err error) stored.Fault {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", op, directory.ErrNotFound)
+		return stored.FaultNoRows
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case codeUniqueViolation:
-			return fmt.Errorf("postgres: %s: %w (%v)", op, directory.ErrConflict, err)
+			return stored.FaultUnique
 		case codeForeignKeyViolation:
-			return fmt.Errorf("postgres: %s: %w (%v)", op, directory.ErrNotFound, err)
+			return stored.FaultForeignKey
 		}
 	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
+	return stored.FaultOther
 }
 
-// wrapSession is wrap for the session.Repository methods: a missing row or
-// a missing parent row becomes session.ErrNotFound; a broken uniqueness
-// rule stays directory.ErrConflict (session has no conflict error; callers
-// that must retry with a new value, such as a user code, test for it).
+// wrap is stored.Wrap for this engine.
+func wrap(op string, err error) error { return stored.Wrap("postgres", op, err, fault(err)) }
+
+// wrapSession is stored.WrapSession for this engine.
 func wrapSession(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", op, session.ErrNotFound)
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == codeForeignKeyViolation {
-		return fmt.Errorf("postgres: %s: %w (%v)", op, session.ErrNotFound, err)
-	}
-	return wrap(op, err)
+	return stored.WrapSession("postgres", op, err, fault(err))
 }
 
 // affected returns directory.ErrNotFound if tag changed no row.

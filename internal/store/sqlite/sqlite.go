@@ -25,8 +25,8 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/tessera-id/tessera/internal/directory"
-	"github.com/tessera-id/tessera/internal/session"
 	"github.com/tessera-id/tessera/internal/store"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -245,47 +245,30 @@ func (s *Store) write(ctx context.Context, op string, fn func(*sql.Tx) error) er
 	return wrap(op, inTx(ctx, s.w, fn))
 }
 
-// wrap turns a database error into the contract's errors, with op as
-// context: a missing row becomes directory.ErrNotFound, a broken
-// uniqueness rule directory.ErrConflict, a missing parent row (a foreign
-// key) directory.ErrNotFound. The driver's message is kept for the log.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
+// fault classifies a driver error for stored.Wrap by its extended result
+// code.
+func fault(err error) stored.Fault {
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: %s: %w", op, directory.ErrNotFound)
+		return stored.FaultNoRows
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return fmt.Errorf("sqlite: %s: %w (%v)", op, directory.ErrConflict, err)
+			return stored.FaultUnique
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return fmt.Errorf("sqlite: %s: %w (%v)", op, directory.ErrNotFound, err)
+			return stored.FaultForeignKey
 		}
 	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
+	return stored.FaultOther
 }
 
-// wrapSession is wrap for the session.Repository methods: a missing row
-// or a missing parent row (a foreign key) becomes session.ErrNotFound.
-// session has no conflict error, so a broken uniqueness rule (a hash
-// stored twice, a user code still held by a live device code) is
-// directory.ErrConflict, which callers that must retry (with a new user
-// code) can test for.
+// wrap is stored.Wrap for this engine.
+func wrap(op string, err error) error { return stored.Wrap("sqlite", op, err, fault(err)) }
+
+// wrapSession is stored.WrapSession for this engine.
 func wrapSession(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: %s: %w", op, session.ErrNotFound)
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-		return fmt.Errorf("sqlite: %s: %w (%v)", op, session.ErrNotFound, err)
-	}
-	return wrap(op, err)
+	return stored.WrapSession("sqlite", op, err, fault(err))
 }
 
 // writeSession runs fn in a write transaction, shared with the other
