@@ -2,11 +2,10 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tessera-id/tessera/internal/store/stored"
 	"github.com/tessera-id/tessera/internal/token"
@@ -57,20 +56,12 @@ func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bo
 		if _, err := tx.Exec(ctx, `LOCK TABLE signing_keys IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys)`).Scan(&exists); err != nil {
-			return err
-		}
-		if exists {
-			return nil
-		}
-		for _, k := range keys {
-			if err := insertKey(ctx, tx, k); err != nil {
-				return fmt.Errorf("key %s: %w", k.ID, err)
-			}
-		}
-		wrote = true
-		return nil
+		var err error
+		wrote, err = stored.InitKeys(keys, func() (exists bool, err error) {
+			err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys)`).Scan(&exists)
+			return exists, err
+		}, func(k token.KeyRecord) error { return insertKey(ctx, tx, k) })
+		return err
 	})
 	return wrote && err == nil, err
 }
@@ -88,29 +79,26 @@ func (s *Store) RotateSigningKeys(ctx context.Context, activeID string, publishU
 		return wrap(op, err)
 	}
 	return s.write(ctx, op, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE signing_keys SET state = $1, publish_until = $2 WHERE id = $3 AND state = $4`,
-			token.KeyRetired, publishUntil, activeID, token.KeyActive)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return token.ErrKeysChanged
-		}
-		tag, err = tx.Exec(ctx, `UPDATE signing_keys SET state = $1, activated_at = $2 WHERE state = $3`,
-			token.KeyActive, now, token.KeyNext)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			// Retiring the active key with nothing to replace it would
-			// leave the server unable to sign.
-			return errors.New("no next key to activate")
-		}
-		if err := insertKey(ctx, tx, newNext); err != nil {
-			return fmt.Errorf("new key %s: %w", newNext.ID, err)
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM signing_keys WHERE state = $1 AND publish_until < $2`,
-			token.KeyRetired, now)
-		return err
+		return stored.RotateKeys(stored.KeyRotation{
+			Retire: func() (int64, error) {
+				return rowsAffected(tx.Exec(ctx, `UPDATE signing_keys SET state = $1, publish_until = $2 WHERE id = $3 AND state = $4`,
+					token.KeyRetired, publishUntil, activeID, token.KeyActive))
+			},
+			Activate: func() (int64, error) {
+				return rowsAffected(tx.Exec(ctx, `UPDATE signing_keys SET state = $1, activated_at = $2 WHERE state = $3`,
+					token.KeyActive, now, token.KeyNext))
+			},
+			Insert: func(k token.KeyRecord) error { return insertKey(ctx, tx, k) },
+			Prune: func() error {
+				_, err := tx.Exec(ctx, `DELETE FROM signing_keys WHERE state = $1 AND publish_until < $2`,
+					token.KeyRetired, now)
+				return err
+			},
+		}, newNext)
 	})
+}
+
+// rowsAffected is the number of rows an Exec changed.
+func rowsAffected(tag pgconn.CommandTag, err error) (int64, error) {
+	return tag.RowsAffected(), err
 }

@@ -3,8 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/store/stored"
@@ -47,20 +45,12 @@ func (s *Store) InitSigningKeys(ctx context.Context, keys []token.KeyRecord) (bo
 	}
 	wrote := false
 	err := s.write(ctx, "init signing keys", func(tx *sql.Tx) error {
-		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys)`).Scan(&exists); err != nil {
-			return err
-		}
-		if exists {
-			return nil
-		}
-		for _, k := range keys {
-			if err := insertKey(ctx, tx, k); err != nil {
-				return fmt.Errorf("key %s: %w", k.ID, err)
-			}
-		}
-		wrote = true
-		return nil
+		var err error
+		wrote, err = stored.InitKeys(keys, func() (exists bool, err error) {
+			err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys)`).Scan(&exists)
+			return exists, err
+		}, func(k token.KeyRecord) error { return insertKey(ctx, tx, k) })
+		return err
 	})
 	return wrote && err == nil, err
 }
@@ -76,34 +66,30 @@ func (s *Store) RotateSigningKeys(ctx context.Context, activeID string, publishU
 		return wrap(op, err)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE signing_keys SET state = ?, publish_until = ?
-			WHERE id = ? AND state = ?`,
-			token.KeyRetired, encTime(publishUntil), activeID, token.KeyActive)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return token.ErrKeysChanged
-		}
-		res, err = tx.ExecContext(ctx, `UPDATE signing_keys SET state = ?, activated_at = ? WHERE state = ?`,
-			token.KeyActive, encTime(now), token.KeyNext)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			// Retiring the active key with nothing to replace it would
-			// leave the server unable to sign.
-			return errors.New("no next key to activate")
-		}
-		if err := insertKey(ctx, tx, newNext); err != nil {
-			return fmt.Errorf("new key %s: %w", newNext.ID, err)
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE state = ? AND publish_until < ?`,
-			token.KeyRetired, encTime(now))
-		return err
+		return stored.RotateKeys(stored.KeyRotation{
+			Retire: func() (int64, error) {
+				return rowsAffected(tx.ExecContext(ctx, `UPDATE signing_keys SET state = ?, publish_until = ?
+					WHERE id = ? AND state = ?`,
+					token.KeyRetired, encTime(publishUntil), activeID, token.KeyActive))
+			},
+			Activate: func() (int64, error) {
+				return rowsAffected(tx.ExecContext(ctx, `UPDATE signing_keys SET state = ?, activated_at = ? WHERE state = ?`,
+					token.KeyActive, encTime(now), token.KeyNext))
+			},
+			Insert: func(k token.KeyRecord) error { return insertKey(ctx, tx, k) },
+			Prune: func() error {
+				_, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE state = ? AND publish_until < ?`,
+					token.KeyRetired, encTime(now))
+				return err
+			},
+		}, newNext)
 	})
+}
+
+// rowsAffected is the number of rows an ExecContext changed.
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
