@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/store"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 // migrationChecks run in the migration's transaction just before the
@@ -24,15 +25,10 @@ func checkAppIDsUnique(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	defer rows.Close()
-	var holders []store.AppIDHolder
-	for rows.Next() {
-		var h store.AppIDHolder
-		if err := rows.Scan(&h.AppID, &h.TenantID, &h.TenantDomain); err != nil {
-			return err
-		}
-		holders = append(holders, h)
-	}
-	if err := rows.Err(); err != nil {
+	holders, err := stored.ScanAll(rows, func(r stored.Row) (h store.AppIDHolder, err error) {
+		return h, r.Scan(&h.AppID, &h.TenantID, &h.TenantDomain)
+	})
+	if err != nil {
 		return err
 	}
 	return store.DuplicateAppIDsError(holders)

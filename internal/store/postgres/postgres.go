@@ -231,18 +231,8 @@ func queryList[T any](ctx context.Context, q querier, op string, scan func(pgx.R
 		return nil, wrap(op, err)
 	}
 	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
-	}
-	return out, nil
+	out, err := stored.ScanAll(rows, func(r stored.Row) (T, error) { return scan(r) })
+	return out, wrap(op, err)
 }
 
 // querier is what the pool and a transaction have in common.

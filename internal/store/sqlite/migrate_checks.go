@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/tessera-id/tessera/internal/store"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 // migrationChecks run in the migration's transaction just before the
@@ -23,15 +24,10 @@ func checkAppIDsUnique(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	defer rows.Close()
-	var holders []store.AppIDHolder
-	for rows.Next() {
-		var h store.AppIDHolder
-		if err := rows.Scan(&h.AppID, &h.TenantID, &h.TenantDomain); err != nil {
-			return err
-		}
-		holders = append(holders, h)
-	}
-	if err := rows.Err(); err != nil {
+	holders, err := stored.ScanAll(rows, func(r stored.Row) (h store.AppIDHolder, err error) {
+		return h, r.Scan(&h.AppID, &h.TenantID, &h.TenantDomain)
+	})
+	if err != nil {
 		return err
 	}
 	return store.DuplicateAppIDsError(holders)
