@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/audit"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const auditColumns = `id, tenant_id, at, kind, actor, target, outcome, reason, details, before, after`
@@ -21,16 +21,8 @@ func scanAudit(row pgx.Row) (audit.Event, error) {
 		return audit.Event{}, err
 	}
 	e.Time = utc(e.Time)
-	d, err := audit.DecodeDetails(details)
-	if err != nil {
+	if err := stored.DecodeAudit(&e, details, before, after); err != nil {
 		return audit.Event{}, err
-	}
-	e.Details = d
-	if before != "" {
-		e.Before = json.RawMessage(before)
-	}
-	if after != "" {
-		e.After = json.RawMessage(after)
 	}
 	return e, nil
 }

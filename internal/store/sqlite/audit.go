@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/audit"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
 const auditColumns = `id, tenant_id, at, kind, actor, target, outcome, reason, details, before, after`
@@ -24,16 +24,8 @@ func scanAudit(sc scanner) (audit.Event, error) {
 		return audit.Event{}, err
 	}
 	e.Time = decTime(at)
-	d, err := audit.DecodeDetails(details)
-	if err != nil {
+	if err := stored.DecodeAudit(&e, details, before, after); err != nil {
 		return audit.Event{}, err
-	}
-	e.Details = d
-	if before != "" {
-		e.Before = json.RawMessage(before)
-	}
-	if after != "" {
-		e.After = json.RawMessage(after)
 	}
 	return e, nil
 }
