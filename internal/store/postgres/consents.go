@@ -23,20 +23,6 @@ func scanConsent(row pgx.Row) (directory.ConsentGrant, error) {
 	return g, nil
 }
 
-// distinctScopes returns the scopes of list in order, each once. Scope
-// values compare case-sensitively (RFC 6749 §3.3). The result is never nil.
-func distinctScopes(list []string) []string {
-	out := make([]string, 0, len(list))
-	seen := make(map[string]bool, len(list))
-	for _, sc := range list {
-		if !seen[sc] {
-			seen[sc] = true
-			out = append(out, sc)
-		}
-	}
-	return out
-}
-
 // PutConsent stores a consent grant. If the principal already consented to
 // scopes of the resource for the client, g's scopes are added to that grant
 // (those it holds keep their place, new ones follow in g's order, none
@@ -57,14 +43,14 @@ func (s *Store) PutConsent(ctx context.Context, tenantID string, g directory.Con
 	}
 	// GROUP BY compares with the column's deterministic collation, which
 	// tells apart any two different strings, so case-sensitively as
-	// distinctScopes; min(n) keeps each scope at its first place.
+	// stored.MergeScopes; min(n) keeps each scope at its first place.
 	_, err := s.pool.Exec(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (tenant_id, client_id, resource_app_id, principal_id) DO UPDATE SET
 			scopes = ARRAY(
 				SELECT scope FROM unnest(consents.scopes || excluded.scopes) WITH ORDINALITY AS s (scope, n)
 				GROUP BY scope ORDER BY min(n)),
 			updated_at = excluded.updated_at`,
-		tenantID, g.ClientID, g.ResourceAppID, g.PrincipalID, distinctScopes(g.Scopes), g.CreatedAt, g.UpdatedAt)
+		tenantID, g.ClientID, g.ResourceAppID, g.PrincipalID, stored.MergeScopes(nil, g.Scopes), g.CreatedAt, g.UpdatedAt)
 	return wrap(op, err)
 }
 

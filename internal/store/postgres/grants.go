@@ -165,20 +165,23 @@ func (s *Store) RevokeGrant(ctx context.Context, tenantID, id string, at, feedEx
 // other clients or other users too. Neither set is an error.
 func (s *Store) RevokeGrantsOf(ctx context.Context, tenantID, userID, clientID string, at, feedExpiry time.Time) error {
 	op := fmt.Sprintf("revoke grants of user %q and client %q in tenant %s", userID, clientID, tenantID)
+	kind, value, err := stored.GrantsOfEntry(userID, clientID)
+	if err != nil {
+		return wrapSession(op, err)
+	}
+	var extra []feedEntry
+	if kind != "" {
+		extra = []feedEntry{{kind, value}}
+	}
 	var which string
 	var params []string
-	var extra []feedEntry
 	switch {
 	case userID != "" && clientID != "":
 		which, params = grantsOfUserAndClient, []string{userID, clientID}
 	case userID != "":
 		which, params = grantsOfUser, []string{userID}
-		extra = []feedEntry{{session.RevokeSubject, userID}}
-	case clientID != "":
-		which, params = grantsOfClient, []string{clientID}
-		extra = []feedEntry{{session.RevokeClient, clientID}}
 	default:
-		return wrapSession(op, errors.New("need a user or a client"))
+		which, params = grantsOfClient, []string{clientID}
 	}
 	if at.IsZero() {
 		return wrapSession(op, errors.New("revocation time is the zero time"))

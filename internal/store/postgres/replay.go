@@ -2,19 +2,12 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
-
-// purgeBatch bounds the expired single-use values one ConsumeOnce deletes.
-// Each call adds at most one row and removes up to purgeBatch, so the table
-// stays near its live size without a background job, and no call pays for
-// a backlog all at once.
-const purgeBatch = 64
 
 // ConsumeOnce records key as used in the tenant until expiresAt, or returns
 // directory.ErrReplay if it is recorded and not yet expired by the store's
@@ -34,7 +27,7 @@ func (s *Store) ConsumeOnce(ctx context.Context, tenantID, key string, expiresAt
 		// left to it, so purging never waits.
 		if _, err := tx.Exec(ctx, `DELETE FROM consumed_values WHERE (tenant_id, value_key) IN (
 			SELECT tenant_id, value_key FROM consumed_values WHERE expires_at <= $1
-			LIMIT $2 FOR UPDATE SKIP LOCKED)`, now, purgeBatch); err != nil {
+			LIMIT $2 FOR UPDATE SKIP LOCKED)`, now, stored.ConsumePurgeBatch); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO consumed_values (tenant_id, value_key, expires_at)
@@ -45,9 +38,6 @@ func (s *Store) ConsumeOnce(ctx context.Context, tenantID, key string, expiresAt
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("%w before its expiry", directory.ErrReplay)
-		}
-		return nil
+		return stored.Consumed(tag.RowsAffected())
 	})
 }

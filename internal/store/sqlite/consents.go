@@ -28,23 +28,6 @@ func scanConsent(sc scanner) (directory.ConsentGrant, error) {
 	return g, nil
 }
 
-// mergeScopes returns the scopes of have followed by those of add it does
-// not hold yet, each once. Scope values compare case-sensitively (RFC 6749
-// §3.3). The result is never nil.
-func mergeScopes(have, add []string) []string {
-	out := make([]string, 0, len(have)+len(add))
-	seen := make(map[string]bool, len(have)+len(add))
-	for _, list := range [][]string{have, add} {
-		for _, sc := range list {
-			if !seen[sc] {
-				seen[sc] = true
-				out = append(out, sc)
-			}
-		}
-	}
-	return out
-}
-
 // PutConsent stores a consent grant. If the principal already consented
 // to scopes of the resource for the client, g's scopes are added to that
 // grant (those it holds keep their place, new ones follow in g's order,
@@ -64,9 +47,9 @@ func (s *Store) PutConsent(ctx context.Context, tenantID string, g directory.Con
 			tenantID, g.ClientID, g.ResourceAppID, g.PrincipalID))
 		switch {
 		case err == nil:
-			g.Scopes, g.CreatedAt = mergeScopes(old.Scopes, g.Scopes), old.CreatedAt
+			g.Scopes, g.CreatedAt = stored.MergeScopes(old.Scopes, g.Scopes), old.CreatedAt
 		case errors.Is(err, sql.ErrNoRows):
-			g.Scopes = mergeScopes(nil, g.Scopes)
+			g.Scopes = stored.MergeScopes(nil, g.Scopes)
 		default:
 			return err
 		}

@@ -158,8 +158,9 @@ func (s *Store) RevokeGrant(ctx context.Context, tenantID, id string, at, feedEx
 // tokens of other clients or other users too. Neither set is an error.
 func (s *Store) RevokeGrantsOf(ctx context.Context, tenantID, userID, clientID string, at, feedExpiry time.Time) error {
 	op := fmt.Sprintf("revoke grants of user %q and client %q in tenant %s", userID, clientID, tenantID)
-	if userID == "" && clientID == "" {
-		return wrapSession(op, errors.New("need a user or a client"))
+	kind, value, err := stored.GrantsOfEntry(userID, clientID)
+	if err != nil {
+		return wrapSession(op, err)
 	}
 	return s.writeSession(ctx, op, func(tx *sql.Tx) error {
 		ids, err := txStrings(ctx, tx, `SELECT id FROM grants
@@ -174,14 +175,10 @@ func (s *Store) RevokeGrantsOf(ctx context.Context, tenantID, userID, clientID s
 				return err
 			}
 		}
-		switch {
-		case userID != "" && clientID != "":
+		if kind == "" {
 			return nil
-		case userID != "":
-			return appendRevocation(ctx, tx, tenantID, session.RevokeSubject, userID, at, feedExpiry)
-		default:
-			return appendRevocation(ctx, tx, tenantID, session.RevokeClient, clientID, at, feedExpiry)
 		}
+		return appendRevocation(ctx, tx, tenantID, kind, value, at, feedExpiry)
 	})
 }
 

@@ -3,17 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
-	"github.com/tessera-id/tessera/internal/directory"
+	"github.com/tessera-id/tessera/internal/store/stored"
 )
-
-// purgeBatch bounds the expired single-use values one ConsumeOnce deletes.
-// Each call adds at most one row and removes up to purgeBatch, so the table
-// stays near its live size without a background job, and no call pays for
-// a backlog all at once.
-const purgeBatch = 64
 
 // ConsumeOnce records key as used in the tenant until expiresAt, or returns
 // directory.ErrReplay if it is recorded and not yet expired. A record is
@@ -25,7 +18,7 @@ func (s *Store) ConsumeOnce(ctx context.Context, tenantID, key string, expiresAt
 	now := encTime(s.now())
 	return s.write(ctx, "consume single-use value in tenant "+tenantID, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM consumed_values WHERE rowid IN (
-			SELECT rowid FROM consumed_values WHERE expires_at <= ? LIMIT ?)`, now, purgeBatch); err != nil {
+			SELECT rowid FROM consumed_values WHERE expires_at <= ? LIMIT ?)`, now, stored.ConsumePurgeBatch); err != nil {
 			return err
 		}
 		// The conditional upsert is the whole check: it inserts a new key,
@@ -43,9 +36,6 @@ func (s *Store) ConsumeOnce(ctx context.Context, tenantID, key string, expiresAt
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return fmt.Errorf("%w before its expiry", directory.ErrReplay)
-		}
-		return nil
+		return stored.Consumed(n)
 	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/store"
+	"github.com/tessera-id/tessera/internal/store/stored"
 	"github.com/tessera-id/tessera/internal/store/storetest"
 	"github.com/tessera-id/tessera/internal/token"
 )
@@ -183,7 +184,7 @@ func TestConsumeOnceOverwritesExpiredRecord(t *testing.T) {
 	s.now = func() time.Time { return now }
 	exp := now.Add(time.Minute)
 	// More live records than one purge takes, and ours among them.
-	for i := range purgeBatch + 10 {
+	for i := range stored.ConsumePurgeBatch + 10 {
 		if err := s.ConsumeOnce(ctx, "t", fmt.Sprint("k", i), exp); err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +194,7 @@ func TestConsumeOnceOverwritesExpiredRecord(t *testing.T) {
 	}
 	// At exactly expiresAt the record has expired.
 	now = exp
-	last := fmt.Sprint("k", purgeBatch+9)
+	last := fmt.Sprint("k", stored.ConsumePurgeBatch+9)
 	if err := s.ConsumeOnce(ctx, "t", last, exp.Add(time.Hour)); err != nil {
 		t.Fatalf("expired record not overwritten: %v", err)
 	}
@@ -204,7 +205,7 @@ func TestConsumeOnceOverwritesExpiredRecord(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM consumed_values`).Scan(&left); err != nil {
 		t.Fatal(err)
 	}
-	// One purge of purgeBatch rows ran at the new time; the others are live.
+	// One purge of stored.ConsumePurgeBatch rows ran at the new time; the others are live.
 	if want := 10; left != want {
 		t.Fatalf("%d records left, want %d", left, want)
 	}
