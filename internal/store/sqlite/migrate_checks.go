@@ -24,11 +24,5 @@ func checkAppIDsUnique(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	defer rows.Close()
-	holders, err := stored.ScanAll(rows, func(r stored.Row) (h store.AppIDHolder, err error) {
-		return h, r.Scan(&h.AppID, &h.TenantID, &h.TenantDomain)
-	})
-	if err != nil {
-		return err
-	}
-	return store.DuplicateAppIDsError(holders)
+	return stored.CheckAppIDsUnique(rows)
 }
