@@ -46,11 +46,7 @@ func scanApplication(row pgx.Row) (directory.Application, error) {
 // is stored.
 func (s *Store) CreateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	op := fmt.Sprintf("create application %s in tenant %s", app.AppID, tenantID)
-	if err := stored.CheckTenant(tenantID, app.TenantID); err != nil {
-		return wrap(op, err)
-	}
-	app = stored.NormalizeApplication(app)
-	docs, err := stored.EncodeApplication(app)
+	app, docs, err := stored.PrepareApplication(tenantID, app)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -85,11 +81,7 @@ func claimIdentifierURIs(ctx context.Context, tx pgx.Tx, tenantID, appID string,
 // directory.ErrConflict nothing changes.
 func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	op := fmt.Sprintf("update application %s in tenant %s", app.AppID, tenantID)
-	if err := stored.CheckTenant(tenantID, app.TenantID); err != nil {
-		return wrap(op, err)
-	}
-	app = stored.NormalizeApplication(app)
-	docs, err := stored.EncodeApplication(app)
+	app, docs, err := stored.PrepareApplication(tenantID, app)
 	if err != nil {
 		return wrap(op, err)
 	}

@@ -31,10 +31,7 @@ func scanTenant(row pgx.Row) (directory.Tenant, error) {
 // domain any tenant holds (in any letter case), is directory.ErrConflict.
 func (s *Store) CreateTenant(ctx context.Context, t directory.Tenant) error {
 	op := "create tenant " + t.ID
-	if err := stored.CheckNewTenant(t); err != nil {
-		return wrap(op, err)
-	}
-	policy, err := stored.EncodePolicy(t.Policy)
+	policy, err := stored.PrepareNewTenant(t)
 	if err != nil {
 		return wrap(op, err)
 	}

@@ -19,9 +19,12 @@ type applicationRow struct {
 	stored.ApplicationDocs
 }
 
-func encodeApplication(a directory.Application) (applicationRow, error) {
-	docs, err := stored.EncodeApplication(a)
-	row := applicationRow{ApplicationDocs: docs}
+// encodeApplication is stored.PrepareApplication (which normalises *a)
+// with the URI lists encoded too.
+func encodeApplication(tenantID string, a *directory.Application) (applicationRow, error) {
+	var row applicationRow
+	var err error
+	*a, row.ApplicationDocs, err = stored.PrepareApplication(tenantID, *a)
 	if err == nil {
 		row.identifierURIs, err = stored.EncJSON(a.IdentifierURIs)
 	}
@@ -66,11 +69,7 @@ func scanApplication(sc scanner) (directory.Application, error) {
 // is stored.
 func (s *Store) CreateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	op := fmt.Sprintf("create application %s in tenant %s", app.AppID, tenantID)
-	if err := stored.CheckTenant(tenantID, app.TenantID); err != nil {
-		return wrap(op, err)
-	}
-	app = stored.NormalizeApplication(app)
-	row, err := encodeApplication(app)
+	row, err := encodeApplication(tenantID, &app)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -104,11 +103,7 @@ func claimIdentifierURIs(ctx context.Context, tx *sql.Tx, tenantID, appID string
 // app.AppID, CreatedAt included: the caller reads, changes and writes back.
 func (s *Store) UpdateApplication(ctx context.Context, tenantID string, app directory.Application) error {
 	op := fmt.Sprintf("update application %s in tenant %s", app.AppID, tenantID)
-	if err := stored.CheckTenant(tenantID, app.TenantID); err != nil {
-		return wrap(op, err)
-	}
-	app = stored.NormalizeApplication(app)
-	row, err := encodeApplication(app)
+	row, err := encodeApplication(tenantID, &app)
 	if err != nil {
 		return wrap(op, err)
 	}

@@ -142,3 +142,24 @@ func CheckNewTenant(t directory.Tenant) error {
 	}
 	return nil
 }
+
+// PrepareNewTenant checks a new tenant and returns its policy as stored:
+// what CreateTenant writes besides t's plain columns.
+func PrepareNewTenant(t directory.Tenant) (policy string, err error) {
+	if err := CheckNewTenant(t); err != nil {
+		return "", err
+	}
+	return EncodePolicy(t.Policy)
+}
+
+// PrepareApplication checks app against the call's tenant, normalises it
+// and encodes its JSON columns: what CreateApplication and
+// UpdateApplication write.
+func PrepareApplication(tenantID string, app directory.Application) (directory.Application, ApplicationDocs, error) {
+	if err := CheckTenant(tenantID, app.TenantID); err != nil {
+		return directory.Application{}, ApplicationDocs{}, err
+	}
+	app = NormalizeApplication(app)
+	docs, err := EncodeApplication(app)
+	return app, docs, err
+}
