@@ -23,12 +23,8 @@ func scanConsent(row pgx.Row) (directory.ConsentGrant, error) {
 	return g, nil
 }
 
-// PutConsent stores a consent grant. If the principal already consented to
-// scopes of the resource for the client, g's scopes are added to that grant
-// (those it holds keep their place, new ones follow in g's order, none
-// twice), its CreatedAt is kept and its UpdatedAt becomes g's: a consent
-// only ever grows here; DeleteConsent withdraws it. directory.ErrNotFound
-// if the tenant does not exist.
+// PutConsent stores a consent grant, merged into an existing grant of the
+// same client, resource and principal as stored.MergeScopes says.
 //
 // It is one INSERT … ON CONFLICT DO UPDATE whose merge is computed in SQL
 // on the locked existing row: a read in Go followed by a write would let

@@ -14,12 +14,9 @@ import (
 	"github.com/tessera-id/tessera/internal/store/stored"
 )
 
-// As in the SQLite engine, a grant's codes and refresh tokens are not
-// changed when the grant is revoked: every use of one reads the grant, under
-// a lock, and fails with session.ErrRevoked, so the grant's revoked_at is
-// the one place that decides, and revoking costs one row however long the
-// chain. Only the sealed responses of its refresh tokens are erased, since
-// they carry usable tokens and no longer serve a retry.
+// Revoking a grant changes only its row (and erases its refresh tokens'
+// sealed responses), as in the SQLite engine, whose grants.go says why;
+// here every use of a code or refresh token reads the grant under a lock.
 
 const grantColumns = `tenant_id, id, user_id, client_id, browser_session_id, scopes, auth_time,
 	created_at, expires_at, revoked_at, channel`

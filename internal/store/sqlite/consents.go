@@ -28,13 +28,9 @@ func scanConsent(sc scanner) (directory.ConsentGrant, error) {
 	return g, nil
 }
 
-// PutConsent stores a consent grant. If the principal already consented
-// to scopes of the resource for the client, g's scopes are added to that
-// grant (those it holds keep their place, new ones follow in g's order,
-// none twice), its CreatedAt is kept and its UpdatedAt becomes g's: a
-// consent only ever grows here; DeleteConsent withdraws it. The read and
-// the write are one transaction, so concurrent consents all count.
-// directory.ErrNotFound if the tenant does not exist.
+// PutConsent stores a consent grant, merged into an existing grant of the
+// same client, resource and principal as stored.MergeScopes says. The read
+// and the write are one transaction, so concurrent consents all count.
 func (s *Store) PutConsent(ctx context.Context, tenantID string, g directory.ConsentGrant) error {
 	op := fmt.Sprintf("put consent of %s to client %s for %s in tenant %s", g.PrincipalID, g.ClientID,
 		g.ResourceAppID, tenantID)

@@ -9,7 +9,12 @@ import (
 )
 
 // MergeScopes returns the scopes of have followed by those of add it does
-// not hold yet, each once: what a consent holds after PutConsent. Scope
+// not hold yet, each once. It is PutConsent's rule: if the principal
+// already consented to scopes of the resource for the client, g's scopes
+// are added to that grant (those it holds keep their place, new ones
+// follow in g's order, none twice), its CreatedAt is kept and its
+// UpdatedAt becomes g's: a consent only ever grows; DeleteConsent
+// withdraws it. directory.ErrNotFound if the tenant does not exist. Scope
 // values compare case-sensitively (RFC 6749 §3.3). The result is never
 // nil.
 func MergeScopes(have, add []string) []string {
