@@ -27,21 +27,12 @@ func scanDeviceCode(row pgx.Row) (session.DeviceCode, error) {
 	return d, nil
 }
 
-// CreateDeviceCode stores a device authorization (RFC 8628 §3.2); an empty
-// Status is stored as DevicePending. A user code is unique among the
-// tenant's live device codes: one held by a device code expired at
-// d.CreatedAt is taken over (that code is deleted), one still live is
-// directory.ErrConflict, on which the caller draws another user code.
-// session.ErrNotFound if the tenant does not exist.
-//
-// With maxPending > 0, a client that has maxPending pending device codes
-// in the tenant expiring after d.CreatedAt gets a
-// *session.PendingLimitError and nothing is stored. Exact across
-// instances: the transaction first takes an advisory lock on the tenant
-// and client, so the count and the insert of concurrent callers run one
-// after another, and under READ COMMITTED each count sees the inserts
-// committed before it got the lock. Client ids are compared as the
-// directory spells them (the caller passes the application's AppID).
+// CreateDeviceCode stores a device authorization as stored.DeviceCode says
+// (the user code's uniqueness, the pending limit). Here the pending limit
+// is exact across instances: the transaction first takes an advisory lock
+// on the tenant and client, so the count and the insert of concurrent
+// callers run one after another, and under READ COMMITTED each count sees
+// the inserts committed before it got the lock.
 func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
 	d, err := stored.DeviceCode(tenantID, d)

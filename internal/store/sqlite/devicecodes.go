@@ -30,19 +30,10 @@ func scanDeviceCode(sc scanner) (session.DeviceCode, error) {
 	return d, nil
 }
 
-// CreateDeviceCode stores a device authorization; an empty Status is
-// stored as DevicePending. A user code is unique among the tenant's live
-// device codes: one held by a device code expired at d.CreatedAt is taken
-// over (that code is deleted), one still live is directory.ErrConflict, on
-// which the caller draws another user code. session.ErrNotFound if the
-// tenant does not exist.
-//
-// With maxPending > 0, a client that has maxPending pending device codes
-// in the tenant expiring after d.CreatedAt gets a
-// *session.PendingLimitError and nothing is stored. The count and the
-// insert are one transaction on the single writer, so concurrent callers
-// cannot both take the last place. Client ids are compared as the
-// directory spells them (the caller passes the application's AppID).
+// CreateDeviceCode stores a device authorization as stored.DeviceCode says
+// (the user code's uniqueness, the pending limit). Here the pending limit's
+// count and the insert are one transaction on the single writer, so
+// concurrent callers cannot both take the last place.
 func (s *Store) CreateDeviceCode(ctx context.Context, tenantID string, d session.DeviceCode, maxPending int) error {
 	op := fmt.Sprintf("create device code of client %s in tenant %s", d.ClientID, tenantID)
 	d, err := stored.DeviceCode(tenantID, d)

@@ -94,6 +94,17 @@ func CheckRefreshToken(tenantID string, t session.RefreshToken) error {
 
 // DeviceCode checks a device code to store and returns it as stored: an
 // empty Status is DevicePending.
+//
+// What CreateDeviceCode then does with it, in both engines (RFC 8628
+// §3.2): a user code is unique among the tenant's live device codes; one
+// held by a device code expired at d.CreatedAt is taken over (that code is
+// deleted), one still live is directory.ErrConflict, on which the caller
+// draws another user code. session.ErrNotFound if the tenant does not
+// exist. With maxPending > 0, a client that has maxPending pending device
+// codes in the tenant expiring after d.CreatedAt gets a
+// *session.PendingLimitError and nothing is stored. Client ids are
+// compared as the directory spells them (the caller passes the
+// application's AppID).
 func DeviceCode(tenantID string, d session.DeviceCode) (session.DeviceCode, error) {
 	if d.Status == "" {
 		d.Status = session.DevicePending
