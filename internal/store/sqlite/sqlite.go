@@ -291,9 +291,7 @@ func affected(res sql.Result) error {
 }
 
 // scanner is what *sql.Row and *sql.Rows have in common.
-type scanner interface {
-	Scan(dest ...any) error
-}
+type scanner = stored.Row
 
 // queryList runs a query on the read pool and scans every row with scan.
 // The result is never nil, so an empty list compares equal however it was
@@ -308,6 +306,6 @@ func queryList[T any](ctx context.Context, s *Store, op string, scan func(scanne
 		return nil, wrap(op, err)
 	}
 	defer rows.Close()
-	out, err := stored.ScanAll(rows, func(r stored.Row) (T, error) { return scan(r) })
+	out, err := stored.ScanAll(rows, scan)
 	return out, wrap(op, err)
 }
