@@ -41,7 +41,9 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "tessera")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/tessera").CombinedOutput()
+		// -buildvcs=auto stamps the commit as an operator's build from a
+		// checkout would, even where GOFLAGS turns stamping off.
+		out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", binPath, "../cmd/tessera").CombinedOutput()
 		if err != nil {
 			buildErr = errors.New(string(out))
 		}
@@ -262,4 +264,32 @@ func TestServeProcessRefusesASecondServerOnOneDataFolder(t *testing.T) {
 	}
 	// With the first gone, the folder can be served again.
 	serve(t, nil, "--data", data, "--addr", addr).stop(t)
+}
+
+// TestVersionNamesTheCommit: a binary built from a checkout says which
+// commit it is (`tessera version`, `--version`), so that an operator and a
+// bug report can name exactly what runs.
+func TestVersionNamesTheCommit(t *testing.T) {
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout (%v): nothing to compare the stamped revision with", err)
+	}
+	bin := binary(t)
+	rev, err := exec.Command(bin, "version", "--query", "revision", "-o", "tsv").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(rev)), strings.TrimSpace(string(head)); got != want {
+		t.Fatalf("tessera version names revision %q, the checkout is at %q", got, want)
+	}
+	line, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A build from a checkout carries a version Go derives from the tags or
+	// the commit (v0.0.0-<time>-<commit>, "+dirty" with local changes),
+	// then the revision itself.
+	if want := "(" + strings.TrimSpace(string(head))[:12]; !strings.HasPrefix(string(line), "tessera v") || !strings.Contains(string(line), want) {
+		t.Fatalf("--version = %q, want a pseudo-version and %q", line, want)
+	}
 }

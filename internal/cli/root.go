@@ -7,7 +7,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time with -ldflags "-X .../internal/cli.Version=…".
+// Version names a release when set at build time with -ldflags
+// "-X github.com/tessera-id/tessera/internal/cli.Version=v1.2.3"; otherwise
+// the version comes from the build information (see describeBuild).
 var Version = "dev"
 
 // NewRoot builds the whole command tree on d; a nil field of d is the
@@ -20,9 +22,10 @@ func NewRoot(d Deps) *cobra.Command {
 		Short:         "A self-hosted identity provider speaking the Microsoft identity platform's protocol",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       buildVersion().String(),
 	}
 	// Bad flags are usage errors (exit 2), on every command.
+	root.SetVersionTemplate(versionTemplate)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withExit(ExitUsage, err) })
 	root.AddCommand(
 		newServeCmd(),
@@ -34,6 +37,7 @@ func NewRoot(d Deps) *cobra.Command {
 		newAdminCmd(&d),
 		newLoadtestCmd(),
 		newMigrateCmd(),
+		newVersionCmd(),
 	)
 	return root
 }
