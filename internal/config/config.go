@@ -28,15 +28,18 @@ import (
 // name in upper case with - as _; its key in the config file is the flag
 // name.
 type Config struct {
-	Addr       string `flag:"addr" usage:"address to listen on"`
-	DataDir    string `flag:"data" usage:"data folder: SQLite database, master key, local CA"`
-	DB         string `flag:"db" usage:"database: a SQLite file path (default {data}/tessera.db), or a postgres:// URL shared by several instances"`
-	TLSCert    string `flag:"tls-cert" usage:"TLS certificate (PEM) instead of the local CA's"`
-	TLSKey     string `flag:"tls-key" usage:"TLS private key (PEM) for --tls-cert"`
-	HTTP       bool   `flag:"http" usage:"serve plain HTTP, for use behind a TLS-terminating proxy (then set --public-url)"`
-	PublicURL  string `flag:"public-url" usage:"base URL clients use, the base of every issuer (default https://{addr})"`
-	SigningAlg string `flag:"signing-alg" usage:"algorithm of new signing keys: RS256 or ES256"`
-	HomeTenant string `flag:"home-tenant" usage:"domain of the tenant created on first start"`
+	Addr    string `flag:"addr" usage:"address to listen on"`
+	DataDir string `flag:"data" usage:"data folder: SQLite database, master key, local CA"`
+	DB      string `flag:"db" usage:"database: a SQLite file path (default {data}/tessera.db), or a postgres:// URL shared by several instances"`
+	TLSCert string `flag:"tls-cert" usage:"TLS certificate (PEM) instead of the local CA's"`
+	TLSKey  string `flag:"tls-key" usage:"TLS private key (PEM) for --tls-cert"`
+	// TLSReload is how often --tls-cert and --tls-key are checked for a
+	// renewal (SIGHUP reloads them at once).
+	TLSReload  time.Duration `flag:"tls-reload" usage:"how often to check --tls-cert/--tls-key for a renewed pair (SIGHUP reloads at once)"`
+	HTTP       bool          `flag:"http" usage:"serve plain HTTP, for use behind a TLS-terminating proxy (then set --public-url)"`
+	PublicURL  string        `flag:"public-url" usage:"base URL clients use, the base of every issuer (default https://{addr})"`
+	SigningAlg string        `flag:"signing-alg" usage:"algorithm of new signing keys: RS256 or ES256"`
+	HomeTenant string        `flag:"home-tenant" usage:"domain of the tenant created on first start"`
 	// Domain is a further domain of the home tenant, for its users' names
 	// (alice@contoso.example) while URLs keep naming it by HomeTenant.
 	Domain string `flag:"domain" usage:"a further domain of the home tenant for its user names (alice@contoso.example), added at start unless another tenant holds it (default none: users are name@{home-tenant})"`
@@ -100,6 +103,7 @@ func Default() Config {
 		HomeTenant:      "default",
 		Migrate:         true,
 		KeyReload:       10 * time.Second,
+		TLSReload:       time.Minute,
 		ShutdownTimeout: 15 * time.Second,
 		AuditRetention:  90 * 24 * time.Hour,
 		LogLevel:        "info",
@@ -241,6 +245,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SigningAlg != "RS256" && c.SigningAlg != "ES256" {
 		bad("--signing-alg %q: want RS256 or ES256", c.SigningAlg)
+	}
+	if c.TLSReload < time.Second {
+		bad("--tls-reload %v: want at least 1s", c.TLSReload)
 	}
 	if c.KeyReload < time.Second {
 		bad("--key-reload %v: want at least 1s", c.KeyReload)

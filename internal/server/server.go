@@ -58,6 +58,8 @@ type Server struct {
 	cache *cache.Store
 	http  *http.Server
 	ln    net.Listener
+	// certs serves --tls-cert/--tls-key and reloads them; nil otherwise.
+	certs *certReloader
 
 	// admin serves /metrics and pprof on adminLn (see admin.go).
 	admin   *http.Server
@@ -162,11 +164,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 func (s *Server) tlsConfig() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.cfg.TLSCert != "" {
-		c, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		r, err := newCertReloader(s.cfg.TLSCert, s.cfg.TLSKey, s.log)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+			return nil, err
 		}
-		cfg.Certificates = []tls.Certificate{c}
+		s.certs = r
+		cfg.GetCertificate = r.getCertificate
 		return cfg, nil
 	}
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
@@ -257,6 +260,9 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.serveAdmin(ctx)
 	go s.cache.Watch(ctx)
 	go s.housekeeping(ctx, time.Minute)
+	if s.certs != nil {
+		go s.certs.watch(ctx, s.cfg.TLSReload)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	s.log.Info("serving", "url", s.URL, "addr", s.ln.Addr().String())
