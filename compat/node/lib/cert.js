@@ -45,7 +45,10 @@ export function selfSigned(commonName) {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const name = seq(set(seq(oid("2.5.4.3"), utf8(commonName))));
   const serial = randomBytes(16);
-  serial[0] &= 0x7f; // a positive INTEGER
+  // A positive INTEGER in its shortest form (X.690 §8.3.2): the first
+  // byte neither 0 (a padding byte DER forbids, which node then refuses,
+  // 1 run in 128) nor with its high bit set (negative).
+  serial[0] = (serial[0] & 0x3f) | 0x40;
   const now = Date.now();
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))), // version v3
