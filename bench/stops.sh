@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for last in 0 1; do
-	TESSERA_STOPS=1 TESSERA_STOPS_LAST=$last go test -count=1 -covermode=count \
+	TESSERA_STOPS_LAST=$last go test -count=1 -covermode=count \
 		-coverpkg=github.com/tessera-id/tessera/... -coverprofile="$tmp/stops$last" \
 		-run TestRefreshStops ./internal/oauth/ >/dev/null
 done

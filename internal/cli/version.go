@@ -25,14 +25,10 @@ type VersionInfo struct {
 // pipeline names its release. A build from a checkout has no module
 // version ("(devel)"), and then the version says so.
 func describeBuild(bi *debug.BuildInfo, override string) VersionInfo {
-	v := VersionInfo{Version: "devel"}
 	if bi == nil {
-		if override != "" && override != "dev" {
-			v.Version = override
-		}
-		return v
+		bi = &debug.BuildInfo{}
 	}
-	v.Go = bi.GoVersion
+	v := VersionInfo{Version: "devel", Go: bi.GoVersion}
 	if mv := bi.Main.Version; mv != "" && mv != "(devel)" {
 		v.Version = mv
 	}

@@ -11,18 +11,17 @@ import (
 // runs one refresh after the tokens it refreshes, and with
 // TESSERA_STOPS_LAST=1 one more. The blocks whose count grew between the
 // two coverage profiles (covermode=count) are what the last refresh alone
-// entered; each belongs to the function it lies in:
+// entered; each belongs to the function it lies in (bench/stops.sh runs
+// both and names the functions).
 //
-//	for last in 0 1; do TESSERA_STOPS=1 TESSERA_STOPS_LAST=$last go test -count=1 -covermode=count \
-//	  -coverpkg=github.com/tessera-id/tessera/... -coverprofile=/tmp/stops$last -run TestRefreshStops ./internal/oauth/; done
+// Without those variables it runs in the suite like any test: the tokens
+// and the refresh it measures must succeed, so the measurement can never
+// be taken on a path that fails.
 //
 // TESSERA_STOPS_SCOPE names a scope on the measured refresh, as MSAL
 // does. TESSERA_STOPS_GRANT=client_credentials measures a client-credentials
 // request instead, the yardstick.
 func TestRefreshStops(t *testing.T) {
-	if os.Getenv("TESSERA_STOPS") == "" {
-		t.Skip("a measurement, run by hand (see the comment)")
-	}
 	f := newFixture(t)
 	if os.Getenv("TESSERA_STOPS_GRANT") == "client_credentials" {
 		// The yardstick: the same measurement of a client-credentials
