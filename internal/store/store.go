@@ -24,6 +24,12 @@ type Store interface {
 	// principal, credential or role assignment changes, whoever writes
 	// it. The directory cache (store/cache) polls it to bound staleness.
 	DirectoryVersion(ctx context.Context) (int64, error)
+	// Dump writes the store's whole state (Tables) to w from one
+	// consistent snapshot, while the store goes on serving.
+	Dump(ctx context.Context, w DumpWriter) error
+	// Load writes a dump into the store, which must be empty
+	// (ErrNotEmpty), all of it or nothing.
+	Load(ctx context.Context, d DumpReader) error
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -152,6 +152,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Decisions/Rotation", testRotationOutcomes},
 		{"Decisions/Redemption", testRedemptionOutcomes},
 		{"Decisions/Device", testDeviceOutcomes},
+		// A backup restored on a store of the same engine.
+		{"Dump/RoundTrip", func(t *testing.T, open func(*testing.T) store.Store) { testDumpRoundTrip(t, open, open) }},
+		{"Dump/Refusals", func(t *testing.T, open func(*testing.T) store.Store) { testDumpRefusals(t, open, open) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
