@@ -148,34 +148,63 @@ func ParseMasterKey(s string) ([]byte, error) {
 	return nil, fmt.Errorf("a master key is %d random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)", MasterKeySize)
 }
 
+// ErrNoMasterKey: neither TESSERA_MASTER_KEY nor a key file is there.
+var ErrNoMasterKey = errors.New("no master key")
+
+// LoadMasterKey is LoadOrCreateMasterKey for a command that must not make
+// a new key (a restore: a fresh key could open nothing it restores); it
+// fails with ErrNoMasterKey where that would create one.
+func LoadMasterKey(env, dataDir string) ([]byte, error) {
+	if env != "" {
+		return parseEnvKey(env)
+	}
+	path := filepath.Join(dataDir, MasterKeyFile)
+	k, err := readKeyFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: set TESSERA_MASTER_KEY, or put the key file back at %s", ErrNoMasterKey, path)
+	}
+	return k, err
+}
+
+func parseEnvKey(env string) ([]byte, error) {
+	k, err := ParseMasterKey(env)
+	if err != nil {
+		return nil, fmt.Errorf("TESSERA_MASTER_KEY: %w", err)
+	}
+	return k, nil
+}
+
+// readKeyFile reads the key file at path, refusing one others can read.
+func readKeyFile(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is readable by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
+	}
+	k, err := ParseMasterKey(string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
 // LoadOrCreateMasterKey returns the master key from env (the value of
 // TESSERA_MASTER_KEY) if it is set, else from the key file in dataDir,
 // creating that file (mode 0600) with a fresh key if it does not exist.
 // created reports whether a new key was made.
 func LoadOrCreateMasterKey(env, dataDir string) (key []byte, created bool, err error) {
 	if env != "" {
-		k, err := ParseMasterKey(env)
-		if err != nil {
-			return nil, false, fmt.Errorf("TESSERA_MASTER_KEY: %w", err)
-		}
-		return k, false, nil
+		k, err := parseEnvKey(env)
+		return k, false, err
 	}
 	path := filepath.Join(dataDir, MasterKeyFile)
-	raw, err := os.ReadFile(path)
-	if err == nil {
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			return nil, false, fmt.Errorf("%s is readable by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
-		}
-		k, err := ParseMasterKey(string(raw))
-		if err != nil {
-			return nil, false, fmt.Errorf("%s: %w", path, err)
-		}
-		return k, false, nil
-	}
+	k, err := readKeyFile(path)
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, err
+		return k, false, err
 	}
-	k := make([]byte, MasterKeySize)
+	k = make([]byte, MasterKeySize)
 	if _, err := io.ReadFull(rand.Reader, k); err != nil {
 		return nil, false, err
 	}
