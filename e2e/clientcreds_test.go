@@ -162,6 +162,7 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 			{"tampered payload", tampered, tid, 401, `error="invalid_token"`},
 			{"no token", "", tid, 401, "Bearer"},
 			{"wrong X-Tenant-ID", v2, "7c0a3f4e-1111-4222-8333-944455556666", 403, `error="insufficient_scope"`},
+			{"no X-Tenant-ID", v2, "", 400, `error="invalid_request"`},
 			{"client without the role", roleless, tid, 403, `error="insufficient_scope"`},
 		} {
 			t.Run(strings.TrimPrefix(base, "http://")+"/"+tc.name, func(t *testing.T) {

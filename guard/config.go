@@ -52,8 +52,9 @@ type Config struct {
 	// default one minute. Negative means none.
 	ClockSkew time.Duration
 	// TenantHeader, when set (e.g. "X-Tenant-ID"), is a request header the
-	// middleware requires; it must name the token's tenant by id or by
-	// one of its domain names.
+	// middleware requires (400 invalid_request without it); it must name
+	// the token's tenant by id or by one of its domain names (403 when it
+	// names another).
 	TenantHeader string
 	// MinRefreshInterval bounds how often the key set is refetched, so a
 	// flood of tokens with unknown kids costs at most one fetch per

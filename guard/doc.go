@@ -53,7 +53,8 @@
 // Refusals follow RFC 6750 §3: 401 with a Bearer challenge for a missing
 // or invalid token, 403 insufficient_scope for a valid token lacking a
 // role, a scope or the tenant named by the tenant header, 400
-// invalid_request for a malformed Authorization header. Descriptions are
+// invalid_request for a malformed Authorization header or a missing tenant
+// header. Descriptions are
 // fixed strings; the cause goes to the log, never to the client.
 //
 // NewProxy puts the same checks in front of any HTTP service. Package

@@ -26,6 +26,7 @@ const (
 	ReasonAudience         Reason = "audience"
 	ReasonNotAccessToken   Reason = "not_access_token"
 	ReasonNoTenant         Reason = "no_tenant"
+	ReasonNoTenantHeader   Reason = "no_tenant_header"
 	ReasonTenant           Reason = "tenant"
 	ReasonMissingRole      Reason = "missing_role"
 	ReasonMissingScope     Reason = "missing_scope"
@@ -46,9 +47,12 @@ type reasonInfo struct {
 // invalid_token; a valid token without the privileges gets 403
 // insufficient_scope; a malformed request gets 400 invalid_request.
 //
-// A missing or mismatching tenant header is answered 403 insufficient_scope:
+// A tenant header naming another tenant is answered 403 insufficient_scope:
 // the token itself is valid, it just does not grant access to the tenant the
-// request names, which is a privilege question, not a token one.
+// request names, which is a privilege question, not a token one. A missing
+// (or empty) tenant header is a required parameter missing, 400
+// invalid_request (RFC 6750 §3.1), so that the caller is told to add it
+// rather than that its token is wrong.
 var reasons = map[Reason]reasonInfo{
 	ReasonNoToken:          {http.StatusUnauthorized, "", "a bearer token is required"},
 	ReasonBadRequest:       {http.StatusBadRequest, "invalid_request", "the Authorization header must carry exactly one bearer token"},
@@ -63,6 +67,7 @@ var reasons = map[Reason]reasonInfo{
 	ReasonAudience:         {http.StatusUnauthorized, "invalid_token", "the access token is not meant for this resource"},
 	ReasonNotAccessToken:   {http.StatusUnauthorized, "invalid_token", "the token is not an access token"},
 	ReasonNoTenant:         {http.StatusUnauthorized, "invalid_token", "the access token names no tenant"},
+	ReasonNoTenantHeader:   {http.StatusBadRequest, "invalid_request", "the request lacks the tenant header this API requires"},
 	ReasonTenant:           {http.StatusForbidden, "insufficient_scope", "the access token is not valid for the requested tenant"},
 	ReasonMissingRole:      {http.StatusForbidden, "insufficient_scope", "the access token lacks a required application role"},
 	ReasonMissingScope:     {http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope"},
@@ -81,7 +86,11 @@ type Error struct {
 	// Scope lists the scopes that would have satisfied a requirement
 	// (RFC 6750 §3 scope attribute); empty unless Reason is a missing scope.
 	Scope []string
-	cause error
+	// header names the tenant header a ReasonNoTenantHeader refusal asks
+	// for; Config validation keeps it to token characters, safe inside the
+	// challenge's quoted error_description.
+	header string
+	cause  error
 }
 
 func newError(r Reason, cause error) *Error { return &Error{Reason: r, cause: cause} }
@@ -105,8 +114,14 @@ func (e *Error) Status() int { return reasons[e.Reason].status }
 // no bearer token at all.
 func (e *Error) Code() string { return reasons[e.Reason].code }
 
-// Description is the fixed, public error_description.
-func (e *Error) Description() string { return reasons[e.Reason].desc }
+// Description is the fixed, public error_description, naming the header
+// the request lacks when that is the reason.
+func (e *Error) Description() string {
+	if e.header != "" {
+		return reasons[e.Reason].desc + " (" + e.header + ")"
+	}
+	return reasons[e.Reason].desc
+}
 
 // asError turns any error into an *Error; unknown errors count as a
 // malformed token so that a failure never lets a request through.

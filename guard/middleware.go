@@ -34,6 +34,9 @@ func (g *Guard) admit(r *http.Request, reqs []Requirement) (*Principal, *Error) 
 	if err != nil {
 		return nil, err
 	}
+	if g.tenants != nil && strings.TrimSpace(r.Header.Get(g.s.tenantHeader)) == "" {
+		return nil, &Error{Reason: ReasonNoTenantHeader, header: g.s.tenantHeader}
+	}
 	p, verr := g.Validate(r.Context(), raw)
 	if verr != nil {
 		return nil, asError(verr)

@@ -152,7 +152,9 @@ func TestTenantHeader(t *testing.T) {
 		header http.Header
 		status int
 	}{
-		{"tenant header required when configured (403: the token is valid, not for this tenant)", bearer(tok), 403},
+		{"RFC 6750 §3.1: tenant header required when configured (400 invalid_request: a required parameter is missing)", bearer(tok), 400},
+		{"an empty tenant header is a missing one", with(" "), 400},
+		{"the missing header is reported before an invalid token", http.Header{"Authorization": {"Bearer x.y.z"}}, 400},
 		{"tenant id matches", with(idp.TenantID), 200},
 		{"tenant id compared case-insensitively", with(strings.ToUpper(idp.TenantID)), 200},
 		{"another tenant's id", with(fabrikam), 403},
@@ -173,6 +175,10 @@ func TestTenantHeader(t *testing.T) {
 			if tt.status == 403 && (res.errCode != "insufficient_scope" ||
 				!strings.Contains(res.challenge, `error_description="the access token is not valid for the requested tenant"`)) {
 				t.Fatalf("403 body %q challenge %q", res.body, res.challenge)
+			}
+			if tt.status == 400 && (res.errCode != "invalid_request" ||
+				!strings.Contains(res.challenge, `error_description="the request lacks the tenant header this API requires (X-Tenant-Id)"`)) {
+				t.Fatalf("400 body %q challenge %q", res.body, res.challenge)
 			}
 		})
 	}

@@ -218,15 +218,7 @@ func newAccountCmd(d *Deps) *cobra.Command {
 		Long: "Show the accounts `tessera login` stored, choose the default, and get access tokens, as `az account` does.\n" +
 			"Every login is a tenant-level account: its subscription is its tenant.",
 		Example: "  tessera account show\n  tessera account set --subscription contoso.example\n  tessera account get-access-token --scope api://orders/.default",
-		// A group has no action of its own, but a mistyped subcommand must
-		// fail (exit 2) rather than print help and exit 0.
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usageErrorf("%q is not a command of `tessera account`: see `tessera account --help`", args[0])
-			}
-			return cmd.Help()
-		},
+		// A mistyped subcommand fails with exit 2 (see usageErrors).
 	}
 	cmd.AddCommand(newAccountShowCmd(), newAccountListCmd(), newAccountSetCmd(), newGetAccessTokenCmd(d))
 	return cmd

@@ -40,6 +40,8 @@ type loginFake struct {
 	tokens int
 	paths  []string
 
+	requests atomic.Int64 // every request, of any path
+
 	user lfUser // people's sign-in: login_user_test.go
 }
 
@@ -112,7 +114,10 @@ func newLoginFake(c *clientTest) *loginFake {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "plain words\n")
 	})
-	f.srv = httptest.NewUnstartedServer(mux)
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.requests.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
 	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	f.srv.StartTLS()
 	t.Cleanup(f.srv.Close)

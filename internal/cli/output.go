@@ -22,9 +22,41 @@ type output struct {
 	query  string
 }
 
+// outputFormats are the values -o accepts.
+const outputFormats = "json, jsonc, tsv, table, none"
+
+// addFlags adds -o and --query to cmd and checks them before cmd runs: a
+// typo in either must not cost a sign-in, a token request or a write
+// before it is reported (issue 15).
 func (o *output) addFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&o.format, "output", "o", "json", "output format: json, jsonc, tsv, table, none")
+	cmd.Flags().StringVarP(&o.format, "output", "o", "json", "output format: "+outputFormats)
 	cmd.Flags().StringVar(&o.query, "query", "", "JMESPath query string, e.g. accessToken (see https://jmespath.org)")
+	pre := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if err := o.validate(); err != nil {
+			return err
+		}
+		if pre != nil {
+			return pre(c, args)
+		}
+		return nil
+	}
+}
+
+// validate reports a format print does not know or a query that does not
+// compile, as usage errors (exit 2).
+func (o *output) validate() error {
+	switch o.format {
+	case "json", "jsonc", "tsv", "table", "none", "":
+	default:
+		return withExit(ExitUsage, fmt.Errorf("--output %q is not one of %s", o.format, outputFormats))
+	}
+	if o.query != "" {
+		if _, err := jmespath.Compile(o.query); err != nil {
+			return withExit(ExitUsage, fmt.Errorf("--query %q is not a valid JMESPath expression: %v", o.query, err))
+		}
+	}
+	return nil
 }
 
 // print writes v (any value encoding/json can marshal) to w.
@@ -65,7 +97,7 @@ func (o *output) print(w io.Writer, v any) error {
 	case "none":
 		return nil
 	default:
-		return withExit(ExitUsage, fmt.Errorf("--output %q is not one of json, jsonc, tsv, table, none", o.format))
+		return withExit(ExitUsage, fmt.Errorf("--output %q is not one of %s", o.format, outputFormats))
 	}
 }
 

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -111,5 +114,53 @@ func TestOutputTSVColumnsStable(t *testing.T) {
 	got, _ := printed(t, "tsv", "", v)
 	if got != "1\t\t3\n1\t\t3\n" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// A bad -o or --query is reported before the command does anything: no
+// request to the server (issue 15: get-access-token -o yaml first asked
+// for a token and showed the server's refusal), no profile written.
+func TestBadOutputFlagsFailBeforeAnyRequest(t *testing.T) {
+	c := clientEnv(t)
+	f := newLoginFake(c)
+	f.login(t)
+	profile := func() string {
+		var all string
+		for _, name := range []string{"profiles.json", "tokens.json"} {
+			b, _ := os.ReadFile(filepath.Join(c.dir, name))
+			all += string(b)
+		}
+		return all
+	}
+	before := profile()
+	for _, bad := range [][]string{{"-o", "yaml"}, {"--query", "[?"}} {
+		for _, args := range [][]string{
+			{"account", "get-access-token", "--scope", "api://X/.default"},
+			{"account", "show"},
+			{"rest", "--url", f.srv.URL + "/api/echo"},
+			{"login", "--service-principal", "-u", lfClientID, "-p", lfSecret, "--tenant", "default", "--authority", f.srv.URL, "--ca-file", f.ca},
+			{"admin", "app", "list", "--server", f.srv.URL, "--token", "t", "--ca-file", f.ca},
+		} {
+			f.requests.Store(0)
+			args = append(args, bad...)
+			_, _, err := c.run(args...)
+			name := strings.Join(args, " ")
+			if ExitCode(err) != ExitUsage {
+				t.Errorf("%s: %v (exit %d), want exit %d", name, err, ExitCode(err), ExitUsage)
+				continue
+			}
+			if bad[0] == "-o" && !strings.Contains(err.Error(), "json, jsonc, tsv, table, none") {
+				t.Errorf("%s: %q does not list the formats", name, err)
+			}
+			if bad[0] == "--query" && !strings.Contains(err.Error(), "not a valid JMESPath expression") {
+				t.Errorf("%s: %q does not name the bad query", name, err)
+			}
+			if n := f.requests.Load(); n != 0 {
+				t.Errorf("%s: %d requests before the usage error, want none", name, n)
+			}
+		}
+	}
+	if profile() != before {
+		t.Error("a refused command changed the profile")
 	}
 }

@@ -52,7 +52,7 @@ func newProxyCmd() *cobra.Command {
 		Long: `Run a reverse proxy in front of --upstream that admits only requests bearing
 an access token of --authority for one of the --audience values, and answers
 everything else itself (RFC 6750: 401 for a missing or invalid token, 403 for
-a missing role, scope or tenant).
+a missing role, scope or tenant, 400 for a missing X-Tenant-ID).
 
 --require-role and --require-scope list what grants access: a token with ANY
 of the roles or ANY of the scopes is admitted. Without either, any valid token

@@ -112,6 +112,10 @@ func TestProxyCommand(t *testing.T) {
 	if s := call(reader, guardtest.NewGUID()); s != http.StatusForbidden {
 		t.Fatalf("other tenant: %d", s)
 	}
+	// RFC 6750 §3.1: a missing required parameter is invalid_request.
+	if s := call(reader, ""); s != http.StatusBadRequest {
+		t.Fatalf("no X-Tenant-ID: %d, want 400", s)
+	}
 	if s := call(reader, "contoso.example"); s != http.StatusOK {
 		t.Fatalf("admitted: %d", s)
 	}

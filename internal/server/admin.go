@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
@@ -17,9 +16,9 @@ import (
 // off by default), never the public one: profiles reveal memory, and
 // metrics name tenants and clients.
 
-// openAdmin listens on --admin-addr, if set, and exports the signing key's
-// age.
-func (s *Server) openAdmin() error {
+// openAdmin exports the signing key's age and, when --admin-addr is set,
+// prepares its server on s.adminLn (bound by Open before anything else).
+func (s *Server) openAdmin() {
 	metrics.SigningKeyAge(func() (time.Time, bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -34,12 +33,8 @@ func (s *Server) openAdmin() error {
 		}
 		return time.Time{}, false
 	})
-	if s.cfg.AdminAddr == "" {
-		return nil
-	}
-	ln, err := net.Listen("tcp", s.cfg.AdminAddr)
-	if err != nil {
-		return err
+	if s.adminLn == nil {
+		return
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics.Handler())
@@ -50,9 +45,7 @@ func (s *Server) openAdmin() error {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	s.adminLn = ln
 	s.admin = newHTTPServer(nosniff(mux), s.log, adminTimeouts)
-	return nil
 }
 
 // AdminAddr is the address of the admin listener, or "" when it is off.

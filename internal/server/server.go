@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/adminapi"
@@ -72,6 +73,29 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if log == nil {
 		log = slog.Default()
 	}
+	// Bind first: a port in use is the commonest first-start mistake, and
+	// finding it after the data folder, master key and database exist
+	// leaves a folder behind for a server that never ran.
+	ln, err := listen(cfg.Addr, "--addr")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
+	var adminLn net.Listener
+	if cfg.AdminAddr != "" {
+		if adminLn, err = listen(cfg.AdminAddr, "--admin-addr"); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				adminLn.Close()
+			}
+		}()
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
@@ -121,15 +145,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 
-	s.ln, err = net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			s.ln.Close()
-		}
-	}()
+	s.ln, s.adminLn = ln, adminLn
 	scheme := "https"
 	if cfg.HTTP {
 		scheme = "http"
@@ -151,12 +167,23 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 		return nil, err
 	}
 	s.http = newHTTPServer(s.routes(), log, publicTimeouts)
-	if err := s.openAdmin(); err != nil {
-		return nil, fmt.Errorf("--admin-addr: %w", err)
-	}
+	s.openAdmin()
 	// Last, when every file it looks at exists.
 	checkDataFolder(cfg, log)
 	return s, nil
+}
+
+// listen binds addr, the value of flag, and says plainly when another
+// process holds it.
+func listen(addr, flag string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s is already in use (by another tessera?); pick another with %s", addr, flag)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return ln, nil
 }
 
 // tlsConfig uses --tls-cert/--tls-key when given, else the local CA's
