@@ -98,7 +98,7 @@ refuses a schema newer than it knows and never downgrades one.`,
 	}
 	o.out.addFlags(up)
 	o.out.addFlags(status)
-	cmd.AddCommand(up, status)
+	cmd.AddCommand(up, status, newMigrateCopyCmd())
 	return cmd
 }
 

@@ -41,6 +41,8 @@ func NewRoot(d Deps) *cobra.Command {
 		newAdminCmd(&d),
 		newLoadtestCmd(),
 		newMigrateCmd(),
+		newBackupCmd(),
+		newRestoreCmd(),
 		newVersionCmd(),
 	)
 	usageErrors(root)
