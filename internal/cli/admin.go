@@ -110,6 +110,16 @@ func (o *adminOptions) open(cmd *cobra.Command, tenant string) (adminBackend, er
 	if tok == "" {
 		tok = os.Getenv("TESSERA_ADMIN_TOKEN")
 	}
+	if caFile == "" && tok == "" {
+		// The CA `tessera login` remembered for the profile the token will
+		// come from: the server the first start named is most often on
+		// its own local CA.
+		if store, err := openAccountStore(); err == nil {
+			if p, err := adminProfile(store, server, tenant); err == nil && p != nil {
+				caFile = p.CAFile
+			}
+		}
+	}
 	var cached string
 	source := func(ctx context.Context) (string, error) {
 		if tok != "" {

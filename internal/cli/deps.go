@@ -78,26 +78,12 @@ func (d *Deps) loginCacheAdminToken(ctx context.Context, server, tenant string) 
 	if err != nil {
 		return "", err
 	}
-	profiles, err := store.Profiles()
+	chosen, err := adminProfile(store, server, tenant)
 	if err != nil {
 		return "", err
 	}
-	cur, _ := store.Current()
-	server = account.NormalizeAuthority(server)
-	var chosen *account.Profile
-	for i, p := range profiles {
-		if account.NormalizeAuthority(p.Authority) != server {
-			continue
-		}
-		if tenant != "" && sameTenant(p, tenant) {
-			chosen = &profiles[i]
-			break
-		}
-		if chosen == nil || p.Key() == cur.Key() {
-			chosen = &profiles[i]
-		}
-	}
 	if chosen == nil {
+		server = account.NormalizeAuthority(server)
 		return "", withExit(ExitAuth, fmt.Errorf("no admin token for %s: log in first (`tessera login --authority %s`, or `tessera login --service-principal -u CLIENT_ID -p SECRET --tenant TENANT --authority %s`), or pass --token (or set TESSERA_ADMIN_TOKEN)", server, server, server))
 	}
 	caFile := os.Getenv("TESSERA_CA_FILE")
@@ -114,4 +100,37 @@ func (d *Deps) loginCacheAdminToken(ctx context.Context, server, tenant string) 
 		return "", err
 	}
 	return tok.AccessToken, nil
+}
+
+// adminProfile is the profile `tessera admin --server` acts as: of those
+// `tessera login` stored for server, the current account if it is one of
+// them (as `az` acts as the account in use), preferring one of the tenant
+// the command manages; nil if none is for server.
+func adminProfile(store *account.Store, server, tenant string) (*account.Profile, error) {
+	profiles, err := store.Profiles()
+	if err != nil {
+		return nil, err
+	}
+	cur, _ := store.Current()
+	server = account.NormalizeAuthority(server)
+	var chosen *account.Profile
+	best := -1
+	for i, p := range profiles {
+		if account.NormalizeAuthority(p.Authority) != server {
+			continue
+		}
+		score := 0
+		// The home tenant is every command's default, not a choice: it
+		// does not outweigh the account in use.
+		if tenant != "" && tenant != adminHomeTenant && sameTenant(p, tenant) {
+			score += 2
+		}
+		if p.Key() == cur.Key() {
+			score++
+		}
+		if score > best {
+			chosen, best = &profiles[i], score
+		}
+	}
+	return chosen, nil
 }
