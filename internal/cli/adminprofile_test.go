@@ -32,7 +32,7 @@ func TestAdminProfileIsTheAccountInUse(t *testing.T) {
 	for _, c := range []struct {
 		server, tenant, want string
 	}{
-		{server, adminHomeTenant, ""},        // elsewhere is in use: none of this server's is current
+		{server, adminHomeTenant, ""}, // elsewhere is in use: none of this server's is current
 		{server, "contoso.example", "contoso-admin"},
 		{"https://id.example.com/", adminHomeTenant, "x"},
 		{"https://other.example", adminHomeTenant, "-"},
