@@ -110,7 +110,55 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, f flow) {
 			f.TenantID = tids[0]
 		}
 	}
+	if f.TenantID == "" && f.Kind == kindAuthorize && h.refuseBeforeSignIn(w, r, f) {
+		return
+	}
 	h.advance(w, r, f, nil)
+}
+
+// refuseBeforeSignIn answers a request the person's tenant is not yet
+// known for (the user name typed at sign-in will decide it) but that can
+// only ever be served by one tenant: its client, or the resource its scope
+// names by application id, is registered by that tenant alone (ids are
+// unique across tenants; the well-known ones every tenant has are not
+// used). If the request is invalid there (a scope the resource does not
+// expose, a bad response type, no PKCE) it fails now, as Entra refuses it
+// before asking for a password, rather than after the person signed in to
+// be told. It reports whether it answered. Anything else — a client that
+// tenant does not have, a page error, a server error — is left to the
+// flow after sign-in, which decides it as before: the precheck never lets
+// through what the full check would refuse.
+//
+// What it tells an anonymous caller (that an application id's tenant
+// does or does not expose a scope) is what the tenant's own endpoint
+// (/{tenant}/oauth2/v2.0/authorize) tells anyone who names the tenant.
+func (h *Handler) refuseBeforeSignIn(w http.ResponseWriter, r *http.Request, f flow) bool {
+	ctx := r.Context()
+	candidates := []string{f.ClientID}
+	for _, s := range strings.Fields(f.Scope) {
+		if rest, ok := strings.CutPrefix(strings.ToLower(s), "api://"); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			candidates = append(candidates, id)
+		}
+	}
+	for _, appID := range candidates {
+		t, ok, err := h.dir.TenantOfApplication(ctx, appID)
+		if err != nil || !ok {
+			continue
+		}
+		pre := f
+		pre.TenantID = t.ID
+		tg, perr := h.resolveClient(ctx, pre)
+		if perr != nil {
+			return false
+		}
+		if _, aerr := h.validate(ctx, pre, tg); aerr != nil && aerr.Code != "server_error" {
+			h.fail(w, r, pre, tg, aerr)
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 // target is what a flow resolves to in its tenant.

@@ -284,3 +284,42 @@ func TestMultiTenantEndpoints(t *testing.T) {
 		t.Fatalf("domain_hint with prompt=none: %v", q)
 	}
 }
+
+// On /organizations/ the person's tenant is known only once they type
+// their name; a request that only one tenant could serve (its client, or
+// the resource its scope names by application id, is that tenant's alone)
+// and that tenant would refuse is refused before the sign-in page, as
+// Entra does, not after the password.
+func TestOrganizationsRefusesAnUnexposedScopeBeforeSignIn(t *testing.T) {
+	e := newEnv(t)
+	orgs := func(edit map[string]string) string {
+		return strings.Replace(e.authorizeURL(edit), "/contoso/", "/organizations/", 1)
+	}
+	// The web app is registered by contoso alone.
+	if q := e.mustRedirect(e.browser().get(orgs(map[string]string{"scope": "openid api://studies/Studies.Write"})), webRedirect); q.Get("error") != "invalid_scope" {
+		t.Errorf("a scope the API does not expose: %v", q)
+	}
+	// The CLI's client is every tenant's; the API, named by its
+	// application id as `az login --scope api://<APP_ID>/…` does, is
+	// contoso's alone.
+	_, challenge := pkce()
+	cli := map[string]string{"client_id": directory.CLIClientID, "redirect_uri": "http://localhost:8400/",
+		"code_challenge": challenge, "code_challenge_method": "S256"}
+	cli["scope"] = "openid api://" + e.api.AppID + "/default"
+	if q := e.mustRedirect(e.browser().get(orgs(cli)), "http://localhost:8400/"); q.Get("error") != "invalid_scope" {
+		t.Errorf("az login --scope api://<APP_ID>/default, which the API does not expose: %v", q)
+	}
+	// What the tenant serves still goes to the sign-in page first.
+	cli["scope"] = "openid api://" + e.api.AppID + "/Studies.Read"
+	if a := e.browser().get(orgs(cli)); a.page != "signin" {
+		t.Errorf("a valid request: page %q, status %d, location %v", a.page, a.status, a.location)
+	}
+	if a := e.browser().get(orgs(nil)); a.page != "signin" {
+		t.Errorf("a valid request of the web app: page %q, status %d, location %v", a.page, a.status, a.location)
+	}
+	// A resource nobody registers decides nothing before sign-in.
+	cli["scope"] = "openid api://" + "00000000-0000-0000-0000-00000000beef" + "/x"
+	if a := e.browser().get(orgs(cli)); a.page != "signin" {
+		t.Errorf("an unknown resource id: page %q, status %d", a.page, a.status)
+	}
+}
