@@ -272,6 +272,12 @@ func TestAdminCertificate(t *testing.T) {
 	if c.Type != "certificate" || c.DisplayName != "CN=signer" || c.Thumbprint == "" {
 		t.Fatalf("cert add printed %+v", c)
 	}
+	// The same certificate again is a conflict, not a second credential
+	// that removing "the" certificate would leave working.
+	f.run(ExitError, append(f.local(), "cert", "add", "--id", app.AppID, "--cert", file)...)
+	if n := len(decodeAdminJSON[[]directory.Credential](t, f.both("secret", "list", "--id", app.AppID))); n != 1 {
+		t.Errorf("%d credentials after adding one certificate twice, want 1", n)
+	}
 	got, err := certificatePEM(combined)
 	if err != nil || strings.Contains(got, "PRIVATE KEY") || !strings.Contains(got, "CERTIFICATE") {
 		t.Errorf("certificatePEM = %q, %v", got, err)

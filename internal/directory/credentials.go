@@ -122,6 +122,20 @@ func (s *Service) AddCertificate(ctx context.Context, tenantID, appRef string, s
 	}
 	sum1 := sha1.Sum(cert.Raw)
 	sum256 := sha256.Sum256(cert.Raw)
+	// The same certificate twice would be two credentials that are one:
+	// removing "the" certificate would leave it working. (Two admins adding
+	// it at the same instant can still both succeed; that is harmless, and
+	// the list shows both.)
+	have, err := s.repo.ListCredentials(ctx, tenantID, app.AppID)
+	if err != nil {
+		return Credential{}, err
+	}
+	thumb := base64.RawURLEncoding.EncodeToString(sum256[:])
+	for _, c := range have {
+		if c.Type == CredentialCertificate && c.ThumbprintS256 == thumb {
+			return Credential{}, fmt.Errorf("%w: this certificate (thumbprint %X) is already credential %s of application %s", ErrConflict, sum1, c.KeyID, app.AppID)
+		}
+	}
 	name := strings.TrimSpace(spec.DisplayName)
 	if name == "" {
 		name = "CN=" + cert.Subject.CommonName
