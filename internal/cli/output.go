@@ -180,10 +180,41 @@ func writeTSV(w io.Writer, doc any) error {
 	return nil
 }
 
+// flattenOnce returns m with each nested object's scalar members lifted
+// to "key.member" (objects deeper than that, and arrays, stay as they are:
+// the table skips them).
+func flattenOnce(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		sub, ok := v.(map[string]any)
+		if !ok {
+			out[k] = v
+			continue
+		}
+		for sk, sv := range sub {
+			switch sv.(type) {
+			case map[string]any, []any:
+			default:
+				out[k+"."+sk] = sv
+			}
+		}
+	}
+	return out
+}
+
 func writeTable(w io.Writer, doc any) error {
 	rows, ok := doc.([]any)
 	if !ok {
 		rows = []any{doc}
+	}
+	// A nested object's scalars become columns of their own ("user.name"):
+	// two accounts of one tenant, a person's and a service principal's,
+	// differ only there, and a table that dropped them would show two
+	// identical rows.
+	for i, r := range rows {
+		if m, ok := r.(map[string]any); ok {
+			rows[i] = flattenOnce(m)
+		}
 	}
 	var cols []string
 	seen := map[string]bool{}

@@ -53,6 +53,12 @@ func TestOutputFormats(t *testing.T) {
 		{"table of objects: scalar columns with dashes", "table", "[].{name: name, id: id}", listDoc,
 			"id  name\n--  ----\n1   a\n2   b\n"},
 		{"table of scalars: one Result column", "table", "[].name", listDoc, "Result\n------\na\nb\n"},
+		{"table of accounts: a nested object's scalars are columns, so two accounts of one tenant differ", "table", "",
+			[]map[string]any{
+				{"tenantId": "t1", "user": map[string]any{"name": "alice@contoso", "type": "user"}, "managedByTenants": []any{}},
+				{"tenantId": "t1", "user": map[string]any{"name": "0b1c…", "type": "servicePrincipal"}},
+			},
+			"tenantId  user.name      user.type\n--------  ---------      ---------\nt1        alice@contoso  user\nt1        0b1c…          servicePrincipal\n"},
 	} {
 		got, err := printed(t, tc.format, tc.query, tc.v)
 		if err != nil {
