@@ -145,6 +145,17 @@ func pageKind(t *testing.T, ctx context.Context) string {
 	return kind.Value
 }
 
+// atClient waits until the browser shows the client's page. The client
+// has its request once rec.wait returns, but the browser may still be
+// loading the answer; a navigation started then aborts that load
+// (net::ERR_ABORTED) and fails the test for a race of its own making.
+func atClient(t *testing.T, b context.Context) {
+	t.Helper()
+	if err := chromedp.Do(b, chromedp.WaitVisible(chromedp.CSS(`main[data-page="client-callback"]`))); err != nil {
+		t.Fatalf("the browser did not show the client's page: %v", err)
+	}
+}
+
 // TestBrowserSignInConsentSSOAndLogout drives the pages with a real
 // Chromium: sign-in, consent, the code at the client's loopback redirect
 // URI with the same state; single sign-on on the next request; logout
@@ -215,6 +226,7 @@ func TestBrowserSignInConsentSSOAndLogout(t *testing.T) {
 		t.Fatalf("accept: %v", err)
 	}
 	q := rec.wait(t)
+	atClient(t, b)
 	if q.Get("state") != "first-state" || !strings.HasPrefix(q.Get("code"), "tac_") || q.Get("iss") != h.srv.URL+"/"+tid+"/v2.0" {
 		t.Fatalf("the client received %v", q)
 	}
@@ -270,6 +282,7 @@ func TestBrowserSignInConsentSSOAndLogout(t *testing.T) {
 	if q := rec.wait(t); q.Get("state") != "bye" || q.Get("code") != "" {
 		t.Fatalf("the client received %v after logout, want state=bye", q)
 	}
+	atClient(t, b)
 	if _, err := h.srv.Sessions.ActiveGrant(ctx, tid, g.ID); err == nil {
 		t.Error("the grant is still active after logout")
 	}
