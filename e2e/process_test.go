@@ -208,6 +208,17 @@ func TestServeProcessFirstStartHealthAndSIGTERM(t *testing.T) {
 	if err := p.stop(t); err != nil {
 		t.Errorf("exit after SIGTERM: %v, want 0", err)
 	}
+	// At info (the default), the token issued is in the audit log, not a
+	// line of the operational log; durations print as durations.
+	logs := p.stderr.String()
+	if strings.Contains(logs, "msg=audit") || strings.Contains(logs, "token.issued") {
+		t.Errorf("a token issued is a line of the log at info:\n%s", logs)
+	}
+	for _, want := range []string{"key_reload=10s", `msg="shutting down" timeout=15s`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+	}
 	before, err := os.ReadFile(credFile)
 	if err != nil {
 		t.Fatal(err)
@@ -280,15 +291,25 @@ func TestServeProcessJSONLogIsAllJSON(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// At debug, a token issued is an audit line too (JSON like the rest).
+	cred := readBootstrapFile(t, filepath.Join(data, server.BootstrapFile))
+	resp, err := httpsClient(t, filepath.Join(data, "ca.pem")).PostForm(cred.TokenURL, url.Values{"grant_type": {"client_credentials"},
+		"client_id": {cred.ClientID}, "client_secret": {cred.ClientSecret}, "scope": {cred.Scope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("client credentials: %d", resp.StatusCode)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := <-exited; err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
-	cred := readBootstrapFile(t, filepath.Join(data, server.BootstrapFile))
 	msgs := jsonLines(t, "stdout", stdout.String())
 	msgs = append(msgs, jsonLines(t, "stderr", stderr.String())...)
 	all := strings.Join(msgs, "\n")
-	for _, want := range []string{"serving HTTPS with the local CA", "first start: created the home tenant", "serving", "shutting down"} {
+	for _, want := range []string{"serving HTTPS with the local CA", "first start: created the home tenant", "serving", "audit", "shutting down"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no JSON line with %q among:\n%s", want, all)
 		}

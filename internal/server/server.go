@@ -299,7 +299,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
-	s.log.Info("serving", "url", s.URL, "addr", s.ln.Addr().String())
+	s.log.Info("serving", "url", s.URL, "addr", s.ln.Addr().String(), "key_reload", s.cfg.KeyReload)
 	select {
 	case err := <-errc:
 		return err
