@@ -318,20 +318,30 @@ func TestServeProcessJSONLogIsAllJSON(t *testing.T) {
 		t.Error("the bootstrap secret is in the JSON log")
 	}
 
-	for _, args := range [][]string{
-		{"--key-reload", "0s"},  // configuration
-		{"--key-reload", "abc"}, // flag parsing
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--key-reload", "0s"}, 2, "--key-reload"},                // configuration
+		{[]string{"--key-reload", "abc"}, 2, "--key-reload"},               // flag parsing
+		{[]string{"--addr", busy.Addr().String()}, 1, "is already in use"}, // opening
 	} {
-		cmd := exec.Command(binary(t), append([]string{"serve", "--log-format", "json", "--data", t.TempDir(), "--addr", freeAddr(t)}, args...)...)
+		cmd := exec.Command(binary(t), append([]string{"serve", "--log-format", "json", "--data", t.TempDir(), "--addr", freeAddr(t)}, tc.args...)...)
 		var stdout, stderr syncBuffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
-		if code := exitCode(err); code != 2 {
-			t.Errorf("serve %v: exit %d, want 2", args, code)
+		if code := exitCode(err); code != tc.code {
+			t.Errorf("serve %v: exit %d, want %d", tc.args, code, tc.code)
 		}
 		msgs := jsonLines(t, "stderr", stdout.String()+stderr.String())
-		if len(msgs) == 0 || !strings.Contains(strings.Join(msgs, "\n"), "key-reload") {
-			t.Errorf("serve %v: no JSON line names the bad flag:\n%s", args, stderr.String())
+		if len(msgs) == 0 || !strings.Contains(strings.Join(msgs, "\n"), tc.want) {
+			t.Errorf("serve %v: no JSON line says %q:\n%s", tc.args, tc.want, stderr.String())
 		}
 	}
 }
