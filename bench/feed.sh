@@ -38,9 +38,10 @@ for _ in $(seq 1 300); do
 	curl -fsS -o /dev/null "$url/default/v2.0/.well-known/openid-configuration" 2>/dev/null && break
 	sleep 0.2
 done
-id=$(awk '/client id:/ {print $3; exit}' "$WORK/serve.log")
-secret=$(awk '/client secret:/ {print $3; exit}' "$WORK/serve.log")
-[[ -n $id && -n $secret ]] || die "the server printed no bootstrap client"
+# The first start writes its admin client to the data folder, not the log.
+id=$(jq -r '.clientId // empty' "$WORK/data/bootstrap-admin.json")
+secret=$(jq -r '.clientSecret // empty' "$WORK/data/bootstrap-admin.json")
+[[ -n $id && -n $secret ]] || die "the server wrote no bootstrap client"
 
 # --setup with one request: the apps, the user and the policy, printed on
 # stderr as JSON after a comment line.

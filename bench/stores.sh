@@ -73,9 +73,10 @@ start() {
 		sleep 0.2
 	done
 	local id secret
-	id=$(awk '/client id:/ {print $3; exit}' "$data/serve.log")
-	secret=$(awk '/client secret:/ {print $3; exit}' "$data/serve.log")
-	[[ -n $id && -n $secret ]] || die "$label printed no bootstrap client"
+	# The first start writes its admin client to the data folder, not the log.
+	id=$(jq -r '.clientId // empty' "$data/bootstrap-admin.json")
+	secret=$(jq -r '.clientSecret // empty' "$data/bootstrap-admin.json")
+	[[ -n $id && -n $secret ]] || die "$label wrote no bootstrap client"
 	SERVER[$label]="http://127.0.0.1:$port|$pid|$id|$secret"
 }
 

@@ -60,7 +60,7 @@ func crashUnderLoad(t *testing.T, env, args []string) {
 	base := "http://" + addr
 	args = append(args, "--http", "--addr", addr, "--public-url", base)
 	p := serve(t, env, args...)
-	id, secret, ok := bootstrapCredentials(p.output())
+	id, secret, ok := bootstrapCredentials(p)
 	if !ok {
 		t.Fatalf("no bootstrap credentials:\n%s", p.output())
 	}

@@ -10,7 +10,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"regexp"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/tessera-id/tessera/internal/adminapi"
 	"github.com/tessera-id/tessera/internal/directory"
 	"github.com/tessera-id/tessera/internal/loadtest"
+	"github.com/tessera-id/tessera/internal/server"
 	"github.com/tessera-id/tessera/internal/store/postgres/pgtest"
 	"github.com/tessera-id/tessera/internal/token"
 )
@@ -73,7 +75,7 @@ func startClusterEnv(t *testing.T, n int, env ...string) *cluster {
 	}
 	c.lb.set(c.addrs())
 	for _, nd := range c.nodes {
-		if id, secret, ok := bootstrapCredentials(nd.proc.output()); ok {
+		if id, secret, ok := bootstrapCredentials(nd.proc); ok {
 			c.bootClientID, c.bootSecret = id, secret
 		}
 	}
@@ -102,17 +104,18 @@ func (c *cluster) addrs() []string {
 	return out
 }
 
-var (
-	bootClientRE = regexp.MustCompile(`client id:\s+(\S+)`)
-	bootSecretRE = regexp.MustCompile(`client secret:\s+(\S+)`)
-)
-
-func bootstrapCredentials(out string) (id, secret string, ok bool) {
-	m1, m2 := bootClientRE.FindStringSubmatch(out), bootSecretRE.FindStringSubmatch(out)
-	if m1 == nil || m2 == nil {
+// bootstrapCredentials reads the admin credentials the first start wrote
+// to the data folder of p, if p was the instance that bootstrapped.
+func bootstrapCredentials(p *process) (id, secret string, ok bool) {
+	raw, err := os.ReadFile(filepath.Join(p.data, server.BootstrapFile))
+	if err != nil {
 		return "", "", false
 	}
-	return m1[1], m2[1], true
+	var f struct{ ClientID, ClientSecret string }
+	if json.Unmarshal(raw, &f) != nil || f.ClientID == "" || f.ClientSecret == "" {
+		return "", "", false
+	}
+	return f.ClientID, f.ClientSecret, true
 }
 
 // via returns an HTTP client that sends every request to the instance at
@@ -507,7 +510,7 @@ func TestInstancesMigrateOnce(t *testing.T) {
 		if strings.Contains(n.proc.stderr.String(), "applied a schema migration") {
 			migrated++
 		}
-		if _, _, ok := bootstrapCredentials(n.proc.output()); ok {
+		if _, _, ok := bootstrapCredentials(n.proc); ok {
 			booted++
 		}
 		if status, _ := get(t, via(n.addr), c.url+"/readyz"); status != 200 {

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tessera-id/tessera/internal/server"
 )
 
 var (
@@ -63,6 +66,8 @@ type process struct {
 	exited chan error
 	// stderr is the server's log.
 	stderr *syncBuffer
+	// data is the --data folder it was started with.
+	data string
 }
 
 func serve(t *testing.T, env []string, args ...string) *process {
@@ -79,6 +84,11 @@ func serve(t *testing.T, env []string, args ...string) *process {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd, stdout: bufio.NewScanner(out), exited: make(chan error, 1), stderr: logs}
+	for i, a := range args {
+		if a == "--data" && i+1 < len(args) {
+			p.data = args[i+1]
+		}
+	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-p.exited
@@ -157,7 +167,8 @@ func TestServeProcessFirstStartHealthAndSIGTERM(t *testing.T) {
 	p := serve(t, nil, "--data", data, "--addr", addr)
 	out := p.output()
 	caFile := filepath.Join(data, "ca.pem")
-	for _, want := range []string{"export SSL_CERT_FILE=" + caFile, "export REQUESTS_CA_BUNDLE=" + caFile, "export NODE_EXTRA_CA_CERTS=" + caFile, "client secret: tss_", "Serving https://" + addr} {
+	credFile := filepath.Join(data, server.BootstrapFile)
+	for _, want := range []string{"export SSL_CERT_FILE=" + caFile, "export REQUESTS_CA_BUNDLE=" + caFile, "export NODE_EXTRA_CA_CERTS=" + caFile, "Its secret is in " + credFile, "Serving https://" + addr} {
 		if !strings.Contains(out, want) {
 			t.Errorf("first-start output lacks %q:\n%s", want, out)
 		}
@@ -172,16 +183,197 @@ func TestServeProcessFirstStartHealthAndSIGTERM(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(data, "master.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("master.key: %v", err)
 	}
+	// stdout is a pipe here, as under systemd or a container runtime:
+	// the secret is in the file (0600) only, not in stdout or the log.
+	cred := readBootstrapFile(t, credFile)
+	if !strings.HasPrefix(cred.ClientSecret, "tss_") {
+		t.Fatalf("%s: clientSecret %q", credFile, cred.ClientSecret)
+	}
+	if strings.Contains(out, cred.ClientSecret) || strings.Contains(p.stderr.String(), cred.ClientSecret) {
+		t.Errorf("the bootstrap secret is in the output of a serve whose stdout is not a terminal")
+	}
+	if cred.TokenURL != "https://"+addr+"/"+cred.TenantID+"/oauth2/v2.0/token" {
+		t.Errorf("tokenUrl %q", cred.TokenURL)
+	}
+	resp, err := c.PostForm(cred.TokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {cred.ClientID},
+		"client_secret": {cred.ClientSecret}, "scope": {cred.Scope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"access_token"`) {
+		t.Errorf("client credentials with the file's secret: %d %s", resp.StatusCode, body)
+	}
 	if err := p.stop(t); err != nil {
 		t.Errorf("exit after SIGTERM: %v, want 0", err)
 	}
+	// At info (the default), the token issued is in the audit log, not a
+	// line of the operational log; durations print as durations.
+	logs := p.stderr.String()
+	if strings.Contains(logs, "msg=audit") || strings.Contains(logs, "token.issued") {
+		t.Errorf("a token issued is a line of the log at info:\n%s", logs)
+	}
+	for _, want := range []string{"key_reload=10s", `msg="shutting down" timeout=15s`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+	}
+	before, err := os.ReadFile(credFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	// A second start prints no credentials.
+	// A second start prints no credentials, leaves the file as it was and
+	// warns that it is still there.
 	p = serve(t, nil, "--data", data, "--addr", addr)
-	if strings.Contains(p.output(), "client secret") {
-		t.Error("a second start printed credentials again")
+	if strings.Contains(p.output(), "First start") {
+		t.Errorf("a second start announced credentials again:\n%s", p.output())
+	}
+	if after, err := os.ReadFile(credFile); err != nil || string(after) != string(before) {
+		t.Errorf("a second start rewrote %s (%v)", credFile, err)
+	}
+	// stderr arrives through a pipe of its own: wait for the line.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.stderr.String(), "credentials are still in the data folder") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if logs := p.stderr.String(); !strings.Contains(logs, "level=WARN msg=\"the first start's admin credentials are still in the data folder") || strings.Contains(logs, cred.ClientSecret) {
+		t.Errorf("a second start with the file left does not warn about it (or shows the secret):\n%s", logs)
 	}
 	p.stop(t)
+}
+
+type bootstrapFile struct {
+	TenantID, ClientID, ClientSecret, TokenURL, Scope string
+}
+
+// readBootstrapFile reads the first start's credentials and checks that
+// only the server's user can read them.
+func readBootstrapFile(t *testing.T, path string) bootstrapFile {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("the first start wrote no credentials file: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: mode %v, want 0600", path, fi.Mode().Perm())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f bootstrapFile
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return f
+}
+
+// With --log-format json every line the process writes is JSON: the log,
+// the CA hint, the first-start notice (without the secret), the shutdown;
+// and so is the error of a start that fails, in flags or in the
+// configuration.
+func TestServeProcessJSONLogIsAllJSON(t *testing.T) {
+	data, addr := t.TempDir(), freeAddr(t)
+	cmd := exec.Command(binary(t), "serve", "--log-format", "json", "--data", data, "--addr", addr, "--log-level", "debug")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(stderr.String(), `"msg":"serving"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("tessera serve did not start:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// At debug, a token issued is an audit line too (JSON like the rest).
+	cred := readBootstrapFile(t, filepath.Join(data, server.BootstrapFile))
+	resp, err := httpsClient(t, filepath.Join(data, "ca.pem")).PostForm(cred.TokenURL, url.Values{"grant_type": {"client_credentials"},
+		"client_id": {cred.ClientID}, "client_secret": {cred.ClientSecret}, "scope": {cred.Scope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("client credentials: %d", resp.StatusCode)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-exited; err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
+	msgs := jsonLines(t, "stdout", stdout.String())
+	msgs = append(msgs, jsonLines(t, "stderr", stderr.String())...)
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"serving HTTPS with the local CA", "first start: created the home tenant", "serving", "audit", "shutting down"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no JSON line with %q among:\n%s", want, all)
+		}
+	}
+	if strings.Contains(stdout.String()+stderr.String(), cred.ClientSecret) {
+		t.Error("the bootstrap secret is in the JSON log")
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--key-reload", "0s"}, 2, "--key-reload"},                // configuration
+		{[]string{"--key-reload", "abc"}, 2, "--key-reload"},               // flag parsing
+		{[]string{"--addr", busy.Addr().String()}, 1, "is already in use"}, // opening
+	} {
+		cmd := exec.Command(binary(t), append([]string{"serve", "--log-format", "json", "--data", t.TempDir(), "--addr", freeAddr(t)}, tc.args...)...)
+		var stdout, stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if code := exitCode(err); code != tc.code {
+			t.Errorf("serve %v: exit %d, want %d", tc.args, code, tc.code)
+		}
+		msgs := jsonLines(t, "stderr", stdout.String()+stderr.String())
+		if len(msgs) == 0 || !strings.Contains(strings.Join(msgs, "\n"), tc.want) {
+			t.Errorf("serve %v: no JSON line says %q:\n%s", tc.args, tc.want, stderr.String())
+		}
+	}
+}
+
+// jsonLines decodes every line of out as a JSON object with a msg and
+// returns the messages.
+func jsonLines(t *testing.T, name, out string) []string {
+	t.Helper()
+	var msgs []string
+	for line := range strings.Lines(out) {
+		var rec struct {
+			Msg   string `json:"msg"`
+			Level string `json:"level"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Msg == "" || rec.Level == "" {
+			t.Errorf("%s: a line that is not a JSON log record: %q", name, line)
+			continue
+		}
+		msgs = append(msgs, rec.Msg)
+	}
+	return msgs
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }
 
 func TestServeProcessBehindProxyWithMasterKeyFromEnv(t *testing.T) {

@@ -17,7 +17,9 @@ func main() {
 	err := cli.NewRoot(cli.SystemDeps()).ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		if !cli.Logged(err) {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
 		os.Exit(cli.ExitCode(err))
 	}
 }

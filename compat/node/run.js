@@ -131,9 +131,10 @@ async function main() {
   const server = start("tessera", bin.tessera, ["serve", "--data", data, "--addr", `127.0.0.1:${port}`, "--log-level", "debug"]);
   const [, url, domain, issuer] = await waitForLine(server, /Serving (https:\/\/\S+) \(tenant (\S+): (\S+)\)/, 30_000, "tessera serve");
   const caFile = server.output.match(/export NODE_EXTRA_CA_CERTS=(\S+)/)[1];
-  const tenantId = server.output.match(/tenant: +\S+ \(([0-9a-f-]{36})\)/)[1];
-  const bootstrapId = server.output.match(/client id: +(\S+)/)[1];
-  const bootstrapSecret = server.output.match(/client secret: +(\S+)/)[1];
+  // The first start writes its admin client to the data folder (0600);
+  // with stdout a pipe the secret is nowhere in the output.
+  const boot = JSON.parse(readFileSync(join(data, "bootstrap-admin.json"), "utf8"));
+  const { tenantId, clientId: bootstrapId, clientSecret: bootstrapSecret } = boot;
   const ca = readFileSync(caFile);
 
   // The admin API, as an operator elsewhere would use it: a token for

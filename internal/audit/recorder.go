@@ -290,11 +290,16 @@ func (r *Recorder) prepare(ev *Event) {
 	}
 }
 
-// logEvent writes ev to the structured log, one line, message "audit".
+// logEvent writes ev to the structured log, one line, message "audit", at
+// debug level. The audit log is the store (tessera admin audit list): an
+// info line per token issued would make the operational log a second,
+// larger audit log at any load, and admin changes, revocations, refusals
+// and key rotations have info lines of their own. Token rates are in
+// /metrics (tessera_tokens_issued_total), so the log gets no rate line.
 func (r *Recorder) logEvent(ctx context.Context, ev Event) {
-	// A server logging at warn writes no audit line: then building one
+	// A server logging at info writes no audit line: then building one
 	// (its attributes, its details group) per token issued is waste.
-	if !r.log.Enabled(ctx, slog.LevelInfo) {
+	if !r.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, 10)
@@ -324,7 +329,7 @@ func (r *Recorder) logEvent(ctx context.Context, ev Event) {
 	if len(ev.After) > 0 {
 		attrs = append(attrs, slog.String("after", string(ev.After)))
 	}
-	r.log.LogAttrs(ctx, slog.LevelInfo, "audit", attrs...)
+	r.log.LogAttrs(ctx, slog.LevelDebug, "audit", attrs...)
 }
 
 // newID returns a unique id that starts with the time (microseconds,

@@ -51,3 +51,54 @@ func TestServeOnAPortInUseSaysSoAndCreatesNothing(t *testing.T) {
 		})
 	}
 }
+
+// The bootstrap secret is shown only on a terminal: a file whose fd the
+// terminal check accepts. A pipe, a file or a buffer (journald, a
+// container runtime, a test) gets where the file is instead.
+func TestServeShowsTheSecretOnlyOnATerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	yes := func(fd int) bool { return fd == int(f.Fd()) }
+	no := func(int) bool { return false }
+	if !onTerminal(f, yes) {
+		t.Error("a terminal: the secret is not shown")
+	}
+	if onTerminal(f, no) {
+		t.Error("not a terminal: the secret is shown")
+	}
+	if onTerminal(&bytes.Buffer{}, func(int) bool { return true }) {
+		t.Error("a writer without a file descriptor counts as a terminal")
+	}
+}
+
+// Errors before the flags are all parsed are JSON when the arguments or
+// the environment ask for --log-format json.
+func TestJSONLogRequested(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "TESSERA_LOG_FORMAT" {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want bool
+	}{
+		{[]string{"--log-format", "json", "--addr", "x"}, "", true},
+		{[]string{"--addr", "x", "--log-format=json"}, "", true},
+		{[]string{"--addr", "x"}, "json", true},
+		{[]string{"--log-format", "text"}, "json", false},
+		{[]string{"--addr", "x"}, "", false},
+		{[]string{"--", "--log-format", "json"}, "", false},
+	} {
+		if got := jsonLogRequested(tc.args, env(tc.env)); got != tc.want {
+			t.Errorf("jsonLogRequested(%q, env %q) = %v, want %v", tc.args, tc.env, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -81,6 +82,36 @@ func TestDeviceFlow(t *testing.T) {
 	}
 	f.clock.Advance(5 * time.Second)
 	wantError(t, f.poll(dc), 400, "expired_token", 70019)
+}
+
+// A device polling until its user signs in writes nothing to the log at
+// info (authorization_pending, slow_down are answers, not refusals); at
+// debug each poll is a line.
+func TestDevicePollingLogsAtDebugOnly(t *testing.T) {
+	f := newFixture(t)
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		f.logLevel.Set(level)
+		f.logs.Reset()
+		dc := f.startDevice(fullScope).str("device_code")
+		wantError(t, f.poll(dc), 400, "authorization_pending", 70016)
+		wantError(t, f.poll(dc), 400, "slow_down", 70016)
+		f.clock.Advance(10 * time.Second)
+		logs := f.logs.String()
+		pending, slow := strings.Contains(logs, "error=authorization_pending"), strings.Contains(logs, "error=slow_down")
+		if level == slog.LevelInfo && (pending || slow) {
+			t.Errorf("polling logged at info:\n%s", logs)
+		}
+		if level == slog.LevelDebug && (!pending || !slow) {
+			t.Errorf("polling not logged at debug:\n%s", logs)
+		}
+	}
+	// Other refusals of the token endpoint still are info lines.
+	f.logLevel.Set(slog.LevelInfo)
+	f.logs.Reset()
+	wantError(t, f.poll("tdc_nothing"), 400, "invalid_grant", 0)
+	if !strings.Contains(f.logs.String(), "level=INFO msg=\"oauth error\" error=invalid_grant") {
+		t.Errorf("an unknown device code is not an info line:\n%s", f.logs.String())
+	}
 }
 
 func TestDeviceFlowEnds(t *testing.T) {

@@ -419,8 +419,14 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *Err
 	corr := correlationID(r)
 	now := time.Now().UTC().Format("2006-01-02 15:04:05Z")
 	level := slog.LevelInfo
-	if e.Status >= 500 {
+	switch {
+	case e.Status >= 500:
 		level = slog.LevelError
+	case e.Code == "authorization_pending" || e.Code == "slow_down":
+		// A device polling every few seconds until its user signs in
+		// (RFC 8628 §3.5): answers to a poll, not refusals, so not a
+		// line each at info.
+		level = slog.LevelDebug
 	}
 	log.Log(r.Context(), level, "oauth error", "error", e.Code, "aadsts", e.AADSTS, "status", e.Status,
 		"cause", causeString(e), "trace_id", traceID, "correlation_id", corr, "path", r.URL.Path)

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -73,6 +74,35 @@ type fixture struct {
 	confSecret string
 	user       directory.User
 	handler    *oauth.Handler
+	// logs is the handler's log, written at logLevel and above; nothing
+	// unless a test lowers the level.
+	logs     *lockedBuffer
+	logLevel *slog.LevelVar
+}
+
+// lockedBuffer is a bytes.Buffer for a log written by the server's
+// goroutines and read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -97,8 +127,9 @@ func newFixtureWith(t testing.TB, wrap func(session.Repository) session.Reposito
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	log := slog.New(slog.DiscardHandler)
-	f := &fixture{t: t, ctx: ctx, clock: c}
+	f := &fixture{t: t, ctx: ctx, clock: c, logs: &lockedBuffer{}, logLevel: &slog.LevelVar{}}
+	f.logLevel.Set(slog.LevelError + 1)
+	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: f.logLevel}))
 	var repo session.Repository = st
 	if wrap != nil {
 		repo = wrap(st)

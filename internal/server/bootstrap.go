@@ -2,10 +2,15 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/directory"
@@ -19,6 +24,8 @@ type Bootstrap struct {
 	ClientID     string
 	ClientSecret string
 	SecretExpiry time.Time
+	// File is where the server wrote them (BootstrapFile, absolute).
+	File string
 }
 
 // BootstrapClientName is the display name of the first admin client.
@@ -120,7 +127,74 @@ func ensureManagement(ctx context.Context, dir *directory.Service, tenants []dir
 	return nil
 }
 
-// Print shows the one-time credentials with what to do with them.
+// BootstrapFile is the file in the data folder that holds the first
+// start's admin credentials (mode 0600), for the operator to store
+// elsewhere and delete. The secret goes there rather than into a log
+// stream: journald, a container runtime or a log shipper would keep it
+// wherever the logs go.
+const BootstrapFile = "bootstrap-admin.json"
+
+// bootstrapFileJSON is what BootstrapFile holds: what a script needs for
+// a client-credentials token (jq -r .clientSecret bootstrap-admin.json).
+type bootstrapFileJSON struct {
+	TenantID        string    `json:"tenantId"`
+	TenantDomain    string    `json:"tenantDomain"`
+	ClientID        string    `json:"clientId"`
+	ClientSecret    string    `json:"clientSecret"`
+	SecretExpiresAt time.Time `json:"secretExpiresAt"`
+	Authority       string    `json:"authority"`
+	TokenURL        string    `json:"tokenUrl"`
+	Scope           string    `json:"scope"`
+}
+
+// writeFile writes b to BootstrapFile in dir, created with O_EXCL so that
+// it never overwrites a file an operator kept; when one is there (a data
+// folder reused for a new PostgreSQL database), it writes beside it with
+// the tenant id in the name instead. It returns the path.
+func (b *Bootstrap) writeFile(dir, publicURL string) (string, error) {
+	body, err := json.MarshalIndent(bootstrapFileJSON{
+		TenantID: b.TenantID, TenantDomain: b.TenantDomain, ClientID: b.ClientID, ClientSecret: b.ClientSecret,
+		SecretExpiresAt: b.SecretExpiry.UTC(), Authority: publicURL + "/" + b.TenantDomain,
+		TokenURL: publicURL + "/" + b.TenantID + "/oauth2/v2.0/token", Scope: directory.AdminAPIIdentifierURI + "/.default",
+	}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, BootstrapFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		path = filepath.Join(dir, strings.TrimSuffix(BootstrapFile, ".json")+"-"+b.TenantID+".json")
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
+		return "", fmt.Errorf("bootstrap credentials file: %w", err)
+	}
+	_, err = f.Write(append(body, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("bootstrap credentials file: %w", err)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return path, nil
+}
+
+// warnLeftBootstrapFile says, at a later start, that the first start's
+// credentials file is still in the data folder: it holds a live admin
+// secret in plain text.
+func warnLeftBootstrapFile(dir string, log *slog.Logger) {
+	path := filepath.Join(dir, BootstrapFile)
+	if _, err := os.Stat(path); err == nil {
+		log.Warn("the first start's admin credentials are still in the data folder: store the secret elsewhere and delete the file", "file", path)
+	}
+}
+
+// Print shows the one-time credentials with what to do with them. It is
+// for a terminal only: the caller checks that stdout is one.
 func (b *Bootstrap) Print(w io.Writer, publicURL string) {
 	fmt.Fprintf(w, `
 First start: created the home tenant and an admin client.
@@ -129,11 +203,25 @@ First start: created the home tenant and an admin client.
   client secret: %s
   (expires %s)
 
-The secret is shown this once and stored only as a keyed hash. To use it:
+The secret is shown this once and stored only as a keyed hash; it is also in
+  %s
+(readable only by this user): delete that file once you have stored the secret.
+To use it:
   export TESSERA_CLIENT_SECRET='%s'
   tessera login --service-principal -u %s --tenant %s --authority %s
   tessera admin app list --server %s
 
-`, b.TenantDomain, b.TenantID, b.ClientID, b.ClientSecret, b.SecretExpiry.Format(time.RFC3339),
+`, b.TenantDomain, b.TenantID, b.ClientID, b.ClientSecret, b.SecretExpiry.Format(time.RFC3339), b.File,
 		b.ClientSecret, b.ClientID, b.TenantDomain, publicURL, publicURL)
+}
+
+// PrintFile says where the credentials are without showing the secret:
+// for stdout that is not a terminal (a pipe, a file, journald).
+func (b *Bootstrap) PrintFile(w io.Writer) {
+	fmt.Fprintf(w, `
+First start: created the home tenant %s (%s) and an admin client %s.
+Its secret is in %s (readable only by this user),
+not in this output: store it elsewhere, then delete the file.
+
+`, b.TenantDomain, b.TenantID, b.ClientID, b.File)
 }

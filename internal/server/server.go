@@ -166,6 +166,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, err
 	}
+	if s.Bootstrap != nil {
+		if s.Bootstrap.File, err = s.Bootstrap.writeFile(cfg.DataDir, s.URL); err != nil {
+			return nil, err
+		}
+	} else {
+		warnLeftBootstrapFile(cfg.DataDir, log)
+	}
 	s.http = newHTTPServer(s.routes(), log, publicTimeouts)
 	s.openAdmin()
 	// Last, when every file it looks at exists.
@@ -292,7 +299,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
-	s.log.Info("serving", "url", s.URL, "addr", s.ln.Addr().String())
+	s.log.Info("serving", "url", s.URL, "addr", s.ln.Addr().String(), "key_reload", s.cfg.KeyReload)
 	select {
 	case err := <-errc:
 		return err
