@@ -23,7 +23,7 @@ import (
 // helmModule is the helm the tests build from the Go module proxy: no
 // helm on the machine, nothing in go.mod (go install pkg@version leaves
 // the module alone), and the same helm everywhere.
-const helmModule = "helm.sh/helm/v3/cmd/helm@v3.21.4"
+const helmModule = "helm.sh/helm/v3/cmd/helm@v3.21.4" // and in .ci/run, which builds it first
 
 const chart = "tessera"
 
