@@ -265,6 +265,9 @@ func TestHelmDefaultIsOneSQLiteReplica(t *testing.T) {
 	c := container(t, m)
 	want(t, "args", c["args"], []any{"serve"})
 	want(t, "image", c["image"], "ghcr.io/tessera-id/tessera:0.1.0")
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	pinned := container(t, render(t, append(sqliteValues, "image.tag=1.2", "image.digest="+digest)...))
+	want(t, "image by digest", pinned["image"], "ghcr.io/tessera-id/tessera:1.2@"+digest)
 	for probe, path := range map[string]string{"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
 		want(t, probe+" path", get(c, probe, "httpGet", "path"), path)
 		want(t, probe+" scheme", get(c, probe, "httpGet", "scheme"), "HTTP")
