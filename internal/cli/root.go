@@ -33,6 +33,7 @@ func NewRoot(d Deps) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withExit(ExitUsage, err) })
 	root.AddCommand(
 		newServeCmd(),
+		newHealthCmd(),
 		newProxyCmd(),
 		newLoginCmd(&d),
 		newLogoutCmd(&d),
