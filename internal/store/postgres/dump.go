@@ -205,7 +205,6 @@ func checkEmpty(ctx context.Context, tx pgx.Tx) error {
 type dumpRows struct {
 	t    store.Table
 	d    store.DumpReader
-	row  []any
 	vals []any
 	err  error
 }
