@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -107,7 +108,7 @@ func newLocalBackend(ctx context.Context, dataDir, dsn string, stderr io.Writer)
 	h := adminapi.New(adminapi.Config{Directory: l.dir, Keys: l.keys, Auth: localOperator{}, Logger: log, Audit: l.audit})
 	return &apiClient{
 		base:   "http://local/admin/v1",
-		http:   &http.Client{Transport: handlerTransport{h}},
+		http:   &http.Client{Transport: handlerTransport{h: h, readOnly: l.readOnly, dataDir: dataDir}},
 		token:  func(context.Context) (string, error) { return "local", nil },
 		closer: l.close,
 	}, nil
@@ -124,10 +125,19 @@ func (localOperator) Authenticate(*http.Request) (adminapi.Caller, error) {
 	return adminapi.Caller{Subject: name, Roles: []string{directory.AdminRole}, SystemAdmin: true}, nil
 }
 
-// handlerTransport answers requests with a handler, in memory.
-type handlerTransport struct{ h http.Handler }
+// handlerTransport answers requests with a handler, in memory. On a
+// database opened read-only, a change is refused before the handler, with
+// the reason rather than a server error.
+type handlerTransport struct {
+	h        http.Handler
+	readOnly bool
+	dataDir  string
+}
 
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.readOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return nil, withExit(ExitUsage, fmt.Errorf("the database in %s cannot be written here (a read-only folder or file system): it is open for reading only, and this command changes it", t.dataDir))
+	}
 	w := &memResponse{header: http.Header{}, code: http.StatusOK}
 	t.h.ServeHTTP(w, r)
 	return &http.Response{
@@ -235,6 +245,10 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	res, err := c.http.Do(req)
+	var refused *exitError
+	if errors.As(err, &refused) {
+		return refused // the local backend's own answer (handlerTransport)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot reach the admin API at %s: %w", strings.TrimSuffix(c.base, "/admin/v1"), err)
 	}

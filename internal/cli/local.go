@@ -14,6 +14,7 @@ import (
 	"github.com/tessera-id/tessera/internal/secrets"
 	"github.com/tessera-id/tessera/internal/server"
 	"github.com/tessera-id/tessera/internal/session"
+	"github.com/tessera-id/tessera/internal/store/sqlite"
 	"github.com/tessera-id/tessera/internal/token"
 )
 
@@ -25,6 +26,8 @@ type localAdmin struct {
 	// server does; close writes what is queued before the store closes.
 	audit *audit.Recorder
 	close func() error
+	// readOnly: the database could only be opened for reading.
+	readOnly bool
 }
 
 // openLocal opens the store of a data folder (or DSN) directly, for
@@ -49,6 +52,17 @@ func openLocal(ctx context.Context, dataDir, dsn string) (*localAdmin, error) {
 		return nil, err
 	}
 	st, err := server.OpenStore(ctx, cfg, false, slog.New(slog.DiscardHandler))
+	readOnly := false
+	if err != nil && !cfg.Postgres() {
+		// A data folder this process may not write (a read-only mount, a
+		// backup copy owned by another user): reads still work, as the
+		// operator inspecting it expects; a change says why it cannot.
+		ro, rerr := sqlite.Open(ctx, cfg.DatabasePath(), sqlite.ReadOnly())
+		if rerr != nil {
+			return nil, fmt.Errorf("cannot open %s: %w (read-only: %v)", cfg.DatabasePath(), err, rerr)
+		}
+		st, err, readOnly = ro, nil, true
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -69,5 +83,5 @@ func openLocal(ctx context.Context, dataDir, dsn string) (*localAdmin, error) {
 		defer cancel()
 		return errors.Join(rec.Close(ctx), st.Close())
 	}
-	return &localAdmin{dir: dir, keys: ring, audit: rec, close: closeAll}, nil
+	return &localAdmin{dir: dir, keys: ring, audit: rec, close: closeAll, readOnly: readOnly}, nil
 }

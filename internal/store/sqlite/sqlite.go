@@ -66,12 +66,20 @@ type Store struct {
 // An Option changes how Open opens the store.
 type Option func(*options)
 
-type options struct{ noMigrate bool }
+type options struct{ noMigrate, readOnly bool }
 
 // NoMigrate makes Open leave the schema as it is and refuse one older (or
 // newer) than this binary's, for deployments that migrate as a step of
 // their own (`tessera migrate up`).
 func NoMigrate() Option { return func(o *options) { o.noMigrate = true } }
+
+// ReadOnly opens an existing database that this process cannot write —
+// a data folder on a read-only file system, or a copy for inspection —
+// without creating anything beside it (no -wal, no -shm): every read
+// works and every write fails (SQLITE_READONLY). The file is taken as
+// immutable, so nothing else may write it meanwhile: for a read-only
+// mount, nothing can. Implies NoMigrate.
+func ReadOnly() Option { return func(o *options) { o.readOnly, o.noMigrate = true, true } }
 
 // Open opens (creating it if needed) the database file at path and brings
 // its schema up to date. It fails if the file's schema is newer than this
@@ -103,6 +111,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("sqlite: no database at %s and migrations at start are off (--migrate=false): run `tessera migrate up` first", abs)
 		}
+	}
+	if o.readOnly {
+		return openReadOnly(ctx, abs)
 	}
 	if !o.noMigrate {
 		if err := createPrivate(abs); err != nil {
@@ -144,6 +155,50 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	// After the first connections, which made the -wal and -shm files.
 	makePrivate(abs)
+	return s, nil
+}
+
+// openReadOnly is Open with ReadOnly: both pools on an immutable,
+// read-only connection to the file.
+func openReadOnly(ctx context.Context, abs string) (*Store, error) {
+	// Immutable means the -wal file is not read: what a server wrote and
+	// did not yet checkpoint would be missing. A cleanly closed database
+	// has none (the last connection checkpoints and removes it).
+	if fi, err := os.Stat(abs + "-wal"); err == nil && fi.Size() > 0 {
+		return nil, fmt.Errorf("sqlite: %s has a write-ahead log that is not checkpointed (a server is running on it, or stopped uncleanly): it cannot be read without writing; open it where it can be written", abs)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s read-only: %w", abs, err)
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Set("immutable", "1")
+	q.Set("_foreign_keys", "on")
+	q.Set("_query_only", "on")
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	ro := (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String()
+	w, err := sql.Open("sqlite", ro)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s read-only: %w", abs, err)
+	}
+	w.SetMaxOpenConns(1)
+	if err := checkSchema(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", ro)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s read-only: %w", abs, err)
+	}
+	s := &Store{w: w, r: r, now: time.Now, batch: newBatcher(w)}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -264,11 +319,23 @@ func fault(err error) stored.Fault {
 }
 
 // wrap is stored.Wrap for this engine.
-func wrap(op string, err error) error { return stored.Wrap("sqlite", op, err, fault(err)) }
+func wrap(op string, err error) error {
+	return stored.Wrap("sqlite", op, readOnlySays(err), fault(err))
+}
 
 // wrapSession is stored.WrapSession for this engine.
 func wrapSession(op string, err error) error {
-	return stored.WrapSession("sqlite", op, err, fault(err))
+	return stored.WrapSession("sqlite", op, readOnlySays(err), fault(err))
+}
+
+// readOnlySays turns SQLite's "attempt to write a readonly database" into
+// what to do about it.
+func readOnlySays(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_READONLY {
+		return fmt.Errorf("the database is read-only here (a read-only data folder or file system): changes need a writable one: %w", err)
+	}
+	return err
 }
 
 // writeSession runs fn in a write transaction, shared with the other
