@@ -221,6 +221,45 @@ func openArchive(from string, stdin io.Reader) (*backup.Reader, io.Closer, error
 	return ar, r, nil
 }
 
+// openTarget opens the store cfg names to load a backup into, creating a
+// SQLite file if there is none, and holding the data folder's serving lock
+// so that no server starts on it (and finds it empty) meanwhile. done
+// closes it with the load's outcome: on an error it removes the file it
+// created, so that a refused or failed load leaves nothing behind, and
+// makes a non-empty target a usage error.
+func openTarget(ctx context.Context, cfg config.Config) (_ store.Store, done func(error) error, _ error) {
+	created := false
+	if !cfg.Postgres() {
+		if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
+			created = true
+			if err := os.MkdirAll(filepath.Dir(cfg.DatabasePath()), 0o700); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	st, err := server.OpenStore(ctx, cfg, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func(err error) error {
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			return nil
+		}
+		if created {
+			for _, suffix := range []string{"", "-wal", "-shm", ".serve.lock"} {
+				os.Remove(cfg.DatabasePath() + suffix)
+			}
+		}
+		if errors.Is(err, store.ErrNotEmpty) {
+			return withExit(ExitUsage, err)
+		}
+		return err
+	}, nil
+}
+
 func runRestore(ctx context.Context, cfg config.Config, from string, stdin io.Reader) (backupReport, error) {
 	keys, err := masterKeyOf(cfg)
 	if err != nil {
@@ -235,35 +274,12 @@ func runRestore(ctx context.Context, cfg config.Config, from string, stdin io.Re
 	if err := ar.CheckKey(keys); err != nil {
 		return backupReport{}, err
 	}
-	created := false
-	if !cfg.Postgres() {
-		if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, os.ErrNotExist) {
-			created = true
-			if err := os.MkdirAll(filepath.Dir(cfg.DatabasePath()), 0o700); err != nil {
-				return backupReport{}, err
-			}
-		}
-	}
-	// Serving: the data folder's lock keeps a server from starting on it
-	// (and finding it empty) while the restore runs.
-	st, err := server.OpenStore(ctx, cfg, true, slog.New(slog.DiscardHandler))
+	st, done, err := openTarget(ctx, cfg)
 	if err != nil {
 		return backupReport{}, err
 	}
 	sum, err := backup.Restore(ctx, ar, st, keys)
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		if created {
-			// The file this restore made, now empty: nothing is left behind.
-			for _, suffix := range []string{"", "-wal", "-shm", ".serve.lock"} {
-				os.Remove(cfg.DatabasePath() + suffix)
-			}
-		}
-		if errors.Is(err, store.ErrNotEmpty) {
-			return backupReport{}, withExit(ExitUsage, err)
-		}
+	if err = done(err); err != nil {
 		return backupReport{}, err
 	}
 	rep := report(sum, "restored; start tessera serve on it with the same master key")
@@ -340,16 +356,7 @@ func runCopy(ctx context.Context, src, dst config.Config) (backupReport, error) 
 		return backupReport{}, err
 	}
 	defer from.Close()
-	created := false
-	if !dst.Postgres() {
-		if _, err := os.Stat(dst.DatabasePath()); errors.Is(err, os.ErrNotExist) {
-			created = true
-			if err := os.MkdirAll(filepath.Dir(dst.DatabasePath()), 0o700); err != nil {
-				return backupReport{}, err
-			}
-		}
-	}
-	to, err := server.OpenStore(ctx, dst, true, slog.New(slog.DiscardHandler))
+	to, done, err := openTarget(ctx, dst)
 	if err != nil {
 		return backupReport{}, err
 	}
@@ -373,18 +380,7 @@ func runCopy(ctx context.Context, src, dst config.Config) (backupReport, error) 
 	if err == nil {
 		err = werr
 	}
-	if cerr := to.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		if created {
-			for _, suffix := range []string{"", "-wal", "-shm", ".serve.lock"} {
-				os.Remove(dst.DatabasePath() + suffix)
-			}
-		}
-		if errors.Is(err, store.ErrNotEmpty) {
-			return backupReport{}, withExit(ExitUsage, err)
-		}
+	if err = done(err); err != nil {
 		return backupReport{}, err
 	}
 	note := "copied; serve on the target with the source's master key"

@@ -28,27 +28,17 @@ func (s *Store) Dump(ctx context.Context, w store.DumpWriter) error {
 		(SELECT last_seq FROM revocation_seq WHERE id = 1)`).Scan(&c.DirectoryVersion, &c.FeedSeq); err != nil {
 		return fmt.Errorf("postgres: dump: read the counters: %w", err)
 	}
-	if err := w.Start(LatestVersion(), c); err != nil {
-		return err
-	}
-	for _, t := range store.Tables {
-		if err := dumpTable(ctx, tx, t, w); err != nil {
-			return err
-		}
-	}
-	return nil
+	return stored.DumpTables(w, LatestVersion(), c, func(t store.Table) error { return dumpRows(ctx, tx, t, w) })
 }
 
 // selectList names t's columns for a dump: a jsonb column as its text.
 func selectList(t store.Table) string {
-	names := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		names[i] = c.Name
+	return stored.ColumnNames(t, func(c store.Column) string {
 		if c.Kind == store.KindJSON {
-			names[i] += "::text"
+			return c.Name + "::text"
 		}
-	}
-	return strings.Join(names, ", ")
+		return c.Name
+	})
 }
 
 // scanTargets returns where a row of t is scanned to, and how to read the
@@ -101,10 +91,7 @@ func scanTargets(t store.Table) (dest []any, values func(row []any)) {
 	}
 }
 
-func dumpTable(ctx context.Context, tx pgx.Tx, t store.Table, w store.DumpWriter) error {
-	if err := w.Table(t); err != nil {
-		return err
-	}
+func dumpRows(ctx context.Context, tx pgx.Tx, t store.Table, w store.DumpWriter) error {
 	rows, err := tx.Query(ctx, `SELECT `+selectList(t)+` FROM `+t.Name+` ORDER BY `+strings.Join(t.Key, ", "))
 	if err != nil {
 		return fmt.Errorf("postgres: dump %s: %w", t.Name, err)
@@ -132,9 +119,6 @@ func dumpTable(ctx context.Context, tx pgx.Tx, t store.Table, w store.DumpWriter
 // nothing. Each table goes in with COPY. The dump must be of this binary's
 // schema version.
 func (s *Store) Load(ctx context.Context, d store.DumpReader) error {
-	if v := d.SchemaVersion(); v != LatestVersion() {
-		return fmt.Errorf("postgres: restore: the backup is of schema version %d, this tessera runs on %d: restore it with the tessera version that made it, then upgrade", v, LatestVersion())
-	}
 	// No retry on a serialization failure, unlike inTx: the dump is a
 	// stream, read once. An empty database has nobody to conflict with.
 	tx, err := s.pool.Begin(ctx)
@@ -147,22 +131,10 @@ func (s *Store) Load(ctx context.Context, d store.DumpReader) error {
 	if _, err := tx.Exec(ctx, `LOCK TABLE `+tableList()+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return fmt.Errorf("postgres: restore: %w", err)
 	}
-	if err := checkEmpty(ctx, tx); err != nil {
-		return err
-	}
-	for {
-		t, ok, err := d.NextTable()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		if err := loadTable(ctx, tx, t, d); err != nil {
-			return err
-		}
-	}
-	c, err := d.Counters()
+	c, err := stored.LoadTables("postgres", LatestVersion(), d, func(table string) (some bool, err error) {
+		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&some)
+		return some, err
+	}, func(t store.Table) error { return loadTable(ctx, tx, t, d) })
 	if err != nil {
 		return err
 	}
@@ -186,30 +158,15 @@ func tableList() string {
 	return strings.Join(names, ", ")
 }
 
-// checkEmpty refuses a database that holds any row: a restore adds to
-// nothing, so that what comes back is exactly what was backed up.
-func checkEmpty(ctx context.Context, tx pgx.Tx) error {
-	for _, t := range store.Tables {
-		var any bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t.Name+`)`).Scan(&any); err != nil {
-			return fmt.Errorf("postgres: restore: %w", err)
-		}
-		if any {
-			return fmt.Errorf("postgres: restore: %w (table %s has rows)", store.ErrNotEmpty, t.Name)
-		}
-	}
-	return nil
-}
-
-// dumpRows is the current table of a dump as a pgx.CopyFromSource.
-type dumpRows struct {
+// copySource is the current table of a dump as a pgx.CopyFromSource.
+type copySource struct {
 	t    store.Table
 	d    store.DumpReader
 	vals []any
 	err  error
 }
 
-func (r *dumpRows) Next() bool {
+func (r *copySource) Next() bool {
 	row, ok, err := r.d.NextRow()
 	if err != nil {
 		r.err = err
@@ -220,7 +177,7 @@ func (r *dumpRows) Next() bool {
 	}
 	for i, c := range r.t.Columns {
 		v := row[i]
-		if err := checkKind(c, v); err != nil {
+		if err := stored.CheckKind(c, v); err != nil {
 			r.err = fmt.Errorf("postgres: restore %s.%s: %w", r.t.Name, c.Name, err)
 			return false
 		}
@@ -229,41 +186,15 @@ func (r *dumpRows) Next() bool {
 	return true
 }
 
-func (r *dumpRows) Values() ([]any, error) { return r.vals, nil }
-func (r *dumpRows) Err() error             { return r.err }
-
-// checkKind refuses a value of another Go type than its column's kind
-// names, so that COPY never guesses.
-func checkKind(c store.Column, v any) error {
-	ok := false
-	switch v.(type) {
-	case nil:
-		ok = c.Null
-	case string:
-		ok = c.Kind == store.KindText || c.Kind == store.KindJSON
-	case int64:
-		ok = c.Kind == store.KindInt
-	case time.Time:
-		ok = c.Kind == store.KindTime
-	case bool:
-		ok = c.Kind == store.KindBool
-	case []byte:
-		ok = c.Kind == store.KindBytes
-	case []string:
-		ok = c.Kind == store.KindList
-	}
-	if !ok {
-		return fmt.Errorf("unexpected %T for a column of kind %d", v, c.Kind)
-	}
-	return nil
-}
+func (r *copySource) Values() ([]any, error) { return r.vals, nil }
+func (r *copySource) Err() error             { return r.err }
 
 func loadTable(ctx context.Context, tx pgx.Tx, t store.Table, d store.DumpReader) error {
 	names := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		names[i] = c.Name
 	}
-	src := &dumpRows{t: t, d: d, vals: make([]any, len(t.Columns))}
+	src := &copySource{t: t, d: d, vals: make([]any, len(t.Columns))}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{t.Name}, names, src)
 	if src.err != nil {
 		return src.err // the dump's error, not COPY's report of it

@@ -31,30 +31,11 @@ func (s *Store) Dump(ctx context.Context, w store.DumpWriter) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite: dump: read the feed counter: %w", err)
 	}
-	if err := w.Start(latestVersion(), c); err != nil {
-		return err
-	}
-	for _, t := range store.Tables {
-		if err := dumpTable(ctx, tx, t, w); err != nil {
-			return err
-		}
-	}
-	return nil
+	return stored.DumpTables(w, latestVersion(), c, func(t store.Table) error { return dumpRows(ctx, tx, t, w) })
 }
 
-func columnNames(t store.Table) string {
-	names := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		names[i] = c.Name
-	}
-	return strings.Join(names, ", ")
-}
-
-func dumpTable(ctx context.Context, tx *sql.Tx, t store.Table, w store.DumpWriter) error {
-	if err := w.Table(t); err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+columnNames(t)+` FROM `+t.Name+` ORDER BY `+strings.Join(t.Key, ", "))
+func dumpRows(ctx context.Context, tx *sql.Tx, t store.Table, w store.DumpWriter) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+stored.ColumnNames(t, nil)+` FROM `+t.Name+` ORDER BY `+strings.Join(t.Key, ", "))
 	if err != nil {
 		return fmt.Errorf("sqlite: dump %s: %w", t.Name, err)
 	}
@@ -132,39 +113,20 @@ func fromSQLite(c store.Column, v any) (any, error) {
 
 // toSQLite is fromSQLite's inverse.
 func toSQLite(c store.Column, v any) (any, error) {
-	if v == nil {
-		if c.Null {
-			return nil, nil
-		}
-		return nil, errors.New("NULL in a NOT NULL column")
+	if err := stored.CheckKind(c, v); err != nil {
+		return nil, err
 	}
 	switch x := v.(type) {
-	case string:
-		if c.Kind == store.KindText || c.Kind == store.KindJSON {
-			return x, nil
-		}
-	case int64:
-		if c.Kind == store.KindInt {
-			return x, nil
-		}
 	case bool:
-		if c.Kind == store.KindBool {
-			return encBool(x), nil
-		}
+		return encBool(x), nil
 	case []byte:
-		if c.Kind == store.KindBytes {
-			return stored.NonNil(x), nil
-		}
+		return stored.NonNil(x), nil
 	case []string:
-		if c.Kind == store.KindList {
-			return stored.EncJSON(stored.NonNil(x))
-		}
+		return stored.EncJSON(stored.NonNil(x))
 	case time.Time:
-		if c.Kind == store.KindTime {
-			return encTime(x), nil
-		}
+		return encTime(x), nil
 	}
-	return nil, fmt.Errorf("unexpected %T for a column of kind %d", v, c.Kind)
+	return v, nil // nil, string, int64
 }
 
 // Load writes a dump into this store, which must be empty (a database no
@@ -172,26 +134,11 @@ func toSQLite(c store.Column, v any) (any, error) {
 // enforced: all of it or, on any error, nothing. The dump must be of this
 // binary's schema version.
 func (s *Store) Load(ctx context.Context, d store.DumpReader) error {
-	if v := d.SchemaVersion(); v != latestVersion() {
-		return fmt.Errorf("sqlite: restore: the backup is of schema version %d, this tessera runs on %d: restore it with the tessera version that made it, then upgrade", v, latestVersion())
-	}
 	return inTx(ctx, s.w, func(tx *sql.Tx) error {
-		if err := checkEmpty(ctx, tx); err != nil {
-			return err
-		}
-		for {
-			t, ok, err := d.NextTable()
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			if err := loadTable(ctx, tx, t, d); err != nil {
-				return err
-			}
-		}
-		c, err := d.Counters()
+		c, err := stored.LoadTables("sqlite", latestVersion(), d, func(table string) (some bool, err error) {
+			err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&some)
+			return some, err
+		}, func(t store.Table) error { return loadTable(ctx, tx, t, d) })
 		if err != nil {
 			return err
 		}
@@ -199,24 +146,9 @@ func (s *Store) Load(ctx context.Context, d store.DumpReader) error {
 	})
 }
 
-// checkEmpty refuses a database that holds any row: a restore adds to
-// nothing, so that what comes back is exactly what was backed up.
-func checkEmpty(ctx context.Context, tx *sql.Tx) error {
-	for _, t := range store.Tables {
-		var any bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+t.Name+`)`).Scan(&any); err != nil {
-			return fmt.Errorf("sqlite: restore: %w", err)
-		}
-		if any {
-			return fmt.Errorf("sqlite: restore: %w (table %s has rows)", store.ErrNotEmpty, t.Name)
-		}
-	}
-	return nil
-}
-
 func loadTable(ctx context.Context, tx *sql.Tx, t store.Table, d store.DumpReader) error {
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(t.Columns)), ", ")
-	st, err := tx.PrepareContext(ctx, `INSERT INTO `+t.Name+` (`+columnNames(t)+`) VALUES (`+marks+`)`)
+	st, err := tx.PrepareContext(ctx, `INSERT INTO `+t.Name+` (`+stored.ColumnNames(t, nil)+`) VALUES (`+marks+`)`)
 	if err != nil {
 		return fmt.Errorf("sqlite: restore %s: %w", t.Name, err)
 	}
