@@ -2,7 +2,6 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -359,55 +358,43 @@ func TestImageBinaryServesATokenAndPassesItsHealthCheck(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
-	stdout, err := cmd.StdoutPipe()
+	// The image logs JSON to stderr and keeps stdout empty; what it says
+	// goes to a file, read only after it has exited or on failure.
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	logs := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		close(lines)
-	}()
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { cancel(); <-exited })
 
-	var clientID, secret string
-	deadline := time.After(60 * time.Second)
-wait:
+	// Serving once the first start has written its admin client and the
+	// port answers.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
-		case l, ok := <-lines:
-			if !ok {
-				<-exited
-				t.Fatalf("tessera serve exited before serving:\n%s", logs.String())
-			}
-			if f := strings.Fields(l); len(f) == 3 && f[0] == "client" && f[1] == "id:" {
-				clientID = f[2]
-			} else if len(f) == 3 && f[0] == "client" && f[1] == "secret:" {
-				secret = f[2]
-			}
-			if strings.HasPrefix(l, "Serving ") {
-				break wait
-			}
-		case <-deadline:
-			t.Fatalf("tessera serve did not start:\n%s", logs.String())
+		case <-exited:
+			t.Fatalf("tessera serve exited before serving:\n%s", logs())
+		default:
 		}
+		if _, err := os.Stat(filepath.Join(data, "bootstrap-admin.json")); err == nil {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+				c.Close()
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tessera serve did not start:\n%s", logs())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if clientID == "" || secret == "" {
-		secret, clientID = bootstrapFromFile(t, data)
-	}
+	secret, clientID := bootstrapFromFile(t, data)
 
 	health := func() (int, string) {
 		hc := exec.Command(bin, cf.Config.Healthcheck.Test[2:]...)
@@ -463,24 +450,13 @@ wait:
 // data folder, for a server that writes it there instead of to stdout.
 func bootstrapFromFile(t *testing.T, data string) (secret, clientID string) {
 	t.Helper()
-	matches, _ := filepath.Glob(filepath.Join(data, "bootstrap*"))
-	for _, m := range matches {
-		b, err := os.ReadFile(m)
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			f := strings.Fields(l)
-			if len(f) >= 2 && (f[0] == "client_secret:" || (f[0] == "client" && len(f) == 3 && f[1] == "secret:")) {
-				secret = f[len(f)-1]
-			}
-			if len(f) >= 2 && (f[0] == "client_id:" || (f[0] == "client" && len(f) == 3 && f[1] == "id:")) {
-				clientID = f[len(f)-1]
-			}
-		}
+	raw, err := os.ReadFile(filepath.Join(data, "bootstrap-admin.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if secret == "" || clientID == "" {
-		t.Fatalf("the first start printed no client id and secret, and the data folder has no bootstrap file (%v)", matches)
+	var b struct{ ClientID, ClientSecret string }
+	if err := json.Unmarshal(raw, &b); err != nil || b.ClientID == "" || b.ClientSecret == "" {
+		t.Fatalf("bootstrap-admin.json: %v %+v", err, b)
 	}
-	return secret, clientID
+	return b.ClientSecret, b.ClientID
 }
