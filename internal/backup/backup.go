@@ -79,11 +79,15 @@ type tableLine struct {
 	Columns []string `json:"columns"`
 }
 
+// trailer is an archive's last line: what was written, to check what
+// was read against.
+type trailer struct {
+	Rows     map[string]int64 `json:"rows"`
+	Counters store.Counters   `json:"counters"`
+}
+
 type endLine struct {
-	End *struct {
-		Rows     map[string]int64 `json:"rows"`
-		Counters store.Counters   `json:"counters"`
-	} `json:"end"`
+	End *trailer `json:"end"`
 }
 
 // A Source is a store that dumps itself (both engines do).
@@ -125,11 +129,7 @@ func Write(ctx context.Context, w io.Writer, src Source, keys *secrets.Keys, inf
 	if !aw.started {
 		return Summary{}, errors.New("backup: the store wrote nothing")
 	}
-	end := endLine{End: &struct {
-		Rows     map[string]int64 `json:"rows"`
-		Counters store.Counters   `json:"counters"`
-	}{aw.sum.Rows, aw.sum.Counters}}
-	if err := aw.enc.Encode(end); err != nil {
+	if err := aw.enc.Encode(endLine{End: &trailer{aw.sum.Rows, aw.sum.Counters}}); err != nil {
 		return Summary{}, err
 	}
 	if err := zw.Close(); err != nil {

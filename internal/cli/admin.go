@@ -114,8 +114,8 @@ func (o *adminOptions) open(cmd *cobra.Command, tenant string) (adminBackend, er
 		// The CA `tessera login` remembered for the profile the token will
 		// come from: the server the first start named is most often on
 		// its own local CA.
-		if store, err := openAccountStore(); err == nil {
-			if p, err := adminProfile(store, server, tenant); err == nil && p != nil {
+		if accounts, err := openAccountStore(); err == nil {
+			if p, err := adminProfile(accounts, server, tenant); err == nil && p != nil {
 				caFile = p.CAFile
 			}
 		}

@@ -117,8 +117,7 @@ appears under its name only once complete.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&to, "to", "", "file to write (- for standard output)")
-	f.StringVar(&o.dataDir, "data", "", "data folder whose SQLite database to back up (default $TESSERA_DATA or ./tessera-data)")
-	f.StringVar(&o.dsn, "db", "", "database: a postgres:// URL or a SQLite file (default $TESSERA_DB)")
+	o.databaseFlags(f, "whose SQLite database to back up")
 	cmd.MarkFlagRequired("to") //nolint:errcheck // the flag exists
 	o.out.addFlags(cmd)
 	return cmd
@@ -197,8 +196,7 @@ one). With another key it stops before writing anything.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&from, "from", "", "backup file to read (- for standard input)")
-	f.StringVar(&o.dataDir, "data", "", "data folder to restore into (default $TESSERA_DATA or ./tessera-data)")
-	f.StringVar(&o.dsn, "db", "", "database: a postgres:// URL or a SQLite file (default $TESSERA_DB)")
+	o.databaseFlags(f, "to restore into")
 	cmd.MarkFlagRequired("from") //nolint:errcheck // the flag exists
 	o.out.addFlags(cmd)
 	return cmd

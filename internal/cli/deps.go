@@ -106,12 +106,12 @@ func (d *Deps) loginCacheAdminToken(ctx context.Context, server, tenant string) 
 // `tessera login` stored for server, the current account if it is one of
 // them (as `az` acts as the account in use), preferring one of the tenant
 // the command manages; nil if none is for server.
-func adminProfile(store *account.Store, server, tenant string) (*account.Profile, error) {
-	profiles, err := store.Profiles()
+func adminProfile(accounts *account.Store, server, tenant string) (*account.Profile, error) {
+	profiles, err := accounts.Profiles()
 	if err != nil {
 		return nil, err
 	}
-	cur, _ := store.Current()
+	cur, _ := accounts.Current()
 	server = account.NormalizeAuthority(server)
 	var chosen *account.Profile
 	best := -1

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tessera-id/tessera/internal/config"
 	"github.com/tessera-id/tessera/internal/store/postgres"
@@ -20,6 +21,13 @@ type migrateOptions struct {
 	dataDir string
 	dsn     string
 	out     output
+}
+
+// databaseFlags adds --data (a data folder purpose describes) and --db,
+// which database names.
+func (o *migrateOptions) databaseFlags(f *pflag.FlagSet, purpose string) {
+	f.StringVar(&o.dataDir, "data", "", "data folder "+purpose+" (default $TESSERA_DATA or ./tessera-data)")
+	f.StringVar(&o.dsn, "db", "", "database: a postgres:// URL or a SQLite file (default $TESSERA_DB)")
 }
 
 // database is the configuration --db/--data (or TESSERA_DB/TESSERA_DATA)
@@ -69,8 +77,7 @@ refuses a schema newer than it knows and never downgrades one.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.dataDir, "data", "", "data folder whose SQLite database to migrate (default $TESSERA_DATA or ./tessera-data)")
-	f.StringVar(&o.dsn, "db", "", "database: a postgres:// URL or a SQLite file (default $TESSERA_DB)")
+	o.databaseFlags(f, "whose SQLite database to migrate")
 
 	up := &cobra.Command{
 		Use:   "up",

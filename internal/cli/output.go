@@ -211,11 +211,14 @@ func writeTable(w io.Writer, doc any) error {
 	// two accounts of one tenant, a person's and a service principal's,
 	// differ only there, and a table that dropped them would show two
 	// identical rows.
+	flat := make([]any, len(rows))
 	for i, r := range rows {
+		flat[i] = r
 		if m, ok := r.(map[string]any); ok {
-			rows[i] = flattenOnce(m)
+			flat[i] = flattenOnce(m)
 		}
 	}
+	rows = flat
 	var cols []string
 	seen := map[string]bool{}
 	for _, r := range rows {

@@ -23,7 +23,7 @@ func TestMigrationKeepsTheFeedAndItsNumbering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", dsn(abs, false))
+	db, err := sql.Open("sqlite", dsn(abs, connWrite))
 	if err != nil {
 		t.Fatal(err)
 	}

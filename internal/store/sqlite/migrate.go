@@ -123,7 +123,7 @@ func Status(ctx context.Context, path string) (version int, out []MigrationStatu
 	if err != nil {
 		return 0, nil, err
 	}
-	db, err := sql.Open("sqlite", dsn(abs, true))
+	db, err := sql.Open("sqlite", dsn(abs, connRead))
 	if err != nil {
 		return 0, nil, fmt.Errorf("sqlite: status: %w", err)
 	}

@@ -23,7 +23,7 @@ func schemaAt(t *testing.T, path string, version int, extra ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", dsn(abs, false))
+	db, err := sql.Open("sqlite", dsn(abs, connWrite))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestMigration6RefusesDuplicateAppIDs(t *testing.T) {
 	}
 
 	abs, _ := filepath.Abs(path)
-	db, err := sql.Open("sqlite", dsn(abs, false))
+	db, err := sql.Open("sqlite", dsn(abs, connWrite))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", dsn(abs, false))
+	db, err := sql.Open("sqlite", dsn(abs, connWrite))
 	if err != nil {
 		t.Fatal(err)
 	}

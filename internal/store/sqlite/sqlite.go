@@ -120,7 +120,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: create %s: %w", abs, err)
 		}
 	}
-	w, err := sql.Open("sqlite", dsn(abs, false))
+	w, err := sql.Open("sqlite", dsn(abs, connWrite))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
@@ -140,7 +140,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 
-	r, err := sql.Open("sqlite", dsn(abs, true))
+	r, err := sql.Open("sqlite", dsn(abs, connRead))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -170,16 +170,7 @@ func openReadOnly(ctx context.Context, abs string) (*Store, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s read-only: %w", abs, err)
 	}
-	q := url.Values{}
-	q.Set("mode", "ro")
-	q.Set("immutable", "1")
-	q.Set("_foreign_keys", "on")
-	q.Set("_query_only", "on")
-	p := filepath.ToSlash(abs)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p
-	}
-	ro := (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String()
+	ro := dsn(abs, connImmutable)
 	w, err := sql.Open("sqlite", ro)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s read-only: %w", abs, err)
@@ -202,23 +193,41 @@ func openReadOnly(ctx context.Context, abs string) (*Store, error) {
 	return s, nil
 }
 
+// How a connection uses the file.
+type connMode int
+
+const (
+	connWrite     connMode = iota // the writer: WAL, BEGIN IMMEDIATE
+	connRead                      // a reader beside the writer
+	connImmutable                 // a file nothing writes (see ReadOnly)
+)
+
 // dsn is the modernc.org/sqlite data source name for the file at abs. It is
 // a file: URI so that any character in the path is escaped rather than read
 // as the start of the parameters.
-func dsn(abs string, readOnly bool) string {
+func dsn(abs string, mode connMode) string {
 	q := url.Values{}
-	// busy_timeout covers the locks we do not serialise ourselves: another
-	// process on the file (a CLI, a backup), a checkpoint, WAL recovery.
-	q.Set("_busy_timeout", "10000")
-	q.Set("_synchronous", "FULL")
 	q.Set("_foreign_keys", "on")
-	if readOnly {
+	switch mode {
+	case connImmutable:
+		// No locks and no -wal or -shm: nothing may be created beside it.
+		q.Set("mode", "ro")
+		q.Set("immutable", "1")
+		q.Set("_query_only", "on")
+	case connRead:
 		// query_only rather than mode=ro: a read-only open of a WAL file
 		// fails when the -shm file has to be created.
 		q.Set("_query_only", "on")
-	} else {
+	default:
 		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
+	}
+	if mode != connImmutable {
+		// busy_timeout covers the locks we do not serialise ourselves:
+		// another process on the file (a CLI, a backup), a checkpoint, WAL
+		// recovery.
+		q.Set("_busy_timeout", "10000")
+		q.Set("_synchronous", "FULL")
 	}
 	p := filepath.ToSlash(abs)
 	if !strings.HasPrefix(p, "/") {
