@@ -159,6 +159,11 @@ func runBackup(ctx context.Context, cfg config.Config, to string, stdout io.Writ
 	if err == nil {
 		err = os.Rename(tmp.Name(), to)
 	}
+	if err == nil {
+		// The rename is durable once the folder is: a backup reported
+		// written is there after a crash.
+		err = syncDir(filepath.Dir(to))
+	}
 	if err != nil {
 		return backupReport{}, fmt.Errorf("backup: %w", err)
 	}
@@ -386,4 +391,17 @@ func runCopy(ctx context.Context, src, dst config.Config) (backupReport, error) 
 		note += " (TESSERA_MASTER_KEY=$(cat " + filepath.Join(src.DataDir, secrets.MasterKeyFile) + "))"
 	}
 	return report(sum, note), nil
+}
+
+// syncDir flushes a folder's entries (a rename into it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -170,6 +170,11 @@ func (b *Bootstrap) writeFile(dir, publicURL string) (string, error) {
 		return "", fmt.Errorf("bootstrap credentials file: %w", err)
 	}
 	_, err = f.Write(append(body, '\n'))
+	if err == nil {
+		// The only copy of a secret shown once: on disk before the server
+		// says where it is.
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
